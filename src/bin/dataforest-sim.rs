@@ -1,0 +1,95 @@
+//! `dataforest-sim`: runs the local DataForest API simulator until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use terraform_provider_ncloud::simulator::{App, Simulator};
+
+const USAGE: &str =
+    "usage: dataforest-sim [--listen ADDR] [--access-key KEY] [--secret-key KEY] [--app ID]... [--apps FILE]
+
+Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getList) with signature v2.
+  --listen ADDR       address to listen on (default 127.0.0.1:8787; port 0 picks a free one)
+  --access-key KEY    accepted access key (default: $NCLOUD_ACCESS_KEY, else sim-access-key)
+  --secret-key KEY    its secret key (default: $NCLOUD_SECRET_KEY, else sim-secret-key)
+  --app ID            seed a RUNNING app with this id (repeatable)
+  --apps FILE         seed apps from a JSON array of objects (id, name, accountId, state, ...)
+Prints `endpoint=http://ADDR` on stdout once listening.";
+
+struct Options {
+    listen: SocketAddr,
+    access_key: String,
+    secret_key: String,
+    apps: Vec<App>,
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let env_or = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(default.into())
+    };
+    let mut options = Options {
+        listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+        access_key: env_or("NCLOUD_ACCESS_KEY", "sim-access-key"),
+        secret_key: env_or("NCLOUD_SECRET_KEY", "sim-secret-key"),
+        apps: Vec::new(),
+    };
+    let mut args = args.peekable();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--listen" => options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
+            "--access-key" => options.access_key = value()?,
+            "--secret-key" => options.secret_key = value()?,
+            "--app" => options.apps.push(App::running(&value()?)),
+            "--apps" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("--apps {path}: {e}"))?;
+                let apps: Vec<App> =
+                    serde_json::from_str(&text).map_err(|e| format!("--apps {path}: {e}"))?;
+                options.apps.extend(apps);
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let simulator = Simulator::new(&options.access_key, &options.secret_key);
+    for app in options.apps {
+        simulator.put_app(app);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
+        println!("endpoint=http://{}", listener.local_addr()?);
+        eprintln!("dataforest-sim: serving; Ctrl-C stops");
+        simulator
+            .serve(listener, async { tokio::signal::ctrl_c().await.unwrap_or(()) })
+            .await
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("dataforest-sim: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! NAVER Cloud Platform client: sites and endpoints, credentials, signature v2, and the DataForest
+//! API calls with their typed errors. It knows nothing of Terraform.
+
+pub mod dataforest;
+pub mod endpoint;
+pub mod error;
+pub mod signing;
+
+pub use dataforest::{Credentials, DataForestClient, KillOutcome, SecretKey};
+pub use endpoint::{Endpoint, EndpointError, Site};
+pub use error::ApiError;

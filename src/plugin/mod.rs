@@ -1,0 +1,136 @@
+//! Plugin plumbing, as go-plugin does it for Terraform: check the environment, listen, announce
+//! the handshake line on stdout, serve the provider over gRPC (with AutoMTLS when Terraform asks
+//! for it) beside the health, controller and stdio services, and end on `Shutdown`.
+
+pub mod handshake;
+pub mod listener;
+pub mod tls;
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+use tonic::{Request, Response, Status};
+
+use crate::protocol::proto::plugin as go_plugin;
+use crate::protocol::proto::tfplugin6::provider_server::{Provider, ProviderServer};
+use handshake::{PluginEnv, handshake_line};
+use listener::Listener;
+
+/// Terraform may send messages far beyond tonic's 4 MiB default; go providers accept 256 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+#[derive(Debug)]
+pub enum ServeError {
+    Listen(std::io::Error),
+    Tls(tls::TlsError),
+    Stdout(std::io::Error),
+    Grpc(tonic::transport::Error),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Listen(e) => write!(f, "cannot listen: {e}"),
+            ServeError::Tls(e) => e.fmt(f),
+            ServeError::Stdout(e) => write!(f, "cannot write the handshake to stdout: {e}"),
+            ServeError::Grpc(e) => write!(f, "gRPC server failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+/// Serves `provider` until Terraform calls `GRPCController/Shutdown` or the process gets SIGTERM.
+/// SIGINT is ignored, as go-plugin does: Terraform forwards Ctrl-C as `StopProvider`.
+pub async fn serve<P: Provider>(env: PluginEnv, provider: P) -> Result<(), ServeError> {
+    let tls = match &env.client_cert_pem {
+        Some(pem) => Some(tls::server_tls(pem).map_err(ServeError::Tls)?),
+        None => None,
+    };
+    let listener = Listener::bind(&env).await.map_err(ServeError::Listen)?;
+    let address = listener.address().map_err(ServeError::Listen)?;
+    let line = handshake_line(&address, tls.as_ref().map(|t| t.certificate.as_ref()));
+    let acceptor = tls.map(|t| TlsAcceptor::from(t.config));
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .await;
+    let shutdown = Arc::new(Notify::new());
+    let router = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(go_plugin::grpc_controller_server::GrpcControllerServer::new(
+            Controller {
+                shutdown: Arc::clone(&shutdown),
+            },
+        ))
+        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::new(Stdio))
+        .add_service(
+            ProviderServer::new(provider)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        );
+
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let server = router.serve_with_incoming(listener.incoming(acceptor));
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(ServeError::Stdout)?;
+    drop(stdout);
+    tracing::debug!(address = ?address, "plugin serving");
+
+    tokio::pin!(server);
+    loop {
+        tokio::select! {
+            result = &mut server => return result.map_err(ServeError::Grpc),
+            () = shutdown.notified() => {
+                // Give the Shutdown answer a moment to reach Terraform before connections drop.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                tracing::debug!("shut down by Terraform");
+                return Ok(());
+            }
+            _ = terminate.recv() => {
+                tracing::debug!("terminated by SIGTERM");
+                return Ok(());
+            }
+            _ = interrupt.recv() => tracing::debug!("ignoring SIGINT: Terraform stops the provider itself"),
+        }
+    }
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, ServeError> {
+    tokio::signal::unix::signal(kind).map_err(ServeError::Listen)
+}
+
+/// `plugin.GRPCController`: Terraform's request to end the process.
+struct Controller {
+    shutdown: Arc<Notify>,
+}
+
+#[tonic::async_trait]
+impl go_plugin::grpc_controller_server::GrpcController for Controller {
+    async fn shutdown(&self, _: Request<go_plugin::Empty>) -> Result<Response<go_plugin::Empty>, Status> {
+        self.shutdown.notify_one();
+        Ok(Response::new(go_plugin::Empty {}))
+    }
+}
+
+/// `plugin.GRPCStdio`: the provider writes nothing to stdout or stderr that needs forwarding, so
+/// the stream stays open and silent, as go-plugin's does when nothing is redirected.
+struct Stdio;
+
+#[tonic::async_trait]
+impl go_plugin::grpc_stdio_server::GrpcStdio for Stdio {
+    async fn stream_stdio(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<tonic::codegen::BoxStream<go_plugin::StdioData>>, Status> {
+        Ok(Response::new(Box::pin(tokio_stream::pending())))
+    }
+}

@@ -1,0 +1,80 @@
+//! Diagnostics: what Terraform shows the user. Built from typed errors in `provider::error`, turned
+//! into their wire form here.
+
+use super::proto::tfplugin6 as pb;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One step of an attribute path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathStep {
+    Attribute(String),
+    MapKey(String),
+    Index(i64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub path: Vec<PathStep>,
+}
+
+impl Diagnostic {
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: Vec::new(),
+        }
+    }
+
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(summary, detail)
+        }
+    }
+
+    /// Points the diagnostic at a top-level attribute.
+    pub fn at_attribute(mut self, name: &str) -> Diagnostic {
+        self.path = vec![PathStep::Attribute(name.to_string())];
+        self
+    }
+
+    pub fn to_proto(&self) -> pb::Diagnostic {
+        pb::Diagnostic {
+            severity: match self.severity {
+                Severity::Error => pb::diagnostic::Severity::Error,
+                Severity::Warning => pb::diagnostic::Severity::Warning,
+            } as i32,
+            summary: self.summary.clone(),
+            detail: self.detail.clone(),
+            attribute: (!self.path.is_empty()).then(|| path_to_proto(&self.path)),
+        }
+    }
+}
+
+fn step_to_proto(step: &PathStep) -> pb::attribute_path::Step {
+    use pb::attribute_path::step::Selector;
+    pb::attribute_path::Step {
+        selector: Some(match step {
+            PathStep::Attribute(name) => Selector::AttributeName(name.clone()),
+            PathStep::MapKey(key) => Selector::ElementKeyString(key.clone()),
+            PathStep::Index(index) => Selector::ElementKeyInt(*index),
+        }),
+    }
+}
+
+/// An attribute path in wire form.
+pub fn path_to_proto(steps: &[PathStep]) -> pb::AttributePath {
+    pb::AttributePath {
+        steps: steps.iter().map(step_to_proto).collect(),
+    }
+}

@@ -1,0 +1,365 @@
+//! The `tfplugin6.Provider` gRPC service: decodes each request's values, hands them to the
+//! provider, and encodes its answer. User-facing failures travel as diagnostics inside an `Ok`
+//! response; a gRPC `Status` is only for calls this provider does not offer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+
+use super::diagnostic::{self, PathStep};
+use super::proto::tfplugin6 as pb;
+use super::value::{DecodeError, Value};
+use crate::provider::NcloudProvider;
+use crate::provider::config::Environment;
+use crate::provider::error::ProviderError;
+
+pub struct ProviderService {
+    provider: Arc<NcloudProvider>,
+}
+
+impl ProviderService {
+    pub fn new(provider: NcloudProvider) -> ProviderService {
+        ProviderService {
+            provider: Arc::new(provider),
+        }
+    }
+}
+
+/// Decodes a DynamicValue: msgpack, or JSON when msgpack is empty. An absent value is null.
+fn decode(what: &'static str, value: Option<&pb::DynamicValue>) -> Result<Value, ProviderError> {
+    let decoded = match value {
+        None => Ok(Value::Null),
+        Some(pb::DynamicValue { msgpack, json }) if msgpack.is_empty() && json.is_empty() => Ok(Value::Null),
+        Some(pb::DynamicValue { msgpack, .. }) if !msgpack.is_empty() => Value::from_msgpack(msgpack),
+        Some(pb::DynamicValue { json, .. }) => Value::from_json(json),
+    };
+    decoded.map_err(|error: DecodeError| ProviderError::Decode { what, error })
+}
+
+fn encode(value: &Value) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: value.to_msgpack(),
+        json: Vec::new(),
+    })
+}
+
+fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<pb::Diagnostic> {
+    errors
+        .into_iter()
+        .map(|error| error.to_diagnostic().to_proto())
+        .collect()
+}
+
+fn attribute_path(name: &str) -> pb::AttributePath {
+    diagnostic::path_to_proto(&[PathStep::Attribute(name.to_string())])
+}
+
+fn server_capabilities() -> Option<pb::ServerCapabilities> {
+    Some(pb::ServerCapabilities {
+        plan_destroy: true,
+        ..Default::default()
+    })
+}
+
+/// Logs an RPC at debug with its duration when dropped.
+struct RpcLog {
+    rpc: &'static str,
+    type_name: String,
+    started: Instant,
+}
+
+impl RpcLog {
+    fn start(rpc: &'static str, type_name: &str) -> RpcLog {
+        RpcLog {
+            rpc,
+            type_name: type_name.to_string(),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for RpcLog {
+    fn drop(&mut self) {
+        tracing::debug!(
+            tf_rpc = self.rpc,
+            tf_resource_type = %self.type_name,
+            duration_ms = self.started.elapsed().as_millis() as u64,
+            "served"
+        );
+    }
+}
+
+#[tonic::async_trait]
+impl pb::provider_server::Provider for ProviderService {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
+        let _log = RpcLog::start("GetMetadata", "");
+        let resources = self
+            .provider
+            .resource_schemas()
+            .into_iter()
+            .map(|(type_name, _)| pb::get_metadata::ResourceMetadata {
+                type_name: type_name.to_string(),
+            })
+            .collect();
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: server_capabilities(),
+            resources,
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+        let _log = RpcLog::start("GetProviderSchema", "");
+        let resource_schemas = self
+            .provider
+            .resource_schemas()
+            .into_iter()
+            .map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
+            .collect();
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(self.provider.provider_schema().to_proto()),
+            resource_schemas,
+            server_capabilities: server_capabilities(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        // No resource has an identity: a kill has nothing in DataForest to identify.
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas: HashMap::new(),
+            diagnostics: Vec::new(),
+        }))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        request: Request<pb::validate_provider_config::Request>,
+    ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
+        let _log = RpcLog::start("ValidateProviderConfig", "");
+        let errors = match decode("provider configuration", request.get_ref().config.as_ref()) {
+            Ok(config) => self.provider.validate_provider_config(&config),
+            Err(error) => vec![error],
+        };
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diagnostics(errors),
+        }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        request: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+        let request = request.into_inner();
+        let _log = RpcLog::start("ValidateResourceConfig", &request.type_name);
+        let errors = match decode("resource configuration", request.config.as_ref()) {
+            Ok(config) => self.provider.validate_resource(&request.type_name, &config),
+            Err(error) => vec![error],
+        };
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diagnostics(errors),
+        }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+        let name = request.into_inner().type_name;
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diagnostics([ProviderError::UnknownType {
+                kind: "data source",
+                name,
+            }]),
+        }))
+    }
+
+    async fn read_data_source(
+        &self,
+        request: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        let name = request.into_inner().type_name;
+        Ok(Response::new(pb::read_data_source::Response {
+            diagnostics: diagnostics([ProviderError::UnknownType {
+                kind: "data source",
+                name,
+            }]),
+            ..Default::default()
+        }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        request: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+        let request = request.into_inner();
+        let _log = RpcLog::start("UpgradeResourceState", &request.type_name);
+        let json = request.raw_state.map(|raw| raw.json).unwrap_or_default();
+        let upgraded = if json.is_empty() {
+            // Terraform sends no JSON only for state that never existed.
+            Ok(Value::Null)
+        } else {
+            self.provider
+                .upgrade_resource_state(&request.type_name, request.version, &json)
+        };
+        Ok(Response::new(match upgraded {
+            Ok(state) => pb::upgrade_resource_state::Response {
+                upgraded_state: encode(&state),
+                diagnostics: Vec::new(),
+            },
+            Err(error) => pb::upgrade_resource_state::Response {
+                upgraded_state: None,
+                diagnostics: diagnostics([error]),
+            },
+        }))
+    }
+
+    async fn configure_provider(
+        &self,
+        request: Request<pb::configure_provider::Request>,
+    ) -> Result<Response<pb::configure_provider::Response>, Status> {
+        let _log = RpcLog::start("ConfigureProvider", "");
+        let result = decode("provider configuration", request.get_ref().config.as_ref())
+            .and_then(|config| self.provider.configure(&config, &Environment::of_process()));
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diagnostics(result.err()),
+        }))
+    }
+
+    async fn read_resource(
+        &self,
+        request: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
+        let request = request.into_inner();
+        let _log = RpcLog::start("ReadResource", &request.type_name);
+        // A recorded kill stays as recorded: there is nothing in DataForest to refresh it from.
+        Ok(Response::new(pb::read_resource::Response {
+            new_state: request.current_state,
+            private: request.private,
+            ..Default::default()
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        request: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+        let request = request.into_inner();
+        let _log = RpcLog::start("PlanResourceChange", &request.type_name);
+        let plan = decode("prior state", request.prior_state.as_ref()).and_then(|prior| {
+            let proposed = decode("proposed state", request.proposed_new_state.as_ref())?;
+            self.provider.plan_resource(&request.type_name, &prior, &proposed)
+        });
+        Ok(Response::new(match plan {
+            Ok(plan) => pb::plan_resource_change::Response {
+                planned_state: encode(&plan.planned),
+                requires_replace: plan.requires_replace.into_iter().map(attribute_path).collect(),
+                planned_private: request.prior_private,
+                ..Default::default()
+            },
+            Err(error) => pb::plan_resource_change::Response {
+                diagnostics: diagnostics([error]),
+                ..Default::default()
+            },
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        request: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+        let request = request.into_inner();
+        let _log = RpcLog::start("ApplyResourceChange", &request.type_name);
+        let prior = decode("prior state", request.prior_state.as_ref());
+        let planned = decode("planned state", request.planned_state.as_ref());
+        let applied = match (prior, planned) {
+            (Ok(prior), Ok(planned)) => {
+                self.provider
+                    .apply_resource(&request.type_name, &prior, &planned)
+                    .await
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        };
+        Ok(Response::new(match applied {
+            Ok(state) => pb::apply_resource_change::Response {
+                new_state: encode(&state),
+                private: request.planned_private,
+                ..Default::default()
+            },
+            // Null new state: a failed create records nothing, so the next apply tries again.
+            Err(error) => pb::apply_resource_change::Response {
+                new_state: encode(&Value::Null),
+                diagnostics: diagnostics([error]),
+                ..Default::default()
+            },
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        request: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
+        let type_name = request.into_inner().type_name;
+        Ok(Response::new(pb::import_resource_state::Response {
+            diagnostics: diagnostics([self.provider.import_resource(&type_name)]),
+            ..Default::default()
+        }))
+    }
+
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
+        tracing::debug!(tf_rpc = "StopProvider", "stopping in-flight work");
+        self.provider.stop();
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_dynamic_value_is_null_and_json_is_read_when_msgpack_is_empty() {
+        assert_eq!(decode("x", None).unwrap(), Value::Null);
+        let json = pb::DynamicValue {
+            msgpack: Vec::new(),
+            json: br#"{"a":"b"}"#.to_vec(),
+        };
+        assert_eq!(
+            decode("x", Some(&json)).unwrap().get("a"),
+            &Value::String("b".into())
+        );
+        let broken = pb::DynamicValue {
+            msgpack: vec![0x92, 0xc0],
+            json: Vec::new(),
+        };
+        assert!(matches!(
+            decode("x", Some(&broken)),
+            Err(ProviderError::Decode { what: "x", .. })
+        ));
+    }
+
+    #[test]
+    fn requires_replace_paths_name_the_attribute() {
+        let path = attribute_path("app_id");
+        assert_eq!(
+            path.steps[0].selector,
+            Some(pb::attribute_path::step::Selector::AttributeName("app_id".into()))
+        );
+    }
+}

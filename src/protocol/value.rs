@@ -1,0 +1,400 @@
+//! Terraform values on the wire (DynamicValue): decoding msgpack or JSON, encoding msgpack,
+//! unknown values (msgpack extension 0, or the refined extension 12 of Terraform 1.6+), numbers
+//! as integer, float or decimal string, and null. Values are untyped here; [`conform`] shapes one
+//! to a schema type where a type matters.
+
+use std::collections::BTreeMap;
+
+use rmpv::Value as Msgpack;
+use serde_json::Value as Json;
+
+use super::schema::Type;
+
+/// Decoding refuses anything nested deeper than this, so a hostile value cannot exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
+/// A Terraform value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    /// Not known until apply.
+    Unknown,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    /// List, set or tuple.
+    List(Vec<Value>),
+    /// Object or map.
+    Object(BTreeMap<String, Value>),
+}
+
+/// A cty number as it came: exact integer, exact float, or a decimal string for the rest.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+    Decimal(String),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    Msgpack(String),
+    Json(String),
+    TooDeep,
+    TrailingBytes,
+    NonStringKey,
+    /// A value's shape does not fit the schema type; the path says where.
+    Type {
+        path: Vec<String>,
+        expected: String,
+    },
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Msgpack(e) => write!(f, "invalid msgpack: {e}"),
+            DecodeError::Json(e) => write!(f, "invalid JSON: {e}"),
+            DecodeError::TooDeep => write!(f, "value nested deeper than {MAX_DEPTH} levels"),
+            DecodeError::TrailingBytes => f.write_str("bytes left over after the value"),
+            DecodeError::NonStringKey => f.write_str("a map key is not a string"),
+            DecodeError::Type { path, expected } if path.is_empty() => write!(f, "expected {expected}"),
+            DecodeError::Type { path, expected } => write!(f, "at {}: expected {expected}", path.join(".")),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl Value {
+    /// An object from its attributes.
+    pub fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+        Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+        )
+    }
+
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Value::Unknown)
+    }
+
+    /// True when this value or anything inside it is unknown.
+    pub fn has_unknowns(&self) -> bool {
+        match self {
+            Value::Unknown => true,
+            Value::List(items) => items.iter().any(Value::has_unknowns),
+            Value::Object(fields) => fields.values().any(Value::has_unknowns),
+            _ => false,
+        }
+    }
+
+    /// An attribute of an object; `Null` when absent or when this is not an object.
+    pub fn get(&self, name: &str) -> &Value {
+        match self {
+            Value::Object(fields) => fields.get(name).unwrap_or(&Value::Null),
+            _ => &Value::Null,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Decodes msgpack; extension values of any type are unknowns.
+    pub fn from_msgpack(mut bytes: &[u8]) -> Result<Value, DecodeError> {
+        let raw =
+            rmpv::decode::read_value_with_max_depth(&mut bytes, MAX_DEPTH + 1).map_err(|e| match e {
+                rmpv::decode::Error::DepthLimitExceeded => DecodeError::TooDeep,
+                other => DecodeError::Msgpack(other.to_string()),
+            })?;
+        if !bytes.is_empty() {
+            return Err(DecodeError::TrailingBytes);
+        }
+        from_msgpack_value(raw, 0)
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Value, DecodeError> {
+        // serde_json refuses input nested deeper than 128 levels.
+        let raw: Json = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+        from_json_value(raw, 0)
+    }
+
+    pub fn to_msgpack(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        rmpv::encode::write_value(&mut out, &to_msgpack_value(self)).expect("writing to a Vec cannot fail");
+        out
+    }
+}
+
+fn from_msgpack_value(raw: Msgpack, depth: usize) -> Result<Value, DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::TooDeep);
+    }
+    Ok(match raw {
+        Msgpack::Nil => Value::Null,
+        Msgpack::Boolean(b) => Value::Bool(b),
+        Msgpack::Integer(i) => match i.as_i64() {
+            Some(i) => Value::Number(Number::Int(i)),
+            None => Value::Number(Number::Decimal(i.to_string())),
+        },
+        Msgpack::F32(f) => Value::Number(Number::Float(f64::from(f))),
+        Msgpack::F64(f) => Value::Number(Number::Float(f)),
+        Msgpack::String(s) => match s.into_str() {
+            Some(s) => Value::String(s),
+            None => return Err(DecodeError::Msgpack("a string is not UTF-8".into())),
+        },
+        Msgpack::Binary(_) => return Err(DecodeError::Msgpack("unexpected binary value".into())),
+        Msgpack::Array(items) => Value::List(
+            items
+                .into_iter()
+                .map(|item| from_msgpack_value(item, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Msgpack::Map(entries) => {
+            let mut fields = BTreeMap::new();
+            for (key, value) in entries {
+                let Msgpack::String(key) = key else {
+                    return Err(DecodeError::NonStringKey);
+                };
+                let key = key.into_str().ok_or(DecodeError::NonStringKey)?;
+                fields.insert(key, from_msgpack_value(value, depth + 1)?);
+            }
+            Value::Object(fields)
+        }
+        Msgpack::Ext(_, _) => Value::Unknown,
+    })
+}
+
+fn from_json_value(raw: Json, depth: usize) -> Result<Value, DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::TooDeep);
+    }
+    Ok(match raw {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(b),
+        Json::Number(n) => Value::Number(match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Number::Int(i),
+            (None, Some(f)) if n.is_f64() => Number::Float(f),
+            _ => Number::Decimal(n.to_string()),
+        }),
+        Json::String(s) => Value::String(s),
+        Json::Array(items) => Value::List(
+            items
+                .into_iter()
+                .map(|item| from_json_value(item, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| Ok((key, from_json_value(value, depth + 1)?)))
+                .collect::<Result<_, DecodeError>>()?,
+        ),
+    })
+}
+
+fn to_msgpack_value(value: &Value) -> Msgpack {
+    match value {
+        Value::Null => Msgpack::Nil,
+        // cty's encoding of a wholly unknown value: extension 0 with a single zero byte.
+        Value::Unknown => Msgpack::Ext(0, vec![0]),
+        Value::Bool(b) => Msgpack::Boolean(*b),
+        Value::Number(Number::Int(i)) => Msgpack::from(*i),
+        Value::Number(Number::Float(f)) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+            Msgpack::from(*f as i64)
+        }
+        Value::Number(Number::Float(f)) => Msgpack::F64(*f),
+        Value::Number(Number::Decimal(s)) => Msgpack::from(s.as_str()),
+        Value::String(s) => Msgpack::from(s.as_str()),
+        Value::List(items) => Msgpack::Array(items.iter().map(to_msgpack_value).collect()),
+        Value::Object(fields) => Msgpack::Map(
+            fields
+                .iter()
+                .map(|(key, value)| (Msgpack::from(key.as_str()), to_msgpack_value(value)))
+                .collect(),
+        ),
+    }
+}
+
+/// Shapes a value to a schema type: an object gets every attribute of its type (null when
+/// absent) and loses attributes its type lacks, so state written by an older schema encodes under
+/// the current one. Primitive values must already be of the right kind.
+pub fn conform(value: Value, ty: &Type) -> Result<Value, DecodeError> {
+    conform_at(value, ty, &mut Vec::new())
+}
+
+fn conform_at(value: Value, ty: &Type, path: &mut Vec<String>) -> Result<Value, DecodeError> {
+    let mismatch = |path: &Vec<String>| DecodeError::Type {
+        path: path.clone(),
+        expected: ty.to_string(),
+    };
+    match (ty, value) {
+        (_, value @ (Value::Null | Value::Unknown)) => Ok(value),
+        (Type::String, value @ Value::String(_))
+        | (Type::Bool, value @ Value::Bool(_))
+        | (Type::Number, value @ Value::Number(_)) => Ok(value),
+        (Type::List(element) | Type::Set(element), Value::List(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                path.push(index.to_string());
+                out.push(conform_at(item, element, path)?);
+                path.pop();
+            }
+            Ok(Value::List(out))
+        }
+        (Type::Map(element), Value::Object(fields)) => {
+            let mut out = BTreeMap::new();
+            for (key, item) in fields {
+                path.push(key.clone());
+                out.insert(key, conform_at(item, element, path)?);
+                path.pop();
+            }
+            Ok(Value::Object(out))
+        }
+        (Type::Object(attributes), Value::Object(mut fields)) => {
+            let mut out = BTreeMap::new();
+            for (name, attribute_type) in attributes {
+                path.push(name.clone());
+                let item = fields.remove(name).unwrap_or(Value::Null);
+                out.insert(name.clone(), conform_at(item, attribute_type, path)?);
+                path.pop();
+            }
+            Ok(Value::Object(out))
+        }
+        _ => Err(mismatch(path)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(fields: &[(&str, Value)]) -> Value {
+        Value::object(fields.iter().cloned())
+    }
+
+    #[test]
+    fn unknown_is_fixext1_type_zero() {
+        assert_eq!(Value::Unknown.to_msgpack(), vec![0xd4, 0x00, 0x00]);
+        assert_eq!(Value::from_msgpack(&[0xd4, 0x00, 0x00]), Ok(Value::Unknown));
+    }
+
+    #[test]
+    fn refined_unknown_extension_12_is_unknown() {
+        // A refined unknown known to be non-null: ext8 of type 12 wrapping the map {1: true}.
+        assert_eq!(
+            Value::from_msgpack(&[0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3]),
+            Ok(Value::Unknown)
+        );
+        // Inside an object, as Terraform sends it for a computed attribute.
+        let bytes = [0x81, 0xa2, b'i', b'd', 0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3];
+        assert_eq!(Value::from_msgpack(&bytes), Ok(object(&[("id", Value::Unknown)])));
+    }
+
+    #[test]
+    fn null_is_nil() {
+        assert_eq!(Value::Null.to_msgpack(), vec![0xc0]);
+        assert_eq!(Value::from_msgpack(&[0xc0]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn numbers_as_int_float_and_decimal_string() {
+        assert_eq!(Value::from_msgpack(&[0x2a]), Ok(Value::Number(Number::Int(42))));
+        assert_eq!(
+            Value::from_msgpack(&[0xd0, 0xff]),
+            Ok(Value::Number(Number::Int(-1)))
+        );
+        let mut float = vec![0xcb];
+        float.extend_from_slice(&1.5f64.to_be_bytes());
+        assert_eq!(Value::from_msgpack(&float), Ok(Value::Number(Number::Float(1.5))));
+        assert_eq!(Value::Number(Number::Float(1.5)).to_msgpack(), float);
+        // u64 beyond i64 keeps its digits.
+        let big = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(
+            Value::from_msgpack(&big),
+            Ok(Value::Number(Number::Decimal("18446744073709551615".into())))
+        );
+        // Terraform sends numbers it cannot represent exactly as decimal strings.
+        let decimal = Value::Number(Number::Decimal("0.1000000000000000000001".into()));
+        let Value::Number(Number::Decimal(digits)) = &decimal else {
+            unreachable!()
+        };
+        assert_eq!(
+            decimal.to_msgpack(),
+            [&[0xa0 + digits.len() as u8][..], digits.as_bytes()].concat()
+        );
+        // An integral float goes out as an integer, as cty does.
+        assert_eq!(Value::Number(Number::Float(3.0)).to_msgpack(), vec![0x03]);
+    }
+
+    #[test]
+    fn object_round_trips() {
+        let value = object(&[
+            ("app_id", Value::String("abc".into())),
+            ("triggers", object(&[("k", Value::String("v".into()))])),
+            ("success", Value::Bool(true)),
+            ("id", Value::Unknown),
+            (
+                "list",
+                Value::List(vec![Value::Null, Value::Number(Number::Int(-7))]),
+            ),
+        ]);
+        assert_eq!(Value::from_msgpack(&value.to_msgpack()), Ok(value));
+    }
+
+    #[test]
+    fn json_decoding() {
+        let value = Value::from_json(br#"{"a":"x","n":1,"f":0.5,"b":false,"z":null,"l":[1]}"#).unwrap();
+        assert_eq!(value.get("a"), &Value::String("x".into()));
+        assert_eq!(value.get("n"), &Value::Number(Number::Int(1)));
+        assert_eq!(value.get("f"), &Value::Number(Number::Float(0.5)));
+        assert_eq!(value.get("b"), &Value::Bool(false));
+        assert_eq!(value.get("z"), &Value::Null);
+        assert_eq!(value.get("missing"), &Value::Null);
+        assert!(matches!(Value::from_json(b"{"), Err(DecodeError::Json(_))));
+    }
+
+    #[test]
+    fn malformed_msgpack_is_an_error_not_a_panic() {
+        assert!(Value::from_msgpack(&[]).is_err());
+        assert!(Value::from_msgpack(&[0xdc, 0xff, 0xff]).is_err());
+        assert_eq!(
+            Value::from_msgpack(&[0xc0, 0xc0]),
+            Err(DecodeError::TrailingBytes)
+        );
+        assert_eq!(
+            Value::from_msgpack(&[0x81, 0x01, 0xc0]),
+            Err(DecodeError::NonStringKey)
+        );
+        let deep = vec![0x91; 10_000];
+        assert_eq!(Value::from_msgpack(&deep), Err(DecodeError::TooDeep));
+    }
+
+    #[test]
+    fn conform_fills_and_drops_attributes() {
+        let ty = Type::Object(BTreeMap::from([
+            ("a".to_string(), Type::String),
+            ("m".to_string(), Type::Map(Box::new(Type::String))),
+        ]));
+        let value = object(&[("a", Value::String("x".into())), ("old", Value::Bool(true))]);
+        assert_eq!(
+            conform(value, &ty),
+            Ok(object(&[("a", Value::String("x".into())), ("m", Value::Null)]))
+        );
+        let wrong = object(&[("m", object(&[("k", Value::Bool(true))]))]);
+        assert_eq!(
+            conform(wrong, &ty),
+            Err(DecodeError::Type {
+                path: vec!["m".into(), "k".into()],
+                expected: "string".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! The `provider "ncloud"` block: its schema, and how each setting resolves, first from the block,
+//! then from the environment, then from the NCP CLI's `~/.ncloud/configure` profile.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::ncp::{Credentials, Endpoint, EndpointError, SecretKey, Site};
+use crate::protocol::schema::{Attribute, Schema, Type};
+use crate::protocol::value::Value;
+
+pub const ACCESS_KEY: Setting = Setting {
+    attribute: "access_key",
+    env: "NCLOUD_ACCESS_KEY",
+};
+pub const SECRET_KEY: Setting = Setting {
+    attribute: "secret_key",
+    env: "NCLOUD_SECRET_KEY",
+};
+pub const SITE: Setting = Setting {
+    attribute: "site",
+    env: "NCLOUD_SITE",
+};
+pub const ENDPOINT: Setting = Setting {
+    attribute: "endpoint",
+    env: "NCLOUD_DATAFOREST_ENDPOINT",
+};
+pub const PROFILE: Setting = Setting {
+    attribute: "profile",
+    env: "NCLOUD_PROFILE",
+};
+
+/// The NCP CLI's credentials file, below the home folder.
+pub const CLI_CONFIG_FILE: &str = ".ncloud/configure";
+const DEFAULT_PROFILE: &str = "DEFAULT";
+
+/// A provider attribute and the environment variable it falls back to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub attribute: &'static str,
+    pub env: &'static str,
+}
+
+pub fn schema() -> Schema {
+    Schema {
+        version: 0,
+        description: "NAVER Cloud Platform DataForest. Each setting falls back to its environment variable, \
+            then to the NCP CLI profile in `~/.ncloud/configure`.",
+        attributes: vec![
+            Attribute::optional(
+                "access_key",
+                Type::String,
+                "NCP API access key. Env: `NCLOUD_ACCESS_KEY`.",
+            ),
+            Attribute::optional(
+                "secret_key",
+                Type::String,
+                "NCP API secret key. Env: `NCLOUD_SECRET_KEY`.",
+            )
+            .sensitive(),
+            Attribute::optional(
+                "site",
+                Type::String,
+                "NCP site: `public` (default), `gov` or `fin`. Env: `NCLOUD_SITE`.",
+            ),
+            Attribute::optional(
+                "endpoint",
+                Type::String,
+                "DataForest base URL override (private gateway, local simulator). `https://` is required \
+                 except for loopback hosts. Required for the `gov` and `fin` sites. Env: `NCLOUD_DATAFOREST_ENDPOINT`.",
+            ),
+            Attribute::optional(
+                "profile",
+                Type::String,
+                "Profile in the NCP CLI file `~/.ncloud/configure` (default `DEFAULT`). Env: `NCLOUD_PROFILE`.",
+            ),
+        ],
+    }
+}
+
+/// Where a setting's value came from, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Attribute,
+    Env(&'static str),
+    Profile { path: PathBuf, profile: String },
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Attribute => f.write_str("the provider block"),
+            Source::Env(name) => write!(f, "environment variable {name}"),
+            Source::Profile { path, profile } => write!(f, "profile [{profile}] of {}", path.display()),
+            Source::Default => f.write_str("the default"),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    Missing(Setting),
+    InvalidSite { value: String, source: Source },
+    EndpointRequired { site: Site },
+    InvalidEndpoint { error: EndpointError, source: Source },
+    WrongType { setting: Setting },
+    ProfileNotFound { profile: String, path: PathBuf },
+    ProfileFileUnreadable { path: PathBuf, reason: String },
+}
+
+impl ConfigError {
+    /// The provider attribute the error is about.
+    pub fn attribute(&self) -> &'static str {
+        match self {
+            ConfigError::Missing(setting) | ConfigError::WrongType { setting } => setting.attribute,
+            ConfigError::InvalidSite { .. } => SITE.attribute,
+            ConfigError::EndpointRequired { .. } | ConfigError::InvalidEndpoint { .. } => ENDPOINT.attribute,
+            ConfigError::ProfileNotFound { .. } | ConfigError::ProfileFileUnreadable { .. } => {
+                PROFILE.attribute
+            }
+        }
+    }
+}
+
+/// Everything the DataForest client needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedConfig {
+    pub site: Site,
+    pub endpoint: Endpoint,
+    pub credentials: Credentials,
+}
+
+/// The process's environment and home folder, passed in so tests control them.
+pub struct Environment<'a> {
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    pub home: Option<PathBuf>,
+}
+
+impl Environment<'_> {
+    pub fn of_process() -> Environment<'static> {
+        Environment {
+            var: &|name| std::env::var(name).ok(),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+        }
+    }
+}
+
+/// Checks what can be checked without the environment: values written in the block itself.
+pub fn validate(config: &Value) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    if let Value::String(site) = config.get(SITE.attribute)
+        && Site::parse(site).is_none()
+    {
+        errors.push(ConfigError::InvalidSite {
+            value: site.clone(),
+            source: Source::Attribute,
+        });
+    }
+    if let Value::String(endpoint) = config.get(ENDPOINT.attribute)
+        && let Err(error) = Endpoint::parse(endpoint)
+    {
+        errors.push(ConfigError::InvalidEndpoint {
+            error,
+            source: Source::Attribute,
+        });
+    }
+    for setting in [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE] {
+        if !matches!(
+            config.get(setting.attribute),
+            Value::Null | Value::Unknown | Value::String(_)
+        ) {
+            errors.push(ConfigError::WrongType { setting });
+        }
+    }
+    errors
+}
+
+/// Resolves the block's settings. Missing credentials are an error here, before any call is made.
+pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<ResolvedConfig, ConfigError> {
+    let lookup = |setting: Setting| -> Result<Option<(String, Source)>, ConfigError> {
+        match config.get(setting.attribute) {
+            Value::String(value) if !value.is_empty() => return Ok(Some((value.clone(), Source::Attribute))),
+            Value::Null | Value::String(_) => {}
+            _ => return Err(ConfigError::WrongType { setting }),
+        }
+        Ok((environment.var)(setting.env)
+            .filter(|v| !v.is_empty())
+            .map(|v| (v, Source::Env(setting.env))))
+    };
+
+    let profile = lookup(PROFILE)?;
+    let file = match (&environment.home, &profile) {
+        (Some(home), _) => read_profile(
+            &home.join(CLI_CONFIG_FILE),
+            profile.as_ref().map(|(name, _)| name.as_str()),
+        )?,
+        (None, Some((name, _))) => {
+            return Err(ConfigError::ProfileNotFound {
+                profile: name.clone(),
+                path: PathBuf::from(CLI_CONFIG_FILE),
+            });
+        }
+        (None, None) => None,
+    };
+    let from_file = |key: &str| -> Option<(String, Source)> {
+        let (path, profile, entries) = file.as_ref()?;
+        let value = entries.get(key).filter(|v| !v.is_empty())?;
+        Some((
+            value.clone(),
+            Source::Profile {
+                path: path.clone(),
+                profile: profile.clone(),
+            },
+        ))
+    };
+
+    let (access_key, _) = lookup(ACCESS_KEY)?
+        .or_else(|| from_file("ncloud_access_key_id"))
+        .ok_or(ConfigError::Missing(ACCESS_KEY))?;
+    let (secret_key, _) = lookup(SECRET_KEY)?
+        .or_else(|| from_file("ncloud_secret_access_key"))
+        .ok_or(ConfigError::Missing(SECRET_KEY))?;
+
+    let (site_name, site_source) = lookup(SITE)?.unwrap_or(("public".to_string(), Source::Default));
+    let site = Site::parse(&site_name).ok_or(ConfigError::InvalidSite {
+        value: site_name,
+        source: site_source,
+    })?;
+    let endpoint = match lookup(ENDPOINT)? {
+        Some((text, source)) => {
+            Endpoint::parse(&text).map_err(|error| ConfigError::InvalidEndpoint { error, source })?
+        }
+        None => site
+            .default_endpoint()
+            .ok_or(ConfigError::EndpointRequired { site })?,
+    };
+    Ok(ResolvedConfig {
+        site,
+        endpoint,
+        credentials: Credentials {
+            access_key,
+            secret_key: SecretKey::new(secret_key),
+        },
+    })
+}
+
+type Profile = (PathBuf, String, HashMap<String, String>);
+
+/// Reads one profile of the NCP CLI file. A missing file is no error unless a profile was named.
+fn read_profile(path: &Path, named: Option<&str>) -> Result<Option<Profile>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return match named {
+                Some(profile) => Err(ConfigError::ProfileNotFound {
+                    profile: profile.to_string(),
+                    path: path.to_path_buf(),
+                }),
+                None => Ok(None),
+            };
+        }
+        Err(error) => {
+            return Err(ConfigError::ProfileFileUnreadable {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            });
+        }
+    };
+    let profile = named.unwrap_or(DEFAULT_PROFILE);
+    match parse_ini_section(&text, profile) {
+        Some(entries) => Ok(Some((path.to_path_buf(), profile.to_string(), entries))),
+        None if named.is_some() => Err(ConfigError::ProfileNotFound {
+            profile: profile.to_string(),
+            path: path.to_path_buf(),
+        }),
+        None => Ok(None),
+    }
+}
+
+/// The `key = value` pairs of `[section]` in an INI text; `None` when the section is absent.
+fn parse_ini_section(text: &str, section: &str) -> Option<HashMap<String, String>> {
+    let mut current: Option<&str> = None;
+    let mut found = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = Some(name.trim());
+            if current == Some(section) {
+                found.get_or_insert_with(HashMap::new);
+            }
+            continue;
+        }
+        if current == Some(section)
+            && let Some((key, value)) = line.split_once('=')
+        {
+            found
+                .get_or_insert_with(HashMap::new)
+                .insert(key.trim().to_string(), value.trim().to_string());
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn block(pairs: &[(&str, &str)]) -> Value {
+        let mut fields: BTreeMap<String, Value> = ["access_key", "secret_key", "site", "endpoint", "profile"]
+            .iter()
+            .map(|k| (k.to_string(), Value::Null))
+            .collect();
+        for (k, v) in pairs {
+            fields.insert(k.to_string(), Value::String(v.to_string()));
+        }
+        Value::Object(fields)
+    }
+
+    fn resolve_with(
+        config: &Value,
+        env: &[(&str, &str)],
+        file: Option<&str>,
+    ) -> Result<ResolvedConfig, ConfigError> {
+        let home = tempfile::tempdir().unwrap();
+        if let Some(text) = file {
+            std::fs::create_dir_all(home.path().join(".ncloud")).unwrap();
+            std::fs::write(home.path().join(CLI_CONFIG_FILE), text).unwrap();
+        }
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let var = move |name: &str| env.get(name).cloned();
+        resolve(
+            config,
+            &Environment {
+                var: &var,
+                home: Some(home.path().to_path_buf()),
+            },
+        )
+    }
+
+    const FILE: &str = "[DEFAULT]\nncloud_access_key_id = FILE_AK\nncloud_secret_access_key = FILE_SK\n\
+        ncloud_api_url = https://ncloud.apigw.ntruss.com\n\n[other]\nncloud_access_key_id=OTHER_AK\nncloud_secret_access_key=OTHER_SK\n";
+
+    #[test]
+    fn block_beats_env_beats_file() {
+        let env = [("NCLOUD_ACCESS_KEY", "ENV_AK"), ("NCLOUD_SECRET_KEY", "ENV_SK")];
+        let from_block = resolve_with(&block(&[("access_key", "BLOCK_AK")]), &env, Some(FILE)).unwrap();
+        assert_eq!(from_block.credentials.access_key, "BLOCK_AK");
+        assert_eq!(from_block.credentials.secret_key.expose(), "ENV_SK");
+        let from_env = resolve_with(&block(&[]), &env, Some(FILE)).unwrap();
+        assert_eq!(from_env.credentials.access_key, "ENV_AK");
+        let from_file = resolve_with(&block(&[]), &[], Some(FILE)).unwrap();
+        assert_eq!(from_file.credentials.access_key, "FILE_AK");
+        assert_eq!(from_file.credentials.secret_key.expose(), "FILE_SK");
+    }
+
+    #[test]
+    fn profile_from_block_or_env() {
+        let named = resolve_with(&block(&[("profile", "other")]), &[], Some(FILE)).unwrap();
+        assert_eq!(named.credentials.access_key, "OTHER_AK");
+        let from_env = resolve_with(&block(&[]), &[("NCLOUD_PROFILE", "other")], Some(FILE)).unwrap();
+        assert_eq!(from_env.credentials.access_key, "OTHER_AK");
+        let missing = resolve_with(&block(&[("profile", "nope")]), &[], Some(FILE)).unwrap_err();
+        assert!(matches!(missing, ConfigError::ProfileNotFound { ref profile, .. } if profile == "nope"));
+        assert_eq!(missing.attribute(), "profile");
+        let no_file = resolve_with(&block(&[("profile", "other")]), &[], None).unwrap_err();
+        assert!(matches!(no_file, ConfigError::ProfileNotFound { .. }));
+    }
+
+    #[test]
+    fn missing_credentials_name_attribute_and_env() {
+        assert_eq!(
+            resolve_with(&block(&[]), &[], None),
+            Err(ConfigError::Missing(ACCESS_KEY))
+        );
+        assert_eq!(
+            resolve_with(
+                &block(&[("access_key", "AK")]),
+                &[("NCLOUD_SECRET_KEY", "")],
+                None
+            ),
+            Err(ConfigError::Missing(SECRET_KEY))
+        );
+    }
+
+    #[test]
+    fn sites_and_endpoints() {
+        let creds = [("NCLOUD_ACCESS_KEY", "AK"), ("NCLOUD_SECRET_KEY", "SK")];
+        let public = resolve_with(&block(&[]), &creds, None).unwrap();
+        assert_eq!(
+            (public.site, public.endpoint.to_string().as_str()),
+            (Site::Public, "https://df.apigw.ntruss.com")
+        );
+        assert_eq!(
+            resolve_with(&block(&[("site", "gov")]), &creds, None),
+            Err(ConfigError::EndpointRequired { site: Site::Gov })
+        );
+        let fin = resolve_with(
+            &block(&[("site", "fin"), ("endpoint", "https://df.fin.example")]),
+            &creds,
+            None,
+        )
+        .unwrap();
+        assert_eq!(fin.endpoint.to_string(), "https://df.fin.example");
+        let env_site =
+            resolve_with(&block(&[]), &[creds[0], creds[1], ("NCLOUD_SITE", "moon")], None).unwrap_err();
+        assert_eq!(
+            env_site,
+            ConfigError::InvalidSite {
+                value: "moon".into(),
+                source: Source::Env("NCLOUD_SITE")
+            }
+        );
+        let env_endpoint = resolve_with(
+            &block(&[]),
+            &[
+                creds[0],
+                creds[1],
+                ("NCLOUD_DATAFOREST_ENDPOINT", "http://127.0.0.1:9"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(env_endpoint.endpoint.to_string(), "http://127.0.0.1:9");
+        let remote_http =
+            resolve_with(&block(&[("endpoint", "http://df.example")]), &creds, None).unwrap_err();
+        assert!(matches!(
+            remote_http,
+            ConfigError::InvalidEndpoint {
+                error: EndpointError::PlainHttpToRemoteHost(_),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn validate_checks_only_known_values_in_the_block() {
+        assert!(validate(&block(&[("site", "gov")])).is_empty());
+        let mut unknown = block(&[]);
+        if let Value::Object(fields) = &mut unknown {
+            fields.insert("site".into(), Value::Unknown);
+            fields.insert("endpoint".into(), Value::Unknown);
+        }
+        assert!(validate(&unknown).is_empty());
+        let errors = validate(&block(&[("site", "moon"), ("endpoint", "ftp://x")]));
+        assert_eq!(
+            errors.iter().map(ConfigError::attribute).collect::<Vec<_>>(),
+            vec!["site", "endpoint"]
+        );
+    }
+
+    #[test]
+    fn ini_sections() {
+        let entries = parse_ini_section("# c\n[a]\nk = v = w\n[b]\nk=x\n", "a").unwrap();
+        assert_eq!(entries.get("k").map(String::as_str), Some("v = w"));
+        assert!(parse_ini_section("[a]\n", "a").unwrap().is_empty());
+        assert!(parse_ini_section("[a]\n", "b").is_none());
+    }
+}

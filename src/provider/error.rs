@@ -1,0 +1,227 @@
+//! Every failure the provider reports, typed until here, and the one place where each becomes a
+//! Terraform diagnostic: a short summary, an actionable detail, and the attribute path when
+//! there is one. No message carries a secret: errors hold none.
+
+use crate::ncp::ApiError;
+use crate::protocol::diagnostic::Diagnostic;
+use crate::protocol::value::DecodeError;
+
+use super::config::{ConfigError, Source};
+
+#[derive(Debug)]
+pub enum ProviderError {
+    Config(ConfigError),
+    /// Terraform sent a value this provider cannot read.
+    Decode {
+        what: &'static str,
+        error: DecodeError,
+    },
+    UnknownType {
+        kind: &'static str,
+        name: String,
+    },
+    InvalidAppId {
+        value: String,
+    },
+    NotConfigured,
+    /// The kill call failed; nothing is recorded.
+    KillFailed {
+        app_id: String,
+        error: ApiError,
+    },
+    /// Terraform asked the provider to stop while the kill was in flight.
+    KillInterrupted {
+        app_id: String,
+    },
+    ImportRefused {
+        type_name: String,
+    },
+    StateTooNew {
+        version: i64,
+        supported: i64,
+    },
+    UnexpectedUpdate,
+}
+
+impl From<ConfigError> for ProviderError {
+    fn from(error: ConfigError) -> ProviderError {
+        ProviderError::Config(error)
+    }
+}
+
+impl ProviderError {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            ProviderError::Config(error) => config_diagnostic(error).at_attribute(error.attribute()),
+            ProviderError::Decode { what, error } => Diagnostic::error(
+                format!("Unreadable {what}"),
+                format!(
+                    "Terraform sent a {what} this provider cannot read: {error}. This is a bug in Terraform or \
+                     in the provider; please report it with the Terraform version."
+                ),
+            ),
+            ProviderError::UnknownType { kind, name } => Diagnostic::error(
+                format!("Unknown {kind} type"),
+                format!(
+                    "This provider has no {kind} named {name:?}. Check the type name in your configuration."
+                ),
+            ),
+            ProviderError::InvalidAppId { value } => Diagnostic::error(
+                "Invalid app_id",
+                format!(
+                    "app_id must be a DataForest AI app id: 1 to 22 characters of 0-9, A-Z and a-z. \
+                     Got {value:?} ({} characters).",
+                    value.chars().count()
+                ),
+            )
+            .at_attribute("app_id"),
+            ProviderError::NotConfigured => Diagnostic::error(
+                "Provider not configured",
+                "The ncloud provider's settings were still unknown when this resource was applied. Make the \
+                 provider block depend only on values known at plan time.",
+            ),
+            ProviderError::KillFailed { app_id, error } => kill_failed(app_id, error),
+            ProviderError::KillInterrupted { app_id } => Diagnostic::error(
+                "Kill interrupted",
+                format!(
+                    "Terraform asked the provider to stop while the kill of AI app {app_id:?} was in flight. \
+                     The kill may or may not have happened; nothing was recorded, so the next apply sends it again."
+                ),
+            ),
+            ProviderError::ImportRefused { type_name } => Diagnostic::error(
+                "Import is not supported",
+                format!(
+                    "{type_name} records a kill that this configuration performed; there is nothing in DataForest \
+                     to import. Declare the resource and apply it instead: the apply sends the kill and records \
+                     DataForest's answer."
+                ),
+            ),
+            ProviderError::StateTooNew { version, supported } => Diagnostic::error(
+                "State from a newer provider",
+                format!(
+                    "This state was written with schema version {version}, but this provider knows versions up to \
+                     {supported}. Use the provider version that wrote it, or newer."
+                ),
+            ),
+            ProviderError::UnexpectedUpdate => Diagnostic::error(
+                "Unexpected in-place update",
+                "Every argument of this resource forces a replacement, so Terraform should never update it in \
+                 place. This is a bug in the provider; please report it.",
+            ),
+        }
+    }
+}
+
+fn config_diagnostic(error: &ConfigError) -> Diagnostic {
+    match error {
+        ConfigError::Missing(setting) => Diagnostic::error(
+            format!("Missing {}", setting.attribute),
+            format!(
+                "No NCP {} was found. Set `{}` in the provider block, the {} environment variable, or a profile \
+                 in ~/.ncloud/configure.",
+                setting.attribute.replace('_', " "),
+                setting.attribute,
+                setting.env
+            ),
+        ),
+        ConfigError::InvalidSite { value, source } => Diagnostic::error(
+            "Invalid site",
+            format!("site {value:?} (from {source}) is not one of \"public\", \"gov\" or \"fin\"."),
+        ),
+        ConfigError::EndpointRequired { site } => Diagnostic::error(
+            "Endpoint required",
+            format!(
+                "NCP publishes no DataForest endpoint for the {site} site. Set `endpoint` (or \
+                 NCLOUD_DATAFOREST_ENDPOINT) to your DataForest API gateway's https:// URL."
+            ),
+        ),
+        ConfigError::InvalidEndpoint { error, source } => {
+            let from = if *source == Source::Attribute {
+                String::new()
+            } else {
+                format!(" (from {source})")
+            };
+            Diagnostic::error(
+                "Invalid endpoint",
+                format!("The endpoint{from} is not usable: {error}."),
+            )
+        }
+        ConfigError::WrongType { setting } => Diagnostic::error(
+            format!("Invalid {}", setting.attribute),
+            format!("`{}` must be a string.", setting.attribute),
+        ),
+        ConfigError::ProfileNotFound { profile, path } => Diagnostic::error(
+            "Profile not found",
+            format!(
+                "Profile [{profile}] is not in {}. Create it with the NCP CLI (`ncloud configure --profile \
+                 {profile}`) or choose another profile.",
+                path.display()
+            ),
+        ),
+        ConfigError::ProfileFileUnreadable { path, reason } => Diagnostic::error(
+            "Cannot read the NCP CLI file",
+            format!("{} could not be read: {reason}.", path.display()),
+        ),
+    }
+}
+
+fn kill_failed(app_id: &str, error: &ApiError) -> Diagnostic {
+    let hint = match error {
+        ApiError::Gateway { status: 401, .. } => {
+            " Check access_key and secret_key, and that the machine's clock is right (signatures older than \
+             5 minutes are refused)."
+        }
+        ApiError::Gateway { status: 403, .. } | ApiError::Rejected { status: 403, .. } => {
+            " Check that the key's sub account may use DataForest and this app."
+        }
+        ApiError::Rejected { status: 404, .. } => " Check the app id; the app may belong to another account.",
+        ApiError::Transport { .. } => " Check the endpoint and the network.",
+        _ => "",
+    };
+    Diagnostic::error(
+        "DataForest kill failed",
+        format!(
+            "Killing AI app {app_id:?} failed: {error}.{hint} Nothing was recorded, so the next apply tries again."
+        ),
+    )
+    .at_attribute("app_id")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::config::ACCESS_KEY;
+
+    #[test]
+    fn missing_credential_names_attribute_and_env() {
+        let diagnostic = ProviderError::Config(ConfigError::Missing(ACCESS_KEY)).to_diagnostic();
+        assert_eq!(diagnostic.summary, "Missing access_key");
+        assert!(
+            diagnostic.detail.contains("`access_key`") && diagnostic.detail.contains("NCLOUD_ACCESS_KEY")
+        );
+        assert_eq!(diagnostic, diagnostic.clone().at_attribute("access_key"));
+    }
+
+    #[test]
+    fn kill_failure_shows_status_code_and_message() {
+        let error = ApiError::Gateway {
+            status: 401,
+            code: "210".into(),
+            message: "Permission Denied".into(),
+            details: None,
+        };
+        let diagnostic = ProviderError::KillFailed {
+            app_id: "abc".into(),
+            error,
+        }
+        .to_diagnostic();
+        assert!(
+            diagnostic
+                .detail
+                .contains("HTTP 401, API Gateway error 210: Permission Denied"),
+            "{}",
+            diagnostic.detail
+        );
+        assert!(diagnostic.detail.contains("Nothing was recorded"));
+    }
+}

@@ -1,0 +1,198 @@
+//! The ncloud provider: its configuration and its resource types, expressed in protocol values
+//! and typed errors. It calls DataForest through `ncp` and never sees gRPC.
+
+pub mod aiapp_kill;
+pub mod config;
+pub mod error;
+
+use std::sync::{Arc, OnceLock, RwLock};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::ncp::{ApiError, DataForestClient};
+use crate::protocol::schema::Schema;
+use crate::protocol::value::{self, Value};
+use config::{Environment, ResolvedConfig};
+use error::ProviderError;
+
+/// The provider's type name, the prefix of its resource types.
+pub const TYPE_NAME: &str = "ncloud";
+
+/// What `ConfigureProvider` left behind.
+enum Configuration {
+    NotYet,
+    /// Some settings were unknown (during plan); nothing that needs the API may run.
+    Deferred,
+    Ready(Arc<Session>),
+}
+
+/// A resolved configuration and the HTTP client made from it when first needed, so that runs
+/// which never call DataForest (validate, plan, destroy) never build one.
+struct Session {
+    config: ResolvedConfig,
+    client: OnceLock<Result<DataForestClient, ApiError>>,
+}
+
+impl Session {
+    fn client(&self) -> Result<&DataForestClient, ApiError> {
+        self.client
+            .get_or_init(|| {
+                DataForestClient::new(self.config.endpoint.clone(), self.config.credentials.clone())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+pub struct NcloudProvider {
+    configuration: RwLock<Configuration>,
+    /// Cancelled by `StopProvider`: in-flight work ends, the process does not.
+    stop: CancellationToken,
+}
+
+impl Default for NcloudProvider {
+    fn default() -> Self {
+        NcloudProvider {
+            configuration: RwLock::new(Configuration::NotYet),
+            stop: CancellationToken::new(),
+        }
+    }
+}
+
+impl NcloudProvider {
+    pub fn provider_schema(&self) -> Schema {
+        config::schema()
+    }
+
+    pub fn resource_schemas(&self) -> Vec<(&'static str, Schema)> {
+        vec![(aiapp_kill::TYPE_NAME, aiapp_kill::schema())]
+    }
+
+    fn resource_schema(&self, type_name: &str) -> Result<Schema, ProviderError> {
+        match type_name {
+            aiapp_kill::TYPE_NAME => Ok(aiapp_kill::schema()),
+            other => Err(ProviderError::UnknownType {
+                kind: "resource",
+                name: other.to_string(),
+            }),
+        }
+    }
+
+    pub fn validate_provider_config(&self, config: &Value) -> Vec<ProviderError> {
+        config::validate(config)
+            .into_iter()
+            .map(ProviderError::from)
+            .collect()
+    }
+
+    /// Resolves the configuration; settings still unknown during plan defer it without error.
+    pub fn configure(&self, config: &Value, environment: &Environment<'_>) -> Result<(), ProviderError> {
+        let next = if config.has_unknowns() {
+            Configuration::Deferred
+        } else {
+            let config = config::resolve(config, environment)?;
+            tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
+            Configuration::Ready(Arc::new(Session {
+                config,
+                client: OnceLock::new(),
+            }))
+        };
+        *self
+            .configuration
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
+        Ok(())
+    }
+
+    pub fn validate_resource(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
+        match type_name {
+            aiapp_kill::TYPE_NAME => aiapp_kill::validate(config),
+            other => vec![ProviderError::UnknownType {
+                kind: "resource",
+                name: other.to_string(),
+            }],
+        }
+    }
+
+    /// Brings stored state (JSON, any schema version up to ours) to the current schema.
+    pub fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        json: &[u8],
+    ) -> Result<Value, ProviderError> {
+        let schema = self.resource_schema(type_name)?;
+        if version > schema.version {
+            return Err(ProviderError::StateTooNew {
+                version,
+                supported: schema.version,
+            });
+        }
+        let stored = Value::from_json(json).map_err(|error| ProviderError::Decode {
+            what: "stored state",
+            error,
+        })?;
+        value::conform(stored, &schema.object_type()).map_err(|error| ProviderError::Decode {
+            what: "stored state",
+            error,
+        })
+    }
+
+    pub fn plan_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        proposed: &Value,
+    ) -> Result<aiapp_kill::Plan, ProviderError> {
+        self.resource_schema(type_name)?;
+        Ok(aiapp_kill::plan(prior, proposed))
+    }
+
+    /// Applies a planned change and returns the state to record (`Null` once destroyed).
+    pub async fn apply_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        self.resource_schema(type_name)?;
+        match (prior, planned) {
+            // Destroy: a kill cannot be undone, so forgetting it is all there is to do.
+            (_, Value::Null) => Ok(Value::Null),
+            (Value::Null, planned) => {
+                let session = self.session()?;
+                let client = session.client().map_err(|error| ProviderError::KillFailed {
+                    app_id: planned.get("app_id").as_str().unwrap_or_default().to_string(),
+                    error,
+                })?;
+                aiapp_kill::create(client, planned, &self.stop).await
+            }
+            _ => Err(ProviderError::UnexpectedUpdate),
+        }
+    }
+
+    pub fn import_resource(&self, type_name: &str) -> ProviderError {
+        match self.resource_schema(type_name) {
+            Ok(_) => ProviderError::ImportRefused {
+                type_name: type_name.to_string(),
+            },
+            Err(error) => error,
+        }
+    }
+
+    /// `StopProvider`: cancels in-flight calls; later calls fail fast as interrupted.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    fn session(&self) -> Result<Arc<Session>, ProviderError> {
+        match &*self
+            .configuration
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        {
+            Configuration::Ready(session) => Ok(Arc::clone(session)),
+            Configuration::NotYet | Configuration::Deferred => Err(ProviderError::NotConfigured),
+        }
+    }
+}

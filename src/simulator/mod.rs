@@ -1,0 +1,430 @@
+//! `dataforest-sim`: a local DataForest AI Apps API, for trying the provider or a teardown
+//! pipeline offline and for tests. It speaks the documented JSON calls (`aiapps/kill`,
+//! `aiapps/getList`, `aiapps/getDetail`, `accounts/getList`), verifies signature v2 with the
+//! gateway's 5-minute window, answers with both documented error shapes, and keeps apps in memory.
+//! Killing a running app moves it to KILLED; killing an app that already ended succeeds again
+//! without change, as YARN does; killing an unknown id is `404 no such element`.
+//! `GET /_sim/apps` and `GET /_sim/calls` show the apps and the calls received, unsigned.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as JsonValue, json};
+
+use crate::ncp::signing;
+
+/// The gateway refuses signatures whose timestamp is further than this from its clock.
+pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(300);
+
+/// An AI app as DataForest lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct App {
+    pub id: String,
+    /// The YARN application id.
+    pub app_id: String,
+    pub name: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub queue_name: String,
+    pub workspace_name: String,
+    pub state: String,
+    pub final_status: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub modified_at: String,
+    pub disabled: bool,
+}
+
+impl Default for App {
+    fn default() -> App {
+        let now = now_rfc3339();
+        App {
+            id: String::new(),
+            app_id: String::new(),
+            name: String::new(),
+            account_id: "df-account".into(),
+            account_name: "df-account".into(),
+            queue_name: "default".into(),
+            workspace_name: "default".into(),
+            state: "RUNNING".into(),
+            final_status: "UNDEFINED".into(),
+            started_at: now.clone(),
+            finished_at: String::new(),
+            modified_at: now,
+            disabled: false,
+        }
+    }
+}
+
+impl App {
+    /// A running app with this id and defaults for the rest.
+    pub fn running(id: &str) -> App {
+        let serial: u32 = id.bytes().map(u32::from).sum();
+        App {
+            id: id.to_string(),
+            app_id: format!("application_1700000000000_{serial:04}"),
+            name: format!("app-{id}"),
+            ..App::default()
+        }
+    }
+
+    fn is_terminal(&self) -> bool {
+        matches!(self.state.as_str(), "KILLED" | "FINISHED" | "FAILED")
+    }
+}
+
+/// A call the simulator received, as tests and users inspect it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub id: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct Inner {
+    credentials: BTreeMap<String, String>,
+    apps: BTreeMap<String, App>,
+    calls: Vec<Call>,
+}
+
+/// The simulator's state; cheap to clone, all clones share it.
+#[derive(Clone, Default)]
+pub struct Simulator {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Simulator {
+    /// A simulator that accepts requests signed with `access_key` and `secret_key`.
+    pub fn new(access_key: &str, secret_key: &str) -> Simulator {
+        let simulator = Simulator::default();
+        simulator
+            .lock()
+            .credentials
+            .insert(access_key.to_string(), secret_key.to_string());
+        simulator
+    }
+
+    /// Adds an app, or replaces the one with the same id.
+    pub fn put_app(&self, app: App) {
+        self.lock().apps.insert(app.id.clone(), app);
+    }
+
+    pub fn app(&self, id: &str) -> Option<App> {
+        self.lock().apps.get(id).cloned()
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// The kill calls received for `id`.
+    pub fn kill_calls(&self, id: &str) -> usize {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.path.ends_with("/aiapps/kill") && c.id.as_deref() == Some(id))
+            .count()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave the maps half-written, so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .route("/api/v2/aiapps/kill", post(kill))
+            .route("/api/v2/aiapps/getList", post(get_list))
+            .route("/api/v2/aiapps/getDetail", post(get_detail))
+            .route("/api/v2/accounts/getList", post(accounts))
+            .route(
+                "/_sim/apps",
+                get(|State(sim): State<Simulator>| async move { Json(sim.lock().apps.clone()) }),
+            )
+            .route(
+                "/_sim/calls",
+                get(|State(sim): State<Simulator>| async move { Json(sim.calls()) }),
+            )
+            .fallback(not_found)
+            .with_state(self.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    /// Binds `address` and serves in the background on the current tokio runtime.
+    pub async fn spawn(&self, address: SocketAddr) -> std::io::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let bound = listener.local_addr()?;
+        let simulator = self.clone();
+        tokio::spawn(async move { simulator.serve(listener, std::future::pending()).await });
+        Ok(bound)
+    }
+
+    /// Checks signature v2 as the API Gateway does; the error is the reason it gives.
+    fn authenticate(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let (Some(timestamp), Some(access_key), Some(signature)) = (
+            header(signing::TIMESTAMP_HEADER),
+            header(signing::ACCESS_KEY_HEADER),
+            header(signing::SIGNATURE_HEADER),
+        ) else {
+            return Err("missing signature headers");
+        };
+        let Ok(timestamp) = timestamp.parse::<u64>() else {
+            return Err("invalid timestamp");
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        if now.abs_diff(timestamp) > TIMESTAMP_WINDOW.as_millis() as u64 {
+            return Err("timestamp is more than 5 minutes away from the gateway's clock");
+        }
+        let Some(secret_key) = self.lock().credentials.get(access_key).cloned() else {
+            return Err("unknown access key");
+        };
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        if !signing::verify(
+            method.as_str(),
+            path,
+            timestamp,
+            access_key,
+            &secret_key,
+            signature,
+        ) {
+            return Err("signature mismatch");
+        }
+        Ok(())
+    }
+
+    fn record(&self, method: &Method, uri: &Uri, id: Option<&str>, response: Response) -> Response {
+        self.lock().calls.push(Call {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            id: id.map(str::to_string),
+            status: response.status().as_u16(),
+        });
+        response
+    }
+}
+
+#[derive(Deserialize)]
+struct IdRequest {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ListRequest {
+    #[serde(default)]
+    search: ListSearch,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ListSearch {
+    account_id: Option<String>,
+}
+
+/// Authenticates, parses the body, runs `handle`, and records the call.
+fn handle<R: serde::de::DeserializeOwned>(
+    simulator: &Simulator,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    id_of: impl Fn(&R) -> Option<&str>,
+    handle: impl FnOnce(&mut Inner, &R) -> Response,
+) -> Response {
+    let parsed: Option<R> = serde_json::from_slice(body).ok();
+    let id = parsed.as_ref().and_then(|r| id_of(r).map(str::to_string));
+    let response = match simulator.authenticate(method, uri, headers) {
+        Err(reason) => gateway_error(StatusCode::UNAUTHORIZED, "200", "Authentication Failed", reason),
+        Ok(()) => match &parsed {
+            None => invalid_request(),
+            Some(request) => handle(&mut simulator.lock(), request),
+        },
+    };
+    simulator.record(method, uri, id.as_deref(), response)
+}
+
+async fn kill(
+    State(sim): State<Simulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(
+        &sim,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        |r: &IdRequest| Some(&r.id),
+        |inner, request| {
+            if !is_app_id(&request.id) {
+                return invalid_request();
+            }
+            let Some(app) = inner.apps.get_mut(&request.id) else {
+                return no_such_element();
+            };
+            let message = if app.is_terminal() {
+                format!("app already ended in state {}", app.state)
+            } else {
+                let now = now_rfc3339();
+                app.state = "KILLED".into();
+                app.final_status = "KILLED".into();
+                app.finished_at = now.clone();
+                app.modified_at = now;
+                "kill requested".to_string()
+            };
+            Json(json!({ "id": app.id, "message": message, "success": true })).into_response()
+        },
+    )
+}
+
+async fn get_list(
+    State(sim): State<Simulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(
+        &sim,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        |_: &ListRequest| None,
+        |inner, request| {
+            let contents: Vec<&App> = inner
+                .apps
+                .values()
+                .filter(|app| {
+                    request
+                        .search
+                        .account_id
+                        .as_ref()
+                        .is_none_or(|account| &app.account_id == account)
+                })
+                .collect();
+            Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
+        },
+    )
+}
+
+async fn get_detail(
+    State(sim): State<Simulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(
+        &sim,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        |r: &IdRequest| Some(&r.id),
+        |inner, request| {
+            let Some(app) = inner.apps.get(&request.id) else {
+                return no_such_element();
+            };
+            let mut detail = serde_json::to_value(app).unwrap_or(JsonValue::Null);
+            detail["elapsedMillis"] = json!(0);
+            detail["containers"] = json!([]);
+            detail["success"] = json!(true);
+            detail["message"] = json!("");
+            Json(detail).into_response()
+        },
+    )
+}
+
+async fn accounts(
+    State(sim): State<Simulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(
+        &sim,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        |_: &JsonValue| None,
+        |inner, _| {
+            let accounts: BTreeMap<&str, &str> = inner
+                .apps
+                .values()
+                .map(|app| (app.account_id.as_str(), app.account_name.as_str()))
+                .collect();
+            let contents: Vec<JsonValue> = accounts
+                .into_iter()
+                .map(|(id, name)| json!({ "id": id, "name": name }))
+                .collect();
+            Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
+        },
+    )
+}
+
+async fn not_found(uri: Uri) -> Response {
+    gateway_error(
+        StatusCode::NOT_FOUND,
+        "300",
+        "Not Found",
+        &format!("no API at {}", uri.path()),
+    )
+}
+
+fn is_app_id(id: &str) -> bool {
+    (1..=22).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn dataforest_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "success": false, "message": message }))).into_response()
+}
+
+fn invalid_request() -> Response {
+    dataforest_error(StatusCode::BAD_REQUEST, "invalid request parameters")
+}
+
+fn no_such_element() -> Response {
+    dataforest_error(StatusCode::NOT_FOUND, "no such element")
+}
+
+fn gateway_error(status: StatusCode, code: &str, message: &str, details: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "errorCode": code, "message": message, "details": details } })),
+    )
+        .into_response()
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
