@@ -1,0 +1,285 @@
+//! The harness for tests that drive the real Terraform CLI: an in-process DataForest simulator on
+//! loopback, a throw-away working folder whose CLI configuration points `dev_overrides` at the
+//! provider binary cargo built, and commands whose failure message shows everything needed to
+//! see why (command, folder, exit code, stdout, stderr).
+
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+use terraform_provider_ncloud::simulator::{App, Simulator};
+
+pub const ACCESS_KEY: &str = "test-access-key";
+pub const SECRET_KEY: &str = "test-secret-key-Zq8vR2";
+
+/// A Terraform CLI under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Terraform {
+    V1_0_3,
+    V1_15_5,
+}
+
+impl Terraform {
+    pub fn version(self) -> &'static str {
+        match self {
+            Terraform::V1_0_3 => "1.0.3",
+            Terraform::V1_15_5 => "1.15.5",
+        }
+    }
+
+    /// The CLI installed by `scripts/install-terraform`. A missing CLI fails the test: the suite
+    /// must never pass by skipping Terraform.
+    pub fn path(self) -> PathBuf {
+        let tools = std::env::var_os("TOOLS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools"));
+        let path = tools.join(format!("terraform-{}/terraform", self.version()));
+        assert!(
+            path.is_file(),
+            "Terraform {} is not installed at {}: run scripts/install-terraform (scripts/test does)",
+            self.version(),
+            path.display()
+        );
+        path
+    }
+}
+
+/// Runs the test body once per Terraform version, as separate tests.
+#[macro_export]
+macro_rules! on_each_terraform {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn terraform_1_0_3() {
+                ($body)(common::Terraform::V1_0_3)
+            }
+            #[test]
+            fn terraform_1_15_5() {
+                ($body)(common::Terraform::V1_15_5)
+            }
+        }
+    };
+}
+
+/// A DataForest simulator served on 127.0.0.1 by its own runtime thread.
+pub struct Sim {
+    pub simulator: Simulator,
+    pub endpoint: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    pub fn start(apps: &[&str]) -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let simulator = Simulator::new(ACCESS_KEY, SECRET_KEY);
+        for id in apps {
+            simulator.put_app(App::running(id));
+        }
+        let address = runtime
+            .block_on(simulator.spawn(([127, 0, 0, 1], 0).into()))
+            .unwrap();
+        Sim {
+            simulator,
+            endpoint: format!("http://{address}"),
+            _runtime: runtime,
+        }
+    }
+
+    pub fn state_of(&self, id: &str) -> String {
+        self.simulator.app(id).map(|app| app.state).unwrap_or_default()
+    }
+}
+
+/// A Terraform working folder with its own home, CLI configuration and environment.
+pub struct Workspace {
+    pub terraform: Terraform,
+    pub dir: tempfile::TempDir,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Workspace {
+    /// A folder holding `main_tf`, with credentials and the simulator's endpoint in the
+    /// environment (tests about other sources remove them).
+    pub fn new(terraform: Terraform, sim: &Sim, main_tf: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let provider_dir = Path::new(env!("CARGO_BIN_EXE_terraform-provider-ncloud"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let cli_config = dir.path().join("terraform.rc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"ncloud-dataforest/ncloud\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                provider_dir.display()
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("home")).unwrap();
+        std::fs::create_dir(dir.path().join("work")).unwrap();
+        let env = BTreeMap::from(
+            [
+                ("TF_CLI_CONFIG_FILE", cli_config.display().to_string()),
+                ("HOME", dir.path().join("home").display().to_string()),
+                ("CHECKPOINT_DISABLE", "1".into()),
+                ("TF_IN_AUTOMATION", "1".into()),
+                ("NCLOUD_ACCESS_KEY", ACCESS_KEY.into()),
+                ("NCLOUD_SECRET_KEY", SECRET_KEY.into()),
+                ("NCLOUD_DATAFOREST_ENDPOINT", sim.endpoint.clone()),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        let workspace = Workspace { terraform, dir, env };
+        workspace.write_main(main_tf);
+        workspace
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn write_main(&self, main_tf: &str) {
+        let header = "terraform {\n  required_providers {\n    ncloud = { source = \"ncloud-dataforest/ncloud\" }\n  }\n}\n\n";
+        std::fs::write(self.work_dir().join("main.tf"), format!("{header}{main_tf}")).unwrap();
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(self.terraform.path());
+        command.args(args).current_dir(self.work_dir()).env_clear();
+        // Keep only what a process needs to run; the rest of this process's environment (its own
+        // TF_* or NCLOUD_* settings) must not leak into the test.
+        for name in ["PATH", "TMPDIR", "LANG"] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        command.envs(&self.env);
+        command
+    }
+
+    /// Runs Terraform and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut full: Vec<&str> = args.to_vec();
+        if matches!(
+            args.first(),
+            Some(&("apply" | "destroy" | "plan" | "validate" | "output" | "show"))
+        ) {
+            full.push("-no-color");
+        }
+        let output = self.command(&full).output().unwrap();
+        Run {
+            description: format!(
+                "terraform {} ({}) in {}",
+                full.join(" "),
+                self.terraform.version(),
+                self.work_dir().display()
+            ),
+            output,
+        }
+    }
+
+    /// Runs Terraform and fails the test unless it exits 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert!(run.output.status.success(), "expected success: {run}");
+        run
+    }
+
+    /// Runs Terraform and fails the test unless it exits non-zero.
+    pub fn fails(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert!(!run.output.status.success(), "expected failure: {run}");
+        run
+    }
+
+    pub fn apply(&self) -> Run {
+        self.ok(&["apply", "-auto-approve", "-input=false"])
+    }
+
+    /// The resources in the state file, as `address -> attributes`.
+    pub fn state(&self) -> BTreeMap<String, Json> {
+        let path = self.work_dir().join("terraform.tfstate");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return BTreeMap::new();
+        };
+        let state: Json = serde_json::from_str(&text).unwrap();
+        let mut out = BTreeMap::new();
+        for resource in state["resources"].as_array().into_iter().flatten() {
+            let address = format!(
+                "{}.{}",
+                resource["type"].as_str().unwrap(),
+                resource["name"].as_str().unwrap()
+            );
+            for instance in resource["instances"].as_array().into_iter().flatten() {
+                let key = match &instance["index_key"] {
+                    Json::Null => address.clone(),
+                    Json::String(key) => format!("{address}[\"{key}\"]"),
+                    other => format!("{address}[{other}]"),
+                };
+                out.insert(key, instance["attributes"].clone());
+            }
+        }
+        out
+    }
+
+    pub fn state_text(&self) -> String {
+        std::fs::read_to_string(self.work_dir().join("terraform.tfstate")).unwrap_or_default()
+    }
+}
+
+pub struct Run {
+    pub description: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// stdout and stderr together, for looking for a message wherever Terraform put it.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout(), self.stderr())
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    pub fn assert_contains(&self, needle: &str) -> &Run {
+        assert!(
+            self.all().contains(needle),
+            "expected {needle:?} in the output: {self}"
+        );
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}\nexit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.description,
+            self.output.status.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
