@@ -262,9 +262,12 @@ impl Run {
         self.output.status.code()
     }
 
+    /// Fails unless `needle` is in the output; Terraform wraps long lines, so runs of white space
+    /// count as one space on both sides.
     pub fn assert_contains(&self, needle: &str) -> &Run {
+        let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            self.all().contains(needle),
+            squash(&self.all()).contains(&squash(needle)),
             "expected {needle:?} in the output: {self}"
         );
         self
