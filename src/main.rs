@@ -1,6 +1,7 @@
 //! `terraform-provider-ncloud`: started by Terraform, never by hand.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use terraform_provider_ncloud::logging;
 use terraform_provider_ncloud::plugin::{self, handshake};
@@ -27,13 +28,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(plugin::serve(
+    let served = runtime.block_on(plugin::serve(
         env,
         ProviderService::new(NcloudProvider::default()),
-    )) {
+    ));
+    // Tasks still running (a connection, a DNS look-up) must not hold up the exit Terraform waits for.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "provider stopped");
             eprintln!("terraform-provider-ncloud: {error}");
             ExitCode::FAILURE
         }

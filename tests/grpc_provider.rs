@@ -340,6 +340,9 @@ async fn upgrade_turns_stored_json_into_wholly_known_msgpack() {
     assert_eq!(state.get("success"), &Value::Bool(true));
     assert!(matches!(&state, Value::Object(fields) if !fields.contains_key("retired_field")));
 
+    // State this provider cannot read is an error, never silently dropped.
+    let empty = upgrade(0, "").await;
+    assert_eq!(errors(&empty.diagnostics)[0].summary, "Unreadable stored state");
     let newer = upgrade(7, stored).await;
     assert_eq!(
         errors(&newer.diagnostics)[0].summary,

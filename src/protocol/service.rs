@@ -206,13 +206,9 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let _log = RpcLog::start("UpgradeResourceState", &request.type_name);
         let json = request.raw_state.map(|raw| raw.json).unwrap_or_default();
-        let upgraded = if json.is_empty() {
-            // Terraform sends no JSON only for state that never existed.
-            Ok(Value::Null)
-        } else {
-            self.provider
-                .upgrade_resource_state(&request.type_name, request.version, &json)
-        };
+        let upgraded = self
+            .provider
+            .upgrade_resource_state(&request.type_name, request.version, &json);
         Ok(Response::new(match upgraded {
             Ok(state) => pb::upgrade_resource_state::Response {
                 upgraded_state: encode(&state),

@@ -155,6 +155,18 @@ impl Workspace {
         std::fs::write(self.work_dir().join("main.tf"), format!("{header}{main_tf}")).unwrap();
     }
 
+    /// Replaces the configuration with the `.tf` files of `examples/NAME`.
+    pub fn use_example(&self, name: &str) {
+        std::fs::remove_file(self.work_dir().join("main.tf")).unwrap();
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+        for entry in std::fs::read_dir(&example).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                std::fs::copy(&path, self.work_dir().join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(self.terraform.path());
         command.args(args).current_dir(self.work_dir()).env_clear();
