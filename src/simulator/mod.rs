@@ -146,10 +146,6 @@ impl Simulator {
 
     pub fn router(&self) -> axum::Router {
         axum::Router::new()
-            .route("/api/v2/aiapps/kill", post(kill))
-            .route("/api/v2/aiapps/getList", post(get_list))
-            .route("/api/v2/aiapps/getDetail", post(get_detail))
-            .route("/api/v2/accounts/getList", post(accounts))
             .route(
                 "/_sim/apps",
                 get(|State(sim): State<Simulator>| async move { Json(sim.lock().apps.clone()) }),
@@ -158,6 +154,7 @@ impl Simulator {
                 "/_sim/calls",
                 get(|State(sim): State<Simulator>| async move { Json(sim.calls()) }),
             )
+            .route("/api/{*call}", post(api))
             .fallback(not_found)
             .with_state(self.clone())
     }
@@ -246,158 +243,134 @@ struct ListSearch {
     account_id: Option<String>,
 }
 
-/// Authenticates, parses the body, runs `handle`, and records the call.
-fn handle<R: serde::de::DeserializeOwned>(
-    simulator: &Simulator,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-    id_of: impl Fn(&R) -> Option<&str>,
-    handle: impl FnOnce(&mut Inner, &R) -> Response,
+/// The API calls the simulator serves.
+#[derive(Clone, Copy)]
+enum ApiCall {
+    Kill,
+    GetList,
+    GetDetail,
+    Accounts,
+}
+
+impl ApiCall {
+    fn from_path(path: &str) -> Option<ApiCall> {
+        match path {
+            "/api/v2/aiapps/kill" => Some(ApiCall::Kill),
+            "/api/v2/aiapps/getList" => Some(ApiCall::GetList),
+            "/api/v2/aiapps/getDetail" => Some(ApiCall::GetDetail),
+            "/api/v2/accounts/getList" => Some(ApiCall::Accounts),
+            _ => None,
+        }
+    }
+}
+
+/// Every API request: route, authenticate, answer, and record the call.
+async fn api(
+    State(sim): State<Simulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    let parsed: Option<R> = serde_json::from_slice(body).ok();
-    let id = parsed.as_ref().and_then(|r| id_of(r).map(str::to_string));
-    let response = match simulator.authenticate(method, uri, headers) {
-        Err(reason) => gateway_error(StatusCode::UNAUTHORIZED, "200", "Authentication Failed", reason),
-        Ok(()) => match &parsed {
-            None => invalid_request(),
-            Some(request) => handle(&mut simulator.lock(), request),
-        },
+    let id = serde_json::from_slice::<JsonValue>(&body)
+        .ok()
+        .and_then(|json| json.get("id").and_then(JsonValue::as_str).map(str::to_string));
+    let response = match (
+        ApiCall::from_path(uri.path()),
+        sim.authenticate(&method, &uri, &headers),
+    ) {
+        (None, _) => no_api(uri.path()),
+        (Some(_), Err(reason)) => {
+            gateway_error(StatusCode::UNAUTHORIZED, "200", "Authentication Failed", reason)
+        }
+        (Some(call), Ok(())) => answer(&mut sim.lock(), call, &body),
     };
-    simulator.record(method, uri, id.as_deref(), response)
+    sim.record(&method, &uri, id.as_deref(), response)
 }
 
-async fn kill(
-    State(sim): State<Simulator>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(
-        &sim,
-        &method,
-        &uri,
-        &headers,
-        &body,
-        |r: &IdRequest| Some(&r.id),
-        |inner, request| {
-            if !is_app_id(&request.id) {
-                return invalid_request();
-            }
-            let Some(app) = inner.apps.get_mut(&request.id) else {
-                return no_such_element();
-            };
-            let message = if app.is_terminal() {
-                format!("app already ended in state {}", app.state)
-            } else {
-                let now = now_rfc3339();
-                app.state = "KILLED".into();
-                app.final_status = "KILLED".into();
-                app.finished_at = now.clone();
-                app.modified_at = now;
-                "kill requested".to_string()
-            };
-            Json(json!({ "id": app.id, "message": message, "success": true })).into_response()
-        },
-    )
+fn answer(inner: &mut Inner, call: ApiCall, body: &[u8]) -> Response {
+    let result = match call {
+        ApiCall::Kill => serde_json::from_slice(body).map(|request: IdRequest| kill(inner, &request.id)),
+        ApiCall::GetList => {
+            serde_json::from_slice(body).map(|request: ListRequest| get_list(inner, &request.search))
+        }
+        ApiCall::GetDetail => {
+            serde_json::from_slice(body).map(|request: IdRequest| get_detail(inner, &request.id))
+        }
+        ApiCall::Accounts => Ok(accounts(inner)),
+    };
+    result.unwrap_or_else(|_| invalid_request())
 }
 
-async fn get_list(
-    State(sim): State<Simulator>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(
-        &sim,
-        &method,
-        &uri,
-        &headers,
-        &body,
-        |_: &ListRequest| None,
-        |inner, request| {
-            let contents: Vec<&App> = inner
-                .apps
-                .values()
-                .filter(|app| {
-                    request
-                        .search
-                        .account_id
-                        .as_ref()
-                        .is_none_or(|account| &app.account_id == account)
-                })
-                .collect();
-            Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
-        },
-    )
+fn kill(inner: &mut Inner, id: &str) -> Response {
+    if !is_app_id(id) {
+        return invalid_request();
+    }
+    let Some(app) = inner.apps.get_mut(id) else {
+        return no_such_element();
+    };
+    let message = if app.is_terminal() {
+        format!("app already ended in state {}", app.state)
+    } else {
+        let now = now_rfc3339();
+        app.state = "KILLED".into();
+        app.final_status = "KILLED".into();
+        app.finished_at = now.clone();
+        app.modified_at = now;
+        "kill requested".to_string()
+    };
+    Json(json!({ "id": app.id, "message": message, "success": true })).into_response()
 }
 
-async fn get_detail(
-    State(sim): State<Simulator>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(
-        &sim,
-        &method,
-        &uri,
-        &headers,
-        &body,
-        |r: &IdRequest| Some(&r.id),
-        |inner, request| {
-            let Some(app) = inner.apps.get(&request.id) else {
-                return no_such_element();
-            };
-            let mut detail = serde_json::to_value(app).unwrap_or(JsonValue::Null);
-            detail["elapsedMillis"] = json!(0);
-            detail["containers"] = json!([]);
-            detail["success"] = json!(true);
-            detail["message"] = json!("");
-            Json(detail).into_response()
-        },
-    )
+fn get_list(inner: &Inner, search: &ListSearch) -> Response {
+    let contents: Vec<&App> = inner
+        .apps
+        .values()
+        .filter(|app| {
+            search
+                .account_id
+                .as_ref()
+                .is_none_or(|account| &app.account_id == account)
+        })
+        .collect();
+    Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
 }
 
-async fn accounts(
-    State(sim): State<Simulator>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(
-        &sim,
-        &method,
-        &uri,
-        &headers,
-        &body,
-        |_: &JsonValue| None,
-        |inner, _| {
-            let accounts: BTreeMap<&str, &str> = inner
-                .apps
-                .values()
-                .map(|app| (app.account_id.as_str(), app.account_name.as_str()))
-                .collect();
-            let contents: Vec<JsonValue> = accounts
-                .into_iter()
-                .map(|(id, name)| json!({ "id": id, "name": name }))
-                .collect();
-            Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
-        },
-    )
+fn get_detail(inner: &Inner, id: &str) -> Response {
+    let Some(app) = inner.apps.get(id) else {
+        return no_such_element();
+    };
+    let mut detail = serde_json::to_value(app).unwrap_or(JsonValue::Null);
+    detail["elapsedMillis"] = json!(0);
+    detail["containers"] = json!([]);
+    detail["success"] = json!(true);
+    detail["message"] = json!("");
+    Json(detail).into_response()
+}
+
+fn accounts(inner: &Inner) -> Response {
+    let accounts: BTreeMap<&str, &str> = inner
+        .apps
+        .values()
+        .map(|app| (app.account_id.as_str(), app.account_name.as_str()))
+        .collect();
+    let contents: Vec<JsonValue> = accounts
+        .into_iter()
+        .map(|(id, name)| json!({ "id": id, "name": name }))
+        .collect();
+    Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
 }
 
 async fn not_found(uri: Uri) -> Response {
+    no_api(uri.path())
+}
+
+fn no_api(path: &str) -> Response {
     gateway_error(
         StatusCode::NOT_FOUND,
         "300",
         "Not Found",
-        &format!("no API at {}", uri.path()),
+        &format!("no API at {path}"),
     )
 }
 
