@@ -2,11 +2,7 @@
 //! protox compiles the files in pure Rust, so no system `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = [
-        "proto/tfplugin6.proto",
-        "proto/grpc_controller.proto",
-        "proto/grpc_stdio.proto",
-    ];
+    let files = ["proto/tfplugin6.proto", "proto/grpc_controller.proto", "proto/grpc_stdio.proto"];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -16,11 +16,7 @@ const MODULE: &str = "ncloud";
 
 /// The most verbose level to emit, from the environment; `None` means logging is off.
 pub fn level_from_env(tf_log_provider: Option<&str>, tf_log: Option<&str>) -> Option<Level> {
-    let setting = [tf_log_provider, tf_log]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|s| !s.is_empty())?;
+    let setting = [tf_log_provider, tf_log].into_iter().flatten().map(str::trim).find(|s| !s.is_empty())?;
     match setting.to_ascii_uppercase().as_str() {
         "OFF" => None,
         "ERROR" => Some(Level::ERROR),
@@ -82,10 +78,7 @@ fn format_line(
     object.insert("@level".into(), Json::from(level.as_str().to_ascii_lowercase()));
     object.insert("@message".into(), Json::from(message));
     object.insert("@module".into(), Json::from(MODULE));
-    object.insert(
-        "@timestamp".into(),
-        Json::from(humantime::format_rfc3339_micros(time).to_string()),
-    );
+    object.insert("@timestamp".into(), Json::from(humantime::format_rfc3339_micros(time).to_string()));
     object.extend(fields);
     Json::Object(object).to_string()
 }

@@ -17,21 +17,14 @@ fn main() -> ExitCode {
         }
     };
     logging::init_from_env();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let served = runtime.block_on(plugin::serve(
-        env,
-        ProviderService::new(NcloudProvider::default()),
-    ));
+    let served = runtime.block_on(plugin::serve(env, ProviderService::new(NcloudProvider::default())));
     // Tasks still running (a connection, a DNS look-up) must not hold up the exit Terraform waits for.
     runtime.shutdown_timeout(Duration::from_millis(500));
     match served {

@@ -25,10 +25,7 @@ on_each_terraform!(apply_records_the_answer_and_replans_empty, |terraform| {
     assert_eq!(job["success"], true);
     assert_eq!(job["message"], "kill requested");
     let killed_at = job["killed_at"].as_str().unwrap();
-    assert!(
-        humantime::parse_rfc3339(killed_at).is_ok() && killed_at.ends_with('Z'),
-        "{killed_at}"
-    );
+    assert!(humantime::parse_rfc3339(killed_at).is_ok() && killed_at.ends_with('Z'), "{killed_at}");
 
     // -detailed-exitcode: 0 means no changes.
     let plan = workspace.run(&["plan", "-detailed-exitcode", "-input=false"]);
@@ -57,13 +54,7 @@ on_each_terraform!(destroy_makes_no_call, |terraform| {
     workspace.apply();
     let calls_before = sim.simulator.calls().len();
 
-    workspace
-        .ok(&["destroy", "-auto-approve", "-input=false"])
-        .assert_contains("1 destroyed");
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]).assert_contains("1 destroyed");
     assert!(workspace.state().is_empty());
-    assert_eq!(
-        sim.simulator.calls().len(),
-        calls_before,
-        "destroy must not call DataForest"
-    );
+    assert_eq!(sim.simulator.calls().len(), calls_before, "destroy must not call DataForest");
 });

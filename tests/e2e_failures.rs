@@ -18,19 +18,12 @@ on_each_terraform!(failed_kill_records_nothing_and_reapply_works, |terraform| {
         .assert_contains("DataForest kill failed")
         .assert_contains("HTTP 404")
         .assert_contains("no such element");
-    assert!(
-        workspace.state().is_empty(),
-        "a failed kill must not be recorded: {}",
-        workspace.state_text()
-    );
+    assert!(workspace.state().is_empty(), "a failed kill must not be recorded: {}", workspace.state_text());
     assert_eq!(sim.simulator.kill_calls("Gh0st"), 1);
 
     sim.simulator.put_app(App::running("Gh0st"));
     workspace.apply();
-    assert_eq!(
-        workspace.state()["ncloud_dataforest_aiapp_kill.job"]["success"],
-        true
-    );
+    assert_eq!(workspace.state()["ncloud_dataforest_aiapp_kill.job"]["success"], true);
     assert_eq!(sim.simulator.kill_calls("Gh0st"), 2);
 });
 
@@ -42,41 +35,26 @@ on_each_terraform!(invalid_app_id_fails_validation_with_its_path, |terraform| {
         r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "not-an-id!" }"#,
     );
     let validate = workspace.fails(&["validate"]);
-    validate
-        .assert_contains("Invalid app_id")
-        .assert_contains("1 to 22 characters");
+    validate.assert_contains("Invalid app_id").assert_contains("1 to 22 characters");
     // Terraform shows the attribute the diagnostic points at.
     validate.assert_contains("app_id = \"not-an-id!\"");
-    workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
-        .assert_contains("Invalid app_id");
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("Invalid app_id");
     assert!(sim.simulator.calls().is_empty());
 });
 
-on_each_terraform!(
-    missing_credentials_name_attribute_and_env_before_any_call,
-    |terraform| {
-        let sim = Sim::start(&["A1"]);
-        let mut workspace = Workspace::new(
-            terraform,
-            &sim,
-            r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#,
-        );
-        workspace.env.remove("NCLOUD_ACCESS_KEY");
-        let plan = workspace.fails(&["plan", "-input=false"]);
-        plan.assert_contains("Missing access_key")
-            .assert_contains("NCLOUD_ACCESS_KEY");
-        workspace
-            .env
-            .insert("NCLOUD_ACCESS_KEY".into(), common::ACCESS_KEY.into());
-        workspace.env.remove("NCLOUD_SECRET_KEY");
-        workspace
-            .fails(&["apply", "-auto-approve", "-input=false"])
-            .assert_contains("NCLOUD_SECRET_KEY");
-        assert!(sim.simulator.calls().is_empty());
-        assert!(workspace.state().is_empty());
-    }
-);
+on_each_terraform!(missing_credentials_name_attribute_and_env_before_any_call, |terraform| {
+    let sim = Sim::start(&["A1"]);
+    let mut workspace =
+        Workspace::new(terraform, &sim, r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#);
+    workspace.env.remove("NCLOUD_ACCESS_KEY");
+    let plan = workspace.fails(&["plan", "-input=false"]);
+    plan.assert_contains("Missing access_key").assert_contains("NCLOUD_ACCESS_KEY");
+    workspace.env.insert("NCLOUD_ACCESS_KEY".into(), common::ACCESS_KEY.into());
+    workspace.env.remove("NCLOUD_SECRET_KEY");
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("NCLOUD_SECRET_KEY");
+    assert!(sim.simulator.calls().is_empty());
+    assert!(workspace.state().is_empty());
+});
 
 on_each_terraform!(credentials_from_block_and_from_cli_profile, |terraform| {
     let sim = Sim::start(&["A1", "B2"]);
@@ -93,11 +71,7 @@ resource "ncloud_dataforest_aiapp_kill" "job" {{ app_id = "A1" }}
         sim.endpoint
     );
     let mut workspace = Workspace::new(terraform, &sim, &block);
-    for name in [
-        "NCLOUD_ACCESS_KEY",
-        "NCLOUD_SECRET_KEY",
-        "NCLOUD_DATAFOREST_ENDPOINT",
-    ] {
+    for name in ["NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY", "NCLOUD_DATAFOREST_ENDPOINT"] {
         workspace.env.remove(name);
     }
     workspace.apply();
@@ -128,27 +102,17 @@ resource "ncloud_dataforest_aiapp_kill" "job" {{ app_id = "B2" }}
     assert_eq!(sim.state_of("B2"), "KILLED");
 });
 
-on_each_terraform!(
-    wrong_secret_is_refused_by_the_gateway_and_not_recorded,
-    |terraform| {
-        let sim = Sim::start(&["A1"]);
-        let mut workspace = Workspace::new(
-            terraform,
-            &sim,
-            r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#,
-        );
-        workspace
-            .env
-            .insert("NCLOUD_SECRET_KEY".into(), "not-the-secret".into());
-        let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
-        failed
-            .assert_contains("HTTP 401")
-            .assert_contains("Authentication Failed");
-        assert!(!failed.all().contains("not-the-secret"));
-        assert!(workspace.state().is_empty());
-        assert_eq!(sim.state_of("A1"), "RUNNING");
-    }
-);
+on_each_terraform!(wrong_secret_is_refused_by_the_gateway_and_not_recorded, |terraform| {
+    let sim = Sim::start(&["A1"]);
+    let mut workspace =
+        Workspace::new(terraform, &sim, r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#);
+    workspace.env.insert("NCLOUD_SECRET_KEY".into(), "not-the-secret".into());
+    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    failed.assert_contains("HTTP 401").assert_contains("Authentication Failed");
+    assert!(!failed.all().contains("not-the-secret"));
+    assert!(workspace.state().is_empty());
+    assert_eq!(sim.state_of("A1"), "RUNNING");
+});
 
 on_each_terraform!(site_without_published_endpoint_needs_one, |terraform| {
     let sim = Sim::start(&[]);
@@ -158,43 +122,25 @@ on_each_terraform!(site_without_published_endpoint_needs_one, |terraform| {
         "provider \"ncloud\" {\n  site = \"gov\"\n}\nresource \"ncloud_dataforest_aiapp_kill\" \"job\" { app_id = \"A1\" }\n",
     );
     workspace.env.remove("NCLOUD_DATAFOREST_ENDPOINT");
-    workspace
-        .fails(&["plan", "-input=false"])
-        .assert_contains("Endpoint required")
-        .assert_contains("gov");
+    workspace.fails(&["plan", "-input=false"]).assert_contains("Endpoint required").assert_contains("gov");
 });
 
-on_each_terraform!(
-    plain_http_to_a_remote_host_is_refused_before_any_call,
-    |terraform| {
-        let sim = Sim::start(&[]);
-        let workspace = Workspace::new(
-            terraform,
-            &sim,
-            "provider \"ncloud\" {\n  endpoint = \"http://df.example.com\"\n}\nresource \"ncloud_dataforest_aiapp_kill\" \"job\" { app_id = \"A1\" }\n",
-        );
-        workspace
-            .fails(&["validate"])
-            .assert_contains("Invalid endpoint")
-            .assert_contains("loopback");
-    }
-);
-
-on_each_terraform!(import_is_refused_with_an_explanation, |terraform| {
-    let sim = Sim::start(&["A1"]);
+on_each_terraform!(plain_http_to_a_remote_host_is_refused_before_any_call, |terraform| {
+    let sim = Sim::start(&[]);
     let workspace = Workspace::new(
         terraform,
         &sim,
-        r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#,
+        "provider \"ncloud\" {\n  endpoint = \"http://df.example.com\"\n}\nresource \"ncloud_dataforest_aiapp_kill\" \"job\" { app_id = \"A1\" }\n",
     );
+    workspace.fails(&["validate"]).assert_contains("Invalid endpoint").assert_contains("loopback");
+});
+
+on_each_terraform!(import_is_refused_with_an_explanation, |terraform| {
+    let sim = Sim::start(&["A1"]);
+    let workspace =
+        Workspace::new(terraform, &sim, r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#);
     workspace
-        .fails(&[
-            "import",
-            "-input=false",
-            "-no-color",
-            "ncloud_dataforest_aiapp_kill.job",
-            "A1",
-        ])
+        .fails(&["import", "-input=false", "-no-color", "ncloud_dataforest_aiapp_kill.job", "A1"])
         .assert_contains("Import is not supported")
         .assert_contains("nothing in DataForest");
     assert!(sim.simulator.calls().is_empty());

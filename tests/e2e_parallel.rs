@@ -11,11 +11,7 @@ fn ids() -> Vec<String> {
 }
 
 fn for_each_config() -> String {
-    let set = ids()
-        .iter()
-        .map(|id| format!("\"{id}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let set = ids().iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(", ");
     format!(
         "resource \"ncloud_dataforest_aiapp_kill\" \"all\" {{\n  for_each = toset([{set}])\n  app_id   = each.value\n}}\n"
     )
@@ -25,15 +21,10 @@ on_each_terraform!(dozen_kills_in_parallel, |terraform| {
     let ids = ids();
     let sim = Sim::start(&ids.iter().map(String::as_str).collect::<Vec<_>>());
     let workspace = Workspace::new(terraform, &sim, &for_each_config());
-    workspace
-        .ok(&["apply", "-auto-approve", "-input=false", "-parallelism=12"])
-        .assert_contains("12 added");
+    workspace.ok(&["apply", "-auto-approve", "-input=false", "-parallelism=12"]).assert_contains("12 added");
     let state = workspace.state();
     for id in &ids {
-        assert_eq!(
-            state[&format!("ncloud_dataforest_aiapp_kill.all[\"{id}\"]")]["id"],
-            id.as_str()
-        );
+        assert_eq!(state[&format!("ncloud_dataforest_aiapp_kill.all[\"{id}\"]")]["id"], id.as_str());
         assert_eq!(sim.simulator.kill_calls(id), 1);
         assert_eq!(sim.state_of(id), "KILLED");
     }
@@ -44,15 +35,9 @@ on_each_terraform!(failures_in_for_each_keep_the_successes, |terraform| {
     // Apps 11 and 12 do not exist yet: their kills fail.
     let sim = Sim::start(&ids[..10].iter().map(String::as_str).collect::<Vec<_>>());
     let workspace = Workspace::new(terraform, &sim, &for_each_config());
-    workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
-        .assert_contains("no such element");
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("no such element");
     let state = workspace.state();
-    assert_eq!(
-        state.len(),
-        10,
-        "only the successful kills are recorded: {state:?}"
-    );
+    assert_eq!(state.len(), 10, "only the successful kills are recorded: {state:?}");
     assert!(!state.contains_key("ncloud_dataforest_aiapp_kill.all[\"App11\"]"));
 
     sim.simulator.put_app(App::running("App11"));

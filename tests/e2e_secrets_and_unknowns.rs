@@ -25,20 +25,14 @@ on_each_terraform!(secret_is_absent_from_state_plan_and_trace_logs, |terraform| 
             || apply.stderr().contains("provider.terraform-provider-ncloud"),
         "{apply}"
     );
-    assert!(
-        apply.stderr().contains("DataForest call"),
-        "the HTTP call should be logged at debug: {apply}"
-    );
+    assert!(apply.stderr().contains("DataForest call"), "the HTTP call should be logged at debug: {apply}");
     for (what, text) in [
         ("apply", apply.all()),
         ("plan", plan.all()),
         ("show", show.all()),
         ("state", workspace.state_text()),
     ] {
-        assert!(
-            !text.contains(common::SECRET_KEY),
-            "the secret key leaked into {what}"
-        );
+        assert!(!text.contains(common::SECRET_KEY), "the secret key leaked into {what}");
     }
     assert_eq!(sim.state_of("A1"), "KILLED");
 });
@@ -59,10 +53,7 @@ resource "ncloud_dataforest_aiapp_kill" "job" {
     let plan = workspace.ok(&["plan", "-input=false"]);
     plan.assert_contains("app_id = (known after apply)");
     workspace.apply();
-    assert_eq!(
-        workspace.state()["ncloud_dataforest_aiapp_kill.job"]["id"],
-        "Late1"
-    );
+    assert_eq!(workspace.state()["ncloud_dataforest_aiapp_kill.job"]["id"], "Late1");
     assert_eq!(sim.state_of("Late1"), "KILLED");
 }
 

@@ -36,17 +36,11 @@ async fn start() -> Harness {
         }))
         .await
         .unwrap();
-    Harness {
-        client: ProviderClient::new(channel),
-        _dir: dir,
-    }
+    Harness { client: ProviderClient::new(channel), _dir: dir }
 }
 
 fn dynamic(value: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: value.to_msgpack(),
-        json: Vec::new(),
-    })
+    Some(pb::DynamicValue { msgpack: value.to_msgpack(), json: Vec::new() })
 }
 
 fn decode(value: Option<pb::DynamicValue>) -> Value {
@@ -79,10 +73,7 @@ fn resource_config(app_id: Value) -> Value {
 }
 
 fn errors(diagnostics: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
-    diagnostics
-        .iter()
-        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
-        .collect()
+    diagnostics.iter().filter(|d| d.severity == pb::diagnostic::Severity::Error as i32).collect()
 }
 
 fn first_attribute(diagnostic: &pb::Diagnostic) -> Option<String> {
@@ -94,16 +85,8 @@ fn first_attribute(diagnostic: &pb::Diagnostic) -> Option<String> {
 
 impl Harness {
     async fn configure(&mut self, config: Value) -> Vec<pb::Diagnostic> {
-        let request = pb::configure_provider::Request {
-            config: dynamic(&config),
-            ..Default::default()
-        };
-        self.client
-            .configure_provider(request)
-            .await
-            .unwrap()
-            .into_inner()
-            .diagnostics
+        let request = pb::configure_provider::Request { config: dynamic(&config), ..Default::default() };
+        self.client.configure_provider(request).await.unwrap().into_inner().diagnostics
     }
 
     async fn plan(&mut self, prior: &Value, proposed: &Value) -> pb::plan_resource_change::Response {
@@ -114,11 +97,7 @@ impl Harness {
             config: dynamic(proposed),
             ..Default::default()
         };
-        self.client
-            .plan_resource_change(request)
-            .await
-            .unwrap()
-            .into_inner()
+        self.client.plan_resource_change(request).await.unwrap().into_inner()
     }
 
     async fn apply(&mut self, prior: &Value, planned: &Value) -> pb::apply_resource_change::Response {
@@ -129,11 +108,7 @@ impl Harness {
             config: dynamic(planned),
             ..Default::default()
         };
-        self.client
-            .apply_resource_change(request)
-            .await
-            .unwrap()
-            .into_inner()
+        self.client.apply_resource_change(request).await.unwrap().into_inner()
     }
 }
 
@@ -149,18 +124,10 @@ async fn simulator_with(apps: &[&str]) -> (Simulator, String) {
 #[tokio::test]
 async fn schema_declares_the_resource_and_a_sensitive_secret() {
     let mut harness = start().await;
-    let schema = harness
-        .client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let schema =
+        harness.client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap().into_inner();
     let provider = schema.provider.unwrap().block.unwrap();
-    let secret = provider
-        .attributes
-        .iter()
-        .find(|a| a.name == "secret_key")
-        .unwrap();
+    let secret = provider.attributes.iter().find(|a| a.name == "secret_key").unwrap();
     assert!(secret.sensitive && secret.optional);
     let names: Vec<_> = provider.attributes.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["access_key", "secret_key", "site", "endpoint", "profile"]);
@@ -177,16 +144,10 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
     assert_eq!(attribute("success").r#type, br#""bool""#);
     assert!(schema.server_capabilities.unwrap().plan_destroy);
 
-    let metadata = harness
-        .client
-        .get_metadata(pb::get_metadata::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let metadata = harness.client.get_metadata(pb::get_metadata::Request {}).await.unwrap().into_inner();
     assert_eq!(metadata.resources[0].type_name, KILL);
-    let identities = harness
-        .client
-        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {});
+    let identities =
+        harness.client.get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {});
     assert!(identities.await.unwrap().into_inner().identity_schemas.is_empty());
 }
 
@@ -194,38 +155,17 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
 async fn validation_points_at_app_id_and_lets_unknowns_pass() {
     let mut harness = start().await;
     let mut validate = async |config: Option<pb::DynamicValue>| {
-        let request = pb::validate_resource_config::Request {
-            type_name: KILL.into(),
-            config,
-            ..Default::default()
-        };
-        harness
-            .client
-            .validate_resource_config(request)
-            .await
-            .unwrap()
-            .into_inner()
-            .diagnostics
+        let request =
+            pb::validate_resource_config::Request { type_name: KILL.into(), config, ..Default::default() };
+        harness.client.validate_resource_config(request).await.unwrap().into_inner().diagnostics
     };
     let invalid = validate(dynamic(&resource_config(string("has space")))).await;
     assert_eq!(errors(&invalid).len(), 1);
     assert_eq!(first_attribute(&invalid[0]).as_deref(), Some("app_id"));
-    assert!(
-        validate(dynamic(&resource_config(Value::Unknown)))
-            .await
-            .is_empty()
-    );
-    assert!(
-        validate(dynamic(&resource_config(string("Ok22"))))
-            .await
-            .is_empty()
-    );
+    assert!(validate(dynamic(&resource_config(Value::Unknown))).await.is_empty());
+    assert!(validate(dynamic(&resource_config(string("Ok22")))).await.is_empty());
     // Garbage from the wire is a diagnostic, not a crash or a hung call.
-    let garbage = validate(Some(pb::DynamicValue {
-        msgpack: vec![0x92, 0xc0],
-        json: Vec::new(),
-    }))
-    .await;
+    let garbage = validate(Some(pb::DynamicValue { msgpack: vec![0x92, 0xc0], json: Vec::new() })).await;
     assert!(errors(&garbage)[0].summary.contains("Unreadable"));
 }
 
@@ -271,19 +211,9 @@ async fn plan_marks_computed_unknown_replaces_on_change_and_plans_null_destroy()
 async fn apply_kills_records_and_failure_records_nothing() {
     let (simulator, endpoint) = simulator_with(&["A1"]).await;
     let mut harness = start().await;
-    assert!(
-        harness
-            .configure(provider_block(string(&endpoint)))
-            .await
-            .is_empty()
-    );
+    assert!(harness.configure(provider_block(string(&endpoint))).await.is_empty());
 
-    let planned = decode(
-        harness
-            .plan(&Value::Null, &resource_config(string("A1")))
-            .await
-            .planned_state,
-    );
+    let planned = decode(harness.plan(&Value::Null, &resource_config(string("A1"))).await.planned_state);
     let applied = harness.apply(&Value::Null, &planned).await;
     assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
     let state = decode(applied.new_state);
@@ -291,12 +221,7 @@ async fn apply_kills_records_and_failure_records_nothing() {
     assert_eq!(state.get("id"), &string("A1"));
     assert_eq!(simulator.app("A1").unwrap().state, "KILLED");
 
-    let missing = decode(
-        harness
-            .plan(&Value::Null, &resource_config(string("Nope")))
-            .await
-            .planned_state,
-    );
+    let missing = decode(harness.plan(&Value::Null, &resource_config(string("Nope"))).await.planned_state);
     let failed = harness.apply(&Value::Null, &missing).await;
     let error = errors(&failed.diagnostics)[0];
     assert!(
@@ -319,17 +244,9 @@ async fn upgrade_turns_stored_json_into_wholly_known_msgpack() {
         let request = pb::upgrade_resource_state::Request {
             type_name: KILL.into(),
             version,
-            raw_state: Some(pb::RawState {
-                json: json.as_bytes().to_vec(),
-                flatmap: Default::default(),
-            }),
+            raw_state: Some(pb::RawState { json: json.as_bytes().to_vec(), flatmap: Default::default() }),
         };
-        harness
-            .client
-            .upgrade_resource_state(request)
-            .await
-            .unwrap()
-            .into_inner()
+        harness.client.upgrade_resource_state(request).await.unwrap().into_inner()
     };
     let stored = r#"{"app_id":"A1","id":"A1","success":true,"message":"ok","killed_at":"2026-01-01T00:00:00Z","retired_field":1}"#;
     let upgraded = upgrade(0, stored).await;
@@ -344,31 +261,17 @@ async fn upgrade_turns_stored_json_into_wholly_known_msgpack() {
     let empty = upgrade(0, "").await;
     assert_eq!(errors(&empty.diagnostics)[0].summary, "Unreadable stored state");
     let newer = upgrade(7, stored).await;
-    assert_eq!(
-        errors(&newer.diagnostics)[0].summary,
-        "State from a newer provider"
-    );
+    assert_eq!(errors(&newer.diagnostics)[0].summary, "State from a newer provider");
 }
 
 #[tokio::test]
 async fn import_is_refused() {
     let mut harness = start().await;
-    let request = pb::import_resource_state::Request {
-        type_name: KILL.into(),
-        id: "A1".into(),
-        ..Default::default()
-    };
-    let response = harness
-        .client
-        .import_resource_state(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let request =
+        pb::import_resource_state::Request { type_name: KILL.into(), id: "A1".into(), ..Default::default() };
+    let response = harness.client.import_resource_state(request).await.unwrap().into_inner();
     assert!(response.imported_resources.is_empty());
-    assert_eq!(
-        errors(&response.diagnostics)[0].summary,
-        "Import is not supported"
-    );
+    assert_eq!(errors(&response.diagnostics)[0].summary, "Import is not supported");
 }
 
 #[tokio::test]
@@ -384,12 +287,7 @@ async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
     });
     let mut harness = start().await;
     harness.configure(provider_block(string(&endpoint))).await;
-    let planned = decode(
-        harness
-            .plan(&Value::Null, &resource_config(string("A1")))
-            .await
-            .planned_state,
-    );
+    let planned = decode(harness.plan(&Value::Null, &resource_config(string("A1"))).await.planned_state);
 
     let mut applier = harness.client.clone();
     let apply = tokio::spawn(async move {
@@ -402,27 +300,14 @@ async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
         applier.apply_resource_change(request).await.unwrap().into_inner()
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !apply.is_finished(),
-        "the kill should still be waiting for an answer"
-    );
+    assert!(!apply.is_finished(), "the kill should still be waiting for an answer");
     let stopped = Instant::now();
-    harness
-        .client
-        .stop_provider(pb::stop_provider::Request {})
-        .await
-        .unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(1), apply)
-        .await
-        .expect("cancelled within 1 s")
-        .unwrap();
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let response =
+        tokio::time::timeout(Duration::from_secs(1), apply).await.expect("cancelled within 1 s").unwrap();
     assert!(stopped.elapsed() < Duration::from_secs(1));
     assert_eq!(errors(&response.diagnostics)[0].summary, "Kill interrupted");
     assert_eq!(decode(response.new_state), Value::Null);
     // Stop is not Shutdown: the service still answers.
-    harness
-        .client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap();
+    harness.client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap();
 }

@@ -29,19 +29,15 @@ struct ClientCert {
 fn client_cert() -> ClientCert {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
+    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,
         rcgen::KeyUsagePurpose::KeyEncipherment,
         rcgen::KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![
-        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-    ];
+    params.extended_key_usages =
+        vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.self_signed(&key).unwrap();
     ClientCert {
         pem: cert.pem(),
@@ -73,15 +69,9 @@ impl Plugin {
         }
         let mut child = command.spawn().unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
         let handshake = line.trim_end().split('|').map(str::to_string).collect();
-        Plugin {
-            child,
-            handshake,
-            socket_dir,
-        }
+        Plugin { child, handshake, socket_dir }
     }
 
     fn socket(&self) -> PathBuf {
@@ -91,9 +81,7 @@ impl Plugin {
     fn server_cert(&self) -> CertificateDer<'static> {
         use base64::Engine as _;
         CertificateDer::from(
-            base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(&self.handshake[5])
-                .unwrap(),
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(&self.handshake[5]).unwrap(),
         )
     }
 
@@ -116,10 +104,7 @@ impl Plugin {
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
-        .with_client_auth_cert(
-            vec![client.der.clone()],
-            PrivateKeyDer::Pkcs8(client.key.clone_key()),
-        )
+        .with_client_auth_cert(vec![client.der.clone()], PrivateKeyDer::Pkcs8(client.key.clone_key()))
         .unwrap();
         config.alpn_protocols = vec![b"h2".to_vec()];
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -129,9 +114,7 @@ impl Plugin {
                 let (socket, connector) = (socket.clone(), connector.clone());
                 async move {
                     let stream = tokio::net::UnixStream::connect(socket).await?;
-                    let tls = connector
-                        .connect(ServerName::try_from("localhost").unwrap(), stream)
-                        .await?;
+                    let tls = connector.connect(ServerName::try_from("localhost").unwrap(), stream).await?;
                     Ok::<_, std::io::Error>(TokioIo::new(tls))
                 }
             }))
@@ -144,12 +127,7 @@ impl Plugin {
         while started.elapsed() < limit {
             if self.child.try_wait().unwrap().is_some() {
                 let mut rest = String::new();
-                self.child
-                    .stdout
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut rest)
-                    .unwrap();
+                self.child.stdout.take().unwrap().read_to_string(&mut rest).unwrap();
                 return (started.elapsed(), rest);
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -168,17 +146,11 @@ impl Drop for Plugin {
 
 async fn schema_call(channel: Channel) -> Result<get_provider_schema::Response, tonic::Status> {
     let mut client = ProviderClient::new(channel);
-    client
-        .get_provider_schema(get_provider_schema::Request {})
-        .await
-        .map(tonic::Response::into_inner)
+    client.get_provider_schema(get_provider_schema::Request {}).await.map(tonic::Response::into_inner)
 }
 
 async fn shutdown(channel: Channel) {
-    GrpcControllerClient::new(channel)
-        .shutdown(Empty {})
-        .await
-        .unwrap();
+    GrpcControllerClient::new(channel).shutdown(Empty {}).await.unwrap();
 }
 
 #[test]
@@ -200,10 +172,7 @@ fn refuses_a_client_without_protocol_6() {
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("protocol version 6") && stderr.contains("\"4,5\""),
-        "{stderr}"
-    );
+    assert!(stderr.contains("protocol version 6") && stderr.contains("\"4,5\""), "{stderr}");
 }
 
 #[tokio::test]
@@ -211,24 +180,16 @@ async fn plaintext_without_client_cert_serves_health_and_shuts_down() {
     let mut plugin = Plugin::start(None);
     assert_eq!(&plugin.handshake[..3], ["1", "6", "unix"]);
     assert_eq!(plugin.handshake[4], "grpc");
-    assert_eq!(
-        plugin.handshake[5], "",
-        "no certificate without PLUGIN_CLIENT_CERT"
-    );
+    assert_eq!(plugin.handshake[5], "", "no certificate without PLUGIN_CLIENT_CERT");
     assert!(plugin.socket().starts_with(plugin.socket_dir.path()));
 
     let channel = plugin.plaintext_channel().await.unwrap();
     let health = tonic_health::pb::health_client::HealthClient::new(channel.clone())
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: "plugin".into(),
-        })
+        .check(tonic_health::pb::HealthCheckRequest { service: "plugin".into() })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        health.status,
-        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-    );
+    assert_eq!(health.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
     assert!(schema_call(channel.clone()).await.unwrap().provider.is_some());
 
     shutdown(channel).await;
@@ -243,19 +204,10 @@ async fn mutual_tls_accepts_only_the_announced_client_certificate() {
     let terraform = client_cert();
     let stranger = client_cert();
     let mut plugin = Plugin::start(Some(&terraform.pem));
-    assert!(
-        !plugin.handshake[5].is_empty(),
-        "the server certificate is announced"
-    );
+    assert!(!plugin.handshake[5].is_empty(), "the server certificate is announced");
 
-    let schema = schema_call(plugin.tls_channel(&terraform).await.unwrap())
-        .await
-        .unwrap();
-    assert!(
-        schema
-            .resource_schemas
-            .contains_key("ncloud_dataforest_aiapp_kill")
-    );
+    let schema = schema_call(plugin.tls_channel(&terraform).await.unwrap()).await.unwrap();
+    assert!(schema.resource_schemas.contains_key("ncloud_dataforest_aiapp_kill"));
 
     // Another P-521 certificate, or none at all, gets no gRPC service.
     let refused = match plugin.tls_channel(&stranger).await {
@@ -265,10 +217,7 @@ async fn mutual_tls_accepts_only_the_announced_client_certificate() {
     assert!(refused, "a client with another certificate must be refused");
     match plugin.plaintext_channel().await {
         Err(_) => {}
-        Ok(channel) => assert!(
-            schema_call(channel).await.is_err(),
-            "plaintext must be refused under mTLS"
-        ),
+        Ok(channel) => assert!(schema_call(channel).await.is_err(), "plaintext must be refused under mTLS"),
     }
 
     // The announced client still works after the refusals.
@@ -285,10 +234,7 @@ async fn sigint_is_ignored_as_go_plugin_does() {
     // SAFETY: kill(2) on a child this test spawned and still owns; no memory is involved.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        plugin.child.try_wait().unwrap().is_none(),
-        "SIGINT must not end the provider"
-    );
+    assert!(plugin.child.try_wait().unwrap().is_none(), "SIGINT must not end the provider");
     let channel = plugin.plaintext_channel().await.unwrap();
     schema_call(channel.clone()).await.unwrap();
     shutdown(channel).await;

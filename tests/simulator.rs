@@ -31,19 +31,13 @@ async fn post(base: &str, path: &str, body: Json, secret: &str, timestamp: u64) 
         .await
         .unwrap();
     let status = response.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap(),
-    )
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
 }
 
 async fn start() -> (Simulator, String) {
     let simulator = Simulator::new(AK, SK);
     simulator.put_app(App::running("Run1"));
-    simulator.put_app(App {
-        account_id: "other".into(),
-        ..App::running("Run2")
-    });
+    simulator.put_app(App { account_id: "other".into(), ..App::running("Run2") });
     let address = simulator.spawn(([127, 0, 0, 1], 0).into()).await.unwrap();
     (simulator, format!("http://{address}"))
 }
@@ -53,55 +47,22 @@ async fn kill_moves_running_to_killed_and_unknown_is_404() {
     let (simulator, base) = start().await;
     let (status, body) = post(&base, "/api/v2/aiapps/kill", json!({"id": "Run1"}), SK, now_ms()).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        body,
-        json!({"id": "Run1", "message": "kill requested", "success": true})
-    );
+    assert_eq!(body, json!({"id": "Run1", "message": "kill requested", "success": true}));
     let app = simulator.app("Run1").unwrap();
-    assert_eq!(
-        (app.state.as_str(), app.final_status.as_str()),
-        ("KILLED", "KILLED")
-    );
+    assert_eq!((app.state.as_str(), app.final_status.as_str()), ("KILLED", "KILLED"));
     assert!(!app.finished_at.is_empty());
 
-    let (status, body) = post(
-        &base,
-        "/api/v2/aiapps/kill",
-        json!({"id": "Nobody"}),
-        SK,
-        now_ms(),
-    )
-    .await;
-    assert_eq!(
-        (status, body),
-        (404, json!({"success": false, "message": "no such element"}))
-    );
-    let (status, body) = post(
-        &base,
-        "/api/v2/aiapps/kill",
-        json!({"id": "bad-id"}),
-        SK,
-        now_ms(),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (400, Some("invalid request parameters"))
-    );
+    let (status, body) = post(&base, "/api/v2/aiapps/kill", json!({"id": "Nobody"}), SK, now_ms()).await;
+    assert_eq!((status, body), (404, json!({"success": false, "message": "no such element"})));
+    let (status, body) = post(&base, "/api/v2/aiapps/kill", json!({"id": "bad-id"}), SK, now_ms()).await;
+    assert_eq!((status, body["message"].as_str()), (400, Some("invalid request parameters")));
     assert_eq!(simulator.kill_calls("Run1"), 1);
 }
 
 #[tokio::test]
 async fn signature_is_verified_with_a_five_minute_window() {
     let (simulator, base) = start().await;
-    let (status, body) = post(
-        &base,
-        "/api/v2/aiapps/kill",
-        json!({"id": "Run1"}),
-        "wrong",
-        now_ms(),
-    )
-    .await;
+    let (status, body) = post(&base, "/api/v2/aiapps/kill", json!({"id": "Run1"}), "wrong", now_ms()).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["errorCode"], "200");
     assert_eq!(body["error"]["message"], "Authentication Failed");
@@ -109,21 +70,11 @@ async fn signature_is_verified_with_a_five_minute_window() {
     let (status, body) = post(&base, "/api/v2/aiapps/kill", json!({"id": "Run1"}), SK, stale).await;
     assert_eq!(status, 401);
     assert!(body["error"]["details"].as_str().unwrap().contains("5 minutes"));
-    let (status, _) = post(
-        &base,
-        "/api/v2/aiapps/kill",
-        json!({"id": "Run1"}),
-        SK,
-        now_ms() - 4 * 60 * 1000,
-    )
-    .await;
+    let (status, _) =
+        post(&base, "/api/v2/aiapps/kill", json!({"id": "Run1"}), SK, now_ms() - 4 * 60 * 1000).await;
     assert_eq!(status, 200, "four minutes off is inside the window");
-    let unsigned = reqwest::Client::new()
-        .post(format!("{base}/api/v2/aiapps/kill"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let unsigned =
+        reqwest::Client::new().post(format!("{base}/api/v2/aiapps/kill")).body("{}").send().await.unwrap();
     assert_eq!(unsigned.status().as_u16(), 401);
     assert_eq!(simulator.app("Run2").unwrap().state, "RUNNING");
 }
@@ -131,54 +82,24 @@ async fn signature_is_verified_with_a_five_minute_window() {
 #[tokio::test]
 async fn lists_details_and_accounts() {
     let (_simulator, base) = start().await;
-    let (status, list) = post(
-        &base,
-        "/api/v2/aiapps/getList",
-        json!({"search": {"accountId": "other"}}),
-        SK,
-        now_ms(),
-    )
-    .await;
+    let (status, list) =
+        post(&base, "/api/v2/aiapps/getList", json!({"search": {"accountId": "other"}}), SK, now_ms()).await;
     assert_eq!(status, 200);
     assert_eq!(list["success"], true);
     let contents = list["contents"].as_array().unwrap();
     assert_eq!(contents.len(), 1);
     assert_eq!(contents[0]["id"], "Run2");
-    for field in [
-        "appId",
-        "name",
-        "accountName",
-        "queueName",
-        "workspaceName",
-        "state",
-        "finalStatus",
-        "startedAt",
-    ] {
+    for field in
+        ["appId", "name", "accountName", "queueName", "workspaceName", "state", "finalStatus", "startedAt"]
+    {
         assert!(contents[0].get(field).is_some(), "{field}");
     }
 
-    let (status, detail) = post(
-        &base,
-        "/api/v2/aiapps/getDetail",
-        json!({"id": "Run1"}),
-        SK,
-        now_ms(),
-    )
-    .await;
+    let (status, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "Run1"}), SK, now_ms()).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        (detail["id"].as_str(), detail["state"].as_str()),
-        (Some("Run1"), Some("RUNNING"))
-    );
+    assert_eq!((detail["id"].as_str(), detail["state"].as_str()), (Some("Run1"), Some("RUNNING")));
     assert!(detail.get("elapsedMillis").is_some() && detail["containers"].is_array());
-    let (status, _) = post(
-        &base,
-        "/api/v2/aiapps/getDetail",
-        json!({"id": "Nobody"}),
-        SK,
-        now_ms(),
-    )
-    .await;
+    let (status, _) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "Nobody"}), SK, now_ms()).await;
     assert_eq!(status, 404);
 
     let (status, accounts) = post(&base, "/api/v2/accounts/getList", json!({}), SK, now_ms()).await;
@@ -186,21 +107,15 @@ async fn lists_details_and_accounts() {
     assert_eq!(accounts["contents"].as_array().unwrap().len(), 2);
 
     let (status, missing) = post(&base, "/api/v2/nothing/here", json!({}), SK, now_ms()).await;
-    assert_eq!(
-        (status, missing["error"]["errorCode"].as_str()),
-        (404, Some("300"))
-    );
+    assert_eq!((status, missing["error"]["errorCode"].as_str()), (404, Some("300")));
 }
 
 #[tokio::test]
 async fn runs_as_a_process_seeded_from_flags_and_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("apps.json");
-    std::fs::write(
-        &seed,
-        r#"[{"id": "FromFile", "name": "etl", "accountId": "acc1", "state": "ACCEPTED"}]"#,
-    )
-    .unwrap();
+    std::fs::write(&seed, r#"[{"id": "FromFile", "name": "etl", "accountId": "acc1", "state": "ACCEPTED"}]"#)
+        .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dataforest-sim"))
         .args([
             "--listen",
@@ -219,51 +134,16 @@ async fn runs_as_a_process_seeded_from_flags_and_a_file() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("endpoint=")
-        .expect("endpoint line")
-        .to_string();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("endpoint=").expect("endpoint line").to_string();
 
-    let (status, _) = post(
-        &base,
-        "/api/v2/aiapps/kill",
-        json!({"id": "FromFile"}),
-        SK,
-        now_ms(),
-    )
-    .await;
+    let (status, _) = post(&base, "/api/v2/aiapps/kill", json!({"id": "FromFile"}), SK, now_ms()).await;
     assert_eq!(status, 200);
-    let (_, detail) = post(
-        &base,
-        "/api/v2/aiapps/getDetail",
-        json!({"id": "FromFile"}),
-        SK,
-        now_ms(),
-    )
-    .await;
-    assert_eq!(
-        (detail["state"].as_str(), detail["name"].as_str()),
-        (Some("KILLED"), Some("etl"))
-    );
-    let (_, detail) = post(
-        &base,
-        "/api/v2/aiapps/getDetail",
-        json!({"id": "FromFlag"}),
-        SK,
-        now_ms(),
-    )
-    .await;
+    let (_, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "FromFile"}), SK, now_ms()).await;
+    assert_eq!((detail["state"].as_str(), detail["name"].as_str()), (Some("KILLED"), Some("etl")));
+    let (_, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "FromFlag"}), SK, now_ms()).await;
     assert_eq!(detail["state"], "RUNNING");
-    let calls = reqwest::get(format!("{base}/_sim/calls"))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let calls = reqwest::get(format!("{base}/_sim/calls")).await.unwrap().bytes().await.unwrap();
     let calls: Json = serde_json::from_slice(&calls).unwrap();
     assert_eq!(calls.as_array().unwrap().len(), 3);
     child.kill().unwrap();

@@ -25,10 +25,7 @@ struct Options {
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let env_or = |name: &str, default: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or(default.into())
+        std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or(default.into())
     };
     let mut options = Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
@@ -81,9 +78,7 @@ fn main() -> ExitCode {
         let listener = tokio::net::TcpListener::bind(options.listen).await?;
         println!("endpoint=http://{}", listener.local_addr()?);
         eprintln!("dataforest-sim: serving; Ctrl-C stops");
-        simulator
-            .serve(listener, async { tokio::signal::ctrl_c().await.unwrap_or(()) })
-            .await
+        simulator.serve(listener, async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await
     });
     match served {
         Ok(()) => ExitCode::SUCCESS,

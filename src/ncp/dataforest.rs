@@ -70,11 +70,7 @@ impl DataForestClient {
                 reason: format!("cannot set up HTTP: {e}"),
                 timed_out: false,
             })?;
-        Ok(DataForestClient {
-            http,
-            endpoint,
-            credentials,
-        })
+        Ok(DataForestClient { http, endpoint, credentials })
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -89,9 +85,7 @@ impl DataForestClient {
 
     async fn post(&self, api_path: &str, body: &Json) -> Result<(u16, Vec<u8>), ApiError> {
         let url = self.endpoint.url_for(api_path);
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let signature = signing::sign(
             "POST",
             url.path(),
@@ -116,11 +110,7 @@ impl DataForestClient {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ApiError::unexpected(
-                    status,
-                    "the body is larger than 1 MiB",
-                    &bytes,
-                ));
+                return Err(ApiError::unexpected(status, "the body is larger than 1 MiB", &bytes));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -143,10 +133,7 @@ fn transport_error(error: reqwest::Error) -> ApiError {
         reason = format!("{reason}: {inner}");
         source = inner.source();
     }
-    ApiError::Transport {
-        reason,
-        timed_out: error.is_timeout(),
-    }
+    ApiError::Transport { reason, timed_out: error.is_timeout() }
 }
 
 /// Decodes the kill answer. It is a success only with HTTP 2xx, `"success": true`, and the id that
@@ -170,11 +157,7 @@ pub fn decode_kill(status: u16, body: &[u8], requested_id: &str) -> Result<KillO
         None | Some(Json::Null) => String::new(),
         Some(_) => return Err(ApiError::unexpected(status, "\"message\" is not a string", body)),
     };
-    Ok(KillOutcome {
-        id,
-        success: true,
-        message,
-    })
+    Ok(KillOutcome { id, success: true, message })
 }
 
 #[cfg(test)]
@@ -184,25 +167,13 @@ mod tests {
     #[test]
     fn decodes_documented_answer() {
         let outcome = decode_kill(200, br#"{"id":"abc","message":"killed","success":true}"#, "abc").unwrap();
-        assert_eq!(
-            outcome,
-            KillOutcome {
-                id: "abc".into(),
-                success: true,
-                message: "killed".into()
-            }
-        );
+        assert_eq!(outcome, KillOutcome { id: "abc".into(), success: true, message: "killed".into() });
     }
 
     #[test]
     fn answer_for_another_app_is_refused() {
         let error = decode_kill(200, br#"{"id":"zzz","message":"","success":true}"#, "abc").unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains(r#"the answer is for app "zzz", not "abc""#),
-            "{error}"
-        );
+        assert!(error.to_string().contains(r#"the answer is for app "zzz", not "abc""#), "{error}");
     }
 
     #[test]
@@ -214,10 +185,7 @@ mod tests {
 
     #[test]
     fn secret_key_debug_is_redacted() {
-        let credentials = Credentials {
-            access_key: "AK".into(),
-            secret_key: SecretKey::new("s3cr3t"),
-        };
+        let credentials = Credentials { access_key: "AK".into(), secret_key: SecretKey::new("s3cr3t") };
         assert!(!format!("{credentials:?}").contains("s3cr3t"));
     }
 }

@@ -31,9 +31,7 @@ impl Site {
     /// The published DataForest endpoint of this site, if NCP publishes one.
     pub fn default_endpoint(self) -> Option<Endpoint> {
         match self {
-            Site::Public => Some(Endpoint(
-                Url::parse(PUBLIC_ENDPOINT).expect("constant URL is valid"),
-            )),
+            Site::Public => Some(Endpoint(Url::parse(PUBLIC_ENDPOINT).expect("constant URL is valid"))),
             Site::Gov | Site::Fin => None,
         }
     }
@@ -91,9 +89,7 @@ impl Endpoint {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(EndpointError::Credentials);
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| EndpointError::NotAUrl("no host".into()))?;
+        let host = url.host_str().ok_or_else(|| EndpointError::NotAUrl("no host".into()))?;
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(host) => {}
@@ -130,10 +126,7 @@ mod tests {
 
     #[test]
     fn public_site_has_the_documented_host_and_others_have_none() {
-        assert_eq!(
-            Site::Public.default_endpoint().unwrap().to_string(),
-            PUBLIC_ENDPOINT
-        );
+        assert_eq!(Site::Public.default_endpoint().unwrap().to_string(), PUBLIC_ENDPOINT);
         assert_eq!(Site::Gov.default_endpoint(), None);
         assert_eq!(Site::Fin.default_endpoint(), None);
     }
@@ -151,36 +144,19 @@ mod tests {
         );
         assert_eq!(
             Endpoint::parse("http://localhost.example.com"),
-            Err(EndpointError::PlainHttpToRemoteHost(
-                "localhost.example.com".into()
-            ))
+            Err(EndpointError::PlainHttpToRemoteHost("localhost.example.com".into()))
         );
-        assert_eq!(
-            Endpoint::parse("ftp://x"),
-            Err(EndpointError::UnsupportedScheme("ftp".into()))
-        );
-        assert!(matches!(
-            Endpoint::parse("df.apigw.ntruss.com"),
-            Err(EndpointError::NotAUrl(_))
-        ));
-        assert_eq!(
-            Endpoint::parse("https://h/?a=1"),
-            Err(EndpointError::QueryOrFragment)
-        );
+        assert_eq!(Endpoint::parse("ftp://x"), Err(EndpointError::UnsupportedScheme("ftp".into())));
+        assert!(matches!(Endpoint::parse("df.apigw.ntruss.com"), Err(EndpointError::NotAUrl(_))));
+        assert_eq!(Endpoint::parse("https://h/?a=1"), Err(EndpointError::QueryOrFragment));
         assert_eq!(Endpoint::parse("https://u:p@h/"), Err(EndpointError::Credentials));
     }
 
     #[test]
     fn url_for_keeps_a_base_path() {
         let plain = Endpoint::parse("https://h").unwrap();
-        assert_eq!(
-            plain.url_for("/api/v2/aiapps/kill").as_str(),
-            "https://h/api/v2/aiapps/kill"
-        );
+        assert_eq!(plain.url_for("/api/v2/aiapps/kill").as_str(), "https://h/api/v2/aiapps/kill");
         let prefixed = Endpoint::parse("https://h/gw/df/").unwrap();
-        assert_eq!(
-            prefixed.url_for("/api/v2/aiapps/kill").path(),
-            "/gw/df/api/v2/aiapps/kill"
-        );
+        assert_eq!(prefixed.url_for("/api/v2/aiapps/kill").path(), "/gw/df/api/v2/aiapps/kill");
     }
 }

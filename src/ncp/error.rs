@@ -13,20 +13,11 @@ pub enum ApiError {
     /// No HTTP answer arrived: connection refused or reset, TLS failure, or the time-out.
     Transport { reason: String, timed_out: bool },
     /// The API Gateway in front of DataForest answered `{"error": {"errorCode", "message", ...}}`.
-    Gateway {
-        status: u16,
-        code: String,
-        message: String,
-        details: Option<String>,
-    },
+    Gateway { status: u16, code: String, message: String, details: Option<String> },
     /// DataForest answered `{"success": false, "message": ...}` (with any HTTP status).
     Rejected { status: u16, message: String },
     /// An answer in none of the documented shapes; quotes only the start of the body.
-    UnexpectedResponse {
-        status: u16,
-        reason: String,
-        body_excerpt: String,
-    },
+    UnexpectedResponse { status: u16, reason: String, body_excerpt: String },
 }
 
 impl ApiError {
@@ -41,31 +32,16 @@ impl ApiError {
     }
 
     pub(crate) fn unexpected(status: u16, reason: impl Into<String>, body: &[u8]) -> ApiError {
-        ApiError::UnexpectedResponse {
-            status,
-            reason: reason.into(),
-            body_excerpt: excerpt(body),
-        }
+        ApiError::UnexpectedResponse { status, reason: reason.into(), body_excerpt: excerpt(body) }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Transport {
-                reason,
-                timed_out: true,
-            } => write!(f, "no answer in time: {reason}"),
-            ApiError::Transport {
-                reason,
-                timed_out: false,
-            } => write!(f, "request failed: {reason}"),
-            ApiError::Gateway {
-                status,
-                code,
-                message,
-                details,
-            } => {
+            ApiError::Transport { reason, timed_out: true } => write!(f, "no answer in time: {reason}"),
+            ApiError::Transport { reason, timed_out: false } => write!(f, "request failed: {reason}"),
+            ApiError::Gateway { status, code, message, details } => {
                 write!(f, "HTTP {status}, API Gateway error {code}: {message}")?;
                 match details {
                     Some(details) if !details.is_empty() && details != message => write!(f, " ({details})"),
@@ -73,22 +49,11 @@ impl fmt::Display for ApiError {
                 }
             }
             ApiError::Rejected { status, message } => write!(f, "HTTP {status}, DataForest: {message}"),
-            ApiError::UnexpectedResponse {
-                status,
-                reason,
-                body_excerpt,
-            } if body_excerpt.is_empty() => {
+            ApiError::UnexpectedResponse { status, reason, body_excerpt } if body_excerpt.is_empty() => {
                 write!(f, "HTTP {status}, unexpected answer: {reason} (empty body)")
             }
-            ApiError::UnexpectedResponse {
-                status,
-                reason,
-                body_excerpt,
-            } => {
-                write!(
-                    f,
-                    "HTTP {status}, unexpected answer: {reason}; body starts {body_excerpt:?}"
-                )
+            ApiError::UnexpectedResponse { status, reason, body_excerpt } => {
+                write!(f, "HTTP {status}, unexpected answer: {reason}; body starts {body_excerpt:?}")
             }
         }
     }
@@ -104,22 +69,16 @@ pub fn classify(status: u16, body: &[u8]) -> Result<serde_json::Map<String, Json
         Err(_) => return Err(ApiError::unexpected(status, "the body is not JSON", body)),
     };
     let Json::Object(object) = json else {
-        return Err(ApiError::unexpected(
-            status,
-            "the body is not a JSON object",
-            body,
-        ));
+        return Err(ApiError::unexpected(status, "the body is not a JSON object", body));
     };
     if let Some(error) = object.get("error") {
         return Err(gateway_error(status, error, body));
     }
     match object.get("success") {
         Some(Json::Bool(true)) if (200..300).contains(&status) => Ok(object),
-        Some(Json::Bool(true)) => Err(ApiError::unexpected(
-            status,
-            "an error status with \"success\": true",
-            body,
-        )),
+        Some(Json::Bool(true)) => {
+            Err(ApiError::unexpected(status, "an error status with \"success\": true", body))
+        }
         Some(Json::Bool(false)) => Err(ApiError::Rejected {
             status,
             message: match object.get("message") {
@@ -139,12 +98,7 @@ fn gateway_error(status: u16, error: &Json, body: &[u8]) -> ApiError {
         _ => None,
     };
     match (text("errorCode"), text("message")) {
-        (Some(code), Some(message)) => ApiError::Gateway {
-            status,
-            code,
-            message,
-            details: text("details"),
-        },
+        (Some(code), Some(message)) => ApiError::Gateway { status, code, message, details: text("details") },
         _ => ApiError::unexpected(status, "an \"error\" object without errorCode and message", body),
     }
 }
@@ -186,17 +140,11 @@ mod tests {
     fn success_false_is_a_rejection_even_with_200() {
         assert_eq!(
             classify(200, br#"{"success":false,"message":"not allowed to access"}"#),
-            Err(ApiError::Rejected {
-                status: 200,
-                message: "not allowed to access".into()
-            })
+            Err(ApiError::Rejected { status: 200, message: "not allowed to access".into() })
         );
         assert_eq!(
             classify(404, br#"{"success":false,"message":"no such element"}"#),
-            Err(ApiError::Rejected {
-                status: 404,
-                message: "no such element".into()
-            })
+            Err(ApiError::Rejected { status: 404, message: "no such element".into() })
         );
     }
 
@@ -214,25 +162,14 @@ mod tests {
                 details: Some("no permission".into())
             }
         );
-        assert_eq!(
-            error.to_string(),
-            "HTTP 401, API Gateway error 210: Permission Denied (no permission)"
-        );
+        assert_eq!(error.to_string(), "HTTP 401, API Gateway error 210: Permission Denied (no permission)");
     }
 
     #[test]
     fn html_page_is_quoted_briefly() {
-        let page = format!(
-            "<html>\n<body>\n<h1>502 Bad Gateway</h1>{}</body></html>",
-            "x".repeat(5000)
-        );
+        let page = format!("<html>\n<body>\n<h1>502 Bad Gateway</h1>{}</body></html>", "x".repeat(5000));
         let error = classify(502, page.as_bytes()).unwrap_err();
-        let ApiError::UnexpectedResponse {
-            status: 502,
-            body_excerpt,
-            ..
-        } = &error
-        else {
+        let ApiError::UnexpectedResponse { status: 502, body_excerpt, .. } = &error else {
             panic!("unexpected {error:?}")
         };
         assert!(body_excerpt.starts_with("<html> <body> <h1>502 Bad Gateway</h1>"));
@@ -241,22 +178,11 @@ mod tests {
 
     #[test]
     fn missing_or_mistyped_success_is_never_success() {
-        for body in [
-            &br#"{"id":"a"}"#[..],
-            br#"{"success":"true"}"#,
-            br#"{"success":1}"#,
-            b"[]",
-            b"",
-            b"true",
-        ] {
-            assert!(
-                matches!(classify(200, body), Err(ApiError::UnexpectedResponse { .. })),
-                "{body:?}"
-            );
+        for body in
+            [&br#"{"id":"a"}"#[..], br#"{"success":"true"}"#, br#"{"success":1}"#, b"[]", b"", b"true"]
+        {
+            assert!(matches!(classify(200, body), Err(ApiError::UnexpectedResponse { .. })), "{body:?}");
         }
-        assert!(matches!(
-            classify(500, br#"{"success":true}"#),
-            Err(ApiError::UnexpectedResponse { .. })
-        ));
+        assert!(matches!(classify(500, br#"{"success":true}"#), Err(ApiError::UnexpectedResponse { .. })));
     }
 }

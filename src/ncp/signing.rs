@@ -72,13 +72,7 @@ mod tests {
     #[test]
     fn matches_python_hmac_vector_for_kill() {
         assert_eq!(
-            sign(
-                "POST",
-                "/api/v2/aiapps/kill",
-                1658898041497,
-                "17F9A6E9F72BD92ED94B",
-                "secret"
-            ),
+            sign("POST", "/api/v2/aiapps/kill", 1658898041497, "17F9A6E9F72BD92ED94B", "secret"),
             "FdxQoorLM1HZQ50fSJNBu3XYMxnmsroXF/dWeaHMEro="
         );
     }
@@ -90,13 +84,6 @@ mod tests {
         assert!(!verify("POST", "/api/v2/aiapps/kill", 2, "ak", "sk", &sig));
         assert!(!verify("POST", "/api/v2/aiapps/getList", 1, "ak", "sk", &sig));
         assert!(!verify("POST", "/api/v2/aiapps/kill", 1, "ak", "other", &sig));
-        assert!(!verify(
-            "POST",
-            "/api/v2/aiapps/kill",
-            1,
-            "ak",
-            "sk",
-            "not base64!"
-        ));
+        assert!(!verify("POST", "/api/v2/aiapps/kill", 1, "ak", "sk", "not base64!"));
     }
 }

@@ -61,9 +61,7 @@ pub fn read_env(var: impl Fn(&str) -> Option<String>) -> Result<PluginEnv, Start
         return Err(StartError::NotLaunchedByTerraform);
     }
     if let Some(offered) = var("PLUGIN_PROTOCOL_VERSIONS").filter(|v| !v.trim().is_empty()) {
-        let speaks_ours = offered
-            .split(',')
-            .any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION));
+        let speaks_ours = offered.split(',').any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION));
         if !speaks_ours {
             return Err(StartError::NoCommonProtocol(offered));
         }
@@ -71,10 +69,9 @@ pub fn read_env(var: impl Fn(&str) -> Option<String>) -> Result<PluginEnv, Start
     let port = |name: &str, default: u16| -> Result<u16, StartError> {
         match var(name).filter(|v| !v.is_empty()) {
             None => Ok(default),
-            Some(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| StartError::BadPortRange(format!("{name}={text:?}"))),
+            Some(text) => {
+                text.trim().parse().map_err(|_| StartError::BadPortRange(format!("{name}={text:?}")))
+            }
         }
     };
     let (min, max) = (port("PLUGIN_MIN_PORT", 10000)?, port("PLUGIN_MAX_PORT", 25000)?);
@@ -83,9 +80,7 @@ pub fn read_env(var: impl Fn(&str) -> Option<String>) -> Result<PluginEnv, Start
     }
     Ok(PluginEnv {
         client_cert_pem: var("PLUGIN_CLIENT_CERT").filter(|pem| !pem.trim().is_empty()),
-        socket_dir: var("PLUGIN_UNIX_SOCKET_DIR")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from),
+        socket_dir: var("PLUGIN_UNIX_SOCKET_DIR").filter(|d| !d.is_empty()).map(PathBuf::from),
         ports: min..=max,
     })
 }
@@ -104,9 +99,7 @@ pub fn handshake_line(address: &ListenAddress, server_cert_der: Option<&[u8]>) -
         ListenAddress::Unix(path) => ("unix", path.display().to_string()),
         ListenAddress::Tcp(socket) => ("tcp", socket.to_string()),
     };
-    let cert = server_cert_der
-        .map(|der| STANDARD_NO_PAD.encode(der))
-        .unwrap_or_default();
+    let cert = server_cert_der.map(|der| STANDARD_NO_PAD.encode(der)).unwrap_or_default();
     format!("{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|{network}|{address}|grpc|{cert}")
 }
 
@@ -116,38 +109,25 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |key| map.get(key).cloned()
     }
 
     #[test]
     fn refuses_without_the_cookie() {
         assert_eq!(read_env(env(&[])), Err(StartError::NotLaunchedByTerraform));
-        assert_eq!(
-            read_env(env(&[(MAGIC_COOKIE_KEY, "wrong")])),
-            Err(StartError::NotLaunchedByTerraform)
-        );
-        assert!(
-            StartError::NotLaunchedByTerraform
-                .to_string()
-                .starts_with("This binary is a plugin.")
-        );
+        assert_eq!(read_env(env(&[(MAGIC_COOKIE_KEY, "wrong")])), Err(StartError::NotLaunchedByTerraform));
+        assert!(StartError::NotLaunchedByTerraform.to_string().starts_with("This binary is a plugin."));
     }
 
     #[test]
     fn needs_protocol_six_when_versions_are_offered() {
-        let only_five = read_env(env(&[
-            (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
-            ("PLUGIN_PROTOCOL_VERSIONS", "5"),
-        ]));
+        let only_five =
+            read_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "5")]));
         assert_eq!(only_five, Err(StartError::NoCommonProtocol("5".into())));
-        let both = read_env(env(&[
-            (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
-            ("PLUGIN_PROTOCOL_VERSIONS", "6, 5"),
-        ]));
+        let both =
+            read_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "6, 5")]));
         assert!(both.is_ok());
     }
 
@@ -177,14 +157,8 @@ mod tests {
         let unix = ListenAddress::Unix(PathBuf::from("/tmp/plugin42"));
         assert_eq!(handshake_line(&unix, None), "1|6|unix|/tmp/plugin42|grpc|");
         // Base64 without padding: two bytes would pad to "AAE=".
-        assert_eq!(
-            handshake_line(&unix, Some(&[0, 1])),
-            "1|6|unix|/tmp/plugin42|grpc|AAE"
-        );
+        assert_eq!(handshake_line(&unix, Some(&[0, 1])), "1|6|unix|/tmp/plugin42|grpc|AAE");
         let tcp = ListenAddress::Tcp("127.0.0.1:10001".parse().unwrap());
-        assert_eq!(
-            handshake_line(&tcp, Some(&[0xff; 3])),
-            "1|6|tcp|127.0.0.1:10001|grpc|////"
-        );
+        assert_eq!(handshake_line(&tcp, Some(&[0xff; 3])), "1|6|tcp|127.0.0.1:10001|grpc|////");
     }
 }

@@ -105,11 +105,7 @@ fn bind_unix(dir: &Path) -> io::Result<Listener> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let path = dir.join(format!(
-            "plugin{}{:08x}",
-            std::process::id(),
-            nanos.wrapping_add(attempt)
-        ));
+        let path = dir.join(format!("plugin{}{:08x}", std::process::id(), nanos.wrapping_add(attempt)));
         match UnixListener::bind(&path) {
             Ok(listener) => return Ok(Listener::Unix { listener, path }),
             Err(error) if error.kind() == io::ErrorKind::AddrInUse => last_error = Some(error),
@@ -183,22 +179,14 @@ mod tests {
     use super::*;
 
     fn env(socket_dir: Option<PathBuf>) -> PluginEnv {
-        PluginEnv {
-            client_cert_pem: None,
-            socket_dir,
-            ports: 10000..=25000,
-        }
+        PluginEnv { client_cert_pem: None, socket_dir, ports: 10000..=25000 }
     }
 
     #[tokio::test]
     async fn unix_socket_in_the_given_folder_is_removed_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let listener = Listener::bind(&env(Some(dir.path().to_path_buf())))
-            .await
-            .unwrap();
-        let ListenAddress::Unix(path) = listener.address().unwrap() else {
-            panic!("expected a unix socket")
-        };
+        let listener = Listener::bind(&env(Some(dir.path().to_path_buf()))).await.unwrap();
+        let ListenAddress::Unix(path) = listener.address().unwrap() else { panic!("expected a unix socket") };
         assert!(path.starts_with(dir.path()) && path.exists());
         drop(listener);
         assert!(!path.exists());
@@ -208,9 +196,7 @@ mod tests {
     async fn falls_back_to_tcp_in_the_port_range_without_a_usable_socket_folder() {
         let missing = PathBuf::from("/nonexistent-folder-for-plugin-sockets");
         let listener = Listener::bind(&env(Some(missing))).await.unwrap();
-        let ListenAddress::Tcp(address) = listener.address().unwrap() else {
-            panic!("expected TCP")
-        };
+        let ListenAddress::Tcp(address) = listener.address().unwrap() else { panic!("expected TCP") };
         assert!(address.ip().is_loopback());
         assert!((10000..=25000).contains(&address.port()));
     }

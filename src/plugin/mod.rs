@@ -56,17 +56,13 @@ pub async fn serve<P: Provider>(env: PluginEnv, provider: P) -> Result<(), Serve
     let acceptor = tls.map(|t| TlsAcceptor::from(t.config));
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
-        .await;
+    health_reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
     let shutdown = Arc::new(Notify::new());
     let router = tonic::transport::Server::builder()
         .add_service(health)
-        .add_service(go_plugin::grpc_controller_server::GrpcControllerServer::new(
-            Controller {
-                shutdown: Arc::clone(&shutdown),
-            },
-        ))
+        .add_service(go_plugin::grpc_controller_server::GrpcControllerServer::new(Controller {
+            shutdown: Arc::clone(&shutdown),
+        }))
         .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::new(Stdio))
         .add_service(
             ProviderServer::new(provider)
@@ -79,9 +75,7 @@ pub async fn serve<P: Provider>(env: PluginEnv, provider: P) -> Result<(), Serve
     let server = router.serve_with_incoming(listener.incoming(acceptor));
 
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .map_err(ServeError::Stdout)?;
+    writeln!(stdout, "{line}").and_then(|()| stdout.flush()).map_err(ServeError::Stdout)?;
     drop(stdout);
     tracing::debug!(address = ?address, "plugin serving");
 

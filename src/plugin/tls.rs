@@ -59,10 +59,7 @@ pub fn server_tls(client_pem: &str) -> Result<ServerTls, TlsError> {
         .map_err(TlsError::Config)?;
     // Terraform 1.14 and later insist on HTTP/2 being negotiated.
     config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(ServerTls {
-        config: Arc::new(config),
-        certificate,
-    })
+    Ok(ServerTls { config: Arc::new(config), certificate })
 }
 
 /// A P-256 key: the quickest to make, and Terraform's Go client verifies it.
@@ -70,12 +67,8 @@ fn self_signed_localhost() -> Result<(CertificateDer<'static>, PrivateKeyDer<'st
     let failed = |e: rcgen::Error| TlsError::ServerCertificate(e.to_string());
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(failed)?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "terraform-provider-ncloud");
+    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "terraform-provider-ncloud");
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let certificate = params.self_signed(&key).map_err(failed)?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
@@ -110,9 +103,7 @@ impl ClientCertVerifier for PinnedClientCertificate {
         if end_entity.as_ref() == self.pinned.as_ref() && intermediates.is_empty() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(rustls::Error::General(
-                "client certificate is not the one Terraform announced".into(),
-            ))
+            Err(rustls::Error::General("client certificate is not the one Terraform announced".into()))
         }
     }
 
@@ -153,10 +144,7 @@ mod tests {
 
     #[test]
     fn refuses_pem_without_certificate() {
-        assert!(matches!(
-            server_tls("not a pem"),
-            Err(TlsError::ClientCertificate(_))
-        ));
+        assert!(matches!(server_tls("not a pem"), Err(TlsError::ClientCertificate(_))));
     }
 
     #[test]

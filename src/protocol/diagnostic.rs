@@ -36,10 +36,7 @@ impl Diagnostic {
     }
 
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(summary, detail)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(summary, detail) }
     }
 
     /// Points the diagnostic at a top-level attribute.
@@ -74,7 +71,5 @@ fn step_to_proto(step: &PathStep) -> pb::attribute_path::Step {
 
 /// An attribute path in wire form.
 pub fn path_to_proto(steps: &[PathStep]) -> pb::AttributePath {
-    pb::AttributePath {
-        steps: steps.iter().map(step_to_proto).collect(),
-    }
+    pb::AttributePath { steps: steps.iter().map(step_to_proto).collect() }
 }

@@ -70,13 +70,7 @@ pub struct Attribute {
 
 impl Attribute {
     fn new(name: &'static str, ty: Type, presence: Presence, description: &'static str) -> Attribute {
-        Attribute {
-            name,
-            ty,
-            presence,
-            sensitive: false,
-            description,
-        }
+        Attribute { name, ty, presence, sensitive: false, description }
     }
 
     pub fn required(name: &'static str, ty: Type, description: &'static str) -> Attribute {
@@ -112,12 +106,7 @@ pub struct Schema {
 impl Schema {
     /// The object type of a value that follows this schema.
     pub fn object_type(&self) -> Type {
-        Type::Object(
-            self.attributes
-                .iter()
-                .map(|a| (a.name.to_string(), a.ty.clone()))
-                .collect(),
-        )
+        Type::Object(self.attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect())
     }
 
     pub fn to_proto(&self) -> pb::Schema {
@@ -143,10 +132,7 @@ fn attribute_to_proto(attribute: &Attribute) -> pb::schema::Attribute {
         nested_type: None,
         description: attribute.description.to_string(),
         required: attribute.presence == Presence::Required,
-        optional: matches!(
-            attribute.presence,
-            Presence::Optional | Presence::OptionalComputed
-        ),
+        optional: matches!(attribute.presence, Presence::Optional | Presence::OptionalComputed),
         computed: attribute.is_computed(),
         sensitive: attribute.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
@@ -163,14 +149,8 @@ mod tests {
     #[test]
     fn cty_type_json() {
         assert_eq!(Type::String.to_json().to_string(), r#""string""#);
-        assert_eq!(
-            Type::Map(Box::new(Type::String)).to_json().to_string(),
-            r#"["map","string"]"#
-        );
+        assert_eq!(Type::Map(Box::new(Type::String)).to_json().to_string(), r#"["map","string"]"#);
         let object = Type::List(Box::new(Type::Object(BTreeMap::from([("a".into(), Type::Bool)]))));
-        assert_eq!(
-            object.to_json().to_string(),
-            r#"["list",["object",{"a":"bool"}]]"#
-        );
+        assert_eq!(object.to_json().to_string(), r#"["list",["object",{"a":"bool"}]]"#);
     }
 }

@@ -21,9 +21,7 @@ pub struct ProviderService {
 
 impl ProviderService {
     pub fn new(provider: NcloudProvider) -> ProviderService {
-        ProviderService {
-            provider: Arc::new(provider),
-        }
+        ProviderService { provider: Arc::new(provider) }
     }
 }
 
@@ -39,17 +37,11 @@ fn decode(what: &'static str, value: Option<&pb::DynamicValue>) -> Result<Value,
 }
 
 fn encode(value: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: value.to_msgpack(),
-        json: Vec::new(),
-    })
+    Some(pb::DynamicValue { msgpack: value.to_msgpack(), json: Vec::new() })
 }
 
 fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<pb::Diagnostic> {
-    errors
-        .into_iter()
-        .map(|error| error.to_diagnostic().to_proto())
-        .collect()
+    errors.into_iter().map(|error| error.to_diagnostic().to_proto()).collect()
 }
 
 fn attribute_path(name: &str) -> pb::AttributePath {
@@ -57,10 +49,7 @@ fn attribute_path(name: &str) -> pb::AttributePath {
 }
 
 fn server_capabilities() -> Option<pb::ServerCapabilities> {
-    Some(pb::ServerCapabilities {
-        plan_destroy: true,
-        ..Default::default()
-    })
+    Some(pb::ServerCapabilities { plan_destroy: true, ..Default::default() })
 }
 
 /// Logs an RPC at debug with its duration when dropped.
@@ -72,11 +61,7 @@ struct RpcLog {
 
 impl RpcLog {
     fn start(rpc: &'static str, type_name: &str) -> RpcLog {
-        RpcLog {
-            rpc,
-            type_name: type_name.to_string(),
-            started: Instant::now(),
-        }
+        RpcLog { rpc, type_name: type_name.to_string(), started: Instant::now() }
     }
 }
 
@@ -102,9 +87,7 @@ impl pb::provider_server::Provider for ProviderService {
             .provider
             .resource_schemas()
             .into_iter()
-            .map(|(type_name, _)| pb::get_metadata::ResourceMetadata {
-                type_name: type_name.to_string(),
-            })
+            .map(|(type_name, _)| pb::get_metadata::ResourceMetadata { type_name: type_name.to_string() })
             .collect();
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: server_capabilities(),
@@ -152,9 +135,7 @@ impl pb::provider_server::Provider for ProviderService {
             Ok(config) => self.provider.validate_provider_config(&config),
             Err(error) => vec![error],
         };
-        Ok(Response::new(pb::validate_provider_config::Response {
-            diagnostics: diagnostics(errors),
-        }))
+        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diagnostics(errors) }))
     }
 
     async fn validate_resource_config(
@@ -167,9 +148,7 @@ impl pb::provider_server::Provider for ProviderService {
             Ok(config) => self.provider.validate_resource(&request.type_name, &config),
             Err(error) => vec![error],
         };
-        Ok(Response::new(pb::validate_resource_config::Response {
-            diagnostics: diagnostics(errors),
-        }))
+        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diagnostics(errors) }))
     }
 
     async fn validate_data_resource_config(
@@ -178,10 +157,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let name = request.into_inner().type_name;
         Ok(Response::new(pb::validate_data_resource_config::Response {
-            diagnostics: diagnostics([ProviderError::UnknownType {
-                kind: "data source",
-                name,
-            }]),
+            diagnostics: diagnostics([ProviderError::UnknownType { kind: "data source", name }]),
         }))
     }
 
@@ -191,10 +167,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let name = request.into_inner().type_name;
         Ok(Response::new(pb::read_data_source::Response {
-            diagnostics: diagnostics([ProviderError::UnknownType {
-                kind: "data source",
-                name,
-            }]),
+            diagnostics: diagnostics([ProviderError::UnknownType { kind: "data source", name }]),
             ..Default::default()
         }))
     }
@@ -206,9 +179,7 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let _log = RpcLog::start("UpgradeResourceState", &request.type_name);
         let json = request.raw_state.map(|raw| raw.json).unwrap_or_default();
-        let upgraded = self
-            .provider
-            .upgrade_resource_state(&request.type_name, request.version, &json);
+        let upgraded = self.provider.upgrade_resource_state(&request.type_name, request.version, &json);
         Ok(Response::new(match upgraded {
             Ok(state) => pb::upgrade_resource_state::Response {
                 upgraded_state: encode(&state),
@@ -228,9 +199,7 @@ impl pb::provider_server::Provider for ProviderService {
         let _log = RpcLog::start("ConfigureProvider", "");
         let result = decode("provider configuration", request.get_ref().config.as_ref())
             .and_then(|config| self.provider.configure(&config, &Environment::of_process()));
-        Ok(Response::new(pb::configure_provider::Response {
-            diagnostics: diagnostics(result.err()),
-        }))
+        Ok(Response::new(pb::configure_provider::Response { diagnostics: diagnostics(result.err()) }))
     }
 
     async fn read_resource(
@@ -264,10 +233,9 @@ impl pb::provider_server::Provider for ProviderService {
                 planned_private: request.prior_private,
                 ..Default::default()
             },
-            Err(error) => pb::plan_resource_change::Response {
-                diagnostics: diagnostics([error]),
-                ..Default::default()
-            },
+            Err(error) => {
+                pb::plan_resource_change::Response { diagnostics: diagnostics([error]), ..Default::default() }
+            }
         }))
     }
 
@@ -281,9 +249,7 @@ impl pb::provider_server::Provider for ProviderService {
         let planned = decode("planned state", request.planned_state.as_ref());
         let applied = match (prior, planned) {
             (Ok(prior), Ok(planned)) => {
-                self.provider
-                    .apply_resource(&request.type_name, &prior, &planned)
-                    .await
+                self.provider.apply_resource(&request.type_name, &prior, &planned).await
             }
             (Err(error), _) | (_, Err(error)) => Err(error),
         };
@@ -319,9 +285,7 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::stop_provider::Response>, Status> {
         tracing::debug!(tf_rpc = "StopProvider", "stopping in-flight work");
         self.provider.stop();
-        Ok(Response::new(pb::stop_provider::Response {
-            error: String::new(),
-        }))
+        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
     }
 }
 
@@ -332,22 +296,10 @@ mod tests {
     #[test]
     fn empty_dynamic_value_is_null_and_json_is_read_when_msgpack_is_empty() {
         assert_eq!(decode("x", None).unwrap(), Value::Null);
-        let json = pb::DynamicValue {
-            msgpack: Vec::new(),
-            json: br#"{"a":"b"}"#.to_vec(),
-        };
-        assert_eq!(
-            decode("x", Some(&json)).unwrap().get("a"),
-            &Value::String("b".into())
-        );
-        let broken = pb::DynamicValue {
-            msgpack: vec![0x92, 0xc0],
-            json: Vec::new(),
-        };
-        assert!(matches!(
-            decode("x", Some(&broken)),
-            Err(ProviderError::Decode { what: "x", .. })
-        ));
+        let json = pb::DynamicValue { msgpack: Vec::new(), json: br#"{"a":"b"}"#.to_vec() };
+        assert_eq!(decode("x", Some(&json)).unwrap().get("a"), &Value::String("b".into()));
+        let broken = pb::DynamicValue { msgpack: vec![0x92, 0xc0], json: Vec::new() };
+        assert!(matches!(decode("x", Some(&broken)), Err(ProviderError::Decode { what: "x", .. })));
     }
 
     #[test]

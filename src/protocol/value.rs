@@ -69,12 +69,7 @@ impl std::error::Error for DecodeError {}
 impl Value {
     /// An object from its attributes.
     pub fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
-        Value::Object(
-            fields
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value))
-                .collect(),
-        )
+        Value::Object(fields.into_iter().map(|(name, value)| (name.to_string(), value)).collect())
     }
 
     pub fn is_known(&self) -> bool {
@@ -152,10 +147,7 @@ fn from_msgpack_value(raw: Msgpack, depth: usize) -> Result<Value, DecodeError> 
         },
         Msgpack::Binary(_) => return Err(DecodeError::Msgpack("unexpected binary value".into())),
         Msgpack::Array(items) => Value::List(
-            items
-                .into_iter()
-                .map(|item| from_msgpack_value(item, depth + 1))
-                .collect::<Result<_, _>>()?,
+            items.into_iter().map(|item| from_msgpack_value(item, depth + 1)).collect::<Result<_, _>>()?,
         ),
         Msgpack::Map(entries) => {
             let mut fields = BTreeMap::new();
@@ -186,10 +178,7 @@ fn from_json_value(raw: Json, depth: usize) -> Result<Value, DecodeError> {
         }),
         Json::String(s) => Value::String(s),
         Json::Array(items) => Value::List(
-            items
-                .into_iter()
-                .map(|item| from_json_value(item, depth + 1))
-                .collect::<Result<_, _>>()?,
+            items.into_iter().map(|item| from_json_value(item, depth + 1)).collect::<Result<_, _>>()?,
         ),
         Json::Object(fields) => Value::Object(
             fields
@@ -231,10 +220,7 @@ pub fn conform(value: Value, ty: &Type) -> Result<Value, DecodeError> {
 }
 
 fn conform_at(value: Value, ty: &Type, path: &mut Vec<String>) -> Result<Value, DecodeError> {
-    let mismatch = |path: &Vec<String>| DecodeError::Type {
-        path: path.clone(),
-        expected: ty.to_string(),
-    };
+    let mismatch = |path: &Vec<String>| DecodeError::Type { path: path.clone(), expected: ty.to_string() };
     match (ty, value) {
         (_, value @ (Value::Null | Value::Unknown)) => Ok(value),
         (Type::String, value @ Value::String(_))
@@ -289,10 +275,7 @@ mod tests {
     #[test]
     fn refined_unknown_extension_12_is_unknown() {
         // A refined unknown known to be non-null: ext8 of type 12 wrapping the map {1: true}.
-        assert_eq!(
-            Value::from_msgpack(&[0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3]),
-            Ok(Value::Unknown)
-        );
+        assert_eq!(Value::from_msgpack(&[0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3]), Ok(Value::Unknown));
         // Inside an object, as Terraform sends it for a computed attribute.
         let bytes = [0x81, 0xa2, b'i', b'd', 0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3];
         assert_eq!(Value::from_msgpack(&bytes), Ok(object(&[("id", Value::Unknown)])));
@@ -307,10 +290,7 @@ mod tests {
     #[test]
     fn numbers_as_int_float_and_decimal_string() {
         assert_eq!(Value::from_msgpack(&[0x2a]), Ok(Value::Number(Number::Int(42))));
-        assert_eq!(
-            Value::from_msgpack(&[0xd0, 0xff]),
-            Ok(Value::Number(Number::Int(-1)))
-        );
+        assert_eq!(Value::from_msgpack(&[0xd0, 0xff]), Ok(Value::Number(Number::Int(-1))));
         let mut float = vec![0xcb];
         float.extend_from_slice(&1.5f64.to_be_bytes());
         assert_eq!(Value::from_msgpack(&float), Ok(Value::Number(Number::Float(1.5))));
@@ -323,13 +303,8 @@ mod tests {
         );
         // Terraform sends numbers it cannot represent exactly as decimal strings.
         let decimal = Value::Number(Number::Decimal("0.1000000000000000000001".into()));
-        let Value::Number(Number::Decimal(digits)) = &decimal else {
-            unreachable!()
-        };
-        assert_eq!(
-            decimal.to_msgpack(),
-            [&[0xa0 + digits.len() as u8][..], digits.as_bytes()].concat()
-        );
+        let Value::Number(Number::Decimal(digits)) = &decimal else { unreachable!() };
+        assert_eq!(decimal.to_msgpack(), [&[0xa0 + digits.len() as u8][..], digits.as_bytes()].concat());
         // An integral float goes out as an integer, as cty does.
         assert_eq!(Value::Number(Number::Float(3.0)).to_msgpack(), vec![0x03]);
     }
@@ -341,10 +316,7 @@ mod tests {
             ("triggers", object(&[("k", Value::String("v".into()))])),
             ("success", Value::Bool(true)),
             ("id", Value::Unknown),
-            (
-                "list",
-                Value::List(vec![Value::Null, Value::Number(Number::Int(-7))]),
-            ),
+            ("list", Value::List(vec![Value::Null, Value::Number(Number::Int(-7))])),
         ]);
         assert_eq!(Value::from_msgpack(&value.to_msgpack()), Ok(value));
     }
@@ -365,14 +337,8 @@ mod tests {
     fn malformed_msgpack_is_an_error_not_a_panic() {
         assert!(Value::from_msgpack(&[]).is_err());
         assert!(Value::from_msgpack(&[0xdc, 0xff, 0xff]).is_err());
-        assert_eq!(
-            Value::from_msgpack(&[0xc0, 0xc0]),
-            Err(DecodeError::TrailingBytes)
-        );
-        assert_eq!(
-            Value::from_msgpack(&[0x81, 0x01, 0xc0]),
-            Err(DecodeError::NonStringKey)
-        );
+        assert_eq!(Value::from_msgpack(&[0xc0, 0xc0]), Err(DecodeError::TrailingBytes));
+        assert_eq!(Value::from_msgpack(&[0x81, 0x01, 0xc0]), Err(DecodeError::NonStringKey));
         let deep = vec![0x91; 10_000];
         assert_eq!(Value::from_msgpack(&deep), Err(DecodeError::TooDeep));
     }
@@ -384,17 +350,11 @@ mod tests {
             ("m".to_string(), Type::Map(Box::new(Type::String))),
         ]));
         let value = object(&[("a", Value::String("x".into())), ("old", Value::Bool(true))]);
-        assert_eq!(
-            conform(value, &ty),
-            Ok(object(&[("a", Value::String("x".into())), ("m", Value::Null)]))
-        );
+        assert_eq!(conform(value, &ty), Ok(object(&[("a", Value::String("x".into())), ("m", Value::Null)])));
         let wrong = object(&[("m", object(&[("k", Value::Bool(true))]))]);
         assert_eq!(
             conform(wrong, &ty),
-            Err(DecodeError::Type {
-                path: vec!["m".into(), "k".into()],
-                expected: "string".into()
-            })
+            Err(DecodeError::Type { path: vec!["m".into(), "k".into()], expected: "string".into() })
         );
     }
 }

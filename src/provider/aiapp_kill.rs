@@ -68,32 +68,18 @@ pub struct Plan {
 
 pub fn plan(prior: &Value, proposed: &Value) -> Plan {
     if proposed == &Value::Null {
-        return Plan {
-            planned: Value::Null,
-            requires_replace: Vec::new(),
-        };
+        return Plan { planned: Value::Null, requires_replace: Vec::new() };
     }
     let requires_replace: Vec<&'static str> = match prior {
         Value::Null => Vec::new(),
-        _ => ARGUMENTS
-            .into_iter()
-            .filter(|name| prior.get(name) != proposed.get(name))
-            .collect(),
+        _ => ARGUMENTS.into_iter().filter(|name| prior.get(name) != proposed.get(name)).collect(),
     };
     if prior != &Value::Null && requires_replace.is_empty() {
-        return Plan {
-            planned: prior.clone(),
-            requires_replace,
-        };
+        return Plan { planned: prior.clone(), requires_replace };
     }
-    let arguments = ARGUMENTS
-        .into_iter()
-        .map(|name| (name, proposed.get(name).clone()));
+    let arguments = ARGUMENTS.into_iter().map(|name| (name, proposed.get(name).clone()));
     let computed = COMPUTED.into_iter().map(|name| (name, Value::Unknown));
-    Plan {
-        planned: Value::object(arguments.chain(computed)),
-        requires_replace,
-    }
+    Plan { planned: Value::object(arguments.chain(computed)), requires_replace }
 }
 
 /// Sends the kill and returns the state to record. On any failure nothing is recorded.
@@ -113,10 +99,8 @@ pub async fn create(
         () = stop.cancelled() => return Err(ProviderError::KillInterrupted { app_id }),
         outcome = client.kill(&app_id) => outcome,
     };
-    let KillOutcome { id, success, message } = outcome.map_err(|error| ProviderError::KillFailed {
-        app_id: app_id.clone(),
-        error,
-    })?;
+    let KillOutcome { id, success, message } =
+        outcome.map_err(|error| ProviderError::KillFailed { app_id: app_id.clone(), error })?;
     tracing::info!(app_id = %app_id, "AI app killed");
     Ok(Value::object([
         ("app_id", Value::String(app_id)),
@@ -124,10 +108,7 @@ pub async fn create(
         ("id", Value::String(id)),
         ("success", Value::Bool(success)),
         ("message", Value::String(message)),
-        (
-            "killed_at",
-            Value::String(humantime::format_rfc3339_seconds(SystemTime::now()).to_string()),
-        ),
+        ("killed_at", Value::String(humantime::format_rfc3339_seconds(SystemTime::now()).to_string())),
     ]))
 }
 
@@ -179,13 +160,7 @@ mod tests {
     #[test]
     fn no_change_keeps_prior_state() {
         let prior = state("a1", Value::Null);
-        assert_eq!(
-            plan(&prior, &prior.clone()),
-            Plan {
-                planned: prior,
-                requires_replace: vec![]
-            }
-        );
+        assert_eq!(plan(&prior, &prior.clone()), Plan { planned: prior, requires_replace: vec![] });
     }
 
     #[test]

@@ -8,26 +8,11 @@ use crate::ncp::{Credentials, Endpoint, EndpointError, SecretKey, Site};
 use crate::protocol::schema::{Attribute, Schema, Type};
 use crate::protocol::value::Value;
 
-pub const ACCESS_KEY: Setting = Setting {
-    attribute: "access_key",
-    env: "NCLOUD_ACCESS_KEY",
-};
-pub const SECRET_KEY: Setting = Setting {
-    attribute: "secret_key",
-    env: "NCLOUD_SECRET_KEY",
-};
-pub const SITE: Setting = Setting {
-    attribute: "site",
-    env: "NCLOUD_SITE",
-};
-pub const ENDPOINT: Setting = Setting {
-    attribute: "endpoint",
-    env: "NCLOUD_DATAFOREST_ENDPOINT",
-};
-pub const PROFILE: Setting = Setting {
-    attribute: "profile",
-    env: "NCLOUD_PROFILE",
-};
+pub const ACCESS_KEY: Setting = Setting { attribute: "access_key", env: "NCLOUD_ACCESS_KEY" };
+pub const SECRET_KEY: Setting = Setting { attribute: "secret_key", env: "NCLOUD_SECRET_KEY" };
+pub const SITE: Setting = Setting { attribute: "site", env: "NCLOUD_SITE" };
+pub const ENDPOINT: Setting = Setting { attribute: "endpoint", env: "NCLOUD_DATAFOREST_ENDPOINT" };
+pub const PROFILE: Setting = Setting { attribute: "profile", env: "NCLOUD_PROFILE" };
 
 /// The NCP CLI's credentials file, below the home folder.
 pub const CLI_CONFIG_FILE: &str = ".ncloud/configure";
@@ -46,17 +31,9 @@ pub fn schema() -> Schema {
         description: "NAVER Cloud Platform DataForest. Each setting falls back to its environment variable, \
             then to the NCP CLI profile in `~/.ncloud/configure`.",
         attributes: vec![
-            Attribute::optional(
-                "access_key",
-                Type::String,
-                "NCP API access key. Env: `NCLOUD_ACCESS_KEY`.",
-            ),
-            Attribute::optional(
-                "secret_key",
-                Type::String,
-                "NCP API secret key. Env: `NCLOUD_SECRET_KEY`.",
-            )
-            .sensitive(),
+            Attribute::optional("access_key", Type::String, "NCP API access key. Env: `NCLOUD_ACCESS_KEY`."),
+            Attribute::optional("secret_key", Type::String, "NCP API secret key. Env: `NCLOUD_SECRET_KEY`.")
+                .sensitive(),
             Attribute::optional(
                 "site",
                 Type::String,
@@ -151,24 +128,15 @@ pub fn validate(config: &Value) -> Vec<ConfigError> {
     if let Value::String(site) = config.get(SITE.attribute)
         && Site::parse(site).is_none()
     {
-        errors.push(ConfigError::InvalidSite {
-            value: site.clone(),
-            source: Source::Attribute,
-        });
+        errors.push(ConfigError::InvalidSite { value: site.clone(), source: Source::Attribute });
     }
     if let Value::String(endpoint) = config.get(ENDPOINT.attribute)
         && let Err(error) = Endpoint::parse(endpoint)
     {
-        errors.push(ConfigError::InvalidEndpoint {
-            error,
-            source: Source::Attribute,
-        });
+        errors.push(ConfigError::InvalidEndpoint { error, source: Source::Attribute });
     }
     for setting in [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE] {
-        if !matches!(
-            config.get(setting.attribute),
-            Value::Null | Value::Unknown | Value::String(_)
-        ) {
+        if !matches!(config.get(setting.attribute), Value::Null | Value::Unknown | Value::String(_)) {
             errors.push(ConfigError::WrongType { setting });
         }
     }
@@ -183,17 +151,14 @@ pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<Resolved
             Value::Null | Value::String(_) => {}
             _ => return Err(ConfigError::WrongType { setting }),
         }
-        Ok((environment.var)(setting.env)
-            .filter(|v| !v.is_empty())
-            .map(|v| (v, Source::Env(setting.env))))
+        Ok((environment.var)(setting.env).filter(|v| !v.is_empty()).map(|v| (v, Source::Env(setting.env))))
     };
 
     let profile = lookup(PROFILE)?;
     let file = match (&environment.home, &profile) {
-        (Some(home), _) => read_profile(
-            &home.join(CLI_CONFIG_FILE),
-            profile.as_ref().map(|(name, _)| name.as_str()),
-        )?,
+        (Some(home), _) => {
+            read_profile(&home.join(CLI_CONFIG_FILE), profile.as_ref().map(|(name, _)| name.as_str()))?
+        }
         (None, Some((name, _))) => {
             return Err(ConfigError::ProfileNotFound {
                 profile: name.clone(),
@@ -205,13 +170,7 @@ pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<Resolved
     let from_file = |key: &str| -> Option<(String, Source)> {
         let (path, profile, entries) = file.as_ref()?;
         let value = entries.get(key).filter(|v| !v.is_empty())?;
-        Some((
-            value.clone(),
-            Source::Profile {
-                path: path.clone(),
-                profile: profile.clone(),
-            },
-        ))
+        Some((value.clone(), Source::Profile { path: path.clone(), profile: profile.clone() }))
     };
 
     let (access_key, _) = lookup(ACCESS_KEY)?
@@ -222,25 +181,18 @@ pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<Resolved
         .ok_or(ConfigError::Missing(SECRET_KEY))?;
 
     let (site_name, site_source) = lookup(SITE)?.unwrap_or(("public".to_string(), Source::Default));
-    let site = Site::parse(&site_name).ok_or(ConfigError::InvalidSite {
-        value: site_name,
-        source: site_source,
-    })?;
+    let site =
+        Site::parse(&site_name).ok_or(ConfigError::InvalidSite { value: site_name, source: site_source })?;
     let endpoint = match lookup(ENDPOINT)? {
         Some((text, source)) => {
             Endpoint::parse(&text).map_err(|error| ConfigError::InvalidEndpoint { error, source })?
         }
-        None => site
-            .default_endpoint()
-            .ok_or(ConfigError::EndpointRequired { site })?,
+        None => site.default_endpoint().ok_or(ConfigError::EndpointRequired { site })?,
     };
     Ok(ResolvedConfig {
         site,
         endpoint,
-        credentials: Credentials {
-            access_key,
-            secret_key: SecretKey::new(secret_key),
-        },
+        credentials: Credentials { access_key, secret_key: SecretKey::new(secret_key) },
     })
 }
 
@@ -269,10 +221,9 @@ fn read_profile(path: &Path, named: Option<&str>) -> Result<Option<Profile>, Con
     let profile = named.unwrap_or(DEFAULT_PROFILE);
     match parse_ini_section(&text, profile) {
         Some(entries) => Ok(Some((path.to_path_buf(), profile.to_string(), entries))),
-        None if named.is_some() => Err(ConfigError::ProfileNotFound {
-            profile: profile.to_string(),
-            path: path.to_path_buf(),
-        }),
+        None if named.is_some() => {
+            Err(ConfigError::ProfileNotFound { profile: profile.to_string(), path: path.to_path_buf() })
+        }
         None => Ok(None),
     }
 }
@@ -295,9 +246,7 @@ fn parse_ini_section(text: &str, section: &str) -> Option<HashMap<String, String
         if current == Some(section)
             && let Some((key, value)) = line.split_once('=')
         {
-            found
-                .get_or_insert_with(HashMap::new)
-                .insert(key.trim().to_string(), value.trim().to_string());
+            found.get_or_insert_with(HashMap::new).insert(key.trim().to_string(), value.trim().to_string());
         }
     }
     found
@@ -331,13 +280,7 @@ mod tests {
         }
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let var = move |name: &str| env.get(name).cloned();
-        resolve(
-            config,
-            &Environment {
-                var: &var,
-                home: Some(home.path().to_path_buf()),
-            },
-        )
+        resolve(config, &Environment { var: &var, home: Some(home.path().to_path_buf()) })
     }
 
     const FILE: &str = "[DEFAULT]\nncloud_access_key_id = FILE_AK\nncloud_secret_access_key = FILE_SK\n\
@@ -371,16 +314,9 @@ mod tests {
 
     #[test]
     fn missing_credentials_name_attribute_and_env() {
+        assert_eq!(resolve_with(&block(&[]), &[], None), Err(ConfigError::Missing(ACCESS_KEY)));
         assert_eq!(
-            resolve_with(&block(&[]), &[], None),
-            Err(ConfigError::Missing(ACCESS_KEY))
-        );
-        assert_eq!(
-            resolve_with(
-                &block(&[("access_key", "AK")]),
-                &[("NCLOUD_SECRET_KEY", "")],
-                None
-            ),
+            resolve_with(&block(&[("access_key", "AK")]), &[("NCLOUD_SECRET_KEY", "")], None),
             Err(ConfigError::Missing(SECRET_KEY))
         );
     }
@@ -397,29 +333,19 @@ mod tests {
             resolve_with(&block(&[("site", "gov")]), &creds, None),
             Err(ConfigError::EndpointRequired { site: Site::Gov })
         );
-        let fin = resolve_with(
-            &block(&[("site", "fin"), ("endpoint", "https://df.fin.example")]),
-            &creds,
-            None,
-        )
-        .unwrap();
+        let fin =
+            resolve_with(&block(&[("site", "fin"), ("endpoint", "https://df.fin.example")]), &creds, None)
+                .unwrap();
         assert_eq!(fin.endpoint.to_string(), "https://df.fin.example");
         let env_site =
             resolve_with(&block(&[]), &[creds[0], creds[1], ("NCLOUD_SITE", "moon")], None).unwrap_err();
         assert_eq!(
             env_site,
-            ConfigError::InvalidSite {
-                value: "moon".into(),
-                source: Source::Env("NCLOUD_SITE")
-            }
+            ConfigError::InvalidSite { value: "moon".into(), source: Source::Env("NCLOUD_SITE") }
         );
         let env_endpoint = resolve_with(
             &block(&[]),
-            &[
-                creds[0],
-                creds[1],
-                ("NCLOUD_DATAFOREST_ENDPOINT", "http://127.0.0.1:9"),
-            ],
+            &[creds[0], creds[1], ("NCLOUD_DATAFOREST_ENDPOINT", "http://127.0.0.1:9")],
             None,
         )
         .unwrap();
@@ -428,10 +354,7 @@ mod tests {
             resolve_with(&block(&[("endpoint", "http://df.example")]), &creds, None).unwrap_err();
         assert!(matches!(
             remote_http,
-            ConfigError::InvalidEndpoint {
-                error: EndpointError::PlainHttpToRemoteHost(_),
-                ..
-            }
+            ConfigError::InvalidEndpoint { error: EndpointError::PlainHttpToRemoteHost(_), .. }
         ));
     }
 
@@ -445,10 +368,7 @@ mod tests {
         }
         assert!(validate(&unknown).is_empty());
         let errors = validate(&block(&[("site", "moon"), ("endpoint", "ftp://x")]));
-        assert_eq!(
-            errors.iter().map(ConfigError::attribute).collect::<Vec<_>>(),
-            vec!["site", "endpoint"]
-        );
+        assert_eq!(errors.iter().map(ConfigError::attribute).collect::<Vec<_>>(), vec!["site", "endpoint"]);
     }
 
     #[test]

@@ -136,15 +136,8 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
             ),
         ),
         ConfigError::InvalidEndpoint { error, source } => {
-            let from = if *source == Source::Attribute {
-                String::new()
-            } else {
-                format!(" (from {source})")
-            };
-            Diagnostic::error(
-                "Invalid endpoint",
-                format!("The endpoint{from} is not usable: {error}."),
-            )
+            let from = if *source == Source::Attribute { String::new() } else { format!(" (from {source})") };
+            Diagnostic::error("Invalid endpoint", format!("The endpoint{from} is not usable: {error}."))
         }
         ConfigError::WrongType { setting } => Diagnostic::error(
             format!("Invalid {}", setting.attribute),
@@ -210,15 +203,9 @@ mod tests {
             message: "Permission Denied".into(),
             details: None,
         };
-        let diagnostic = ProviderError::KillFailed {
-            app_id: "abc".into(),
-            error,
-        }
-        .to_diagnostic();
+        let diagnostic = ProviderError::KillFailed { app_id: "abc".into(), error }.to_diagnostic();
         assert!(
-            diagnostic
-                .detail
-                .contains("HTTP 401, API Gateway error 210: Permission Denied"),
+            diagnostic.detail.contains("HTTP 401, API Gateway error 210: Permission Denied"),
             "{}",
             diagnostic.detail
         );

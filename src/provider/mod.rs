@@ -52,10 +52,7 @@ pub struct NcloudProvider {
 
 impl Default for NcloudProvider {
     fn default() -> Self {
-        NcloudProvider {
-            configuration: RwLock::new(Configuration::NotYet),
-            stop: CancellationToken::new(),
-        }
+        NcloudProvider { configuration: RwLock::new(Configuration::NotYet), stop: CancellationToken::new() }
     }
 }
 
@@ -71,18 +68,12 @@ impl NcloudProvider {
     fn resource_schema(&self, type_name: &str) -> Result<Schema, ProviderError> {
         match type_name {
             aiapp_kill::TYPE_NAME => Ok(aiapp_kill::schema()),
-            other => Err(ProviderError::UnknownType {
-                kind: "resource",
-                name: other.to_string(),
-            }),
+            other => Err(ProviderError::UnknownType { kind: "resource", name: other.to_string() }),
         }
     }
 
     pub fn validate_provider_config(&self, config: &Value) -> Vec<ProviderError> {
-        config::validate(config)
-            .into_iter()
-            .map(ProviderError::from)
-            .collect()
+        config::validate(config).into_iter().map(ProviderError::from).collect()
     }
 
     /// Resolves the configuration; settings still unknown during plan defer it without error.
@@ -92,25 +83,16 @@ impl NcloudProvider {
         } else {
             let config = config::resolve(config, environment)?;
             tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
-            Configuration::Ready(Arc::new(Session {
-                config,
-                client: OnceLock::new(),
-            }))
+            Configuration::Ready(Arc::new(Session { config, client: OnceLock::new() }))
         };
-        *self
-            .configuration
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
+        *self.configuration.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
         Ok(())
     }
 
     pub fn validate_resource(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
         match type_name {
             aiapp_kill::TYPE_NAME => aiapp_kill::validate(config),
-            other => vec![ProviderError::UnknownType {
-                kind: "resource",
-                name: other.to_string(),
-            }],
+            other => vec![ProviderError::UnknownType { kind: "resource", name: other.to_string() }],
         }
     }
 
@@ -123,19 +105,12 @@ impl NcloudProvider {
     ) -> Result<Value, ProviderError> {
         let schema = self.resource_schema(type_name)?;
         if version > schema.version {
-            return Err(ProviderError::StateTooNew {
-                version,
-                supported: schema.version,
-            });
+            return Err(ProviderError::StateTooNew { version, supported: schema.version });
         }
-        let stored = Value::from_json(json).map_err(|error| ProviderError::Decode {
-            what: "stored state",
-            error,
-        })?;
-        value::conform(stored, &schema.object_type()).map_err(|error| ProviderError::Decode {
-            what: "stored state",
-            error,
-        })
+        let stored =
+            Value::from_json(json).map_err(|error| ProviderError::Decode { what: "stored state", error })?;
+        value::conform(stored, &schema.object_type())
+            .map_err(|error| ProviderError::Decode { what: "stored state", error })
     }
 
     pub fn plan_resource(
@@ -173,9 +148,7 @@ impl NcloudProvider {
 
     pub fn import_resource(&self, type_name: &str) -> ProviderError {
         match self.resource_schema(type_name) {
-            Ok(_) => ProviderError::ImportRefused {
-                type_name: type_name.to_string(),
-            },
+            Ok(_) => ProviderError::ImportRefused { type_name: type_name.to_string() },
             Err(error) => error,
         }
     }
@@ -186,11 +159,7 @@ impl NcloudProvider {
     }
 
     fn session(&self) -> Result<Arc<Session>, ProviderError> {
-        match &*self
-            .configuration
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-        {
+        match &*self.configuration.read().unwrap_or_else(|poisoned| poisoned.into_inner()) {
             Configuration::Ready(session) => Ok(Arc::clone(session)),
             Configuration::NotYet | Configuration::Deferred => Err(ProviderError::NotConfigured),
         }

@@ -110,10 +110,7 @@ impl Simulator {
     /// A simulator that accepts requests signed with `access_key` and `secret_key`.
     pub fn new(access_key: &str, secret_key: &str) -> Simulator {
         let simulator = Simulator::default();
-        simulator
-            .lock()
-            .credentials
-            .insert(access_key.to_string(), secret_key.to_string());
+        simulator.lock().credentials.insert(access_key.to_string(), secret_key.to_string());
         simulator
     }
 
@@ -150,10 +147,7 @@ impl Simulator {
                 "/_sim/apps",
                 get(|State(sim): State<Simulator>| async move { Json(sim.lock().apps.clone()) }),
             )
-            .route(
-                "/_sim/calls",
-                get(|State(sim): State<Simulator>| async move { Json(sim.calls()) }),
-            )
+            .route("/_sim/calls", get(|State(sim): State<Simulator>| async move { Json(sim.calls()) }))
             .route("/api/{*call}", post(api))
             .fallback(not_found)
             .with_state(self.clone())
@@ -165,9 +159,7 @@ impl Simulator {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
     }
 
     /// Binds `address` and serves in the background on the current tokio runtime.
@@ -192,9 +184,7 @@ impl Simulator {
         let Ok(timestamp) = timestamp.parse::<u64>() else {
             return Err("invalid timestamp");
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         if now.abs_diff(timestamp) > TIMESTAMP_WINDOW.as_millis() as u64 {
             return Err("timestamp is more than 5 minutes away from the gateway's clock");
         }
@@ -202,14 +192,7 @@ impl Simulator {
             return Err("unknown access key");
         };
         let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-        if !signing::verify(
-            method.as_str(),
-            path,
-            timestamp,
-            access_key,
-            &secret_key,
-            signature,
-        ) {
+        if !signing::verify(method.as_str(), path, timestamp, access_key, &secret_key, signature) {
             return Err("signature mismatch");
         }
         Ok(())
@@ -275,10 +258,7 @@ async fn api(
     let id = serde_json::from_slice::<JsonValue>(&body)
         .ok()
         .and_then(|json| json.get("id").and_then(JsonValue::as_str).map(str::to_string));
-    let response = match (
-        ApiCall::from_path(uri.path()),
-        sim.authenticate(&method, &uri, &headers),
-    ) {
+    let response = match (ApiCall::from_path(uri.path()), sim.authenticate(&method, &uri, &headers)) {
         (None, _) => no_api(uri.path()),
         (Some(_), Err(reason)) => {
             gateway_error(StatusCode::UNAUTHORIZED, "200", "Authentication Failed", reason)
@@ -326,12 +306,7 @@ fn get_list(inner: &Inner, search: &ListSearch) -> Response {
     let contents: Vec<&App> = inner
         .apps
         .values()
-        .filter(|app| {
-            search
-                .account_id
-                .as_ref()
-                .is_none_or(|account| &app.account_id == account)
-        })
+        .filter(|app| search.account_id.as_ref().is_none_or(|account| &app.account_id == account))
         .collect();
     Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
 }
@@ -349,15 +324,10 @@ fn get_detail(inner: &Inner, id: &str) -> Response {
 }
 
 fn accounts(inner: &Inner) -> Response {
-    let accounts: BTreeMap<&str, &str> = inner
-        .apps
-        .values()
-        .map(|app| (app.account_id.as_str(), app.account_name.as_str()))
-        .collect();
-    let contents: Vec<JsonValue> = accounts
-        .into_iter()
-        .map(|(id, name)| json!({ "id": id, "name": name }))
-        .collect();
+    let accounts: BTreeMap<&str, &str> =
+        inner.apps.values().map(|app| (app.account_id.as_str(), app.account_name.as_str())).collect();
+    let contents: Vec<JsonValue> =
+        accounts.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
     Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
 }
 
@@ -366,12 +336,7 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 fn no_api(path: &str) -> Response {
-    gateway_error(
-        StatusCode::NOT_FOUND,
-        "300",
-        "Not Found",
-        &format!("no API at {path}"),
-    )
+    gateway_error(StatusCode::NOT_FOUND, "300", "Not Found", &format!("no API at {path}"))
 }
 
 fn is_app_id(id: &str) -> bool {
@@ -391,10 +356,7 @@ fn no_such_element() -> Response {
 }
 
 fn gateway_error(status: StatusCode, code: &str, message: &str, details: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": { "errorCode": code, "message": message, "details": details } })),
-    )
+    (status, Json(json!({ "error": { "errorCode": code, "message": message, "details": details } })))
         .into_response()
 }
 

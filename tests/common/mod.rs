@@ -74,23 +74,14 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(apps: &[&str]) -> Sim {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let simulator = Simulator::new(ACCESS_KEY, SECRET_KEY);
         for id in apps {
             simulator.put_app(App::running(id));
         }
-        let address = runtime
-            .block_on(simulator.spawn(([127, 0, 0, 1], 0).into()))
-            .unwrap();
-        Sim {
-            simulator,
-            endpoint: format!("http://{address}"),
-            _runtime: runtime,
-        }
+        let address = runtime.block_on(simulator.spawn(([127, 0, 0, 1], 0).into())).unwrap();
+        Sim { simulator, endpoint: format!("http://{address}"), _runtime: runtime }
     }
 
     pub fn state_of(&self, id: &str) -> String {
@@ -110,10 +101,8 @@ impl Workspace {
     /// environment (tests about other sources remove them).
     pub fn new(terraform: Terraform, sim: &Sim, main_tf: &str) -> Workspace {
         let dir = tempfile::tempdir().unwrap();
-        let provider_dir = Path::new(env!("CARGO_BIN_EXE_terraform-provider-ncloud"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
+        let provider_dir =
+            Path::new(env!("CARGO_BIN_EXE_terraform-provider-ncloud")).parent().unwrap().to_path_buf();
         let cli_config = dir.path().join("terraform.rc");
         std::fs::write(
             &cli_config,
@@ -184,10 +173,7 @@ impl Workspace {
     /// Runs Terraform and returns its output, whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Run {
         let mut full: Vec<&str> = args.to_vec();
-        if matches!(
-            args.first(),
-            Some(&("apply" | "destroy" | "plan" | "validate" | "output" | "show"))
-        ) {
+        if matches!(args.first(), Some(&("apply" | "destroy" | "plan" | "validate" | "output" | "show"))) {
             full.push("-no-color");
         }
         let output = self.command(&full).output().unwrap();
@@ -229,11 +215,8 @@ impl Workspace {
         let state: Json = serde_json::from_str(&text).unwrap();
         let mut out = BTreeMap::new();
         for resource in state["resources"].as_array().into_iter().flatten() {
-            let address = format!(
-                "{}.{}",
-                resource["type"].as_str().unwrap(),
-                resource["name"].as_str().unwrap()
-            );
+            let address =
+                format!("{}.{}", resource["type"].as_str().unwrap(), resource["name"].as_str().unwrap());
             for instance in resource["instances"].as_array().into_iter().flatten() {
                 let key = match &instance["index_key"] {
                     Json::Null => address.clone(),
@@ -278,10 +261,7 @@ impl Run {
     /// count as one space on both sides.
     pub fn assert_contains(&self, needle: &str) -> &Run {
         let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(
-            squash(&self.all()).contains(&squash(needle)),
-            "expected {needle:?} in the output: {self}"
-        );
+        assert!(squash(&self.all()).contains(&squash(needle)), "expected {needle:?} in the output: {self}");
         self
     }
 }
