@@ -58,6 +58,8 @@ fn provider_block(endpoint: Value) -> Value {
         ("site", Value::Null),
         ("endpoint", endpoint),
         ("profile", Value::Null),
+        ("max_retries", Value::Null),
+        ("request_timeout", Value::Null),
     ])
 }
 
@@ -130,7 +132,12 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
     let secret = provider.attributes.iter().find(|a| a.name == "secret_key").unwrap();
     assert!(secret.sensitive && secret.optional);
     let names: Vec<_> = provider.attributes.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["access_key", "secret_key", "site", "endpoint", "profile"]);
+    assert_eq!(
+        names,
+        ["access_key", "secret_key", "site", "endpoint", "profile", "max_retries", "request_timeout"]
+    );
+    let max_retries = provider.attributes.iter().find(|a| a.name == "max_retries").unwrap();
+    assert_eq!(max_retries.r#type, br#""number""#);
 
     let kill = schema.resource_schemas[KILL].block.clone().unwrap();
     let attribute = |name: &str| kill.attributes.iter().find(|a| a.name == name).unwrap().clone();
@@ -142,6 +149,10 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
         assert!(attribute(computed).computed, "{computed}");
     }
     assert_eq!(attribute("success").r#type, br#""bool""#);
+    let timeouts = &kill.block_types[0];
+    assert_eq!(timeouts.type_name, "timeouts");
+    assert_eq!(timeouts.nesting, pb::schema::nested_block::NestingMode::Single as i32);
+    assert_eq!(timeouts.block.as_ref().unwrap().attributes[0].name, "create");
     assert!(schema.server_capabilities.unwrap().plan_destroy);
 
     let metadata = harness.client.get_metadata(pb::get_metadata::Request {}).await.unwrap().into_inner();

@@ -1,5 +1,6 @@
 //! The DataForest client: signs each request with signature v2, sends it with reqwest, reads at
-//! most [`MAX_BODY_BYTES`] of the answer and decodes it into a typed result or [`ApiError`].
+//! most [`MAX_BODY_BYTES`] of the answer, decodes it into a typed result or [`ApiError`], and
+//! retries as [`super::retry`] says.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,14 +9,15 @@ use serde_json::{Value as Json, json};
 
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
+use super::retry::{self, RetryPolicy};
 use super::signing;
 
 /// The kill call's path.
 pub const KILL_PATH: &str = "/api/v2/aiapps/kill";
 /// Answers longer than this are refused rather than read.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// Bound on one HTTP attempt, so a silent endpoint cannot hang an apply.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default bound on one HTTP attempt, so a silent endpoint cannot hang an apply.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An NCP secret key. Its `Debug` and `Display` never show it.
@@ -53,37 +55,93 @@ pub struct KillOutcome {
     pub message: String,
 }
 
+/// How the client behaves on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Bound on each HTTP attempt.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { request_timeout: DEFAULT_REQUEST_TIMEOUT, retry: RetryPolicy::default() }
+    }
+}
+
+/// A call that failed for good: the last error, and how many attempts were made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallError {
+    pub error: ApiError,
+    pub attempts: u32,
+}
+
+/// One HTTP answer, read.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
 pub struct DataForestClient {
     http: reqwest::Client,
     endpoint: Endpoint,
     credentials: Credentials,
+    retry: RetryPolicy,
 }
 
 impl DataForestClient {
-    pub fn new(endpoint: Endpoint, credentials: Credentials) -> Result<DataForestClient, ApiError> {
+    pub fn new(
+        endpoint: Endpoint,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<DataForestClient, ApiError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("terraform-provider-ncloud/", env!("CARGO_PKG_VERSION")))
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(options.request_timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(options.request_timeout))
             .build()
             .map_err(|e| ApiError::Transport {
                 reason: format!("cannot set up HTTP: {e}"),
                 timed_out: false,
             })?;
-        Ok(DataForestClient { http, endpoint, credentials })
+        Ok(DataForestClient { http, endpoint, credentials, retry: options.retry })
     }
 
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+    /// Forcibly ends an AI app: a signed `POST /api/v2/aiapps/kill`, retried as the policy says.
+    pub async fn kill(&self, app_id: &str) -> Result<KillOutcome, CallError> {
+        self.call_with_retries(KILL_PATH, &json!({ "id": app_id }), |answer| {
+            decode_kill(answer.status, &answer.body, app_id)
+        })
+        .await
     }
 
-    /// Forcibly ends an AI app: one signed `POST /api/v2/aiapps/kill`.
-    pub async fn kill(&self, app_id: &str) -> Result<KillOutcome, ApiError> {
-        let (status, body) = self.post(KILL_PATH, &json!({ "id": app_id })).await?;
-        decode_kill(status, &body, app_id)
+    async fn call_with_retries<T>(
+        &self,
+        api_path: &str,
+        body: &Json,
+        decode: impl Fn(&Answer) -> Result<T, ApiError>,
+    ) -> Result<T, CallError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (error, retry_after) = match self.post(api_path, body).await {
+                Ok(answer) => match decode(&answer) {
+                    Ok(decoded) => return Ok(decoded),
+                    Err(error) => (error, answer.retry_after),
+                },
+                Err(error) => (error, None),
+            };
+            if attempts > self.retry.max_retries || !retry::is_retryable(&error) {
+                return Err(CallError { error, attempts });
+            }
+            let wait = self.retry.wait(attempts, retry_after, retry::jitter());
+            tracing::debug!(path = api_path, attempts, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            tokio::time::sleep(wait).await;
+        }
     }
 
-    async fn post(&self, api_path: &str, body: &Json) -> Result<(u16, Vec<u8>), ApiError> {
+    async fn post(&self, api_path: &str, body: &Json) -> Result<Answer, ApiError> {
         let url = self.endpoint.url_for(api_path);
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let signature = signing::sign(
@@ -107,6 +165,11 @@ impl DataForestClient {
             .await
             .map_err(transport_error)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(retry::parse_retry_after);
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
@@ -121,7 +184,7 @@ impl DataForestClient {
             duration_ms = started.elapsed().as_millis() as u64,
             "DataForest call"
         );
-        Ok((status, bytes))
+        Ok(Answer { status, retry_after, body: bytes })
     }
 }
 

@@ -4,8 +4,10 @@
 pub mod dataforest;
 pub mod endpoint;
 pub mod error;
+pub mod retry;
 pub mod signing;
 
-pub use dataforest::{Credentials, DataForestClient, KillOutcome, SecretKey};
+pub use dataforest::{CallError, ClientOptions, Credentials, DataForestClient, KillOutcome, SecretKey};
 pub use endpoint::{Endpoint, EndpointError, Site};
 pub use error::ApiError;
+pub use retry::RetryPolicy;

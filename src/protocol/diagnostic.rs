@@ -40,8 +40,13 @@ impl Diagnostic {
     }
 
     /// Points the diagnostic at a top-level attribute.
-    pub fn at_attribute(mut self, name: &str) -> Diagnostic {
-        self.path = vec![PathStep::Attribute(name.to_string())];
+    pub fn at_attribute(self, name: &str) -> Diagnostic {
+        self.at_path(&[name])
+    }
+
+    /// Points the diagnostic at an attribute inside blocks, such as `timeouts.create`.
+    pub fn at_path(mut self, names: &[&str]) -> Diagnostic {
+        self.path = names.iter().map(|name| PathStep::Attribute(name.to_string())).collect();
         self
     }
 

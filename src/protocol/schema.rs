@@ -95,33 +95,73 @@ impl Attribute {
     }
 }
 
-/// A resource's, data source's or provider's schema: a version and a block of attributes.
+/// A resource's, data source's or provider's schema: a version, attributes, and nested blocks.
 #[derive(Clone, Debug)]
 pub struct Schema {
     pub version: i64,
     pub description: &'static str,
     pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+}
+
+/// A block written at most once, such as `timeouts { create = "5m" }`; null when absent.
+#[derive(Clone, Debug)]
+pub struct NestedBlock {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub attributes: Vec<Attribute>,
+}
+
+impl NestedBlock {
+    fn object_type(&self) -> Type {
+        object_type(&self.attributes, &[])
+    }
+
+    fn to_proto(&self) -> pb::schema::NestedBlock {
+        pb::schema::NestedBlock {
+            type_name: self.name.to_string(),
+            block: Some(block_to_proto(0, self.description, &self.attributes, &[])),
+            nesting: pb::schema::nested_block::NestingMode::Single as i32,
+            min_items: 0,
+            max_items: 0,
+        }
+    }
 }
 
 impl Schema {
     /// The object type of a value that follows this schema.
     pub fn object_type(&self) -> Type {
-        Type::Object(self.attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect())
+        object_type(&self.attributes, &self.blocks)
     }
 
     pub fn to_proto(&self) -> pb::Schema {
         pb::Schema {
             version: self.version,
-            block: Some(pb::schema::Block {
-                version: self.version,
-                attributes: self.attributes.iter().map(attribute_to_proto).collect(),
-                block_types: Vec::new(),
-                description: self.description.to_string(),
-                description_kind: pb::StringKind::Markdown as i32,
-                deprecated: false,
-                deprecation_message: String::new(),
-            }),
+            block: Some(block_to_proto(self.version, self.description, &self.attributes, &self.blocks)),
         }
+    }
+}
+
+fn object_type(attributes: &[Attribute], blocks: &[NestedBlock]) -> Type {
+    let attributes = attributes.iter().map(|a| (a.name.to_string(), a.ty.clone()));
+    let blocks = blocks.iter().map(|b| (b.name.to_string(), b.object_type()));
+    Type::Object(attributes.chain(blocks).collect())
+}
+
+fn block_to_proto(
+    version: i64,
+    description: &str,
+    attributes: &[Attribute],
+    blocks: &[NestedBlock],
+) -> pb::schema::Block {
+    pb::schema::Block {
+        version,
+        attributes: attributes.iter().map(attribute_to_proto).collect(),
+        block_types: blocks.iter().map(NestedBlock::to_proto).collect(),
+        description: description.to_string(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecated: false,
+        deprecation_message: String::new(),
     }
 }
 

@@ -1,23 +1,27 @@
 //! The `ncloud_dataforest_aiapp_kill` resource: creating it force-ends a DataForest AI app and
 //! records what the API answered. A kill cannot be undone, so reading and destroying make no
-//! call; every argument forces a replacement, which kills again.
+//! call. `app_id` and `triggers` force a replacement, which kills again; only `timeouts` changes
+//! in place.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::ncp::{DataForestClient, KillOutcome};
-use crate::protocol::schema::{Attribute, Schema, Type};
+use crate::ncp::{CallError, DataForestClient, KillOutcome};
+use crate::protocol::schema::{Attribute, NestedBlock, Schema, Type};
 use crate::protocol::value::Value;
 
+use super::config::parse_duration;
 use super::error::ProviderError;
 
 pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
 /// Longest DataForest AI app id.
 const APP_ID_MAX_CHARS: usize = 22;
-/// The arguments; a change to any of them replaces the resource.
-const ARGUMENTS: [&str; 2] = ["app_id", "triggers"];
+/// The arguments that replace the resource when they change.
+const REPLACING_ARGUMENTS: [&str; 2] = ["app_id", "triggers"];
 const COMPUTED: [&str; 4] = ["id", "success", "message", "killed_at"];
+/// Bound on a whole kill, retries included, unless `timeouts { create }` says otherwise.
+pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 pub fn schema() -> Schema {
     Schema {
@@ -44,6 +48,16 @@ pub fn schema() -> Schema {
                 "RFC 3339 UTC time at which the kill call returned.",
             ),
         ],
+        blocks: vec![NestedBlock {
+            name: "timeouts",
+            description: "Time limits, as durations such as `5m`.",
+            attributes: vec![Attribute::optional(
+                "create",
+                Type::String,
+                "Bound on the whole kill, retries included (default `20m`). When it runs out, the kill may or \
+                 may not have happened, and nothing is recorded.",
+            )],
+        }],
     }
 }
 
@@ -53,9 +67,50 @@ pub fn is_valid_app_id(id: &str) -> bool {
 
 /// Checks the configuration; unknown values pass, to be checked when known.
 pub fn validate(config: &Value) -> Vec<ProviderError> {
+    let mut errors = Vec::new();
     match config.get("app_id") {
-        Value::String(id) if !is_valid_app_id(id) => vec![ProviderError::InvalidAppId { value: id.clone() }],
-        _ => Vec::new(),
+        Value::String(id) if !is_valid_app_id(id) => {
+            errors.push(ProviderError::InvalidAppId { value: id.clone() })
+        }
+        Value::String(_) | Value::Null | Value::Unknown => {}
+        other => errors.push(ProviderError::WrongType {
+            path: vec!["app_id"],
+            expected: "a string",
+            got: kind(other),
+        }),
+    }
+    if let Err(error) = create_timeout(config) {
+        errors.push(error);
+    }
+    errors
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Unknown => "an unknown value",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::List(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `timeouts.create`, or the default when it is not set or not yet known.
+fn create_timeout(config: &Value) -> Result<Duration, ProviderError> {
+    match config.get("timeouts").get("create") {
+        Value::String(text) => parse_duration(text).map_err(|reason| ProviderError::InvalidTimeout {
+            path: vec!["timeouts", "create"],
+            value: text.clone(),
+            reason,
+        }),
+        Value::Null | Value::Unknown => Ok(DEFAULT_CREATE_TIMEOUT),
+        other => Err(ProviderError::WrongType {
+            path: vec!["timeouts", "create"],
+            expected: "a string",
+            got: kind(other),
+        }),
     }
 }
 
@@ -70,19 +125,37 @@ pub fn plan(prior: &Value, proposed: &Value) -> Plan {
     if proposed == &Value::Null {
         return Plan { planned: Value::Null, requires_replace: Vec::new() };
     }
-    let requires_replace: Vec<&'static str> = match prior {
-        Value::Null => Vec::new(),
-        _ => ARGUMENTS.into_iter().filter(|name| prior.get(name) != proposed.get(name)).collect(),
+    let creating = prior == &Value::Null;
+    let requires_replace: Vec<&'static str> = if creating {
+        Vec::new()
+    } else {
+        REPLACING_ARGUMENTS.into_iter().filter(|name| prior.get(name) != proposed.get(name)).collect()
     };
-    if prior != &Value::Null && requires_replace.is_empty() {
-        return Plan { planned: prior.clone(), requires_replace };
+    if !creating && requires_replace.is_empty() {
+        // The proposal carries the recorded answer forward; only `timeouts` can differ.
+        return Plan { planned: proposed.clone(), requires_replace };
     }
-    let arguments = ARGUMENTS.into_iter().map(|name| (name, proposed.get(name).clone()));
-    let computed = COMPUTED.into_iter().map(|name| (name, Value::Unknown));
-    Plan { planned: Value::object(arguments.chain(computed)), requires_replace }
+    let mut planned = proposed.clone();
+    if let Value::Object(fields) = &mut planned {
+        for name in COMPUTED {
+            fields.insert(name.to_string(), Value::Unknown);
+        }
+    }
+    Plan { planned, requires_replace }
 }
 
-/// Sends the kill and returns the state to record. On any failure nothing is recorded.
+/// An in-place update changes only `timeouts`: the planned state is the new state.
+pub fn update(prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+    if REPLACING_ARGUMENTS.into_iter().any(|name| prior.get(name) != planned.get(name))
+        || planned.has_unknowns()
+    {
+        return Err(ProviderError::UnexpectedUpdate);
+    }
+    Ok(planned.clone())
+}
+
+/// Sends the kill, retries included, within `timeouts.create`, and returns the state to record.
+/// On any failure nothing is recorded.
 pub async fn create(
     client: &DataForestClient,
     planned: &Value,
@@ -91,32 +164,48 @@ pub async fn create(
     let app_id = match planned.get("app_id") {
         Value::String(id) if is_valid_app_id(id) => id.clone(),
         Value::String(id) => return Err(ProviderError::InvalidAppId { value: id.clone() }),
-        _ => return Err(ProviderError::InvalidAppId { value: String::new() }),
+        other => {
+            return Err(ProviderError::WrongType {
+                path: vec!["app_id"],
+                expected: "a string",
+                got: kind(other),
+            });
+        }
     };
+    let limit = create_timeout(planned)?;
     let outcome = tokio::select! {
         // Checked first, so nothing is sent once Terraform has asked to stop.
         biased;
         () = stop.cancelled() => return Err(ProviderError::KillInterrupted { app_id }),
-        outcome = client.kill(&app_id) => outcome,
+        outcome = tokio::time::timeout(limit, client.kill(&app_id)) => outcome,
     };
-    let KillOutcome { id, success, message } =
-        outcome.map_err(|error| ProviderError::KillFailed { app_id: app_id.clone(), error })?;
+    let KillOutcome { id, success, message } = match outcome {
+        Err(_elapsed) => return Err(ProviderError::KillTimedOut { app_id, limit }),
+        Ok(Err(CallError { error, attempts })) => {
+            return Err(ProviderError::KillFailed { app_id, error: Box::new(error), attempts });
+        }
+        Ok(Ok(outcome)) => outcome,
+    };
     tracing::info!(app_id = %app_id, "AI app killed");
-    Ok(Value::object([
-        ("app_id", Value::String(app_id)),
-        ("triggers", planned.get("triggers").clone()),
-        ("id", Value::String(id)),
-        ("success", Value::Bool(success)),
-        ("message", Value::String(message)),
-        ("killed_at", Value::String(humantime::format_rfc3339_seconds(SystemTime::now()).to_string())),
-    ]))
+    let mut state = planned.clone();
+    if let Value::Object(fields) = &mut state {
+        for (name, value) in [
+            ("id", Value::String(id)),
+            ("success", Value::Bool(success)),
+            ("message", Value::String(message)),
+            ("killed_at", Value::String(humantime::format_rfc3339_seconds(SystemTime::now()).to_string())),
+        ] {
+            fields.insert(name.to_string(), value);
+        }
+    }
+    Ok(state)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn state(app_id: &str, triggers: Value) -> Value {
+    fn state(app_id: &str, triggers: Value, timeouts: Value) -> Value {
         Value::object([
             ("app_id", Value::String(app_id.into())),
             ("triggers", triggers),
@@ -124,15 +213,19 @@ mod tests {
             ("success", Value::Bool(true)),
             ("message", Value::String("ok".into())),
             ("killed_at", Value::String("2026-01-01T00:00:00Z".into())),
+            ("timeouts", timeouts),
         ])
     }
 
-    fn proposed(app_id: Value, triggers: Value) -> Value {
-        let mut value = state("x", triggers);
+    fn with(mut value: Value, name: &str, field: Value) -> Value {
         if let Value::Object(fields) = &mut value {
-            fields.insert("app_id".into(), app_id);
+            fields.insert(name.into(), field);
         }
         value
+    }
+
+    fn timeouts(create: &str) -> Value {
+        Value::object([("create", Value::String(create.into()))])
     }
 
     #[test]
@@ -147,8 +240,26 @@ mod tests {
     }
 
     #[test]
+    fn validation_reports_bad_timeouts_and_wrong_types() {
+        let config = Value::object([("app_id", Value::String("a1".into())), ("timeouts", timeouts("soon"))]);
+        assert!(matches!(&validate(&config)[..], [ProviderError::InvalidTimeout { .. }]));
+        let config = Value::object([("app_id", Value::Bool(true))]);
+        assert!(matches!(&validate(&config)[..], [ProviderError::WrongType { .. }]));
+        assert_eq!(
+            create_timeout(&Value::object([("timeouts", timeouts("3s"))])).unwrap(),
+            Duration::from_secs(3)
+        );
+        assert_eq!(create_timeout(&Value::Null).unwrap(), DEFAULT_CREATE_TIMEOUT);
+    }
+
+    #[test]
     fn create_plans_computed_attributes_unknown() {
-        let config = Value::object([("app_id", Value::String("a1".into())), ("triggers", Value::Null)]);
+        let config = Value::object([
+            ("app_id", Value::String("a1".into())),
+            ("triggers", Value::Null),
+            ("id", Value::Null),
+            ("timeouts", Value::Null),
+        ]);
         let plan = plan(&Value::Null, &config);
         assert!(plan.requires_replace.is_empty());
         assert_eq!(plan.planned.get("app_id"), &Value::String("a1".into()));
@@ -158,24 +269,35 @@ mod tests {
     }
 
     #[test]
-    fn no_change_keeps_prior_state() {
-        let prior = state("a1", Value::Null);
+    fn no_change_keeps_the_recorded_answer() {
+        let prior = state("a1", Value::Null, Value::Null);
         assert_eq!(plan(&prior, &prior.clone()), Plan { planned: prior, requires_replace: vec![] });
     }
 
     #[test]
+    fn timeouts_change_in_place() {
+        let prior = state("a1", Value::Null, Value::Null);
+        let proposed = with(prior.clone(), "timeouts", timeouts("5m"));
+        let plan = plan(&prior, &proposed);
+        assert_eq!(plan, Plan { planned: proposed.clone(), requires_replace: vec![] });
+        assert_eq!(update(&prior, &plan.planned).unwrap(), proposed);
+        let other_app = with(proposed, "app_id", Value::String("b2".into()));
+        assert!(matches!(update(&prior, &other_app), Err(ProviderError::UnexpectedUpdate)));
+    }
+
+    #[test]
     fn changed_arguments_force_replacement() {
-        let prior = state("a1", Value::Null);
+        let prior = state("a1", Value::Null, Value::Null);
         let triggers = Value::object([("run", Value::String("2".into()))]);
-        let changed = plan(&prior, &proposed(Value::String("a1".into()), triggers));
+        let changed = plan(&prior, &with(prior.clone(), "triggers", triggers));
         assert_eq!(changed.requires_replace, vec!["triggers"]);
         assert_eq!(changed.planned.get("killed_at"), &Value::Unknown);
-        let unknown_id = plan(&prior, &proposed(Value::Unknown, Value::Null));
+        let unknown_id = plan(&prior, &with(prior.clone(), "app_id", Value::Unknown));
         assert_eq!(unknown_id.requires_replace, vec!["app_id"]);
     }
 
     #[test]
     fn destroy_plans_null() {
-        assert_eq!(plan(&state("a1", Value::Null), &Value::Null).planned, Value::Null);
+        assert_eq!(plan(&state("a1", Value::Null, Value::Null), &Value::Null).planned, Value::Null);
     }
 }

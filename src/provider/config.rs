@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::ncp::{Credentials, Endpoint, EndpointError, SecretKey, Site};
+use crate::ncp::dataforest::DEFAULT_REQUEST_TIMEOUT;
+use crate::ncp::retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
+use crate::ncp::{ClientOptions, Credentials, Endpoint, EndpointError, RetryPolicy, SecretKey, Site};
 use crate::protocol::schema::{Attribute, Schema, Type};
 use crate::protocol::value::Value;
 
@@ -13,6 +16,11 @@ pub const SECRET_KEY: Setting = Setting { attribute: "secret_key", env: "NCLOUD_
 pub const SITE: Setting = Setting { attribute: "site", env: "NCLOUD_SITE" };
 pub const ENDPOINT: Setting = Setting { attribute: "endpoint", env: "NCLOUD_DATAFOREST_ENDPOINT" };
 pub const PROFILE: Setting = Setting { attribute: "profile", env: "NCLOUD_PROFILE" };
+pub const MAX_RETRIES: Setting = Setting { attribute: "max_retries", env: "NCLOUD_MAX_RETRIES" };
+pub const REQUEST_TIMEOUT: Setting = Setting { attribute: "request_timeout", env: "NCLOUD_REQUEST_TIMEOUT" };
+const STRING_SETTINGS: [Setting; 6] = [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE, REQUEST_TIMEOUT];
+/// The longest `request_timeout` accepted.
+const LONGEST_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The NCP CLI's credentials file, below the home folder.
 pub const CLI_CONFIG_FILE: &str = ".ncloud/configure";
@@ -50,7 +58,20 @@ pub fn schema() -> Schema {
                 Type::String,
                 "Profile in the NCP CLI file `~/.ncloud/configure` (default `DEFAULT`). Env: `NCLOUD_PROFILE`.",
             ),
+            Attribute::optional(
+                "max_retries",
+                Type::Number,
+                "Retries of a call that failed transiently (no answer, HTTP 429, 500, 502, 503, 504): 0 to 20, \
+                 default 4; 0 sends each call once. Env: `NCLOUD_MAX_RETRIES`.",
+            ),
+            Attribute::optional(
+                "request_timeout",
+                Type::String,
+                "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`). \
+                 Env: `NCLOUD_REQUEST_TIMEOUT`.",
+            ),
         ],
+        blocks: Vec::new(),
     }
 }
 
@@ -82,6 +103,8 @@ pub enum ConfigError {
     InvalidEndpoint { error: EndpointError, source: Source },
     WrongType { setting: Setting },
     ProfileNotFound { profile: String, path: PathBuf },
+    InvalidMaxRetries { value: String, source: Source },
+    InvalidRequestTimeout { value: String, reason: String, source: Source },
     ProfileFileUnreadable { path: PathBuf, reason: String },
 }
 
@@ -90,6 +113,8 @@ impl ConfigError {
     pub fn attribute(&self) -> &'static str {
         match self {
             ConfigError::Missing(setting) | ConfigError::WrongType { setting } => setting.attribute,
+            ConfigError::InvalidMaxRetries { .. } => MAX_RETRIES.attribute,
+            ConfigError::InvalidRequestTimeout { .. } => REQUEST_TIMEOUT.attribute,
             ConfigError::InvalidSite { .. } => SITE.attribute,
             ConfigError::EndpointRequired { .. } | ConfigError::InvalidEndpoint { .. } => ENDPOINT.attribute,
             ConfigError::ProfileNotFound { .. } | ConfigError::ProfileFileUnreadable { .. } => {
@@ -105,6 +130,7 @@ pub struct ResolvedConfig {
     pub site: Site,
     pub endpoint: Endpoint,
     pub credentials: Credentials,
+    pub options: ClientOptions,
 }
 
 /// The process's environment and home folder, passed in so tests control them.
@@ -135,10 +161,23 @@ pub fn validate(config: &Value) -> Vec<ConfigError> {
     {
         errors.push(ConfigError::InvalidEndpoint { error, source: Source::Attribute });
     }
-    for setting in [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE] {
+    if let Some(text) = number_text(config.get(MAX_RETRIES.attribute))
+        && let Err(error) = parse_max_retries(&text, Source::Attribute)
+    {
+        errors.push(error);
+    }
+    if let Value::String(text) = config.get(REQUEST_TIMEOUT.attribute)
+        && let Err(error) = parse_request_timeout(text, Source::Attribute)
+    {
+        errors.push(error);
+    }
+    for setting in STRING_SETTINGS {
         if !matches!(config.get(setting.attribute), Value::Null | Value::Unknown | Value::String(_)) {
             errors.push(ConfigError::WrongType { setting });
         }
+    }
+    if !matches!(config.get(MAX_RETRIES.attribute), Value::Null | Value::Unknown | Value::Number(_)) {
+        errors.push(ConfigError::WrongType { setting: MAX_RETRIES });
     }
     errors
 }
@@ -148,6 +187,7 @@ pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<Resolved
     let lookup = |setting: Setting| -> Result<Option<(String, Source)>, ConfigError> {
         match config.get(setting.attribute) {
             Value::String(value) if !value.is_empty() => return Ok(Some((value.clone(), Source::Attribute))),
+            number @ Value::Number(_) => return Ok(number_text(number).map(|text| (text, Source::Attribute))),
             Value::Null | Value::String(_) => {}
             _ => return Err(ConfigError::WrongType { setting }),
         }
@@ -189,11 +229,59 @@ pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<Resolved
         }
         None => site.default_endpoint().ok_or(ConfigError::EndpointRequired { site })?,
     };
+    let max_retries = match lookup(MAX_RETRIES)? {
+        Some((text, source)) => parse_max_retries(&text, source)?,
+        None => DEFAULT_MAX_RETRIES,
+    };
+    let request_timeout = match lookup(REQUEST_TIMEOUT)? {
+        Some((text, source)) => parse_request_timeout(&text, source)?,
+        None => DEFAULT_REQUEST_TIMEOUT,
+    };
     Ok(ResolvedConfig {
         site,
         endpoint,
         credentials: Credentials { access_key, secret_key: SecretKey::new(secret_key) },
+        options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries } },
     })
+}
+
+/// A number as the text it would be written as.
+fn number_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(crate::protocol::value::Number::Int(i)) => Some(i.to_string()),
+        Value::Number(crate::protocol::value::Number::Float(f)) => Some(f.to_string()),
+        Value::Number(crate::protocol::value::Number::Decimal(d)) => Some(d.clone()),
+        _ => None,
+    }
+}
+
+fn parse_max_retries(text: &str, source: Source) -> Result<u32, ConfigError> {
+    match text.trim().parse::<u32>() {
+        Ok(retries) if retries <= MAX_RETRIES_LIMIT => Ok(retries),
+        _ => Err(ConfigError::InvalidMaxRetries { value: text.to_string(), source }),
+    }
+}
+
+fn parse_request_timeout(text: &str, source: Source) -> Result<Duration, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidRequestTimeout {
+        value: text.to_string(),
+        reason,
+        source: source.clone(),
+    };
+    let duration = parse_duration(text).map_err(invalid)?;
+    if duration > LONGEST_REQUEST_TIMEOUT {
+        return Err(invalid("it is longer than 1h".to_string()));
+    }
+    Ok(duration)
+}
+
+/// A positive duration written as Terraform users write them: `30s`, `5m`, `1h30m`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|error| error.to_string())?;
+    if duration.is_zero() {
+        return Err("it must be longer than zero".to_string());
+    }
+    Ok(duration)
 }
 
 type Profile = (PathBuf, String, HashMap<String, String>);
@@ -258,10 +346,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn block(pairs: &[(&str, &str)]) -> Value {
-        let mut fields: BTreeMap<String, Value> = ["access_key", "secret_key", "site", "endpoint", "profile"]
-            .iter()
-            .map(|k| (k.to_string(), Value::Null))
-            .collect();
+        let mut fields: BTreeMap<String, Value> =
+            ["access_key", "secret_key", "site", "endpoint", "profile", "max_retries", "request_timeout"]
+                .iter()
+                .map(|k| (k.to_string(), Value::Null))
+                .collect();
         for (k, v) in pairs {
             fields.insert(k.to_string(), Value::String(v.to_string()));
         }
@@ -369,6 +458,64 @@ mod tests {
         assert!(validate(&unknown).is_empty());
         let errors = validate(&block(&[("site", "moon"), ("endpoint", "ftp://x")]));
         assert_eq!(errors.iter().map(ConfigError::attribute).collect::<Vec<_>>(), vec!["site", "endpoint"]);
+    }
+
+    #[test]
+    fn retries_and_request_timeout() {
+        let creds = [("NCLOUD_ACCESS_KEY", "AK"), ("NCLOUD_SECRET_KEY", "SK")];
+        let defaults = resolve_with(&block(&[]), &creds, None).unwrap();
+        assert_eq!(defaults.options, ClientOptions::default());
+        let mut config = block(&[("request_timeout", "1m30s")]);
+        if let Value::Object(fields) = &mut config {
+            fields.insert("max_retries".into(), Value::Number(crate::protocol::value::Number::Int(0)));
+        }
+        let set = resolve_with(&config, &[creds[0], creds[1], ("NCLOUD_MAX_RETRIES", "9")], None).unwrap();
+        assert_eq!(set.options.retry.max_retries, 0, "the block wins over the environment");
+        assert_eq!(set.options.request_timeout, Duration::from_secs(90));
+        let from_env =
+            resolve_with(&block(&[]), &[creds[0], creds[1], ("NCLOUD_MAX_RETRIES", "7")], None).unwrap();
+        assert_eq!(from_env.options.retry.max_retries, 7);
+        let negative = resolve_with(&block(&[]), &[creds[0], creds[1], ("NCLOUD_MAX_RETRIES", "-1")], None);
+        assert_eq!(
+            negative,
+            Err(ConfigError::InvalidMaxRetries {
+                value: "-1".into(),
+                source: Source::Env("NCLOUD_MAX_RETRIES")
+            })
+        );
+    }
+
+    #[test]
+    fn validate_checks_numbers_and_durations_in_the_block() {
+        for (value, valid) in [(-1, false), (0, true), (20, true), (21, false)] {
+            let mut config = block(&[]);
+            if let Value::Object(fields) = &mut config {
+                fields
+                    .insert("max_retries".into(), Value::Number(crate::protocol::value::Number::Int(value)));
+            }
+            assert_eq!(validate(&config).is_empty(), valid, "{value}");
+        }
+        let mut fraction = block(&[]);
+        if let Value::Object(fields) = &mut fraction {
+            fields.insert("max_retries".into(), Value::Number(crate::protocol::value::Number::Float(1.5)));
+        }
+        assert_eq!(validate(&fraction)[0].attribute(), "max_retries");
+        for (text, valid) in
+            [("30s", true), ("500ms", true), ("1m30s", true), ("2h", false), ("0s", false), ("soon", false)]
+        {
+            let errors = validate(&block(&[("request_timeout", text)]));
+            assert_eq!(errors.is_empty(), valid, "{text}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn durations_as_terraform_users_write_them() {
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration(" 3s "), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("3").is_err());
+        assert!(parse_duration("-3s").is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! Terraform diagnostic: a short summary, an actionable detail, and the attribute path when
 //! there is one. No message carries a secret: errors hold none.
 
+use std::time::Duration;
+
 use crate::ncp::ApiError;
 use crate::protocol::diagnostic::Diagnostic;
 use crate::protocol::value::DecodeError;
@@ -10,7 +12,7 @@ use super::config::{ConfigError, Source};
 
 #[derive(Debug)]
 pub enum ProviderError {
-    Config(ConfigError),
+    Config(Box<ConfigError>),
     /// Terraform sent a value this provider cannot read.
     Decode {
         what: &'static str,
@@ -27,7 +29,24 @@ pub enum ProviderError {
     /// The kill call failed; nothing is recorded.
     KillFailed {
         app_id: String,
-        error: ApiError,
+        error: Box<ApiError>,
+        attempts: u32,
+    },
+    /// `timeouts.create` ran out before the kill was answered.
+    KillTimedOut {
+        app_id: String,
+        limit: Duration,
+    },
+    /// A value of the wrong kind, which Terraform's own type checks should have stopped.
+    WrongType {
+        path: Vec<&'static str>,
+        expected: &'static str,
+        got: &'static str,
+    },
+    InvalidTimeout {
+        path: Vec<&'static str>,
+        value: String,
+        reason: String,
     },
     /// Terraform asked the provider to stop while the kill was in flight.
     KillInterrupted {
@@ -45,7 +64,7 @@ pub enum ProviderError {
 
 impl From<ConfigError> for ProviderError {
     fn from(error: ConfigError) -> ProviderError {
-        ProviderError::Config(error)
+        ProviderError::Config(Box::new(error))
     }
 }
 
@@ -80,7 +99,30 @@ impl ProviderError {
                 "The ncloud provider's settings were still unknown when this resource was applied. Make the \
                  provider block depend only on values known at plan time.",
             ),
-            ProviderError::KillFailed { app_id, error } => kill_failed(app_id, error),
+            ProviderError::KillFailed { app_id, error, attempts } => kill_failed(app_id, error, *attempts),
+            ProviderError::KillTimedOut { app_id, limit } => Diagnostic::error(
+                "Kill timed out",
+                format!(
+                    "The kill of AI app {app_id:?} got no final answer within {} (timeouts.create), retries \
+                     included. The kill may or may not have happened; nothing was recorded, so the next apply \
+                     sends it again.",
+                    humantime::format_duration(*limit)
+                ),
+            )
+            .at_attribute("app_id"),
+            ProviderError::WrongType { path, expected, got } => Diagnostic::error(
+                "Wrong type",
+                format!("{} must be {expected}, not {got}.", path.join(".")),
+            )
+            .at_path(path),
+            ProviderError::InvalidTimeout { path, value, reason } => Diagnostic::error(
+                "Invalid time-out",
+                format!(
+                    "{} {value:?} is not a usable duration: {reason}. Write it like \"30s\", \"5m\" or \"1h30m\".",
+                    path.join(".")
+                ),
+            )
+            .at_path(path),
             ProviderError::KillInterrupted { app_id } => Diagnostic::error(
                 "Kill interrupted",
                 format!(
@@ -151,6 +193,16 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
                 path.display()
             ),
         ),
+        ConfigError::InvalidMaxRetries { value, source } => Diagnostic::error(
+            "Invalid max_retries",
+            format!("max_retries {value:?} (from {source}) must be a whole number from 0 to 20."),
+        ),
+        ConfigError::InvalidRequestTimeout { value, reason, source } => Diagnostic::error(
+            "Invalid request_timeout",
+            format!(
+                "request_timeout {value:?} (from {source}) is not usable: {reason}. Write it like \"30s\", \"2m\" or \"1m30s\"."
+            ),
+        ),
         ConfigError::ProfileFileUnreadable { path, reason } => Diagnostic::error(
             "Cannot read the NCP CLI file",
             format!("{} could not be read: {reason}.", path.display()),
@@ -158,7 +210,7 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
     }
 }
 
-fn kill_failed(app_id: &str, error: &ApiError) -> Diagnostic {
+fn kill_failed(app_id: &str, error: &ApiError, attempts: u32) -> Diagnostic {
     let hint = match error {
         ApiError::Gateway { status: 401, .. } => {
             " Check access_key and secret_key, and that the machine's clock is right (signatures older than \
@@ -174,7 +226,8 @@ fn kill_failed(app_id: &str, error: &ApiError) -> Diagnostic {
     Diagnostic::error(
         "DataForest kill failed",
         format!(
-            "Killing AI app {app_id:?} failed: {error}.{hint} Nothing was recorded, so the next apply tries again."
+            "Killing AI app {app_id:?} failed{}: {error}.{hint} Nothing was recorded, so the next apply tries again.",
+            if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
         ),
     )
     .at_attribute("app_id")
@@ -187,7 +240,7 @@ mod tests {
 
     #[test]
     fn missing_credential_names_attribute_and_env() {
-        let diagnostic = ProviderError::Config(ConfigError::Missing(ACCESS_KEY)).to_diagnostic();
+        let diagnostic = ProviderError::from(ConfigError::Missing(ACCESS_KEY)).to_diagnostic();
         assert_eq!(diagnostic.summary, "Missing access_key");
         assert!(
             diagnostic.detail.contains("`access_key`") && diagnostic.detail.contains("NCLOUD_ACCESS_KEY")
@@ -203,7 +256,9 @@ mod tests {
             message: "Permission Denied".into(),
             details: None,
         };
-        let diagnostic = ProviderError::KillFailed { app_id: "abc".into(), error }.to_diagnostic();
+        let diagnostic =
+            ProviderError::KillFailed { app_id: "abc".into(), error: Box::new(error), attempts: 1 }
+                .to_diagnostic();
         assert!(
             diagnostic.detail.contains("HTTP 401, API Gateway error 210: Permission Denied"),
             "{}",

@@ -37,7 +37,8 @@ impl Session {
     fn client(&self) -> Result<&DataForestClient, ApiError> {
         self.client
             .get_or_init(|| {
-                DataForestClient::new(self.config.endpoint.clone(), self.config.credentials.clone())
+                let config = &self.config;
+                DataForestClient::new(config.endpoint.clone(), config.credentials.clone(), config.options)
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -138,11 +139,12 @@ impl NcloudProvider {
                 let session = self.session()?;
                 let client = session.client().map_err(|error| ProviderError::KillFailed {
                     app_id: planned.get("app_id").as_str().unwrap_or_default().to_string(),
-                    error,
+                    error: Box::new(error),
+                    attempts: 0,
                 })?;
                 aiapp_kill::create(client, planned, &self.stop).await
             }
-            _ => Err(ProviderError::UnexpectedUpdate),
+            (prior, planned) => aiapp_kill::update(prior, planned),
         }
     }
 
