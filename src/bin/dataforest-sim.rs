@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use terraform_provider_ncloud::simulator::{App, Simulator};
+use terraform_provider_ncloud::simulator::{App, Fault, Simulator};
 
 const USAGE: &str =
     "usage: dataforest-sim [--listen ADDR] [--access-key KEY] [--secret-key KEY] [--app ID]... [--apps FILE]
@@ -14,6 +14,8 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
   --secret-key KEY    its secret key (default: $NCLOUD_SECRET_KEY, else sim-secret-key)
   --app ID            seed a RUNNING app with this id (repeatable)
   --apps FILE         seed apps from a JSON array of objects (id, name, accountId, state, ...)
+  --fault ID=F[,F...] fail the next kills of app ID, one fault per call: an HTTP status (400-599),
+                      retry-after=N, success-false, garbage, delay=DURATION, hang or reset
 Prints `endpoint=http://ADDR` on stdout once listening.";
 
 struct Options {
@@ -21,6 +23,7 @@ struct Options {
     access_key: String,
     secret_key: String,
     apps: Vec<App>,
+    faults: Vec<(String, Vec<Fault>)>,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -32,6 +35,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         access_key: env_or("NCLOUD_ACCESS_KEY", "sim-access-key"),
         secret_key: env_or("NCLOUD_SECRET_KEY", "sim-secret-key"),
         apps: Vec::new(),
+        faults: Vec::new(),
     };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
@@ -47,6 +51,13 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
                 let apps: Vec<App> =
                     serde_json::from_str(&text).map_err(|e| format!("--apps {path}: {e}"))?;
                 options.apps.extend(apps);
+            }
+            "--fault" => {
+                let text = value()?;
+                let (id, specs) =
+                    text.split_once('=').ok_or(format!("--fault {text:?}: expected ID=FAULT[,FAULT...]"))?;
+                let faults = specs.split(',').map(Fault::parse).collect::<Result<Vec<_>, _>>()?;
+                options.faults.push((id.to_string(), faults));
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
@@ -66,6 +77,9 @@ fn main() -> ExitCode {
     let simulator = Simulator::new(&options.access_key, &options.secret_key);
     for app in options.apps {
         simulator.put_app(app);
+    }
+    for (id, faults) in options.faults {
+        simulator.fail_kills(&id, faults);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,

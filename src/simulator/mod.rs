@@ -4,9 +4,11 @@
 //! gateway's 5-minute window, answers with both documented error shapes, and keeps apps in memory.
 //! Killing a running app moves it to KILLED; killing an app that already ended succeeds again
 //! without change, as YARN does; killing an unknown id is `404 no such element`.
-//! `GET /_sim/apps` and `GET /_sim/calls` show the apps and the calls received, unsigned.
+//! Scripted [`Fault`]s make the next kills of an app fail as NCP can (error statuses, throttling
+//! with `Retry-After`, HTML from a proxy, `"success": false`, garbage, delay, no answer, a dropped
+//! connection). `GET /_sim/apps` and `GET /_sim/calls` show the apps and the calls received.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -90,7 +92,60 @@ pub struct Call {
     pub method: String,
     pub path: String,
     pub id: Option<String>,
+    /// The HTTP status answered; 0 while (or when never) answered.
     pub status: u16,
+    /// When the call arrived, in milliseconds since the Unix epoch.
+    pub received_ms: u64,
+}
+
+/// A scripted failure, answered to a kill instead of the real thing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// This HTTP status with the body DataForest or its gateway sends for it (502 is a proxy's
+    /// HTML page).
+    Status(u16),
+    /// HTTP 429 with `Retry-After` of this many seconds.
+    RetryAfter(u64),
+    /// HTTP 200 with `"success": false`.
+    SuccessFalse,
+    /// HTTP 200 whose body is not JSON.
+    Garbage,
+    /// The real answer, this late.
+    Delay(Duration),
+    /// No answer, ever.
+    Hang,
+    /// The connection drops in the middle of the answer.
+    Reset,
+}
+
+impl Fault {
+    /// Parses `503`, `retry-after=1`, `success-false`, `garbage`, `delay=2s`, `hang` or `reset`.
+    pub fn parse(spec: &str) -> Result<Fault, String> {
+        let spec = spec.trim();
+        if let Ok(status) = spec.parse::<u16>()
+            && (400..600).contains(&status)
+        {
+            return Ok(Fault::Status(status));
+        }
+        match spec.split_once('=') {
+            Some(("retry-after", seconds)) => {
+                seconds.parse().map(Fault::RetryAfter).map_err(|_| format!("bad retry-after in {spec:?}"))
+            }
+            Some(("delay", duration)) => {
+                humantime::parse_duration(duration).map(Fault::Delay).map_err(|e| format!("{spec:?}: {e}"))
+            }
+            _ => match spec {
+                "success-false" => Ok(Fault::SuccessFalse),
+                "garbage" => Ok(Fault::Garbage),
+                "hang" => Ok(Fault::Hang),
+                "reset" => Ok(Fault::Reset),
+                _ => Err(format!(
+                    "unknown fault {spec:?}: use an HTTP status (400-599), retry-after=N, success-false, garbage, \
+                     delay=DURATION, hang or reset"
+                )),
+            },
+        }
+    }
 }
 
 #[derive(Default)]
@@ -98,6 +153,7 @@ struct Inner {
     credentials: BTreeMap<String, String>,
     apps: BTreeMap<String, App>,
     calls: Vec<Call>,
+    faults: BTreeMap<String, VecDeque<Fault>>,
 }
 
 /// The simulator's state; cheap to clone, all clones share it.
@@ -125,6 +181,11 @@ impl Simulator {
 
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
+    }
+
+    /// Queues faults for the next kills of `id`, one per call; later kills are answered normally.
+    pub fn fail_kills(&self, id: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.lock().faults.entry(id.to_string()).or_default().extend(faults);
     }
 
     /// The kill calls received for `id`.
@@ -198,13 +259,23 @@ impl Simulator {
         Ok(())
     }
 
-    fn record(&self, method: &Method, uri: &Uri, id: Option<&str>, response: Response) -> Response {
-        self.lock().calls.push(Call {
+    /// Records a call as it arrives; returns its index, to record the answer later.
+    fn record(&self, method: &Method, uri: &Uri, id: Option<&str>) -> usize {
+        let mut inner = self.lock();
+        inner.calls.push(Call {
             method: method.to_string(),
             path: uri.path().to_string(),
             id: id.map(str::to_string),
-            status: response.status().as_u16(),
+            status: 0,
+            received_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
         });
+        inner.calls.len() - 1
+    }
+
+    fn answered(&self, call: usize, response: Response) -> Response {
+        if let Some(call) = self.lock().calls.get_mut(call) {
+            call.status = response.status().as_u16();
+        }
         response
     }
 }
@@ -247,7 +318,7 @@ impl ApiCall {
     }
 }
 
-/// Every API request: route, authenticate, answer, and record the call.
+/// Every API request: route, authenticate, answer (or fail as scripted), and record the call.
 async fn api(
     State(sim): State<Simulator>,
     method: Method,
@@ -258,14 +329,77 @@ async fn api(
     let id = serde_json::from_slice::<JsonValue>(&body)
         .ok()
         .and_then(|json| json.get("id").and_then(JsonValue::as_str).map(str::to_string));
+    let index = sim.record(&method, &uri, id.as_deref());
     let response = match (ApiCall::from_path(uri.path()), sim.authenticate(&method, &uri, &headers)) {
         (None, _) => no_api(uri.path()),
         (Some(_), Err(reason)) => {
             gateway_error(StatusCode::UNAUTHORIZED, "200", "Authentication Failed", reason)
         }
-        (Some(call), Ok(())) => answer(&mut sim.lock(), call, &body),
+        (Some(call), Ok(())) => {
+            let fault = match (call, &id) {
+                (ApiCall::Kill, Some(id)) => sim.lock().faults.get_mut(id).and_then(VecDeque::pop_front),
+                _ => None,
+            };
+            match fault {
+                None => answer(&mut sim.lock(), call, &body),
+                Some(fault) => inject(&sim, fault, call, &body).await,
+            }
+        }
     };
-    sim.record(&method, &uri, id.as_deref(), response)
+    sim.answered(index, response)
+}
+
+async fn inject(sim: &Simulator, fault: Fault, call: ApiCall, body: &[u8]) -> Response {
+    match fault {
+        Fault::Status(status) => fault_status(status),
+        Fault::RetryAfter(seconds) => {
+            let mut response =
+                gateway_error(StatusCode::TOO_MANY_REQUESTS, "410", "Throttle Limited", "too many requests");
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+            response
+        }
+        Fault::SuccessFalse => {
+            (StatusCode::OK, Json(json!({ "success": false, "message": "kill was not accepted" })))
+                .into_response()
+        }
+        Fault::Garbage => (StatusCode::OK, "\u{0}\u{1}not json at all").into_response(),
+        Fault::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            answer(&mut sim.lock(), call, body)
+        }
+        Fault::Hang => std::future::pending().await,
+        Fault::Reset => {
+            // The headers go out, then the body fails: the client sees the connection drop.
+            let broken = tokio_stream::once(Err::<Bytes, std::io::Error>(std::io::Error::other("reset")));
+            let mut response = axum::body::Body::from_stream(broken).into_response();
+            response.headers_mut().insert(axum::http::header::CONTENT_LENGTH, 64.into());
+            response
+        }
+    }
+}
+
+/// A proxy's error page, padded as such pages are so browsers show them.
+const BAD_GATEWAY_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+    <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n\
+    <!-- a padding to disable MSIE and Chrome friendly error page -->\r\n\
+    <!-- a padding to disable MSIE and Chrome friendly error page -->\r\n\
+    <!-- a padding to disable MSIE and Chrome friendly error page -->\r\n";
+
+/// The answer DataForest, its API Gateway, or a proxy in front of them gives with `status`.
+fn fault_status(status: u16) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match status {
+        400 => invalid_request(),
+        401 => gateway_error(code, "210", "Permission Denied", "the sub account may not call this API"),
+        403 => dataforest_error(code, "not allowed to access"),
+        404 => no_such_element(),
+        429 => gateway_error(code, "420", "Rate Limited", "too many requests"),
+        500 => dataforest_error(code, "unexpected error"),
+        502 => (code, [(axum::http::header::CONTENT_TYPE, "text/html")], BAD_GATEWAY_PAGE).into_response(),
+        503 => gateway_error(code, "500", "Endpoint Error", "the endpoint is not available"),
+        504 => gateway_error(code, "510", "Endpoint Timeout", "the endpoint did not answer in time"),
+        _ => dataforest_error(code, &format!("simulated HTTP {status}")),
+    }
 }
 
 fn answer(inner: &mut Inner, call: ApiCall, body: &[u8]) -> Response {

@@ -170,6 +170,21 @@ impl Workspace {
         command
     }
 
+    /// Starts Terraform in its own process group, as a shell starts a foreground job, so that
+    /// [`interrupt`] reaches it and the provider it starts the way Ctrl-C does.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        use std::os::unix::process::CommandExt as _;
+        let mut full: Vec<&str> = args.to_vec();
+        full.push("-no-color");
+        self.command(&full)
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Runs Terraform and returns its output, whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Run {
         let mut full: Vec<&str> = args.to_vec();
@@ -232,6 +247,13 @@ impl Workspace {
     pub fn state_text(&self) -> String {
         std::fs::read_to_string(self.work_dir().join("terraform.tfstate")).unwrap_or_default()
     }
+}
+
+/// Sends SIGINT to the process group led by `child`, as Ctrl-C in a terminal does.
+pub fn interrupt(child: &std::process::Child) {
+    let group = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: killpg(2) on the group of a child this test spawned and still owns; no memory is involved.
+    assert_eq!(unsafe { libc::killpg(group, libc::SIGINT) }, 0);
 }
 
 pub struct Run {

@@ -1,0 +1,146 @@
+//! Under real Terraform, against a simulator with scripted faults: transient failures are retried
+//! (with `Retry-After` honoured), permanent ones are not, `max_retries = 0` sends once, a hang is
+//! bounded by `timeouts { create }`, Ctrl-C stops a hanging kill, and no failed kill is recorded.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Sim, Workspace};
+use terraform_provider_ncloud::simulator::Fault;
+
+const JOB: &str = r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "Flaky1" }"#;
+
+fn kill_times(sim: &Sim) -> Vec<u64> {
+    sim.simulator.calls().iter().filter(|c| c.path.ends_with("/kill")).map(|c| c.received_ms).collect()
+}
+
+on_each_terraform!(unavailable_twice_then_success_is_applied_in_three_calls, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Status(503), Fault::Status(503)]);
+    let workspace = Workspace::new(terraform, &sim, JOB);
+    workspace.apply();
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 3);
+    assert_eq!(workspace.state()["ncloud_dataforest_aiapp_kill.job"]["success"], true);
+});
+
+on_each_terraform!(throttled_call_waits_for_retry_after, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::RetryAfter(1)]);
+    let workspace = Workspace::new(terraform, &sim, JOB);
+    workspace.apply();
+    let times = kill_times(&sim);
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[1] - times[0] >= 1000,
+        "retried after {} ms, before Retry-After's 1 s",
+        times[1] - times[0]
+    );
+});
+
+on_each_terraform!(permission_denied_is_not_retried, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Status(401)]);
+    let workspace = Workspace::new(terraform, &sim, JOB);
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("HTTP 401")
+        .assert_contains("Permission Denied");
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
+    assert!(workspace.state().is_empty());
+    assert_eq!(sim.state_of("Flaky1"), "RUNNING");
+});
+
+on_each_terraform!(garbage_answer_fails_cleanly_and_is_not_recorded, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Garbage]);
+    let workspace = Workspace::new(terraform, &sim, JOB);
+    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    failed.assert_contains("HTTP 200, unexpected answer: the body is not JSON");
+    assert!(!failed.all().contains("panic"), "{failed}");
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(success_false_is_a_failure_and_not_retried, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::SuccessFalse]);
+    let workspace = Workspace::new(terraform, &sim, JOB);
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("kill was not accepted");
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(html_from_a_proxy_is_quoted_briefly_after_the_retries, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Status(502), Fault::Status(502)]);
+    let config = format!("provider \"ncloud\" {{\n  max_retries = 1\n}}\n{JOB}\n");
+    let workspace = Workspace::new(terraform, &sim, &config);
+    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    failed.assert_contains("after 2 attempts").assert_contains("HTTP 502").assert_contains("<html>");
+    assert!(!failed.all().contains("a padding"), "only the start of the page is shown: {failed}");
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 2);
+});
+
+on_each_terraform!(dropped_connection_is_retried, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Reset]);
+    let workspace = Workspace::new(terraform, &sim, JOB);
+    workspace.apply();
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 2);
+    assert_eq!(sim.state_of("Flaky1"), "KILLED");
+});
+
+on_each_terraform!(max_retries_zero_sends_once, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Status(503)]);
+    let mut workspace = Workspace::new(terraform, &sim, JOB);
+    workspace.env.insert("NCLOUD_MAX_RETRIES".into(), "0".into());
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("HTTP 503")
+        .assert_contains("Endpoint Error");
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(hang_is_bounded_by_the_create_timeout, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Hang]);
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "job" {
+  app_id = "Flaky1"
+  timeouts {
+    create = "3s"
+  }
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    let started = Instant::now();
+    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let took = started.elapsed();
+    failed.assert_contains("Kill timed out").assert_contains("may or may not have happened");
+    assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(20), "took {took:?}");
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(ctrl_c_stops_a_hanging_kill_and_records_nothing, |terraform| {
+    let sim = Sim::start(&["Flaky1"]);
+    sim.simulator.fail_kills("Flaky1", [Fault::Hang]);
+    let workspace = Workspace::new(terraform, &sim, JOB);
+    let child = workspace.spawn(&["apply", "-auto-approve", "-input=false"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.simulator.kill_calls("Flaky1") == 0 {
+        assert!(Instant::now() < deadline, "the kill never arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let interrupted = Instant::now();
+    common::interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let took = interrupted.elapsed();
+    let run = common::Run { description: format!("interrupted apply ({})", terraform.version()), output };
+    assert!(!run.output.status.success(), "{run}");
+    assert!(took < Duration::from_secs(5), "Terraform took {took:?} to stop: {run}");
+    assert!(workspace.state().is_empty(), "{}", workspace.state_text());
+    assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
+});
