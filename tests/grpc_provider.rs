@@ -322,3 +322,70 @@ async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
     // Stop is not Shutdown: the service still answers.
     harness.client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap();
 }
+
+#[tokio::test]
+async fn hostile_values_get_short_diagnostics_not_panics() {
+    let mut harness = start().await;
+    let mut validate = async |config: Option<pb::DynamicValue>| {
+        let request =
+            pb::validate_resource_config::Request { type_name: KILL.into(), config, ..Default::default() };
+        harness.client.validate_resource_config(request).await.unwrap().into_inner().diagnostics
+    };
+    let number = validate(dynamic(&resource_config(Value::Bool(true)))).await;
+    assert_eq!(number[0].summary, "Wrong type");
+    assert_eq!(first_attribute(&number[0]).as_deref(), Some("app_id"));
+
+    let huge = validate(dynamic(&resource_config(string(&"A".repeat(1 << 20))))).await;
+    assert_eq!(huge[0].summary, "Invalid app_id");
+    assert!(huge[0].detail.len() < 300, "{} bytes", huge[0].detail.len());
+
+    let deep = [vec![0x91; 100_000], vec![0xc0]].concat();
+    let nested = validate(Some(pb::DynamicValue { msgpack: deep, json: Vec::new() })).await;
+    assert!(nested[0].summary.starts_with("Unreadable"));
+    let json =
+        validate(Some(pb::DynamicValue { msgpack: Vec::new(), json: b"{\"app_id\": [".to_vec() })).await;
+    assert!(json[0].summary.starts_with("Unreadable"));
+
+    let timeouts = Value::object([
+        ("app_id", string("A1")),
+        ("timeouts", Value::object([("create", string("whenever"))])),
+    ]);
+    let bad_timeout = validate(dynamic(&timeouts)).await;
+    assert_eq!(bad_timeout[0].summary, "Invalid time-out");
+    let path: Vec<_> =
+        bad_timeout[0].attribute.as_ref().unwrap().steps.iter().map(|s| s.selector.clone()).collect();
+    assert_eq!(
+        path,
+        [
+            Some(pb::attribute_path::step::Selector::AttributeName("timeouts".into())),
+            Some(pb::attribute_path::step::Selector::AttributeName("create".into()))
+        ]
+    );
+
+    // An apply of a state missing its required attribute is refused, and records nothing.
+    harness.configure(provider_block(string("http://127.0.0.1:9"))).await;
+    let applied = harness.apply(&Value::Null, &Value::object([("triggers", Value::Null)])).await;
+    assert_eq!(errors(&applied.diagnostics)[0].summary, "Wrong type");
+    assert_eq!(decode(applied.new_state), Value::Null);
+}
+
+#[tokio::test]
+async fn provider_settings_are_checked_at_validate_time_with_their_paths() {
+    let mut harness = start().await;
+    let mut config = provider_block(Value::Null);
+    if let Value::Object(fields) = &mut config {
+        fields.insert(
+            "max_retries".into(),
+            Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(-1)),
+        );
+        fields.insert("request_timeout".into(), string("soon"));
+        fields.insert("site".into(), string("moon"));
+        fields.insert("endpoint".into(), string("http://10.1.2.3"));
+    }
+    let request = pb::validate_provider_config::Request { config: dynamic(&config) };
+    let diagnostics =
+        harness.client.validate_provider_config(request).await.unwrap().into_inner().diagnostics;
+    let mut paths: Vec<_> = diagnostics.iter().filter_map(first_attribute).collect();
+    paths.sort();
+    assert_eq!(paths, ["endpoint", "max_retries", "request_timeout", "site"]);
+}

@@ -196,7 +196,22 @@ fn transport_error(error: reqwest::Error) -> ApiError {
         reason = format!("{reason}: {inner}");
         source = inner.source();
     }
-    ApiError::Transport { reason, timed_out: error.is_timeout() }
+    if is_certificate_error(&error) {
+        ApiError::Certificate { reason }
+    } else {
+        ApiError::Transport { reason, timed_out: error.is_timeout() }
+    }
+}
+
+/// Whether rustls refused a certificate anywhere in the chain, looking inside `io::Error`s too:
+/// their `source()` skips the error they wrap.
+fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(rustls::Error::InvalidCertificate(_)) = error.downcast_ref::<rustls::Error>() {
+        return true;
+    }
+    let wrapped = error.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+    wrapped.is_some_and(|inner| is_certificate_error(inner))
+        || error.source().is_some_and(is_certificate_error)
 }
 
 /// Decodes the kill answer. It is a success only with HTTP 2xx, `"success": true`, and the id that

@@ -12,6 +12,8 @@ const BODY_EXCERPT_CHARS: usize = 120;
 pub enum ApiError {
     /// No HTTP answer arrived: connection refused or reset, TLS failure, or the time-out.
     Transport { reason: String, timed_out: bool },
+    /// The endpoint's TLS certificate was refused; certificate checks are never turned off.
+    Certificate { reason: String },
     /// The API Gateway in front of DataForest answered `{"error": {"errorCode", "message", ...}}`.
     Gateway { status: u16, code: String, message: String, details: Option<String> },
     /// DataForest answered `{"success": false, "message": ...}` (with any HTTP status).
@@ -24,7 +26,7 @@ impl ApiError {
     /// The HTTP status of the answer, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Transport { .. } => None,
+            ApiError::Transport { .. } | ApiError::Certificate { .. } => None,
             ApiError::Gateway { status, .. }
             | ApiError::Rejected { status, .. }
             | ApiError::UnexpectedResponse { status, .. } => Some(*status),
@@ -41,6 +43,9 @@ impl fmt::Display for ApiError {
         match self {
             ApiError::Transport { reason, timed_out: true } => write!(f, "no answer in time: {reason}"),
             ApiError::Transport { reason, timed_out: false } => write!(f, "request failed: {reason}"),
+            ApiError::Certificate { reason } => {
+                write!(f, "the endpoint's TLS certificate was refused: {reason}")
+            }
             ApiError::Gateway { status, code, message, details } => {
                 write!(f, "HTTP {status}, API Gateway error {code}: {message}")?;
                 match details {

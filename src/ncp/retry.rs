@@ -117,5 +117,6 @@ mod tests {
             details: None,
         };
         assert!(!is_retryable(&gateway));
+        assert!(!is_retryable(&ApiError::Certificate { reason: "UnknownIssuer".into() }));
     }
 }

@@ -82,14 +82,16 @@ impl ProviderError {
             ProviderError::UnknownType { kind, name } => Diagnostic::error(
                 format!("Unknown {kind} type"),
                 format!(
-                    "This provider has no {kind} named {name:?}. Check the type name in your configuration."
+                    "This provider has no {kind} named {}. Check the type name in your configuration.",
+                    quote_start(name)
                 ),
             ),
             ProviderError::InvalidAppId { value } => Diagnostic::error(
                 "Invalid app_id",
                 format!(
                     "app_id must be a DataForest AI app id: 1 to 22 characters of 0-9, A-Z and a-z. \
-                     Got {value:?} ({} characters).",
+                     Got {} ({} characters).",
+                    quote_start(value),
                     value.chars().count()
                 ),
             )
@@ -210,6 +212,16 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
     }
 }
 
+/// A value quoted for a message, cut short: a hostile configuration can hold megabytes.
+fn quote_start(value: &str) -> String {
+    const SHOWN_CHARS: usize = 40;
+    if value.chars().count() <= SHOWN_CHARS {
+        format!("{value:?}")
+    } else {
+        format!("{:?}…", value.chars().take(SHOWN_CHARS).collect::<String>())
+    }
+}
+
 fn kill_failed(app_id: &str, error: &ApiError, attempts: u32) -> Diagnostic {
     let hint = match error {
         ApiError::Gateway { status: 401, .. } => {
@@ -221,6 +233,10 @@ fn kill_failed(app_id: &str, error: &ApiError, attempts: u32) -> Diagnostic {
         }
         ApiError::Rejected { status: 404, .. } => " Check the app id; the app may belong to another account.",
         ApiError::Transport { .. } => " Check the endpoint and the network.",
+        ApiError::Certificate { .. } => {
+            " This machine does not trust the endpoint's certificate; add its CA to the system's trust store \
+             (certificate checks cannot be turned off)."
+        }
         _ => "",
     };
     Diagnostic::error(

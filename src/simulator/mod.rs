@@ -96,6 +96,8 @@ pub struct Call {
     pub status: u16,
     /// When the call arrived, in milliseconds since the Unix epoch.
     pub received_ms: u64,
+    /// The timestamp the call was signed with, if it carried one.
+    pub signed_ms: Option<u64>,
 }
 
 /// A scripted failure, answered to a kill instead of the real thing.
@@ -260,7 +262,8 @@ impl Simulator {
     }
 
     /// Records a call as it arrives; returns its index, to record the answer later.
-    fn record(&self, method: &Method, uri: &Uri, id: Option<&str>) -> usize {
+    fn record(&self, method: &Method, uri: &Uri, headers: &HeaderMap, id: Option<&str>) -> usize {
+        let signed_ms = headers.get(signing::TIMESTAMP_HEADER).and_then(|v| v.to_str().ok()?.parse().ok());
         let mut inner = self.lock();
         inner.calls.push(Call {
             method: method.to_string(),
@@ -268,6 +271,7 @@ impl Simulator {
             id: id.map(str::to_string),
             status: 0,
             received_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            signed_ms,
         });
         inner.calls.len() - 1
     }
@@ -329,7 +333,7 @@ async fn api(
     let id = serde_json::from_slice::<JsonValue>(&body)
         .ok()
         .and_then(|json| json.get("id").and_then(JsonValue::as_str).map(str::to_string));
-    let index = sim.record(&method, &uri, id.as_deref());
+    let index = sim.record(&method, &uri, &headers, id.as_deref());
     let response = match (ApiCall::from_path(uri.path()), sim.authenticate(&method, &uri, &headers)) {
         (None, _) => no_api(uri.path()),
         (Some(_), Err(reason)) => {

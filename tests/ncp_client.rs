@@ -1,0 +1,97 @@
+//! The DataForest client on the wire: certificates are always verified, answers are read only up
+//! to 1 MiB, each attempt is bounded by the request time-out and signed afresh.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use terraform_provider_ncloud::ncp::{
+    ApiError, CallError, ClientOptions, Credentials, DataForestClient, Endpoint, RetryPolicy, SecretKey,
+};
+use terraform_provider_ncloud::simulator::{App, Fault, Simulator};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn client(endpoint: &str, options: ClientOptions) -> DataForestClient {
+    let credentials = Credentials { access_key: "ak".into(), secret_key: SecretKey::new("sk") };
+    DataForestClient::new(Endpoint::parse(endpoint).unwrap(), credentials, options).unwrap()
+}
+
+async fn simulator(id: &str, faults: Vec<Fault>) -> (Simulator, String) {
+    let simulator = Simulator::new("ak", "sk");
+    simulator.put_app(App::running(id));
+    simulator.fail_kills(id, faults);
+    let address = simulator.spawn(([127, 0, 0, 1], 0).into()).await.unwrap();
+    (simulator, format!("http://{address}"))
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_refused_once_and_not_retried() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = acceptor.accept(stream).await;
+        }
+    });
+    let result = client(&format!("https://localhost:{port}"), ClientOptions::default()).kill("A1").await;
+    let Err(CallError { error: ApiError::Certificate { reason }, attempts: 1 }) = result else {
+        panic!("expected one refused certificate, got {result:?}")
+    };
+    assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+}
+
+#[tokio::test]
+async fn answers_over_one_mebibyte_are_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let body = vec![b'x'; 2 << 20];
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+            });
+        }
+    });
+    let result = client(&format!("http://{address}"), ClientOptions::default()).kill("A1").await;
+    let Err(CallError { error, attempts: 1 }) = result else { panic!("{result:?}") };
+    assert!(error.to_string().contains("larger than 1 MiB"), "{error}");
+    assert!(error.to_string().len() < 400);
+}
+
+#[tokio::test]
+async fn the_request_timeout_bounds_each_attempt() {
+    let (simulator, endpoint) = simulator("A1", vec![Fault::Hang, Fault::Hang]).await;
+    let options =
+        ClientOptions { request_timeout: Duration::from_millis(300), retry: RetryPolicy { max_retries: 1 } };
+    let started = Instant::now();
+    let result = client(&endpoint, options).kill("A1").await;
+    assert!(
+        matches!(&result, Err(CallError { error: ApiError::Transport { timed_out: true, .. }, attempts: 2 })),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(simulator.kill_calls("A1"), 2);
+}
+
+#[tokio::test]
+async fn every_attempt_is_signed_afresh() {
+    let (simulator, endpoint) = simulator("A1", vec![Fault::Status(503)]).await;
+    let outcome = client(&endpoint, ClientOptions::default()).kill("A1").await.unwrap();
+    assert!(outcome.success);
+    let signed: Vec<u64> = simulator.calls().iter().filter_map(|call| call.signed_ms).collect();
+    assert_eq!(signed.len(), 2);
+    assert!(signed[1] > signed[0], "the retry carries a newer timestamp: {signed:?}");
+}
