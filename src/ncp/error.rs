@@ -7,6 +7,8 @@ use serde_json::Value as Json;
 
 /// How much of an unexpected body a message may quote.
 const BODY_EXCERPT_CHARS: usize = 120;
+/// How much of a message or detail from the API a message may quote.
+const API_TEXT_CHARS: usize = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -34,7 +36,11 @@ impl ApiError {
     }
 
     pub(crate) fn unexpected(status: u16, reason: impl Into<String>, body: &[u8]) -> ApiError {
-        ApiError::UnexpectedResponse { status, reason: reason.into(), body_excerpt: excerpt(body) }
+        ApiError::UnexpectedResponse {
+            status,
+            reason: reason.into(),
+            body_excerpt: excerpt(body, BODY_EXCERPT_CHARS),
+        }
     }
 }
 
@@ -87,7 +93,9 @@ pub fn classify(status: u16, body: &[u8]) -> Result<serde_json::Map<String, Json
         Some(Json::Bool(false)) => Err(ApiError::Rejected {
             status,
             message: match object.get("message") {
-                Some(Json::String(message)) if !message.is_empty() => message.clone(),
+                Some(Json::String(message)) if !message.is_empty() => {
+                    excerpt(message.as_bytes(), API_TEXT_CHARS)
+                }
                 _ => "(no message)".to_string(),
             },
         }),
@@ -98,8 +106,8 @@ pub fn classify(status: u16, body: &[u8]) -> Result<serde_json::Map<String, Json
 
 fn gateway_error(status: u16, error: &Json, body: &[u8]) -> ApiError {
     let text = |key: &str| match error.get(key) {
-        Some(Json::String(s)) => Some(s.clone()),
-        Some(Json::Number(n)) => Some(n.to_string()),
+        Some(Json::String(s)) => Some(excerpt(s.as_bytes(), API_TEXT_CHARS)),
+        Some(Json::Number(n)) => Some(excerpt(n.to_string().as_bytes(), API_TEXT_CHARS)),
         _ => None,
     };
     match (text("errorCode"), text("message")) {
@@ -108,13 +116,13 @@ fn gateway_error(status: u16, error: &Json, body: &[u8]) -> ApiError {
     }
 }
 
-/// The first characters of a body, printable and on one line, for messages.
-fn excerpt(body: &[u8]) -> String {
+/// The first `limit` characters of a text, printable and on one line, for messages.
+fn excerpt(body: &[u8], limit: usize) -> String {
     let text = String::from_utf8_lossy(body);
     let mut out = String::new();
     let mut last_space = true;
     for c in text.chars() {
-        if out.chars().count() >= BODY_EXCERPT_CHARS {
+        if out.chars().count() >= limit {
             out.push('…');
             break;
         }
@@ -179,6 +187,15 @@ mod tests {
         };
         assert!(body_excerpt.starts_with("<html> <body> <h1>502 Bad Gateway</h1>"));
         assert!(error.to_string().len() < 300);
+    }
+
+    #[test]
+    fn long_api_messages_are_cut_short() {
+        let body = format!(r#"{{"success":false,"message":"{}"}}"#, "m".repeat(100_000));
+        assert!(classify(500, body.as_bytes()).unwrap_err().to_string().len() < 400);
+        let body =
+            format!(r#"{{"error":{{"errorCode":"1","message":"x","details":"{}"}}}}"#, "d".repeat(100_000));
+        assert!(classify(500, body.as_bytes()).unwrap_err().to_string().len() < 400);
     }
 
     #[test]

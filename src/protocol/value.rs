@@ -139,8 +139,8 @@ fn from_msgpack_value(raw: Msgpack, depth: usize) -> Result<Value, DecodeError> 
             Some(i) => Value::Number(Number::Int(i)),
             None => Value::Number(Number::Decimal(i.to_string())),
         },
-        Msgpack::F32(f) => Value::Number(Number::Float(f64::from(f))),
-        Msgpack::F64(f) => Value::Number(Number::Float(f)),
+        Msgpack::F32(f) => finite(f64::from(f))?,
+        Msgpack::F64(f) => finite(f)?,
         Msgpack::String(s) => match s.into_str() {
             Some(s) => Value::String(s),
             None => return Err(DecodeError::Msgpack("a string is not UTF-8".into())),
@@ -162,6 +162,15 @@ fn from_msgpack_value(raw: Msgpack, depth: usize) -> Result<Value, DecodeError> 
         }
         Msgpack::Ext(_, _) => Value::Unknown,
     })
+}
+
+/// cty numbers are finite: NaN and the infinities are not values Terraform can send.
+fn finite(f: f64) -> Result<Value, DecodeError> {
+    if f.is_finite() {
+        Ok(Value::Number(Number::Float(f)))
+    } else {
+        Err(DecodeError::Msgpack(format!("{f} is not a number Terraform can send")))
+    }
 }
 
 fn from_json_value(raw: Json, depth: usize) -> Result<Value, DecodeError> {
@@ -331,6 +340,15 @@ mod tests {
         assert_eq!(value.get("z"), &Value::Null);
         assert_eq!(value.get("missing"), &Value::Null);
         assert!(matches!(Value::from_json(b"{"), Err(DecodeError::Json(_))));
+    }
+
+    /// Found by fuzzing `dynamic_value`: a float32 NaN decoded, and NaN never equals itself.
+    #[test]
+    fn nan_and_infinities_are_refused() {
+        assert!(Value::from_msgpack(&[0xca, 0xff, 0xff, 0x00, 0x35]).is_err());
+        let mut infinity = vec![0xcb];
+        infinity.extend_from_slice(&f64::INFINITY.to_be_bytes());
+        assert!(Value::from_msgpack(&infinity).is_err());
     }
 
     #[test]
