@@ -26,6 +26,16 @@ on_each_terraform!(secret_is_absent_from_state_plan_and_trace_logs, |terraform| 
         "{apply}"
     );
     assert!(apply.stderr().contains("DataForest call"), "the HTTP call should be logged at debug: {apply}");
+    // Nor do the access key or the signature show up in the provider's own log lines.
+    let provider_lines: String = apply
+        .stderr()
+        .lines()
+        .filter(|line| line.contains("terraform-provider-ncloud"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(provider_lines.contains("DataForest call"), "{provider_lines}");
+    assert!(!provider_lines.contains(common::ACCESS_KEY), "the access key leaked into the provider's logs");
+    assert!(!provider_lines.contains("signature-v2:"), "a signature header leaked into the provider's logs");
     for (what, text) in [
         ("apply", apply.all()),
         ("plan", plan.all()),

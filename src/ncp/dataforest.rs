@@ -141,7 +141,29 @@ impl DataForestClient {
         }
     }
 
+    /// One attempt, logged at debug with its outcome and duration; never with a header.
     async fn post(&self, api_path: &str, body: &Json) -> Result<Answer, ApiError> {
+        let started = std::time::Instant::now();
+        let result = self.send(api_path, body).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(answer) => {
+                tracing::debug!(
+                    method = "POST",
+                    path = api_path,
+                    status = answer.status,
+                    duration_ms,
+                    "DataForest call"
+                )
+            }
+            Err(error) => {
+                tracing::debug!(method = "POST", path = api_path, duration_ms, %error, "DataForest call failed")
+            }
+        }
+        result
+    }
+
+    async fn send(&self, api_path: &str, body: &Json) -> Result<Answer, ApiError> {
         let url = self.endpoint.url_for(api_path);
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let signature = signing::sign(
@@ -151,15 +173,14 @@ impl DataForestClient {
             &self.credentials.access_key,
             self.credentials.secret_key.expose(),
         );
-        let started = std::time::Instant::now();
         let mut response = self
             .http
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::ACCEPT, "application/json")
             .header(signing::TIMESTAMP_HEADER, timestamp.to_string())
-            .header(signing::ACCESS_KEY_HEADER, &self.credentials.access_key)
-            .header(signing::SIGNATURE_HEADER, signature)
+            .header(signing::ACCESS_KEY_HEADER, sensitive(&self.credentials.access_key)?)
+            .header(signing::SIGNATURE_HEADER, sensitive(&signature)?)
             .body(body.to_string())
             .send()
             .await
@@ -177,15 +198,18 @@ impl DataForestClient {
             }
             bytes.extend_from_slice(&chunk);
         }
-        tracing::debug!(
-            method = "POST",
-            path = url.path(),
-            status,
-            duration_ms = started.elapsed().as_millis() as u64,
-            "DataForest call"
-        );
         Ok(Answer { status, retry_after, body: bytes })
     }
+}
+
+/// A header value that HTTP libraries redact wherever they print headers.
+fn sensitive(text: &str) -> Result<reqwest::header::HeaderValue, ApiError> {
+    let mut value = reqwest::header::HeaderValue::from_str(text).map_err(|_| ApiError::Transport {
+        reason: "the access key holds characters an HTTP header cannot carry".into(),
+        timed_out: false,
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn transport_error(error: reqwest::Error) -> ApiError {
