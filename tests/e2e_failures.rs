@@ -145,3 +145,34 @@ on_each_terraform!(import_is_refused_with_an_explanation, |terraform| {
         .assert_contains("nothing in DataForest");
     assert!(sim.simulator.calls().is_empty());
 });
+
+on_each_terraform!(bad_provider_settings_fail_validate_with_their_paths, |terraform| {
+    let sim = Sim::start(&[]);
+    let config = r#"
+provider "ncloud" {
+  site            = "moon"
+  max_retries     = -1
+  request_timeout = "soon"
+}
+resource "ncloud_dataforest_aiapp_kill" "job" {
+  app_id = "A1"
+  timeouts {
+    create = "whenever"
+  }
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    let validate = workspace.fails(&["validate"]);
+    for expected in ["Invalid site", "Invalid max_retries", "Invalid request_timeout"] {
+        validate.assert_contains(expected);
+    }
+    validate.assert_contains("max_retries = -1");
+    // Terraform checks resources once their provider's block is valid.
+    let provider = config.find("resource").unwrap();
+    workspace.write_main(&config[provider..]);
+    workspace
+        .fails(&["validate"])
+        .assert_contains("Invalid time-out")
+        .assert_contains(r#"create = "whenever""#);
+    assert!(sim.simulator.calls().is_empty());
+});

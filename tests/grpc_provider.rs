@@ -389,3 +389,32 @@ async fn provider_settings_are_checked_at_validate_time_with_their_paths() {
     paths.sort();
     assert_eq!(paths, ["endpoint", "max_retries", "request_timeout", "site"]);
 }
+
+#[tokio::test]
+async fn stop_provider_cancels_a_back_off_sleep() {
+    // Throttled with Retry-After: 30, the kill sleeps before its retry; Stop must cut that short.
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.fail_kills("A1", [terraform_provider_ncloud::simulator::Fault::RetryAfter(30)]);
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let planned = decode(harness.plan(&Value::Null, &resource_config(string("A1"))).await.planned_state);
+    let mut applier = harness.client.clone();
+    let apply = tokio::spawn(async move {
+        let request = pb::apply_resource_change::Request {
+            type_name: KILL.into(),
+            prior_state: dynamic(&Value::Null),
+            planned_state: dynamic(&planned),
+            ..Default::default()
+        };
+        applier.apply_resource_change(request).await.unwrap().into_inner()
+    });
+    while simulator.kill_calls("A1") == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let response =
+        tokio::time::timeout(Duration::from_secs(1), apply).await.expect("cancelled within 1 s").unwrap();
+    assert_eq!(errors(&response.diagnostics)[0].summary, "Kill interrupted");
+    assert_eq!(simulator.kill_calls("A1"), 1, "no retry after Stop");
+}
