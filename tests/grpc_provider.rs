@@ -9,7 +9,7 @@ use terraform_provider_ncloud::protocol::proto::tfplugin6::{self as pb, provider
 use terraform_provider_ncloud::protocol::service::ProviderService;
 use terraform_provider_ncloud::protocol::value::Value;
 use terraform_provider_ncloud::provider::NcloudProvider;
-use terraform_provider_ncloud::simulator::{App, Simulator};
+use terraform_provider_ncloud::simulator::{App, Fault, Simulator};
 use tonic::transport::{Channel, Endpoint};
 
 const KILL: &str = "ncloud_dataforest_aiapp_kill";
@@ -103,14 +103,27 @@ impl Harness {
     }
 
     async fn apply(&mut self, prior: &Value, planned: &Value) -> pb::apply_resource_change::Response {
-        let request = pb::apply_resource_change::Request {
-            type_name: KILL.into(),
-            prior_state: dynamic(prior),
-            planned_state: dynamic(planned),
-            config: dynamic(planned),
-            ..Default::default()
-        };
-        self.client.apply_resource_change(request).await.unwrap().into_inner()
+        self.client.apply_resource_change(apply_request(prior, planned)).await.unwrap().into_inner()
+    }
+
+    /// Starts creating `planned` and hands back the call to await later.
+    fn create_in_background(
+        &self,
+        planned: &Value,
+    ) -> tokio::task::JoinHandle<pb::apply_resource_change::Response> {
+        let mut client = self.client.clone();
+        let request = apply_request(&Value::Null, planned);
+        tokio::spawn(async move { client.apply_resource_change(request).await.unwrap().into_inner() })
+    }
+}
+
+fn apply_request(prior: &Value, planned: &Value) -> pb::apply_resource_change::Request {
+    pb::apply_resource_change::Request {
+        type_name: KILL.into(),
+        prior_state: dynamic(prior),
+        planned_state: dynamic(planned),
+        config: dynamic(planned),
+        ..Default::default()
     }
 }
 
@@ -287,29 +300,13 @@ async fn import_is_refused() {
 
 #[tokio::test]
 async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
-    // An endpoint that accepts connections and never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = silent.accept().await {
-            held.push(stream);
-        }
-    });
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.fail_kills("A1", [Fault::Hang]);
     let mut harness = start().await;
     harness.configure(provider_block(string(&endpoint))).await;
     let planned = decode(harness.plan(&Value::Null, &resource_config(string("A1"))).await.planned_state);
 
-    let mut applier = harness.client.clone();
-    let apply = tokio::spawn(async move {
-        let request = pb::apply_resource_change::Request {
-            type_name: KILL.into(),
-            prior_state: dynamic(&Value::Null),
-            planned_state: dynamic(&planned),
-            ..Default::default()
-        };
-        applier.apply_resource_change(request).await.unwrap().into_inner()
-    });
+    let apply = harness.create_in_background(&planned);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!apply.is_finished(), "the kill should still be waiting for an answer");
     let stopped = Instant::now();
@@ -394,20 +391,11 @@ async fn provider_settings_are_checked_at_validate_time_with_their_paths() {
 async fn stop_provider_cancels_a_back_off_sleep() {
     // Throttled with Retry-After: 30, the kill sleeps before its retry; Stop must cut that short.
     let (simulator, endpoint) = simulator_with(&["A1"]).await;
-    simulator.fail_kills("A1", [terraform_provider_ncloud::simulator::Fault::RetryAfter(30)]);
+    simulator.fail_kills("A1", [Fault::RetryAfter(30)]);
     let mut harness = start().await;
     harness.configure(provider_block(string(&endpoint))).await;
     let planned = decode(harness.plan(&Value::Null, &resource_config(string("A1"))).await.planned_state);
-    let mut applier = harness.client.clone();
-    let apply = tokio::spawn(async move {
-        let request = pb::apply_resource_change::Request {
-            type_name: KILL.into(),
-            prior_state: dynamic(&Value::Null),
-            planned_state: dynamic(&planned),
-            ..Default::default()
-        };
-        applier.apply_resource_change(request).await.unwrap().into_inner()
-    });
+    let apply = harness.create_in_background(&planned);
     while simulator.kill_calls("A1") == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
