@@ -149,3 +149,16 @@ async fn runs_as_a_process_seeded_from_flags_and_a_file() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn a_kill_can_take_time_to_end_the_app() {
+    let (simulator, base) = start().await;
+    simulator.set_kill_duration(std::time::Duration::from_millis(300));
+    let (status, _) = post(&base, "/api/v2/aiapps/kill", json!({"id": "Run1"}), SK, now_ms()).await;
+    assert_eq!(status, 200);
+    let (_, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "Run1"}), SK, now_ms()).await;
+    assert_eq!(detail["state"], "RUNNING", "still stopping");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (_, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "Run1"}), SK, now_ms()).await;
+    assert_eq!((detail["state"].as_str(), detail["finalStatus"].as_str()), (Some("KILLED"), Some("KILLED")));
+}

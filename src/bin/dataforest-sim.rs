@@ -14,6 +14,7 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
   --secret-key KEY    its secret key (default: $NCLOUD_SECRET_KEY, else sim-secret-key)
   --app ID            seed a RUNNING app with this id (repeatable)
   --apps FILE         seed apps from a JSON array of objects (id, name, accountId, state, ...)
+  --kill-takes DUR    a killed app stays RUNNING this long before it is KILLED (default 0s)
   --fault ID=F[,F...] fail the next kills of app ID, one fault per call: an HTTP status (400-599),
                       retry-after=N, success-false, garbage, delay=DURATION, hang or reset
 Prints `endpoint=http://ADDR` on stdout once listening.";
@@ -24,6 +25,7 @@ struct Options {
     secret_key: String,
     apps: Vec<App>,
     faults: Vec<(String, Vec<Fault>)>,
+    kill_takes: std::time::Duration,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -36,6 +38,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         secret_key: env_or("NCLOUD_SECRET_KEY", "sim-secret-key"),
         apps: Vec::new(),
         faults: Vec::new(),
+        kill_takes: std::time::Duration::ZERO,
     };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
@@ -51,6 +54,11 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
                 let apps: Vec<App> =
                     serde_json::from_str(&text).map_err(|e| format!("--apps {path}: {e}"))?;
                 options.apps.extend(apps);
+            }
+            "--kill-takes" => {
+                let text = value()?;
+                options.kill_takes =
+                    humantime::parse_duration(&text).map_err(|e| format!("--kill-takes {text:?}: {e}"))?;
             }
             "--fault" => {
                 let text = value()?;
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
     for app in options.apps {
         simulator.put_app(app);
     }
+    simulator.set_kill_duration(options.kill_takes);
     for (id, faults) in options.faults {
         simulator.fail_kills(&id, faults);
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
 
+use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, decode_detail, decode_list};
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
 use super::retry::{self, RetryPolicy};
@@ -112,6 +113,22 @@ impl DataForestClient {
     pub async fn kill(&self, app_id: &str) -> Result<KillOutcome, CallError> {
         self.call_with_retries(KILL_PATH, &json!({ "id": app_id }), |answer| {
             decode_kill(answer.status, &answer.body, app_id)
+        })
+        .await
+    }
+
+    /// One app's details: `POST /api/v2/aiapps/getDetail`.
+    pub async fn get_detail(&self, id: &str) -> Result<AppInfo, CallError> {
+        self.call_with_retries(GET_DETAIL_PATH, &json!({ "id": id }), |answer| {
+            decode_detail(answer.status, &answer.body, id)
+        })
+        .await
+    }
+
+    /// The apps of a DataForest account: `POST /api/v2/aiapps/getList`.
+    pub async fn list_apps(&self, account_id: &str) -> Result<Vec<AppInfo>, CallError> {
+        self.call_with_retries(GET_LIST_PATH, &json!({ "search": { "accountId": account_id } }), |answer| {
+            decode_list(answer.status, &answer.body)
         })
         .await
     }

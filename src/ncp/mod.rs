@@ -1,12 +1,14 @@
 //! NAVER Cloud Platform client: sites and endpoints, credentials, signature v2, and the DataForest
 //! API calls with their typed errors. It knows nothing of Terraform.
 
+pub mod apps;
 pub mod dataforest;
 pub mod endpoint;
 pub mod error;
 pub mod retry;
 pub mod signing;
 
+pub use apps::AppInfo;
 pub use dataforest::{CallError, ClientOptions, Credentials, DataForestClient, KillOutcome, SecretKey};
 pub use endpoint::{Endpoint, EndpointError, Site};
 pub use error::ApiError;

@@ -2,8 +2,9 @@
 //! pipeline offline and for tests. It speaks the documented JSON calls (`aiapps/kill`,
 //! `aiapps/getList`, `aiapps/getDetail`, `accounts/getList`), verifies signature v2 with the
 //! gateway's 5-minute window, answers with both documented error shapes, and keeps apps in memory.
-//! Killing a running app moves it to KILLED; killing an app that already ended succeeds again
-//! without change, as YARN does; killing an unknown id is `404 no such element`.
+//! Killing a running app moves it to KILLED, at once or after a set delay as a cluster takes time
+//! to stop one; killing an app that already ended succeeds again without change, as YARN does;
+//! killing an unknown id is `404 no such element`.
 //! Scripted [`Fault`]s make the next kills of an app fail as NCP can (error statuses, throttling
 //! with `Retry-After`, HTML from a proxy, `"success": false`, garbage, delay, no answer, a dropped
 //! connection). `GET /_sim/apps` and `GET /_sim/calls` show the apps and the calls received.
@@ -156,6 +157,29 @@ struct Inner {
     apps: BTreeMap<String, App>,
     calls: Vec<Call>,
     faults: BTreeMap<String, VecDeque<Fault>>,
+    /// How long a killed app keeps running before it is KILLED.
+    kill_takes: Duration,
+    /// Apps being killed, and when they will be KILLED.
+    ending: BTreeMap<String, std::time::Instant>,
+}
+
+impl Inner {
+    /// Moves apps whose kill has taken effect to KILLED.
+    fn settle(&mut self) {
+        let now = std::time::Instant::now();
+        let done: Vec<String> =
+            self.ending.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.clone()).collect();
+        for id in done {
+            self.ending.remove(&id);
+            if let Some(app) = self.apps.get_mut(&id) {
+                let now = now_rfc3339();
+                app.state = "KILLED".into();
+                app.final_status = "KILLED".into();
+                app.finished_at = now.clone();
+                app.modified_at = now;
+            }
+        }
+    }
 }
 
 /// The simulator's state; cheap to clone, all clones share it.
@@ -178,7 +202,14 @@ impl Simulator {
     }
 
     pub fn app(&self, id: &str) -> Option<App> {
-        self.lock().apps.get(id).cloned()
+        let mut inner = self.lock();
+        inner.settle();
+        inner.apps.get(id).cloned()
+    }
+
+    /// Makes each kill take this long to end its app, as a real cluster does; zero by default.
+    pub fn set_kill_duration(&self, duration: Duration) {
+        self.lock().kill_takes = duration;
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -208,7 +239,11 @@ impl Simulator {
         axum::Router::new()
             .route(
                 "/_sim/apps",
-                get(|State(sim): State<Simulator>| async move { Json(sim.lock().apps.clone()) }),
+                get(|State(sim): State<Simulator>| async move {
+                    let mut inner = sim.lock();
+                    inner.settle();
+                    Json(inner.apps.clone())
+                }),
             )
             .route("/_sim/calls", get(|State(sim): State<Simulator>| async move { Json(sim.calls()) }))
             .route("/api/{*call}", post(api))
@@ -407,6 +442,7 @@ fn fault_status(status: u16) -> Response {
 }
 
 fn answer(inner: &mut Inner, call: ApiCall, body: &[u8]) -> Response {
+    inner.settle();
     let result = match call {
         ApiCall::Kill => serde_json::from_slice(body).map(|request: IdRequest| kill(inner, &request.id)),
         ApiCall::GetList => {
@@ -427,17 +463,14 @@ fn kill(inner: &mut Inner, id: &str) -> Response {
     let Some(app) = inner.apps.get_mut(id) else {
         return no_such_element();
     };
-    let message = if app.is_terminal() {
-        format!("app already ended in state {}", app.state)
-    } else {
-        let now = now_rfc3339();
-        app.state = "KILLED".into();
-        app.final_status = "KILLED".into();
-        app.finished_at = now.clone();
-        app.modified_at = now;
-        "kill requested".to_string()
-    };
-    Json(json!({ "id": app.id, "message": message, "success": true })).into_response()
+    if app.is_terminal() {
+        let message = format!("app already ended in state {}", app.state);
+        return Json(json!({ "id": id, "message": message, "success": true })).into_response();
+    }
+    let takes_effect = std::time::Instant::now() + inner.kill_takes;
+    inner.ending.entry(id.to_string()).or_insert(takes_effect);
+    inner.settle();
+    Json(json!({ "id": id, "message": "kill requested", "success": true })).into_response()
 }
 
 fn get_list(inner: &Inner, search: &ListSearch) -> Response {
