@@ -89,9 +89,16 @@ impl pb::provider_server::Provider for ProviderService {
             .into_iter()
             .map(|(type_name, _)| pb::get_metadata::ResourceMetadata { type_name: type_name.to_string() })
             .collect();
+        let data_sources = self
+            .provider
+            .data_source_schemas()
+            .into_iter()
+            .map(|(type_name, _)| pb::get_metadata::DataSourceMetadata { type_name: type_name.to_string() })
+            .collect();
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: server_capabilities(),
             resources,
+            data_sources,
             ..Default::default()
         }))
     }
@@ -107,9 +114,16 @@ impl pb::provider_server::Provider for ProviderService {
             .into_iter()
             .map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
             .collect();
+        let data_source_schemas = self
+            .provider
+            .data_source_schemas()
+            .into_iter()
+            .map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
+            .collect();
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider.provider_schema().to_proto()),
             resource_schemas,
+            data_source_schemas,
             server_capabilities: server_capabilities(),
             ..Default::default()
         }))
@@ -155,20 +169,30 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         request: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
-        let name = request.into_inner().type_name;
-        Ok(Response::new(pb::validate_data_resource_config::Response {
-            diagnostics: diagnostics([ProviderError::UnknownType { kind: "data source", name }]),
-        }))
+        let request = request.into_inner();
+        let _log = RpcLog::start("ValidateDataResourceConfig", &request.type_name);
+        let errors = match decode("data source configuration", request.config.as_ref()) {
+            Ok(config) => self.provider.validate_data_source(&request.type_name, &config),
+            Err(error) => vec![error],
+        };
+        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diagnostics(errors) }))
     }
 
     async fn read_data_source(
         &self,
         request: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
-        let name = request.into_inner().type_name;
-        Ok(Response::new(pb::read_data_source::Response {
-            diagnostics: diagnostics([ProviderError::UnknownType { kind: "data source", name }]),
-            ..Default::default()
+        let request = request.into_inner();
+        let _log = RpcLog::start("ReadDataSource", &request.type_name);
+        let read = match decode("data source configuration", request.config.as_ref()) {
+            Ok(config) => self.provider.read_data_source(&request.type_name, &config).await,
+            Err(error) => Err(error),
+        };
+        Ok(Response::new(match read {
+            Ok(state) => pb::read_data_source::Response { state: encode(&state), ..Default::default() },
+            Err(error) => {
+                pb::read_data_source::Response { diagnostics: diagnostics([error]), ..Default::default() }
+            }
         }))
     }
 

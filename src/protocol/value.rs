@@ -72,6 +72,19 @@ impl Value {
         Value::Object(fields.into_iter().map(|(name, value)| (name.to_string(), value)).collect())
     }
 
+    /// What kind of value this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Unknown => "an unknown value",
+            Value::Bool(_) => "a bool",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Object(_) => "an object",
+        }
+    }
+
     pub fn is_known(&self) -> bool {
         !matches!(self, Value::Unknown)
     }

@@ -76,25 +76,13 @@ pub fn validate(config: &Value) -> Vec<ProviderError> {
         other => errors.push(ProviderError::WrongType {
             path: vec!["app_id"],
             expected: "a string",
-            got: kind(other),
+            got: other.kind(),
         }),
     }
     if let Err(error) = create_timeout(config) {
         errors.push(error);
     }
     errors
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Unknown => "an unknown value",
-        Value::Bool(_) => "a bool",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::List(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `timeouts.create`, or the default when it is not set or not yet known.
@@ -109,7 +97,7 @@ fn create_timeout(config: &Value) -> Result<Duration, ProviderError> {
         other => Err(ProviderError::WrongType {
             path: vec!["timeouts", "create"],
             expected: "a string",
-            got: kind(other),
+            got: other.kind(),
         }),
     }
 }
@@ -168,7 +156,7 @@ pub async fn create(
             return Err(ProviderError::WrongType {
                 path: vec!["app_id"],
                 expected: "a string",
-                got: kind(other),
+                got: other.kind(),
             });
         }
     };

@@ -32,6 +32,18 @@ pub enum ProviderError {
         error: Box<ApiError>,
         attempts: u32,
     },
+    /// Terraform asked the provider to stop during a look-up.
+    Interrupted,
+    /// A look-up (`getList`, `getDetail`) failed.
+    LookupFailed {
+        what: String,
+        error: Box<ApiError>,
+        attempts: u32,
+    },
+    /// A required argument is blank.
+    EmptyArgument {
+        name: &'static str,
+    },
     /// `timeouts.create` ran out before the kill was answered.
     KillTimedOut {
         app_id: String,
@@ -102,6 +114,19 @@ impl ProviderError {
                  provider block depend only on values known at plan time.",
             ),
             ProviderError::KillFailed { app_id, error, attempts } => kill_failed(app_id, error, *attempts),
+            ProviderError::Interrupted => {
+                Diagnostic::error("Interrupted", "Terraform asked the provider to stop before DataForest answered.")
+            }
+            ProviderError::LookupFailed { what, error, attempts } => Diagnostic::error(
+                "DataForest look-up failed",
+                format!(
+                    "Reading {what} failed{}: {error}.",
+                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
+                ),
+            ),
+            ProviderError::EmptyArgument { name } => {
+                Diagnostic::error(format!("Empty {name}"), format!("{name} must not be blank.")).at_attribute(name)
+            }
             ProviderError::KillTimedOut { app_id, limit } => Diagnostic::error(
                 "Kill timed out",
                 format!(

@@ -3,6 +3,7 @@
 
 pub mod aiapp_kill;
 pub mod config;
+pub mod data_sources;
 pub mod error;
 
 use std::sync::{Arc, OnceLock, RwLock};
@@ -64,6 +65,42 @@ impl NcloudProvider {
 
     pub fn resource_schemas(&self) -> Vec<(&'static str, Schema)> {
         vec![(aiapp_kill::TYPE_NAME, aiapp_kill::schema())]
+    }
+
+    pub fn data_source_schemas(&self) -> Vec<(&'static str, Schema)> {
+        vec![
+            (data_sources::APPS, data_sources::apps_schema()),
+            (data_sources::APP, data_sources::app_schema()),
+        ]
+    }
+
+    fn check_data_source(&self, type_name: &str) -> Result<(), ProviderError> {
+        match type_name {
+            data_sources::APPS | data_sources::APP => Ok(()),
+            other => Err(ProviderError::UnknownType { kind: "data source", name: other.to_string() }),
+        }
+    }
+
+    pub fn validate_data_source(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
+        match self.check_data_source(type_name) {
+            Ok(()) => data_sources::validate(type_name, config),
+            Err(error) => vec![error],
+        }
+    }
+
+    pub async fn read_data_source(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
+        self.check_data_source(type_name)?;
+        let session = self.session()?;
+        let client = session.client().map_err(|error| ProviderError::LookupFailed {
+            what: type_name.to_string(),
+            error: Box::new(error),
+            attempts: 0,
+        })?;
+        tokio::select! {
+            biased;
+            () = self.stop.cancelled() => Err(ProviderError::Interrupted),
+            read = data_sources::read(client, type_name, config) => read,
+        }
     }
 
     fn resource_schema(&self, type_name: &str) -> Result<Schema, ProviderError> {
