@@ -13,7 +13,7 @@ use super::proto::tfplugin6 as pb;
 use super::value::{DecodeError, Value};
 use crate::provider::NcloudProvider;
 use crate::provider::config::Environment;
-use crate::provider::error::ProviderError;
+use crate::provider::error::{ProviderError, ProviderWarning};
 
 pub struct ProviderService {
     provider: Arc<NcloudProvider>,
@@ -42,6 +42,10 @@ fn encode(value: &Value) -> Option<pb::DynamicValue> {
 
 fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<pb::Diagnostic> {
     errors.into_iter().map(|error| error.to_diagnostic().to_proto()).collect()
+}
+
+fn warnings(warnings: &[ProviderWarning]) -> Vec<pb::Diagnostic> {
+    warnings.iter().map(|warning| warning.to_diagnostic().to_proto()).collect()
 }
 
 fn attribute_path(name: &str) -> pb::AttributePath {
@@ -271,6 +275,7 @@ impl pb::provider_server::Provider for ProviderService {
         let _log = RpcLog::start("ApplyResourceChange", &request.type_name);
         let prior = decode("prior state", request.prior_state.as_ref());
         let planned = decode("planned state", request.planned_state.as_ref());
+        let destroying = matches!(planned, Ok(Value::Null));
         let applied = match (prior, planned) {
             (Ok(prior), Ok(planned)) => {
                 self.provider.apply_resource(&request.type_name, &prior, &planned).await
@@ -278,14 +283,16 @@ impl pb::provider_server::Provider for ProviderService {
             (Err(error), _) | (_, Err(error)) => Err(error),
         };
         Ok(Response::new(match applied {
-            Ok(state) => pb::apply_resource_change::Response {
-                new_state: encode(&state),
+            Ok(applied) => pb::apply_resource_change::Response {
+                new_state: encode(&applied.state),
                 private: request.planned_private,
+                diagnostics: warnings(&applied.warnings),
                 ..Default::default()
             },
-            // Null new state: a failed create records nothing, so the next apply tries again.
+            // Nothing new is recorded: a failed create leaves no resource, so the next apply tries
+            // again; a failed destroy keeps the resource, so the next destroy does.
             Err(error) => pb::apply_resource_change::Response {
-                new_state: encode(&Value::Null),
+                new_state: if destroying { request.prior_state } else { encode(&Value::Null) },
                 diagnostics: diagnostics([error]),
                 ..Default::default()
             },

@@ -1,33 +1,32 @@
-//! The `ncloud_dataforest_aiapp_kill` resource: creating it force-ends a DataForest AI app and
-//! records what the API answered. A kill cannot be undone, so reading and destroying make no
-//! call. `app_id` and `triggers` force a replacement, which kills again; only `timeouts` changes
-//! in place.
+//! The `ncloud_dataforest_aiapp_kill` resource: force-ends a DataForest AI app and records what
+//! the API answered. With `when = "create"` (the default) creating it kills; with
+//! `when = "destroy"` creating it records the intent and destroying it kills, for destroy hooks.
+//! Reading makes no call: a kill cannot be undone. `app_id`, `triggers` and `when` force a
+//! replacement, which kills again; `wait_for_termination` and `timeouts` change in place.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
-use crate::ncp::{CallError, DataForestClient, KillOutcome};
+use crate::ncp::DataForestClient;
 use crate::protocol::schema::{Attribute, NestedBlock, Schema, Type};
 use crate::protocol::value::Value;
 
 use super::config::parse_duration;
-use super::error::ProviderError;
+use super::error::{ProviderError, ProviderWarning};
+use super::kill::{self, DEFAULT_TIMEOUT, KillReport};
 
 pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
 /// Longest DataForest AI app id.
 const APP_ID_MAX_CHARS: usize = 22;
 /// The arguments that replace the resource when they change.
-const REPLACING_ARGUMENTS: [&str; 2] = ["app_id", "triggers"];
-const COMPUTED: [&str; 4] = ["id", "success", "message", "killed_at"];
-/// Bound on a whole kill, retries included, unless `timeouts { create }` says otherwise.
-pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+const REPLACING_ARGUMENTS: [&str; 3] = ["app_id", "triggers", "when"];
+const COMPUTED: [&str; 6] = ["id", "success", "message", "killed_at", "app_state", "final_status"];
 
 pub fn schema() -> Schema {
+    let timeout = |name, description| Attribute::optional(name, Type::String, description);
     Schema {
         version: 0,
         description: "Force-ends a DataForest AI app through the signed `POST /api/v2/aiapps/kill` call and records \
-            the API's answer. Reading and destroying make no API call; changing `app_id` or `triggers` kills again.",
+            the API's answer, at create (default) or at destroy. Changing `app_id`, `triggers` or `when` replaces it.",
         attributes: vec![
             Attribute::required(
                 "app_id",
@@ -39,24 +38,48 @@ pub fn schema() -> Schema {
                 Type::Map(Box::new(Type::String)),
                 "Arbitrary values; changing any of them replaces the resource and kills the app again.",
             ),
+            Attribute::optional(
+                "when",
+                Type::String,
+                "`create` (default): kill when the resource is created. `destroy`: record the intent at create and \
+                 kill when the resource is destroyed; a failed kill then fails the destroy and keeps the resource.",
+            ),
+            Attribute::optional(
+                "wait_for_termination",
+                Type::Bool,
+                "After the kill, poll the app's state until it is `KILLED`, `FINISHED` or `FAILED`, within the \
+                 time-out, and record it in `app_state` and `final_status`.",
+            ),
             Attribute::computed("id", Type::String, "The app id DataForest answered."),
-            Attribute::computed("success", Type::Bool, "DataForest's `success`."),
+            Attribute::computed(
+                "success",
+                Type::Bool,
+                "DataForest's `success`; null until a `when = \"destroy\"` kill runs.",
+            ),
             Attribute::computed("message", Type::String, "DataForest's `message`."),
             Attribute::computed(
                 "killed_at",
                 Type::String,
                 "RFC 3339 UTC time at which the kill call returned.",
             ),
+            Attribute::computed(
+                "app_state",
+                Type::String,
+                "The app's state when last read: after waiting for termination, or when the app had already ended.",
+            ),
+            Attribute::computed("final_status", Type::String, "The app's final status when last read."),
         ],
         blocks: vec![NestedBlock {
             name: "timeouts",
             description: "Time limits, as durations such as `5m`.",
-            attributes: vec![Attribute::optional(
-                "create",
-                Type::String,
-                "Bound on the whole kill, retries included (default `20m`). When it runs out, the kill may or \
-                 may not have happened, and nothing is recorded.",
-            )],
+            attributes: vec![
+                timeout(
+                    "create",
+                    "Bound on a kill at create, retries and waiting included (default `20m`). When it runs out \
+                     before DataForest answers, the kill may or may not have happened, and nothing is recorded.",
+                ),
+                timeout("delete", "The same bound for a `when = \"destroy\"` kill (default `20m`)."),
+            ],
         }],
     }
 }
@@ -67,35 +90,62 @@ pub fn is_valid_app_id(id: &str) -> bool {
 
 /// Checks the configuration; unknown values pass, to be checked when known.
 pub fn validate(config: &Value) -> Vec<ProviderError> {
-    let mut errors = Vec::new();
-    match config.get("app_id") {
-        Value::String(id) if !is_valid_app_id(id) => {
-            errors.push(ProviderError::InvalidAppId { value: id.clone() })
-        }
-        Value::String(_) | Value::Null | Value::Unknown => {}
-        other => errors.push(ProviderError::WrongType {
-            path: vec!["app_id"],
-            expected: "a string",
-            got: other.kind(),
-        }),
-    }
-    if let Err(error) = create_timeout(config) {
+    let mut errors: Vec<ProviderError> = app_id(config).err().into_iter().collect();
+    if let Err(error) = kills_on_destroy(config) {
         errors.push(error);
+    }
+    for phase in ["create", "delete"] {
+        if let Err(error) = timeout(config, phase) {
+            errors.push(error);
+        }
     }
     errors
 }
 
-/// `timeouts.create`, or the default when it is not set or not yet known.
-fn create_timeout(config: &Value) -> Result<Duration, ProviderError> {
-    match config.get("timeouts").get("create") {
+/// The app id, which must be a known, valid id; unknown and null pass validation only.
+fn app_id(config: &Value) -> Result<Option<String>, ProviderError> {
+    match config.get("app_id") {
+        Value::String(id) if is_valid_app_id(id) => Ok(Some(id.clone())),
+        Value::String(id) => Err(ProviderError::InvalidAppId { value: id.clone() }),
+        Value::Null | Value::Unknown => Ok(None),
+        other => {
+            Err(ProviderError::WrongType { path: vec!["app_id"], expected: "a string", got: other.kind() })
+        }
+    }
+}
+
+fn required_app_id(state: &Value) -> Result<String, ProviderError> {
+    app_id(state)?.ok_or_else(|| ProviderError::WrongType {
+        path: vec!["app_id"],
+        expected: "a string",
+        got: state.get("app_id").kind(),
+    })
+}
+
+/// Whether the kill happens at destroy (`when = "destroy"`) rather than at create.
+pub fn kills_on_destroy(config: &Value) -> Result<bool, ProviderError> {
+    match config.get("when") {
+        Value::Null | Value::Unknown => Ok(false),
+        Value::String(when) if when == "create" => Ok(false),
+        Value::String(when) if when == "destroy" => Ok(true),
+        Value::String(when) => Err(ProviderError::InvalidWhen { value: when.clone() }),
+        other => {
+            Err(ProviderError::WrongType { path: vec!["when"], expected: "a string", got: other.kind() })
+        }
+    }
+}
+
+/// `timeouts.create` or `timeouts.delete`, or the default when not set or not yet known.
+fn timeout(config: &Value, phase: &'static str) -> Result<Duration, ProviderError> {
+    match config.get("timeouts").get(phase) {
         Value::String(text) => parse_duration(text).map_err(|reason| ProviderError::InvalidTimeout {
-            path: vec!["timeouts", "create"],
+            path: vec!["timeouts", phase],
             value: text.clone(),
             reason,
         }),
-        Value::Null | Value::Unknown => Ok(DEFAULT_CREATE_TIMEOUT),
+        Value::Null | Value::Unknown => Ok(DEFAULT_TIMEOUT),
         other => Err(ProviderError::WrongType {
-            path: vec!["timeouts", "create"],
+            path: vec!["timeouts", phase],
             expected: "a string",
             got: other.kind(),
         }),
@@ -120,73 +170,94 @@ pub fn plan(prior: &Value, proposed: &Value) -> Plan {
         REPLACING_ARGUMENTS.into_iter().filter(|name| prior.get(name) != proposed.get(name)).collect()
     };
     if !creating && requires_replace.is_empty() {
-        // The proposal carries the recorded answer forward; only `timeouts` can differ.
+        // The proposal carries the recorded answer forward; only in-place settings can differ.
         return Plan { planned: proposed.clone(), requires_replace };
     }
-    let mut planned = proposed.clone();
-    if let Value::Object(fields) = &mut planned {
-        for name in COMPUTED {
-            fields.insert(name.to_string(), Value::Unknown);
-        }
-    }
-    Plan { planned, requires_replace }
+    Plan { planned: with_fields(proposed, COMPUTED.map(|name| (name, Value::Unknown))), requires_replace }
 }
 
-/// An in-place update changes only `timeouts`: the planned state is the new state.
-pub fn update(prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+fn with_fields<const N: usize>(value: &Value, fields: [(&str, Value); N]) -> Value {
+    let mut value = value.clone();
+    if let Value::Object(existing) = &mut value {
+        for (name, field) in fields {
+            existing.insert(name.to_string(), field);
+        }
+    }
+    value
+}
+
+/// What an apply leaves: the state to record, and anything worth a warning.
+#[derive(Debug, PartialEq)]
+pub struct Applied {
+    pub state: Value,
+    pub warnings: Vec<ProviderWarning>,
+}
+
+/// An in-place update changes only `wait_for_termination` and `timeouts`: the plan is the state.
+pub fn update(prior: &Value, planned: &Value) -> Result<Applied, ProviderError> {
     if REPLACING_ARGUMENTS.into_iter().any(|name| prior.get(name) != planned.get(name))
         || planned.has_unknowns()
     {
         return Err(ProviderError::UnexpectedUpdate);
     }
-    Ok(planned.clone())
+    Ok(Applied { state: planned.clone(), warnings: Vec::new() })
 }
 
-/// Sends the kill, retries included, within `timeouts.create`, and returns the state to record.
-/// On any failure nothing is recorded.
-pub async fn create(
-    client: &DataForestClient,
-    planned: &Value,
-    stop: &CancellationToken,
-) -> Result<Value, ProviderError> {
-    let app_id = match planned.get("app_id") {
-        Value::String(id) if is_valid_app_id(id) => id.clone(),
-        Value::String(id) => return Err(ProviderError::InvalidAppId { value: id.clone() }),
-        other => {
-            return Err(ProviderError::WrongType {
-                path: vec!["app_id"],
-                expected: "a string",
-                got: other.kind(),
-            });
-        }
-    };
-    let limit = create_timeout(planned)?;
-    let outcome = tokio::select! {
-        // Checked first, so nothing is sent once Terraform has asked to stop.
-        biased;
-        () = stop.cancelled() => return Err(ProviderError::KillInterrupted { app_id }),
-        outcome = tokio::time::timeout(limit, client.kill(&app_id)) => outcome,
-    };
-    let KillOutcome { id, success, message } = match outcome {
-        Err(_elapsed) => return Err(ProviderError::KillTimedOut { app_id, limit }),
-        Ok(Err(CallError { error, attempts })) => {
-            return Err(ProviderError::KillFailed { app_id, error: Box::new(error), attempts });
-        }
-        Ok(Ok(outcome)) => outcome,
-    };
-    tracing::info!(app_id = %app_id, "AI app killed");
-    let mut state = planned.clone();
-    if let Value::Object(fields) = &mut state {
-        for (name, value) in [
+/// Create with `when = "destroy"`: records the intent, calls nothing.
+pub fn record_intent(planned: &Value) -> Result<Applied, ProviderError> {
+    let id = required_app_id(planned)?;
+    let state = with_fields(
+        planned,
+        [
             ("id", Value::String(id)),
-            ("success", Value::Bool(success)),
-            ("message", Value::String(message)),
-            ("killed_at", Value::String(humantime::format_rfc3339_seconds(SystemTime::now()).to_string())),
-        ] {
-            fields.insert(name.to_string(), value);
-        }
-    }
-    Ok(state)
+            ("success", Value::Null),
+            ("message", Value::Null),
+            ("killed_at", Value::Null),
+            ("app_state", Value::Null),
+            ("final_status", Value::Null),
+        ],
+    );
+    Ok(Applied { state, warnings: Vec::new() })
+}
+
+/// Create with `when = "create"`: kills, and returns the state to record.
+pub async fn create(client: &DataForestClient, planned: &Value) -> Result<Applied, ProviderError> {
+    let report = run_kill(client, planned, "create").await?;
+    let text = |s: String| Value::String(s);
+    let observed = report.observed.clone().unwrap_or_default();
+    let known = |s: String| if report.observed.is_some() { Value::String(s) } else { Value::Null };
+    let state = with_fields(
+        planned,
+        [
+            ("id", text(report.id)),
+            ("success", Value::Bool(report.success)),
+            ("message", text(report.message)),
+            ("killed_at", text(report.killed_at)),
+            ("app_state", known(observed.state)),
+            ("final_status", known(observed.final_status)),
+        ],
+    );
+    Ok(Applied { state, warnings: report.warnings })
+}
+
+/// Destroy with `when = "destroy"`: kills; on failure the caller keeps the resource in state.
+pub async fn destroy(client: &DataForestClient, prior: &Value) -> Result<Applied, ProviderError> {
+    let report = run_kill(client, prior, "delete").await?;
+    Ok(Applied { state: Value::Null, warnings: report.warnings })
+}
+
+async fn run_kill(
+    client: &DataForestClient,
+    state: &Value,
+    phase: &'static str,
+) -> Result<KillReport, ProviderError> {
+    let app_id = required_app_id(state)?;
+    let wait = matches!(state.get("wait_for_termination"), Value::Bool(true));
+    let limit = timeout(state, phase)?;
+    let report =
+        kill::kill(client, &app_id, wait, limit, |step| tracing::info!(app_id = %app_id, "{step}")).await?;
+    tracing::info!(app_id = %app_id, phase, "AI app kill done");
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -197,23 +268,24 @@ mod tests {
         Value::object([
             ("app_id", Value::String(app_id.into())),
             ("triggers", triggers),
+            ("when", Value::Null),
+            ("wait_for_termination", Value::Null),
             ("id", Value::String(app_id.into())),
             ("success", Value::Bool(true)),
             ("message", Value::String("ok".into())),
             ("killed_at", Value::String("2026-01-01T00:00:00Z".into())),
+            ("app_state", Value::Null),
+            ("final_status", Value::Null),
             ("timeouts", timeouts),
         ])
     }
 
-    fn with(mut value: Value, name: &str, field: Value) -> Value {
-        if let Value::Object(fields) = &mut value {
-            fields.insert(name.into(), field);
-        }
-        value
+    fn with(value: Value, name: &str, field: Value) -> Value {
+        with_fields(&value, [(name, field)])
     }
 
     fn timeouts(create: &str) -> Value {
-        Value::object([("create", Value::String(create.into()))])
+        Value::object([("create", Value::String(create.into())), ("delete", Value::Null)])
     }
 
     #[test]
@@ -228,26 +300,28 @@ mod tests {
     }
 
     #[test]
-    fn validation_reports_bad_timeouts_and_wrong_types() {
+    fn validation_reports_bad_when_timeouts_and_wrong_types() {
         let config = Value::object([("app_id", Value::String("a1".into())), ("timeouts", timeouts("soon"))]);
         assert!(matches!(&validate(&config)[..], [ProviderError::InvalidTimeout { .. }]));
         let config = Value::object([("app_id", Value::Bool(true))]);
         assert!(matches!(&validate(&config)[..], [ProviderError::WrongType { .. }]));
+        let config =
+            Value::object([("app_id", Value::String("a1".into())), ("when", Value::String("later".into()))]);
+        assert!(matches!(&validate(&config)[..], [ProviderError::InvalidWhen { .. }]));
         assert_eq!(
-            create_timeout(&Value::object([("timeouts", timeouts("3s"))])).unwrap(),
+            timeout(&Value::object([("timeouts", timeouts("3s"))]), "create").unwrap(),
             Duration::from_secs(3)
         );
-        assert_eq!(create_timeout(&Value::Null).unwrap(), DEFAULT_CREATE_TIMEOUT);
+        assert_eq!(timeout(&Value::Null, "delete").unwrap(), DEFAULT_TIMEOUT);
+        assert_eq!(
+            kills_on_destroy(&Value::object([("when", Value::String("destroy".into()))])).unwrap(),
+            true
+        );
     }
 
     #[test]
     fn create_plans_computed_attributes_unknown() {
-        let config = Value::object([
-            ("app_id", Value::String("a1".into())),
-            ("triggers", Value::Null),
-            ("id", Value::Null),
-            ("timeouts", Value::Null),
-        ]);
+        let config = with(state("a1", Value::Null, Value::Null), "id", Value::Null);
         let plan = plan(&Value::Null, &config);
         assert!(plan.requires_replace.is_empty());
         assert_eq!(plan.planned.get("app_id"), &Value::String("a1".into()));
@@ -263,12 +337,13 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_change_in_place() {
+    fn in_place_settings_change_in_place() {
         let prior = state("a1", Value::Null, Value::Null);
-        let proposed = with(prior.clone(), "timeouts", timeouts("5m"));
+        let proposed =
+            with(with(prior.clone(), "timeouts", timeouts("5m")), "wait_for_termination", Value::Bool(true));
         let plan = plan(&prior, &proposed);
         assert_eq!(plan, Plan { planned: proposed.clone(), requires_replace: vec![] });
-        assert_eq!(update(&prior, &plan.planned).unwrap(), proposed);
+        assert_eq!(update(&prior, &plan.planned).unwrap().state, proposed);
         let other_app = with(proposed, "app_id", Value::String("b2".into()));
         assert!(matches!(update(&prior, &other_app), Err(ProviderError::UnexpectedUpdate)));
     }
@@ -282,6 +357,20 @@ mod tests {
         assert_eq!(changed.planned.get("killed_at"), &Value::Unknown);
         let unknown_id = plan(&prior, &with(prior.clone(), "app_id", Value::Unknown));
         assert_eq!(unknown_id.requires_replace, vec!["app_id"]);
+        let later = plan(&prior, &with(prior.clone(), "when", Value::String("destroy".into())));
+        assert_eq!(later.requires_replace, vec!["when"]);
+    }
+
+    #[test]
+    fn intent_records_the_id_and_nothing_else() {
+        let planned = plan(
+            &Value::Null,
+            &with(state("a1", Value::Null, Value::Null), "when", Value::String("destroy".into())),
+        );
+        let applied = record_intent(&planned.planned).unwrap();
+        assert_eq!(applied.state.get("id"), &Value::String("a1".into()));
+        assert_eq!(applied.state.get("success"), &Value::Null);
+        assert!(!applied.state.has_unknowns());
     }
 
     #[test]

@@ -32,8 +32,23 @@ pub enum ProviderError {
         error: Box<ApiError>,
         attempts: u32,
     },
+    /// The kill was accepted, but reading the app's state while waiting for it to end failed.
+    WaitFailed {
+        app_id: String,
+        error: Box<ApiError>,
+        attempts: u32,
+    },
+    /// The kill was accepted, but the app had not ended when the time-out ran out.
+    TerminationTimedOut {
+        app_id: String,
+        limit: Duration,
+        last_state: String,
+    },
     /// Terraform asked the provider to stop during a look-up.
     Interrupted,
+    InvalidWhen {
+        value: String,
+    },
     /// A look-up (`getList`, `getDetail`) failed.
     LookupFailed {
         what: String,
@@ -72,6 +87,29 @@ pub enum ProviderError {
         supported: i64,
     },
     UnexpectedUpdate,
+}
+
+/// Things worth telling the user about an operation that succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProviderWarning {
+    /// The kill failed because the app had already ended; it is recorded as done.
+    AlreadyEnded { app_id: String, state: String },
+}
+
+impl ProviderWarning {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            ProviderWarning::AlreadyEnded { app_id, state } => Diagnostic::warning(
+                "App had already ended",
+                format!(
+                    "DataForest refused the kill of AI app {app_id:?}, but the app had already ended (state \
+                     {state}), so the kill counts as done. `success` records DataForest's refusal; `app_state` \
+                     records the state it had ended in."
+                ),
+            )
+            .at_attribute("app_id"),
+        }
+    }
 }
 
 impl From<ConfigError> for ProviderError {
@@ -114,6 +152,29 @@ impl ProviderError {
                  provider block depend only on values known at plan time.",
             ),
             ProviderError::KillFailed { app_id, error, attempts } => kill_failed(app_id, error, *attempts),
+            ProviderError::WaitFailed { app_id, error, attempts } => Diagnostic::error(
+                "Could not confirm the app ended",
+                format!(
+                    "DataForest accepted the kill of AI app {app_id:?}, but reading its state failed{}: {error}. \
+                     Nothing was recorded; the next apply kills it again (which is harmless) and waits anew.",
+                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
+                ),
+            )
+            .at_attribute("app_id"),
+            ProviderError::TerminationTimedOut { app_id, limit, last_state } => Diagnostic::error(
+                "App still running",
+                format!(
+                    "DataForest accepted the kill of AI app {app_id:?}, but the app was still {last_state} when the \
+                     time-out of {} ran out. Nothing was recorded; apply again to wait longer, or raise the time-out.",
+                    humantime::format_duration(*limit)
+                ),
+            )
+            .at_attribute("app_id"),
+            ProviderError::InvalidWhen { value } => Diagnostic::error(
+                "Invalid when",
+                format!("when must be \"create\" or \"destroy\", not {}.", quote_start(value)),
+            )
+            .at_attribute("when"),
             ProviderError::Interrupted => {
                 Diagnostic::error("Interrupted", "Terraform asked the provider to stop before DataForest answered.")
             }

@@ -5,6 +5,7 @@ pub mod aiapp_kill;
 pub mod config;
 pub mod data_sources;
 pub mod error;
+pub mod kill;
 
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::ncp::{ApiError, DataForestClient};
 use crate::protocol::schema::Schema;
 use crate::protocol::value::{self, Value};
+use aiapp_kill::Applied;
 use config::{Environment, ResolvedConfig};
 use error::ProviderError;
 
@@ -43,6 +45,15 @@ impl Session {
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// The client, for a kill of the app in `state`.
+    fn client_for(&self, state: &Value) -> Result<&DataForestClient, ProviderError> {
+        self.client().map_err(|error| ProviderError::KillFailed {
+            app_id: state.get("app_id").as_str().unwrap_or_default().to_string(),
+            error: Box::new(error),
+            attempts: 0,
+        })
     }
 }
 
@@ -161,27 +172,46 @@ impl NcloudProvider {
         Ok(aiapp_kill::plan(prior, proposed))
     }
 
-    /// Applies a planned change and returns the state to record (`Null` once destroyed).
+    /// Applies a planned change. On an error the caller records nothing new: a failed create
+    /// leaves no resource, a failed destroy keeps the one there was.
     pub async fn apply_resource(
         &self,
         type_name: &str,
         prior: &Value,
         planned: &Value,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<Applied, ProviderError> {
         self.resource_schema(type_name)?;
         match (prior, planned) {
-            // Destroy: a kill cannot be undone, so forgetting it is all there is to do.
-            (_, Value::Null) => Ok(Value::Null),
+            (prior, Value::Null) if aiapp_kill::kills_on_destroy(prior)? => {
+                let session = self.session()?;
+                self.until_stopped(prior, aiapp_kill::destroy(session.client_for(prior)?, prior)).await
+            }
+            // A kill cannot be undone, so forgetting it is all there is to do.
+            (_, Value::Null) => Ok(Applied { state: Value::Null, warnings: Vec::new() }),
+            (Value::Null, planned) if aiapp_kill::kills_on_destroy(planned)? => {
+                aiapp_kill::record_intent(planned)
+            }
             (Value::Null, planned) => {
                 let session = self.session()?;
-                let client = session.client().map_err(|error| ProviderError::KillFailed {
-                    app_id: planned.get("app_id").as_str().unwrap_or_default().to_string(),
-                    error: Box::new(error),
-                    attempts: 0,
-                })?;
-                aiapp_kill::create(client, planned, &self.stop).await
+                self.until_stopped(planned, aiapp_kill::create(session.client_for(planned)?, planned)).await
             }
             (prior, planned) => aiapp_kill::update(prior, planned),
+        }
+    }
+
+    /// Runs a kill unless Terraform asks to stop first; stopping drops it, HTTP call and all.
+    async fn until_stopped(
+        &self,
+        state: &Value,
+        kill: impl Future<Output = Result<Applied, ProviderError>>,
+    ) -> Result<Applied, ProviderError> {
+        tokio::select! {
+            // Checked first, so nothing is sent once Terraform has asked to stop.
+            biased;
+            () = self.stop.cancelled() => Err(ProviderError::KillInterrupted {
+                app_id: state.get("app_id").as_str().unwrap_or_default().to_string(),
+            }),
+            applied = kill => applied,
         }
     }
 
