@@ -313,10 +313,7 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(timeout(&Value::Null, "delete").unwrap(), DEFAULT_TIMEOUT);
-        assert_eq!(
-            kills_on_destroy(&Value::object([("when", Value::String("destroy".into()))])).unwrap(),
-            true
-        );
+        assert!(kills_on_destroy(&Value::object([("when", Value::String("destroy".into()))])).unwrap());
     }
 
     #[test]
