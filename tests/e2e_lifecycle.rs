@@ -1,0 +1,82 @@
+//! Under real Terraform: the kill at destroy (`when = "destroy"`), waiting for the app to end, and
+//! an app that had already ended counting as killed, with a warning.
+
+mod common;
+
+use common::{Sim, Workspace};
+use terraform_provider_ncloud::simulator::{App, Fault};
+
+const AT_DESTROY: &str = r#"
+resource "ncloud_dataforest_aiapp_kill" "teardown" {
+  app_id = "Pipe01"
+  when   = "destroy"
+}
+"#;
+
+on_each_terraform!(destroy_time_kill_runs_at_destroy_and_a_failed_one_keeps_state, |terraform| {
+    let sim = Sim::start(&["Pipe01"]);
+    let workspace = Workspace::new(terraform, &sim, AT_DESTROY);
+    workspace.apply();
+    assert_eq!(sim.simulator.kill_calls("Pipe01"), 0, "no kill at create");
+    let recorded = &workspace.state()["ncloud_dataforest_aiapp_kill.teardown"];
+    assert_eq!(recorded["id"], "Pipe01");
+    assert!(recorded["success"].is_null());
+    let replan = workspace.run(&["plan", "-detailed-exitcode", "-input=false"]);
+    assert_eq!(replan.code(), Some(0), "{replan}");
+
+    sim.simulator.fail_kills("Pipe01", [Fault::Status(403)]);
+    let failed = workspace.fails(&["destroy", "-auto-approve", "-input=false"]);
+    failed.assert_contains("DataForest kill failed").assert_contains("not allowed to access");
+    assert!(
+        workspace.state().contains_key("ncloud_dataforest_aiapp_kill.teardown"),
+        "kept for the next destroy"
+    );
+    assert_eq!(sim.state_of("Pipe01"), "RUNNING");
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert!(workspace.state().is_empty());
+    assert_eq!(sim.simulator.kill_calls("Pipe01"), 2);
+    assert_eq!(sim.state_of("Pipe01"), "KILLED");
+});
+
+on_each_terraform!(waits_for_the_app_to_end_over_several_polls, |terraform| {
+    let sim = Sim::start(&["Slow01"]);
+    sim.simulator.set_kill_duration(std::time::Duration::from_millis(2500));
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "job" {
+  app_id               = "Slow01"
+  wait_for_termination = true
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace.apply();
+    let job = &workspace.state()["ncloud_dataforest_aiapp_kill.job"];
+    assert_eq!(job["app_state"], "KILLED");
+    assert_eq!(job["final_status"], "KILLED");
+    let polls = sim.simulator.calls().iter().filter(|c| c.path.ends_with("/getDetail")).count();
+    assert!(polls >= 2, "expected several polls, saw {polls}");
+});
+
+on_each_terraform!(an_app_that_already_ended_is_recorded_with_a_warning, |terraform| {
+    let sim = Sim::start(&[]);
+    sim.simulator.put_app(App {
+        state: "FINISHED".into(),
+        final_status: "SUCCEEDED".into(),
+        ..App::running("Done01")
+    });
+    sim.simulator.fail_kills("Done01", [Fault::Status(400)]);
+    let workspace = Workspace::new(
+        terraform,
+        &sim,
+        r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "Done01" }"#,
+    );
+    workspace.apply().assert_contains("App had already ended").assert_contains("FINISHED");
+    let job = &workspace.state()["ncloud_dataforest_aiapp_kill.job"];
+    assert_eq!(job["success"], false);
+    assert_eq!(job["app_state"], "FINISHED");
+    assert!(job["message"].as_str().unwrap().contains("invalid request parameters"));
+
+    // An app that does not exist is still an error.
+    workspace.write_main(r#"resource "ncloud_dataforest_aiapp_kill" "ghost" { app_id = "Ghost02" }"#);
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("no such element");
+});
