@@ -12,6 +12,7 @@ use super::schema::Type;
 
 /// Decoding refuses anything nested deeper than this, so a hostile value cannot exhaust the stack.
 const MAX_DEPTH: usize = 64;
+const RMPV_DEPTH_BUDGET: usize = 2 * (MAX_DEPTH + 2);
 
 /// A Terraform value.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,7 +118,9 @@ impl Value {
     /// Decodes msgpack; extension values of any type are unknowns.
     pub fn from_msgpack(mut bytes: &[u8]) -> Result<Value, DecodeError> {
         let raw =
-            rmpv::decode::read_value_with_max_depth(&mut bytes, MAX_DEPTH + 1).map_err(|e| match e {
+            // rmpv spends up to two units of its budget per nesting level; the exact limit, the
+            // same for msgpack and JSON, is applied below.
+            rmpv::decode::read_value_with_max_depth(&mut bytes, RMPV_DEPTH_BUDGET).map_err(|e| match e {
                 rmpv::decode::Error::DepthLimitExceeded => DecodeError::TooDeep,
                 other => DecodeError::Msgpack(other.to_string()),
             })?;
@@ -142,7 +145,7 @@ impl Value {
 }
 
 fn from_msgpack_value(raw: Msgpack, depth: usize) -> Result<Value, DecodeError> {
-    if depth > MAX_DEPTH {
+    if depth >= MAX_DEPTH {
         return Err(DecodeError::TooDeep);
     }
     Ok(match raw {
@@ -187,7 +190,7 @@ fn finite(f: f64) -> Result<Value, DecodeError> {
 }
 
 fn from_json_value(raw: Json, depth: usize) -> Result<Value, DecodeError> {
-    if depth > MAX_DEPTH {
+    if depth >= MAX_DEPTH {
         return Err(DecodeError::TooDeep);
     }
     Ok(match raw {
@@ -362,6 +365,25 @@ mod tests {
         let mut infinity = vec![0xcb];
         infinity.extend_from_slice(&f64::INFINITY.to_be_bytes());
         assert!(Value::from_msgpack(&infinity).is_err());
+    }
+
+    /// Found by fuzzing `dynamic_value`: JSON nested 34 deep decoded, but its msgpack did not,
+    /// because the two decoders counted depth differently.
+    #[test]
+    fn json_and_msgpack_share_one_depth_limit() {
+        use base64::Engine as _;
+        let found = base64::engine::general_purpose::STANDARD
+            .decode("WwlbWwlbW1tbCVtbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dICA=")
+            .unwrap();
+        let value = Value::from_json(&found).unwrap();
+        assert_eq!(Value::from_msgpack(&value.to_msgpack()), Ok(value));
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        for depth in [MAX_DEPTH, MAX_DEPTH + 1] {
+            let json = Value::from_json(nested(depth).as_bytes());
+            let msgpack = Value::from_msgpack(&[vec![0x91; depth - 1], vec![0x90]].concat());
+            assert_eq!(json.is_ok(), depth <= MAX_DEPTH, "JSON at depth {depth}");
+            assert_eq!(msgpack.is_ok(), depth <= MAX_DEPTH, "msgpack at depth {depth}");
+        }
     }
 
     #[test]
