@@ -99,10 +99,17 @@ impl pb::provider_server::Provider for ProviderService {
             .into_iter()
             .map(|(type_name, _)| pb::get_metadata::DataSourceMetadata { type_name: type_name.to_string() })
             .collect();
+        let actions = self
+            .provider
+            .action_schemas()
+            .into_iter()
+            .map(|(type_name, _)| pb::get_metadata::ActionMetadata { type_name: type_name.to_string() })
+            .collect();
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: server_capabilities(),
             resources,
             data_sources,
+            actions,
             ..Default::default()
         }))
     }
@@ -124,10 +131,19 @@ impl pb::provider_server::Provider for ProviderService {
             .into_iter()
             .map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
             .collect();
+        let action_schemas = self
+            .provider
+            .action_schemas()
+            .into_iter()
+            .map(|(type_name, schema)| {
+                (type_name.to_string(), pb::ActionSchema { schema: Some(schema.to_proto()) })
+            })
+            .collect();
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider.provider_schema().to_proto()),
             resource_schemas,
             data_source_schemas,
+            action_schemas,
             server_capabilities: server_capabilities(),
             ..Default::default()
         }))
@@ -308,6 +324,64 @@ impl pb::provider_server::Provider for ProviderService {
             diagnostics: diagnostics([self.provider.import_resource(&type_name)]),
             ..Default::default()
         }))
+    }
+
+    async fn validate_action_config(
+        &self,
+        request: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        let request = request.into_inner();
+        let _log = RpcLog::start("ValidateActionConfig", &request.type_name);
+        let errors = match decode("action configuration", request.config.as_ref()) {
+            Ok(config) => self.provider.validate_action(&request.type_name, &config),
+            Err(error) => vec![error],
+        };
+        Ok(Response::new(pb::validate_action_config::Response { diagnostics: diagnostics(errors) }))
+    }
+
+    async fn plan_action(
+        &self,
+        request: Request<pb::plan_action::Request>,
+    ) -> Result<Response<pb::plan_action::Response>, Status> {
+        let request = request.into_inner();
+        let _log = RpcLog::start("PlanAction", &request.action_type);
+        // Nothing is planned beyond the checks: the kill happens when the action is invoked.
+        let errors = match decode("action configuration", request.config.as_ref()) {
+            Ok(config) => self.provider.validate_action(&request.action_type, &config),
+            Err(error) => vec![error],
+        };
+        Ok(Response::new(pb::plan_action::Response { diagnostics: diagnostics(errors), deferred: None }))
+    }
+
+    /// Streams a Progress event per step, then exactly one Completed, then ends.
+    async fn invoke_action(
+        &self,
+        request: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<tonic::codegen::BoxStream<pb::invoke_action::Event>>, Status> {
+        use pb::invoke_action::event::{Completed, Progress, Type};
+        let request = request.into_inner();
+        let provider = Arc::clone(&self.provider);
+        let (events, stream) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let _log = RpcLog::start("InvokeAction", &request.action_type);
+            let send =
+                |event: Type| events.send(Ok(pb::invoke_action::Event { r#type: Some(event) })).is_ok();
+            let result = match decode("action configuration", request.config.as_ref()) {
+                Ok(config) => {
+                    let progress = |message: String| {
+                        send(Type::Progress(Progress { message }));
+                    };
+                    provider.invoke_action(&request.action_type, &config, progress).await
+                }
+                Err(error) => Err(error),
+            };
+            let diagnostics = match result {
+                Ok(found) => warnings(&found),
+                Err(error) => diagnostics([error]),
+            };
+            send(Type::Completed(Completed { diagnostics }));
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::UnboundedReceiverStream::new(stream))))
     }
 
     async fn stop_provider(

@@ -1,6 +1,7 @@
 //! The ncloud provider: its configuration and its resource types, expressed in protocol values
 //! and typed errors. It calls DataForest through `ncp` and never sees gRPC.
 
+pub mod action;
 pub mod aiapp_kill;
 pub mod config;
 pub mod data_sources;
@@ -16,7 +17,7 @@ use crate::protocol::schema::Schema;
 use crate::protocol::value::{self, Value};
 use aiapp_kill::Applied;
 use config::{Environment, ResolvedConfig};
-use error::ProviderError;
+use error::{ProviderError, ProviderWarning};
 
 /// The provider's type name, the prefix of its resource types.
 pub const TYPE_NAME: &str = "ncloud";
@@ -199,12 +200,42 @@ impl NcloudProvider {
         }
     }
 
+    pub fn action_schemas(&self) -> Vec<(&'static str, Schema)> {
+        vec![(action::TYPE_NAME, action::schema())]
+    }
+
+    pub fn validate_action(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
+        match type_name {
+            action::TYPE_NAME => action::validate(config),
+            other => vec![ProviderError::UnknownType { kind: "action", name: other.to_string() }],
+        }
+    }
+
+    /// Runs the action; `progress` hears each step as it happens.
+    pub async fn invoke_action(
+        &self,
+        type_name: &str,
+        config: &Value,
+        progress: impl FnMut(String),
+    ) -> Result<Vec<ProviderWarning>, ProviderError> {
+        if type_name != action::TYPE_NAME {
+            return Err(ProviderError::UnknownType { kind: "action", name: type_name.to_string() });
+        }
+        let (app_id, wait) = action::arguments(config)?;
+        let session = self.session()?;
+        let client = session.client_for(config)?;
+        let report = self
+            .until_stopped(config, kill::kill(client, &app_id, wait, kill::DEFAULT_TIMEOUT, progress))
+            .await?;
+        Ok(report.warnings)
+    }
+
     /// Runs a kill unless Terraform asks to stop first; stopping drops it, HTTP call and all.
-    async fn until_stopped(
+    async fn until_stopped<T>(
         &self,
         state: &Value,
-        kill: impl Future<Output = Result<Applied, ProviderError>>,
-    ) -> Result<Applied, ProviderError> {
+        kill: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
         tokio::select! {
             // Checked first, so nothing is sent once Terraform has asked to stop.
             biased;

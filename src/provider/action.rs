@@ -1,0 +1,88 @@
+//! The `ncloud_dataforest_aiapp_kill` action (Terraform 1.14+): the kill as a one-off operation,
+//! run with `terraform apply -invoke=action.ncloud_dataforest_aiapp_kill.NAME` or from another
+//! resource's `action_trigger`. It records nothing in state; a failure fails the apply.
+
+use crate::protocol::schema::{Attribute, Schema, Type};
+use crate::protocol::value::Value;
+
+use super::error::ProviderError;
+
+pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
+
+pub fn schema() -> Schema {
+    Schema {
+        version: 0,
+        description: "Force-ends a DataForest AI app once, through the signed `POST /api/v2/aiapps/kill` call, \
+            without recording anything in state. A failed kill fails the apply with DataForest's message.",
+        attributes: vec![
+            Attribute::required(
+                "app_id",
+                Type::String,
+                "The AI app id: 1 to 22 characters of `0-9`, `A-Z`, `a-z`.",
+            ),
+            Attribute::optional(
+                "wait_for_termination",
+                Type::Bool,
+                "After the kill, poll the app's state until it is `KILLED`, `FINISHED` or `FAILED` (at most 20 \
+                 minutes), reporting progress.",
+            ),
+        ],
+        blocks: Vec::new(),
+    }
+}
+
+/// Checks the configuration; values unknown until apply pass.
+pub fn validate(config: &Value) -> Vec<ProviderError> {
+    let mut errors = Vec::new();
+    match config.get("app_id") {
+        Value::String(id) if !super::aiapp_kill::is_valid_app_id(id) => {
+            errors.push(ProviderError::InvalidAppId { value: id.clone() })
+        }
+        Value::String(_) | Value::Unknown | Value::Null => {}
+        other => errors.push(ProviderError::WrongType {
+            path: vec!["app_id"],
+            expected: "a string",
+            got: other.kind(),
+        }),
+    }
+    if !matches!(config.get("wait_for_termination"), Value::Bool(_) | Value::Null | Value::Unknown) {
+        let got = config.get("wait_for_termination").kind();
+        errors.push(ProviderError::WrongType { path: vec!["wait_for_termination"], expected: "a bool", got });
+    }
+    errors
+}
+
+/// The app to kill and whether to wait, from a configuration known in full.
+pub fn arguments(config: &Value) -> Result<(String, bool), ProviderError> {
+    if let Some(error) = validate(config).into_iter().next() {
+        return Err(error);
+    }
+    match config.get("app_id") {
+        Value::String(id) => {
+            Ok((id.clone(), matches!(config.get("wait_for_termination"), Value::Bool(true))))
+        }
+        other => {
+            Err(ProviderError::WrongType { path: vec!["app_id"], expected: "a string", got: other.kind() })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_need_a_known_valid_id() {
+        let config = Value::object([
+            ("app_id", Value::String("A1".into())),
+            ("wait_for_termination", Value::Bool(true)),
+        ]);
+        assert_eq!(arguments(&config).unwrap(), ("A1".to_string(), true));
+        assert!(validate(&Value::object([("app_id", Value::Unknown)])).is_empty());
+        assert!(arguments(&Value::object([("app_id", Value::Unknown)])).is_err());
+        assert!(matches!(
+            &validate(&Value::object([("app_id", Value::String("-".into()))]))[..],
+            [ProviderError::InvalidAppId { .. }]
+        ));
+    }
+}
