@@ -1,19 +1,45 @@
-//! `terraform-provider-ncloud`: started by Terraform, never by hand.
+//! `terraform-provider-ncloud`: started by Terraform, or by hand with `--debug` or `--version`.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use terraform_provider_ncloud::logging;
-use terraform_provider_ncloud::plugin::{self, handshake};
+use terraform_provider_ncloud::plugin::{self, Mode, handshake};
 use terraform_provider_ncloud::protocol::service::ProviderService;
 use terraform_provider_ncloud::provider::NcloudProvider;
 
+const USAGE: &str = "usage: terraform-provider-ncloud [--version | --debug [--address ADDRESS]]
+
+Terraform starts this provider itself. By hand:
+  --version          print the version
+  --debug            serve for Terraform to attach to through TF_REATTACH_PROVIDERS, until Ctrl-C
+  --address ADDRESS  the provider address to announce in debug mode
+                     (default registry.terraform.io/ncloud-dataforest/ncloud)";
+
+const DEFAULT_ADDRESS: &str = "registry.terraform.io/ncloud-dataforest/ncloud";
+
 fn main() -> ExitCode {
-    let env = match handshake::read_env(|name| std::env::var(name).ok()) {
-        Ok(env) => env,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::FAILURE;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (env, mode) = match args[..] {
+        [] => match handshake::read_env(|name| std::env::var(name).ok()) {
+            Ok(env) => (env, Mode::Plugin),
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        ["--version"] => {
+            println!("terraform-provider-ncloud {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        ["--debug"] => (handshake::debug_env(), Mode::Debug { address: DEFAULT_ADDRESS.to_string() }),
+        ["--debug", "--address", address] | ["--address", address, "--debug"] => {
+            (handshake::debug_env(), Mode::Debug { address: address.to_string() })
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
         }
     };
     logging::init_from_env();
@@ -24,7 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let served = runtime.block_on(plugin::serve(env, ProviderService::new(NcloudProvider::default())));
+    let served = runtime.block_on(plugin::serve(env, mode, ProviderService::new(NcloudProvider::default())));
     // Tasks still running (a connection, a DNS look-up) must not hold up the exit Terraform waits for.
     runtime.shutdown_timeout(Duration::from_millis(500));
     match served {

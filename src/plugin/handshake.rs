@@ -85,6 +85,11 @@ pub fn read_env(var: impl Fn(&str) -> Option<String>) -> Result<PluginEnv, Start
     })
 }
 
+/// Debug mode's settings: plaintext on a unix socket in the temp folder.
+pub fn debug_env() -> PluginEnv {
+    PluginEnv { client_cert_pem: None, socket_dir: None, ports: 10000..=25000 }
+}
+
 /// Where the plugin listens, as the handshake line names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListenAddress {

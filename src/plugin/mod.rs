@@ -43,16 +43,29 @@ impl std::fmt::Display for ServeError {
 
 impl std::error::Error for ServeError {}
 
-/// Serves `provider` until Terraform calls `GRPCController/Shutdown` or the process gets SIGTERM.
-/// SIGINT is ignored, as go-plugin does: Terraform forwards Ctrl-C as `StopProvider`.
-pub async fn serve<P: Provider>(env: PluginEnv, provider: P) -> Result<(), ServeError> {
+/// How the process was started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Started by Terraform: announce the handshake line, end on `Shutdown` or SIGTERM, ignore
+    /// SIGINT as go-plugin does (Terraform forwards Ctrl-C as `StopProvider`).
+    Plugin,
+    /// Started by a person (`--debug`) for Terraform to attach to: plaintext, announce
+    /// `TF_REATTACH_PROVIDERS` for the provider `address`, serve every run until SIGINT or SIGTERM.
+    Debug { address: String },
+}
+
+/// Serves `provider` as `mode` says.
+pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Result<(), ServeError> {
     let tls = match &env.client_cert_pem {
         Some(pem) => Some(tls::server_tls(pem).map_err(ServeError::Tls)?),
         None => None,
     };
     let listener = Listener::bind(&env).await.map_err(ServeError::Listen)?;
     let address = listener.address().map_err(ServeError::Listen)?;
-    let line = handshake_line(&address, tls.as_ref().map(|t| t.certificate.as_ref()));
+    let line = match &mode {
+        Mode::Plugin => handshake_line(&address, tls.as_ref().map(|t| t.certificate.as_ref())),
+        Mode::Debug { address: provider_address } => reattach_instructions(provider_address, &address),
+    };
     let acceptor = tls.map(|t| TlsAcceptor::from(t.config));
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -83,7 +96,7 @@ pub async fn serve<P: Provider>(env: PluginEnv, provider: P) -> Result<(), Serve
     loop {
         tokio::select! {
             result = &mut server => return result.map_err(ServeError::Grpc),
-            () = shutdown.notified() => {
+            () = shutdown.notified(), if mode == Mode::Plugin => {
                 // Give the Shutdown answer a moment to reach Terraform before connections drop.
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 tracing::debug!("shut down by Terraform");
@@ -93,9 +106,34 @@ pub async fn serve<P: Provider>(env: PluginEnv, provider: P) -> Result<(), Serve
                 tracing::debug!("terminated by SIGTERM");
                 return Ok(());
             }
-            _ = interrupt.recv() => tracing::debug!("ignoring SIGINT: Terraform stops the provider itself"),
+            _ = interrupt.recv() => match mode {
+                Mode::Plugin => tracing::debug!("ignoring SIGINT: Terraform stops the provider itself"),
+                Mode::Debug { .. } => return Ok(()),
+            },
         }
     }
+}
+
+/// What `--debug` prints: the `TF_REATTACH_PROVIDERS` value that points Terraform at this
+/// process, as a shell line to copy.
+pub fn reattach_instructions(provider_address: &str, listen: &handshake::ListenAddress) -> String {
+    let (network, address) = match listen {
+        handshake::ListenAddress::Unix(path) => ("unix", path.display().to_string()),
+        handshake::ListenAddress::Tcp(socket) => ("tcp", socket.to_string()),
+    };
+    let reattach = serde_json::json!({
+        provider_address: {
+            "Protocol": "grpc",
+            "ProtocolVersion": handshake::PROTOCOL_VERSION,
+            "Pid": std::process::id(),
+            "Test": true,
+            "Addr": { "Network": network, "String": address },
+        }
+    });
+    format!(
+        "Provider started. To attach Terraform, set TF_REATTACH_PROVIDERS in the shell that runs it:\n\n\
+         \tTF_REATTACH_PROVIDERS='{reattach}'\n\nCtrl-C stops the provider."
+    )
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, ServeError> {

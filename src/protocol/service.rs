@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tonic::{Request, Response, Status};
@@ -56,16 +57,22 @@ fn server_capabilities() -> Option<pb::ServerCapabilities> {
     Some(pb::ServerCapabilities { plan_destroy: true, ..Default::default() })
 }
 
-/// Logs an RPC at debug with its duration when dropped.
+/// Numbers the RPCs this process serves, for `tf_req_id`.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// Logs an RPC at debug when it starts and, with its duration, when it is done (dropped).
 struct RpcLog {
     rpc: &'static str,
+    request: u64,
     type_name: String,
     started: Instant,
 }
 
 impl RpcLog {
     fn start(rpc: &'static str, type_name: &str) -> RpcLog {
-        RpcLog { rpc, type_name: type_name.to_string(), started: Instant::now() }
+        let request = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(tf_rpc = rpc, tf_req_id = request, tf_resource_type = type_name, "received");
+        RpcLog { rpc, request, type_name: type_name.to_string(), started: Instant::now() }
     }
 }
 
@@ -73,6 +80,7 @@ impl Drop for RpcLog {
     fn drop(&mut self) {
         tracing::debug!(
             tf_rpc = self.rpc,
+            tf_req_id = self.request,
             tf_resource_type = %self.type_name,
             duration_ms = self.started.elapsed().as_millis() as u64,
             "served"
@@ -153,6 +161,7 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        let _log = RpcLog::start("GetResourceIdentitySchemas", "");
         // No resource has an identity: a kill has nothing in DataForest to identify.
         Ok(Response::new(pb::get_resource_identity_schemas::Response {
             identity_schemas: HashMap::new(),
@@ -320,6 +329,7 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let type_name = request.into_inner().type_name;
+        let _log = RpcLog::start("ImportResourceState", &type_name);
         Ok(Response::new(pb::import_resource_state::Response {
             diagnostics: diagnostics([self.provider.import_resource(&type_name)]),
             ..Default::default()
@@ -388,7 +398,7 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         _: Request<pb::stop_provider::Request>,
     ) -> Result<Response<pb::stop_provider::Response>, Status> {
-        tracing::debug!(tf_rpc = "StopProvider", "stopping in-flight work");
+        let _log = RpcLog::start("StopProvider", "");
         self.provider.stop();
         Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
     }
