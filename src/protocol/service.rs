@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::diagnostic::{self, PathStep};
 use super::proto::tfplugin6 as pb;
+use super::schema::Schema;
 use super::value::{DecodeError, Value};
 use crate::provider::NcloudProvider;
 use crate::provider::config::Environment;
@@ -43,6 +44,18 @@ fn encode(value: &Value) -> Option<pb::DynamicValue> {
 
 fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<pb::Diagnostic> {
     errors.into_iter().map(|error| error.to_diagnostic().to_proto()).collect()
+}
+
+/// Decodes a configuration and checks it; either failure comes back as diagnostics.
+fn check(
+    what: &'static str,
+    config: Option<&pb::DynamicValue>,
+    validate: impl FnOnce(&Value) -> Vec<ProviderError>,
+) -> Vec<pb::Diagnostic> {
+    diagnostics(match decode(what, config) {
+        Ok(config) => validate(&config),
+        Err(error) => vec![error],
+    })
 }
 
 fn warnings(warnings: &[ProviderWarning]) -> Vec<pb::Diagnostic> {
@@ -95,23 +108,17 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_metadata::Request>,
     ) -> Result<Response<pb::get_metadata::Response>, Status> {
         let _log = RpcLog::start("GetMetadata", "");
-        let resources = self
-            .provider
-            .resource_schemas()
-            .into_iter()
-            .map(|(type_name, _)| pb::get_metadata::ResourceMetadata { type_name: type_name.to_string() })
+        let names = |schemas: Vec<(&'static str, Schema)>| {
+            schemas.into_iter().map(|(type_name, _)| type_name.to_string())
+        };
+        let resources = names(self.provider.resource_schemas())
+            .map(|type_name| pb::get_metadata::ResourceMetadata { type_name })
             .collect();
-        let data_sources = self
-            .provider
-            .data_source_schemas()
-            .into_iter()
-            .map(|(type_name, _)| pb::get_metadata::DataSourceMetadata { type_name: type_name.to_string() })
+        let data_sources = names(self.provider.data_source_schemas())
+            .map(|type_name| pb::get_metadata::DataSourceMetadata { type_name })
             .collect();
-        let actions = self
-            .provider
-            .action_schemas()
-            .into_iter()
-            .map(|(type_name, _)| pb::get_metadata::ActionMetadata { type_name: type_name.to_string() })
+        let actions = names(self.provider.action_schemas())
+            .map(|type_name| pb::get_metadata::ActionMetadata { type_name })
             .collect();
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: server_capabilities(),
@@ -127,25 +134,13 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         let _log = RpcLog::start("GetProviderSchema", "");
-        let resource_schemas = self
-            .provider
-            .resource_schemas()
-            .into_iter()
-            .map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
-            .collect();
-        let data_source_schemas = self
-            .provider
-            .data_source_schemas()
-            .into_iter()
-            .map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
-            .collect();
-        let action_schemas = self
-            .provider
-            .action_schemas()
-            .into_iter()
-            .map(|(type_name, schema)| {
-                (type_name.to_string(), pb::ActionSchema { schema: Some(schema.to_proto()) })
-            })
+        let wire = |schemas: Vec<(&'static str, Schema)>| {
+            schemas.into_iter().map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
+        };
+        let resource_schemas = wire(self.provider.resource_schemas()).collect();
+        let data_source_schemas = wire(self.provider.data_source_schemas()).collect();
+        let action_schemas = wire(self.provider.action_schemas())
+            .map(|(type_name, schema)| (type_name, pb::ActionSchema { schema: Some(schema) }))
             .collect();
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider.provider_schema().to_proto()),
@@ -174,11 +169,10 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let _log = RpcLog::start("ValidateProviderConfig", "");
-        let errors = match decode("provider configuration", request.get_ref().config.as_ref()) {
-            Ok(config) => self.provider.validate_provider_config(&config),
-            Err(error) => vec![error],
-        };
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diagnostics(errors) }))
+        let diagnostics = check("provider configuration", request.get_ref().config.as_ref(), |config| {
+            self.provider.validate_provider_config(config)
+        });
+        Ok(Response::new(pb::validate_provider_config::Response { diagnostics }))
     }
 
     async fn validate_resource_config(
@@ -187,11 +181,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("ValidateResourceConfig", &request.type_name);
-        let errors = match decode("resource configuration", request.config.as_ref()) {
-            Ok(config) => self.provider.validate_resource(&request.type_name, &config),
-            Err(error) => vec![error],
-        };
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diagnostics(errors) }))
+        let diagnostics = check("resource configuration", request.config.as_ref(), |config| {
+            self.provider.validate_resource(&request.type_name, config)
+        });
+        Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
     }
 
     async fn validate_data_resource_config(
@@ -200,11 +193,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("ValidateDataResourceConfig", &request.type_name);
-        let errors = match decode("data source configuration", request.config.as_ref()) {
-            Ok(config) => self.provider.validate_data_source(&request.type_name, &config),
-            Err(error) => vec![error],
-        };
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diagnostics(errors) }))
+        let diagnostics = check("data source configuration", request.config.as_ref(), |config| {
+            self.provider.validate_data_source(&request.type_name, config)
+        });
+        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics }))
     }
 
     async fn read_data_source(
@@ -342,11 +334,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("ValidateActionConfig", &request.type_name);
-        let errors = match decode("action configuration", request.config.as_ref()) {
-            Ok(config) => self.provider.validate_action(&request.type_name, &config),
-            Err(error) => vec![error],
-        };
-        Ok(Response::new(pb::validate_action_config::Response { diagnostics: diagnostics(errors) }))
+        let diagnostics = check("action configuration", request.config.as_ref(), |config| {
+            self.provider.validate_action(&request.type_name, config)
+        });
+        Ok(Response::new(pb::validate_action_config::Response { diagnostics }))
     }
 
     async fn plan_action(
@@ -356,11 +347,10 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let _log = RpcLog::start("PlanAction", &request.action_type);
         // Nothing is planned beyond the checks: the kill happens when the action is invoked.
-        let errors = match decode("action configuration", request.config.as_ref()) {
-            Ok(config) => self.provider.validate_action(&request.action_type, &config),
-            Err(error) => vec![error],
-        };
-        Ok(Response::new(pb::plan_action::Response { diagnostics: diagnostics(errors), deferred: None }))
+        let diagnostics = check("action configuration", request.config.as_ref(), |config| {
+            self.provider.validate_action(&request.action_type, config)
+        });
+        Ok(Response::new(pb::plan_action::Response { diagnostics, deferred: None }))
     }
 
     /// Streams a Progress event per step, then exactly one Completed, then ends.
