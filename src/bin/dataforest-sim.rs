@@ -14,6 +14,7 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
   --secret-key KEY    its secret key (default: $NCLOUD_SECRET_KEY, else sim-secret-key)
   --app ID            seed a RUNNING app with this id (repeatable)
   --apps FILE         seed apps from a JSON array of objects (id, name, accountId, state, ...)
+  --latency DUR       delay every API answer this long (default 0s)
   --kill-takes DUR    a killed app stays RUNNING this long before it is KILLED (default 0s)
   --fault ID=F[,F...] fail the next kills of app ID, one fault per call: an HTTP status (400-599),
                       retry-after=N, success-false, garbage, delay=DURATION, hang or reset
@@ -26,6 +27,7 @@ struct Options {
     apps: Vec<App>,
     faults: Vec<(String, Vec<Fault>)>,
     kill_takes: std::time::Duration,
+    latency: std::time::Duration,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -39,6 +41,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         apps: Vec::new(),
         faults: Vec::new(),
         kill_takes: std::time::Duration::ZERO,
+        latency: std::time::Duration::ZERO,
     };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
@@ -55,11 +58,8 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
                     serde_json::from_str(&text).map_err(|e| format!("--apps {path}: {e}"))?;
                 options.apps.extend(apps);
             }
-            "--kill-takes" => {
-                let text = value()?;
-                options.kill_takes =
-                    humantime::parse_duration(&text).map_err(|e| format!("--kill-takes {text:?}: {e}"))?;
-            }
+            "--kill-takes" => options.kill_takes = duration(&flag, &value()?)?,
+            "--latency" => options.latency = duration(&flag, &value()?)?,
             "--fault" => {
                 let text = value()?;
                 let (id, specs) =
@@ -72,6 +72,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         }
     }
     Ok(options)
+}
+
+fn duration(flag: &str, text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{flag} {text:?}: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         simulator.put_app(app);
     }
     simulator.set_kill_duration(options.kill_takes);
+    simulator.set_latency(options.latency);
     for (id, faults) in options.faults {
         simulator.fail_kills(&id, faults);
     }

@@ -159,6 +159,8 @@ struct Inner {
     faults: BTreeMap<String, VecDeque<Fault>>,
     /// How long a killed app keeps running before it is KILLED.
     kill_takes: Duration,
+    /// Added before every API answer, as a distant gateway adds it.
+    latency: Duration,
     /// Apps being killed, and when they will be KILLED.
     ending: BTreeMap<String, std::time::Instant>,
 }
@@ -205,6 +207,11 @@ impl Simulator {
         let mut inner = self.lock();
         inner.settle();
         inner.apps.get(id).cloned()
+    }
+
+    /// Delays every API answer by `latency`, as a round trip to a distant gateway does.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
     }
 
     /// Makes each kill take this long to end its app, as a real cluster does; zero by default.
@@ -369,6 +376,10 @@ async fn api(
         .ok()
         .and_then(|json| json.get("id").and_then(JsonValue::as_str).map(str::to_string));
     let index = sim.record(&method, &uri, &headers, id.as_deref());
+    let latency = sim.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let response = match (ApiCall::from_path(uri.path()), sim.authenticate(&method, &uri, &headers)) {
         (None, _) => no_api(uri.path()),
         (Some(_), Err(reason)) => {
