@@ -46,7 +46,8 @@ on_each_terraform!(init_installs_from_a_packed_mirror_and_locks_hashes, |terrafo
     let dist = workspace.dir.path().join("dist");
     release(&dist);
     let zip_name = format!("terraform-provider-ncloud_{VERSION}_linux_amd64.zip");
-    let sums = std::fs::read_to_string(dist.join(format!("terraform-provider-ncloud_{VERSION}_SHA256SUMS"))).unwrap();
+    let sums = std::fs::read_to_string(dist.join(format!("terraform-provider-ncloud_{VERSION}_SHA256SUMS")))
+        .unwrap();
     let zip_bytes = std::fs::read(dist.join(&zip_name)).unwrap();
     assert!(sums.contains(&format!("{:x}  {zip_name}", Sha256::digest(&zip_bytes))), "{sums}");
 
@@ -64,10 +65,15 @@ on_each_terraform!(init_installs_from_a_packed_mirror_and_locks_hashes, |terrafo
     .unwrap();
     workspace.env.insert("TF_CLI_CONFIG_FILE".into(), cli_config.display().to_string());
 
-    workspace.ok(&["init", "-input=false", "-no-color"]).assert_contains(&format!("Installed ncloud-dataforest/ncloud v{VERSION}"));
+    workspace
+        .ok(&["init", "-input=false", "-no-color"])
+        .assert_contains(&format!("Installed ncloud-dataforest/ncloud v{VERSION}"));
     let lock = std::fs::read_to_string(workspace.work_dir().join(".terraform.lock.hcl")).unwrap();
     assert!(lock.contains(&format!("version     = \"{VERSION}\"")), "{lock}");
-    assert!(lock.contains(&format!("\"h1:{}\"", h1_of_release(BINARY))), "the lock file records the package's hash: {lock}");
+    assert!(
+        lock.contains(&format!("\"h1:{}\"", h1_of_release(BINARY))),
+        "the lock file records the package's hash: {lock}"
+    );
 
     workspace.apply();
     assert_eq!(sim.state_of("Mirror01"), "KILLED");
