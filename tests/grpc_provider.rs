@@ -255,6 +255,12 @@ async fn apply_kills_records_and_failure_records_nothing() {
     );
     assert_eq!(decode(failed.new_state), Value::Null);
 
+    // A failed update leaves the recorded kill as it was.
+    let moved = Value::object([("app_id", string("B9")), ("id", string("A1"))]);
+    let refused = harness.apply(&state, &moved).await;
+    assert_eq!(errors(&refused.diagnostics)[0].summary, "Unexpected in-place update");
+    assert_eq!(decode(refused.new_state), state);
+
     let calls = simulator.calls().len();
     let destroyed = harness.apply(&state, &Value::Null).await;
     assert_eq!(decode(destroyed.new_state), Value::Null);
@@ -316,8 +322,14 @@ async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
     assert!(stopped.elapsed() < Duration::from_secs(1));
     assert_eq!(errors(&response.diagnostics)[0].summary, "Kill interrupted");
     assert_eq!(decode(response.new_state), Value::Null);
-    // Stop is not Shutdown: the service still answers.
+    // Stop is not Shutdown: the service still answers, and calls after the stop run normally, as a
+    // `--debug` provider serving run after run needs.
     harness.client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap();
+    simulator.put_app(App::running("B2"));
+    let later = decode(harness.plan(&Value::Null, &resource_config(string("B2"))).await.planned_state);
+    let applied = harness.apply(&Value::Null, &later).await;
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    assert_eq!(simulator.app("B2").unwrap().state, "KILLED");
 }
 
 #[tokio::test]

@@ -11,6 +11,17 @@ pub const GET_DETAIL_PATH: &str = "/api/v2/aiapps/getDetail";
 
 /// States after which an app runs no more (YARN's, which DataForest reports).
 pub const TERMINAL_STATES: [&str; 3] = ["KILLED", "FINISHED", "FAILED"];
+/// Longest DataForest AI app id.
+const APP_ID_MAX_CHARS: usize = 22;
+
+/// Whether `id` has the form of a DataForest AI app id: 1 to 22 characters of base62.
+pub fn is_valid_app_id(id: &str) -> bool {
+    (1..=APP_ID_MAX_CHARS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+pub fn is_terminal_state(state: &str) -> bool {
+    TERMINAL_STATES.contains(&state)
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppInfo {
@@ -30,7 +41,7 @@ pub struct AppInfo {
 
 impl AppInfo {
     pub fn is_terminal(&self) -> bool {
-        TERMINAL_STATES.contains(&self.state.as_str())
+        is_terminal_state(&self.state)
     }
 
     fn from_json(object: &Map<String, Json>) -> Option<AppInfo> {

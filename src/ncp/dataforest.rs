@@ -21,7 +21,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An NCP secret key. Its `Debug` and `Display` never show it.
+/// An NCP secret key. Its `Debug` never shows it, and it has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey(String);
 
@@ -48,11 +48,10 @@ pub struct Credentials {
     pub secret_key: SecretKey,
 }
 
-/// What DataForest answered to a successful kill.
+/// What DataForest answered to a successful kill (`"success": true` by construction).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KillOutcome {
     pub id: String,
-    pub success: bool,
     pub message: String,
 }
 
@@ -222,7 +221,7 @@ impl DataForestClient {
 /// A header value that HTTP libraries redact wherever they print headers.
 fn sensitive(text: &str) -> Result<reqwest::header::HeaderValue, ApiError> {
     let mut value = reqwest::header::HeaderValue::from_str(text).map_err(|_| ApiError::Transport {
-        reason: "the access key holds characters an HTTP header cannot carry".into(),
+        reason: "a credential holds characters an HTTP header cannot carry".into(),
         timed_out: false,
     })?;
     value.set_sensitive(true);
@@ -276,7 +275,7 @@ pub fn decode_kill(status: u16, body: &[u8], requested_id: &str) -> Result<KillO
         None | Some(Json::Null) => String::new(),
         Some(_) => return Err(ApiError::unexpected(status, "\"message\" is not a string", body)),
     };
-    Ok(KillOutcome { id, success: true, message })
+    Ok(KillOutcome { id, message })
 }
 
 #[cfg(test)]
@@ -286,7 +285,7 @@ mod tests {
     #[test]
     fn decodes_documented_answer() {
         let outcome = decode_kill(200, br#"{"id":"abc","message":"killed","success":true}"#, "abc").unwrap();
-        assert_eq!(outcome, KillOutcome { id: "abc".into(), success: true, message: "killed".into() });
+        assert_eq!(outcome, KillOutcome { id: "abc".into(), message: "killed".into() });
     }
 
     #[test]

@@ -17,8 +17,6 @@ pub enum Site {
 }
 
 impl Site {
-    pub const NAMES: [&'static str; 3] = ["public", "gov", "fin"];
-
     pub fn parse(name: &str) -> Option<Site> {
         match name {
             "public" => Some(Site::Public),

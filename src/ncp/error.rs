@@ -12,7 +12,8 @@ const API_TEXT_CHARS: usize = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
-    /// No HTTP answer arrived: connection refused or reset, TLS failure, or the time-out.
+    /// No HTTP answer arrived: connection refused or reset, a TLS failure other than a refused
+    /// certificate, or the time-out.
     Transport { reason: String, timed_out: bool },
     /// The endpoint's TLS certificate was refused; certificate checks are never turned off.
     Certificate { reason: String },

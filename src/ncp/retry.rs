@@ -1,9 +1,9 @@
 //! The retry policy, stated once:
 //!
-//! - **What is retried**: no HTTP answer at all (connection refused or reset, TLS failure, the
+//! - **What is retried**: no HTTP answer at all (connection refused or reset, a TLS failure, the
 //!   per-attempt time-out), and HTTP 429, 500, 502, 503 and 504 whatever their body (either error
-//!   shape, or an HTML page). Never another status, and never a 2xx answer, even one that says
-//!   `"success": false` or cannot be read.
+//!   shape, or an HTML page). Never a refused TLS certificate, never another status, and never a
+//!   2xx answer, even one that says `"success": false` or cannot be read.
 //! - **How long to wait**: 0.5 s before the first retry, doubling each time, capped at 8 s, each
 //!   wait scaled by a random factor in [0.5, 1) so that parallel kills do not retry in lock-step. An
 //!   answer with `Retry-After: N` (seconds) waits N seconds instead, at most 60.

@@ -66,7 +66,9 @@ impl Listener {
                 let connection = match connection {
                     Ok(connection) => connection,
                     Err(error) => {
+                        // Say, out of file descriptors: pause rather than spin on the error.
                         tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                         continue;
                     }
                 };

@@ -9,12 +9,10 @@ pub enum Severity {
     Warning,
 }
 
-/// One step of an attribute path.
+/// One step of an attribute path: this provider's paths name attributes, in blocks or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathStep {
     Attribute(String),
-    MapKey(String),
-    Index(i64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,8 +66,6 @@ fn step_to_proto(step: &PathStep) -> pb::attribute_path::Step {
     pb::attribute_path::Step {
         selector: Some(match step {
             PathStep::Attribute(name) => Selector::AttributeName(name.clone()),
-            PathStep::MapKey(key) => Selector::ElementKeyString(key.clone()),
-            PathStep::Index(index) => Selector::ElementKeyInt(*index),
         }),
     }
 }

@@ -56,7 +56,6 @@ pub enum Presence {
     Required,
     Optional,
     Computed,
-    OptionalComputed,
 }
 
 #[derive(Clone, Debug)]
@@ -91,7 +90,7 @@ impl Attribute {
     }
 
     pub fn is_computed(&self) -> bool {
-        matches!(self.presence, Presence::Computed | Presence::OptionalComputed)
+        self.presence == Presence::Computed
     }
 }
 
@@ -172,7 +171,7 @@ fn attribute_to_proto(attribute: &Attribute) -> pb::schema::Attribute {
         nested_type: None,
         description: attribute.description.to_string(),
         required: attribute.presence == Presence::Required,
-        optional: matches!(attribute.presence, Presence::Optional | Presence::OptionalComputed),
+        optional: attribute.presence == Presence::Optional,
         computed: attribute.is_computed(),
         sensitive: attribute.sensitive,
         description_kind: pb::StringKind::Markdown as i32,

@@ -292,7 +292,6 @@ impl pb::provider_server::Provider for ProviderService {
         let _log = RpcLog::start("ApplyResourceChange", &request.type_name);
         let prior = decode("prior state", request.prior_state.as_ref());
         let planned = decode("planned state", request.planned_state.as_ref());
-        let destroying = matches!(planned, Ok(Value::Null));
         let applied = match (prior, planned) {
             (Ok(prior), Ok(planned)) => {
                 self.provider.apply_resource(&request.type_name, &prior, &planned).await
@@ -306,10 +305,10 @@ impl pb::provider_server::Provider for ProviderService {
                 diagnostics: warnings(&applied.warnings),
                 ..Default::default()
             },
-            // Nothing new is recorded: a failed create leaves no resource, so the next apply tries
-            // again; a failed destroy keeps the resource, so the next destroy does.
+            // Nothing new is recorded: the prior state stands. A failed create leaves no resource,
+            // so the next apply tries again; a failed destroy or update keeps the resource.
             Err(error) => pb::apply_resource_change::Response {
-                new_state: if destroying { request.prior_state } else { encode(&Value::Null) },
+                new_state: request.prior_state.or_else(|| encode(&Value::Null)),
                 diagnostics: diagnostics([error]),
                 ..Default::default()
             },

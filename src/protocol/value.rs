@@ -86,10 +86,6 @@ impl Value {
         }
     }
 
-    pub fn is_known(&self) -> bool {
-        !matches!(self, Value::Unknown)
-    }
-
     /// True when this value or anything inside it is unknown.
     pub fn has_unknowns(&self) -> bool {
         match self {

@@ -7,7 +7,8 @@ use crate::protocol::value::Value;
 
 use super::error::ProviderError;
 
-pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
+/// The action shares the resource's name: both are the kill.
+pub const TYPE_NAME: &str = super::aiapp_kill::TYPE_NAME;
 
 pub fn schema() -> Schema {
     Schema {
@@ -35,7 +36,7 @@ pub fn schema() -> Schema {
 pub fn validate(config: &Value) -> Vec<ProviderError> {
     let mut errors = Vec::new();
     match config.get("app_id") {
-        Value::String(id) if !super::aiapp_kill::is_valid_app_id(id) => {
+        Value::String(id) if !crate::ncp::apps::is_valid_app_id(id) => {
             errors.push(ProviderError::InvalidAppId { value: id.clone() })
         }
         Value::String(_) | Value::Unknown | Value::Null => {}

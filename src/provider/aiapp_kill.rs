@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::ncp::DataForestClient;
+use crate::ncp::apps::is_valid_app_id;
 use crate::protocol::schema::{Attribute, NestedBlock, Schema, Type};
 use crate::protocol::value::Value;
 
@@ -15,11 +16,11 @@ use super::error::{ProviderError, ProviderWarning};
 use super::kill::{self, DEFAULT_TIMEOUT, KillReport};
 
 pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
-/// Longest DataForest AI app id.
-const APP_ID_MAX_CHARS: usize = 22;
 /// The arguments that replace the resource when they change.
 const REPLACING_ARGUMENTS: [&str; 3] = ["app_id", "triggers", "when"];
 const COMPUTED: [&str; 6] = ["id", "success", "message", "killed_at", "app_state", "final_status"];
+/// The longest time-out accepted: a kill that has not finished in a day will not.
+const LONGEST_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub fn schema() -> Schema {
     let timeout = |name, description| Attribute::optional(name, Type::String, description);
@@ -54,7 +55,7 @@ pub fn schema() -> Schema {
             Attribute::computed(
                 "success",
                 Type::Bool,
-                "DataForest's `success`; null until a `when = \"destroy\"` kill runs.",
+                "DataForest's `success`; null with `when = \"destroy\"`, whose kill runs as the resource goes.",
             ),
             Attribute::computed("message", Type::String, "DataForest's `message`."),
             Attribute::computed(
@@ -82,10 +83,6 @@ pub fn schema() -> Schema {
             ],
         }],
     }
-}
-
-pub fn is_valid_app_id(id: &str) -> bool {
-    (1..=APP_ID_MAX_CHARS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Checks the configuration; unknown values pass, to be checked when known.
@@ -138,17 +135,32 @@ pub fn kills_on_destroy(config: &Value) -> Result<bool, ProviderError> {
 /// `timeouts.create` or `timeouts.delete`, or the default when not set or not yet known.
 fn timeout(config: &Value, phase: &'static str) -> Result<Duration, ProviderError> {
     match config.get("timeouts").get(phase) {
-        Value::String(text) => parse_duration(text).map_err(|reason| ProviderError::InvalidTimeout {
-            path: vec!["timeouts", phase],
-            value: text.clone(),
-            reason,
-        }),
+        Value::String(text) => {
+            let invalid = |reason: String| ProviderError::InvalidTimeout {
+                path: vec!["timeouts", phase],
+                value: text.clone(),
+                reason,
+            };
+            match parse_duration(text).map_err(invalid)? {
+                limit if limit > LONGEST_TIMEOUT => Err(invalid("it is longer than 24h".to_string())),
+                limit => Ok(limit),
+            }
+        }
         Value::Null | Value::Unknown => Ok(DEFAULT_TIMEOUT),
         other => Err(ProviderError::WrongType {
             path: vec!["timeouts", phase],
             expected: "a string",
             got: other.kind(),
         }),
+    }
+}
+
+/// A replacing argument as it takes effect: an unset `when` is `"create"`, so writing the default
+/// out, or removing it, replaces nothing.
+fn argument(state: &Value, name: &str) -> Value {
+    match (name, state.get(name)) {
+        ("when", Value::Null) => Value::String("create".to_string()),
+        (_, value) => value.clone(),
     }
 }
 
@@ -167,7 +179,10 @@ pub fn plan(prior: &Value, proposed: &Value) -> Plan {
     let requires_replace: Vec<&'static str> = if creating {
         Vec::new()
     } else {
-        REPLACING_ARGUMENTS.into_iter().filter(|name| prior.get(name) != proposed.get(name)).collect()
+        REPLACING_ARGUMENTS
+            .into_iter()
+            .filter(|name| argument(prior, name) != argument(proposed, name))
+            .collect()
     };
     if !creating && requires_replace.is_empty() {
         // The proposal carries the recorded answer forward; only in-place settings can differ.
@@ -195,7 +210,7 @@ pub struct Applied {
 
 /// An in-place update changes only `wait_for_termination` and `timeouts`: the plan is the state.
 pub fn update(prior: &Value, planned: &Value) -> Result<Applied, ProviderError> {
-    if REPLACING_ARGUMENTS.into_iter().any(|name| prior.get(name) != planned.get(name))
+    if REPLACING_ARGUMENTS.into_iter().any(|name| argument(prior, name) != argument(planned, name))
         || planned.has_unknowns()
     {
         return Err(ProviderError::UnexpectedUpdate);
@@ -308,6 +323,9 @@ mod tests {
         let config =
             Value::object([("app_id", Value::String("a1".into())), ("when", Value::String("later".into()))]);
         assert!(matches!(&validate(&config)[..], [ProviderError::InvalidWhen { .. }]));
+        let forever =
+            Value::object([("app_id", Value::String("a1".into())), ("timeouts", timeouts("300000000000y"))]);
+        assert!(matches!(&validate(&forever)[..], [ProviderError::InvalidTimeout { .. }]));
         assert_eq!(
             timeout(&Value::object([("timeouts", timeouts("3s"))]), "create").unwrap(),
             Duration::from_secs(3)
@@ -356,6 +374,8 @@ mod tests {
         assert_eq!(unknown_id.requires_replace, vec!["app_id"]);
         let later = plan(&prior, &with(prior.clone(), "when", Value::String("destroy".into())));
         assert_eq!(later.requires_replace, vec!["when"]);
+        let spelled_out = plan(&prior, &with(prior.clone(), "when", Value::String("create".into())));
+        assert!(spelled_out.requires_replace.is_empty(), "the default written out replaces nothing");
     }
 
     #[test]

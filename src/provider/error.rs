@@ -59,7 +59,11 @@ pub enum ProviderError {
     EmptyArgument {
         name: &'static str,
     },
-    /// `timeouts.create` ran out before the kill was answered.
+    /// A time-out too long to compute a deadline from.
+    TimeoutTooLong {
+        limit: Duration,
+    },
+    /// The time-out ran out before the kill was answered.
     KillTimedOut {
         app_id: String,
         limit: Duration,
@@ -102,8 +106,8 @@ impl ProviderWarning {
             ProviderWarning::AlreadyEnded { app_id, state } => Diagnostic::warning(
                 "App had already ended",
                 format!(
-                    "DataForest refused the kill of AI app {app_id:?}, but the app had already ended (state \
-                     {state}), so the kill counts as done. `success` records DataForest's refusal; `app_state` \
+                    "The kill of AI app {app_id:?} failed, but the app had already ended (state \
+                     {state}), so the kill counts as done. `success` is false and `message` holds the failure; `app_state` \
                      records the state it had ended in."
                 ),
             )
@@ -148,15 +152,15 @@ impl ProviderError {
             .at_attribute("app_id"),
             ProviderError::NotConfigured => Diagnostic::error(
                 "Provider not configured",
-                "The ncloud provider's settings were still unknown when this resource was applied. Make the \
-                 provider block depend only on values known at plan time.",
+                "The ncloud provider is not configured: its settings were still unknown, or Terraform has not \
+                 configured it yet. Make the provider block depend only on values known at plan time.",
             ),
             ProviderError::KillFailed { app_id, error, attempts } => kill_failed(app_id, error, *attempts),
             ProviderError::WaitFailed { app_id, error, attempts } => Diagnostic::error(
                 "Could not confirm the app ended",
                 format!(
                     "DataForest accepted the kill of AI app {app_id:?}, but reading its state failed{}: {error}. \
-                     Nothing was recorded; the next apply kills it again (which is harmless) and waits anew.",
+                     Nothing new was recorded; the next run kills it again (which is harmless) and waits anew.",
                     if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
                 ),
             )
@@ -165,7 +169,7 @@ impl ProviderError {
                 "App still running",
                 format!(
                     "DataForest accepted the kill of AI app {app_id:?}, but the app was still {last_state} when the \
-                     time-out of {} ran out. Nothing was recorded; apply again to wait longer, or raise the time-out.",
+                     time-out of {} ran out. Nothing new was recorded; run again to wait longer, or raise the time-out.",
                     humantime::format_duration(*limit)
                 ),
             )
@@ -188,11 +192,15 @@ impl ProviderError {
             ProviderError::EmptyArgument { name } => {
                 Diagnostic::error(format!("Empty {name}"), format!("{name} must not be blank.")).at_attribute(name)
             }
+            ProviderError::TimeoutTooLong { limit } => Diagnostic::error(
+                "Time-out too long",
+                format!("A time-out of {} is too long to wait for.", humantime::format_duration(*limit)),
+            ),
             ProviderError::KillTimedOut { app_id, limit } => Diagnostic::error(
                 "Kill timed out",
                 format!(
-                    "The kill of AI app {app_id:?} got no final answer within {} (timeouts.create), retries \
-                     included. The kill may or may not have happened; nothing was recorded, so the next apply \
+                    "The kill of AI app {app_id:?} got no final answer within its time-out of {}, retries \
+                     included. The kill may or may not have happened; nothing new was recorded, so the next run \
                      sends it again.",
                     humantime::format_duration(*limit)
                 ),
@@ -215,7 +223,7 @@ impl ProviderError {
                 "Kill interrupted",
                 format!(
                     "Terraform asked the provider to stop while the kill of AI app {app_id:?} was in flight. \
-                     The kill may or may not have happened; nothing was recorded, so the next apply sends it again."
+                     The kill may or may not have happened; nothing new was recorded, so the next run sends it again."
                 ),
             ),
             ProviderError::ImportRefused { type_name } => Diagnostic::error(
@@ -235,8 +243,8 @@ impl ProviderError {
             ),
             ProviderError::UnexpectedUpdate => Diagnostic::error(
                 "Unexpected in-place update",
-                "Every argument of this resource forces a replacement, so Terraform should never update it in \
-                 place. This is a bug in the provider; please report it.",
+                "Only wait_for_termination and timeouts change in place, but Terraform asked to update another \
+                 argument in place. This is a bug in the provider; please report it.",
             ),
         }
     }
@@ -328,7 +336,7 @@ fn kill_failed(app_id: &str, error: &ApiError, attempts: u32) -> Diagnostic {
     Diagnostic::error(
         "DataForest kill failed",
         format!(
-            "Killing AI app {app_id:?} failed{}: {error}.{hint} Nothing was recorded, so the next apply tries again.",
+            "Killing AI app {app_id:?} failed{}: {error}.{hint} Nothing new was recorded, so the next run tries again.",
             if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
         ),
     )
@@ -366,6 +374,6 @@ mod tests {
             "{}",
             diagnostic.detail
         );
-        assert!(diagnostic.detail.contains("Nothing was recorded"));
+        assert!(diagnostic.detail.contains("Nothing new was recorded"));
     }
 }

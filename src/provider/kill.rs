@@ -37,14 +37,14 @@ pub async fn kill(
     limit: Duration,
     mut progress: impl FnMut(String),
 ) -> Result<KillReport, ProviderError> {
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now().checked_add(limit).ok_or(ProviderError::TimeoutTooLong { limit })?;
     let timed_out = || ProviderError::KillTimedOut { app_id: app_id.to_string(), limit };
     progress(format!("Killing AI app {app_id}"));
     let sent = timeout_at(deadline, client.kill(app_id)).await.map_err(|_| timed_out())?;
     let killed_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let mut report = match sent {
-        Ok(KillOutcome { id, success, message }) => {
-            KillReport { id, success, message, killed_at, observed: None, warnings: Vec::new() }
+        Ok(KillOutcome { id, message }) => {
+            KillReport { id, success: true, message, killed_at, observed: None, warnings: Vec::new() }
         }
         Err(failure) => {
             let (app, refusal) = timeout_at(deadline, already_ended(client, app_id, failure))

@@ -1,5 +1,5 @@
-//! The ncloud provider: its configuration and its resource types, expressed in protocol values
-//! and typed errors. It calls DataForest through `ncp` and never sees gRPC.
+//! The ncloud provider: its configuration, resource, action and data sources, expressed in
+//! protocol values and typed errors. It calls DataForest through `ncp` and never sees gRPC.
 
 pub mod action;
 pub mod aiapp_kill;
@@ -8,7 +8,7 @@ pub mod data_sources;
 pub mod error;
 pub mod kill;
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
@@ -24,9 +24,9 @@ pub const TYPE_NAME: &str = "ncloud";
 
 /// What `ConfigureProvider` left behind.
 enum Configuration {
+    /// Not configured, or some settings were unknown (during plan): nothing that needs the API
+    /// may run.
     NotYet,
-    /// Some settings were unknown (during plan); nothing that needs the API may run.
-    Deferred,
     Ready(Arc<Session>),
 }
 
@@ -60,13 +60,16 @@ impl Session {
 
 pub struct NcloudProvider {
     configuration: RwLock<Configuration>,
-    /// Cancelled by `StopProvider`: in-flight work ends, the process does not.
-    stop: CancellationToken,
+    /// The stop token of the calls in flight; `StopProvider` cancels it and puts a fresh one in.
+    stop: Mutex<CancellationToken>,
 }
 
 impl Default for NcloudProvider {
     fn default() -> Self {
-        NcloudProvider { configuration: RwLock::new(Configuration::NotYet), stop: CancellationToken::new() }
+        NcloudProvider {
+            configuration: RwLock::new(Configuration::NotYet),
+            stop: Mutex::new(CancellationToken::new()),
+        }
     }
 }
 
@@ -110,7 +113,7 @@ impl NcloudProvider {
         })?;
         tokio::select! {
             biased;
-            () = self.stop.cancelled() => Err(ProviderError::Interrupted),
+            () = self.stop_token().cancelled_owned() => Err(ProviderError::Interrupted),
             read = data_sources::read(client, type_name, config) => read,
         }
     }
@@ -129,7 +132,7 @@ impl NcloudProvider {
     /// Resolves the configuration; settings still unknown during plan defer it without error.
     pub fn configure(&self, config: &Value, environment: &Environment<'_>) -> Result<(), ProviderError> {
         let next = if config.has_unknowns() {
-            Configuration::Deferred
+            Configuration::NotYet
         } else {
             let config = config::resolve(config, environment)?;
             tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
@@ -239,7 +242,7 @@ impl NcloudProvider {
         tokio::select! {
             // Checked first, so nothing is sent once Terraform has asked to stop.
             biased;
-            () = self.stop.cancelled() => Err(ProviderError::KillInterrupted {
+            () = self.stop_token().cancelled_owned() => Err(ProviderError::KillInterrupted {
                 app_id: state.get("app_id").as_str().unwrap_or_default().to_string(),
             }),
             applied = kill => applied,
@@ -253,15 +256,23 @@ impl NcloudProvider {
         }
     }
 
-    /// `StopProvider`: cancels in-flight calls; later calls fail fast as interrupted.
+    /// `StopProvider`: cancels the calls in flight; the process and later calls go on.
     pub fn stop(&self) {
-        self.stop.cancel();
+        let mut current = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        current.cancel();
+        // Calls that start later run normally: a `--debug` provider serves run after run.
+        *current = CancellationToken::new();
+    }
+
+    /// The token of the calls starting now; `stop` cancels it.
+    fn stop_token(&self) -> CancellationToken {
+        self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     fn session(&self) -> Result<Arc<Session>, ProviderError> {
         match &*self.configuration.read().unwrap_or_else(|poisoned| poisoned.into_inner()) {
             Configuration::Ready(session) => Ok(Arc::clone(session)),
-            Configuration::NotYet | Configuration::Deferred => Err(ProviderError::NotConfigured),
+            Configuration::NotYet => Err(ProviderError::NotConfigured),
         }
     }
 }

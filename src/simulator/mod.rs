@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as JsonValue, json};
 
-use crate::ncp::signing;
+use crate::ncp::{apps, signing};
 
 /// The gateway refuses signatures whose timestamp is further than this from its clock.
 pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(300);
@@ -82,7 +82,7 @@ impl App {
     }
 
     fn is_terminal(&self) -> bool {
-        matches!(self.state.as_str(), "KILLED" | "FINISHED" | "FAILED")
+        apps::is_terminal_state(&self.state)
     }
 }
 
@@ -468,7 +468,7 @@ fn answer(inner: &mut Inner, call: ApiCall, body: &[u8]) -> Response {
 }
 
 fn kill(inner: &mut Inner, id: &str) -> Response {
-    if !is_app_id(id) {
+    if !apps::is_valid_app_id(id) {
         return invalid_request();
     }
     let Some(app) = inner.apps.get_mut(id) else {
@@ -519,10 +519,6 @@ async fn not_found(uri: Uri) -> Response {
 
 fn no_api(path: &str) -> Response {
     gateway_error(StatusCode::NOT_FOUND, "300", "Not Found", &format!("no API at {path}"))
-}
-
-fn is_app_id(id: &str) -> bool {
-    (1..=22).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn dataforest_error(status: StatusCode, message: &str) -> Response {
