@@ -87,8 +87,12 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     let server = router.serve_with_incoming(listener.incoming(acceptor));
 
+    // One write, so a reader that stops at the line it wants cannot break the pipe half-way.
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}").and_then(|()| stdout.flush()).map_err(ServeError::Stdout)?;
+    stdout
+        .write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(ServeError::Stdout)?;
     drop(stdout);
     tracing::debug!(address = ?address, "plugin serving");
 
