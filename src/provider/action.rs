@@ -5,6 +5,7 @@
 use crate::protocol::schema::{Attribute, Schema, Type};
 use crate::protocol::value::Value;
 
+use super::aiapp_kill::{app_id, required_app_id};
 use super::error::ProviderError;
 
 /// The action shares the resource's name: both are the kill.
@@ -34,18 +35,7 @@ pub fn schema() -> Schema {
 
 /// Checks the configuration; values unknown until apply pass.
 pub fn validate(config: &Value) -> Vec<ProviderError> {
-    let mut errors = Vec::new();
-    match config.get("app_id") {
-        Value::String(id) if !crate::ncp::apps::is_valid_app_id(id) => {
-            errors.push(ProviderError::InvalidAppId { value: id.clone() })
-        }
-        Value::String(_) | Value::Unknown | Value::Null => {}
-        other => errors.push(ProviderError::WrongType {
-            path: vec!["app_id"],
-            expected: "a string",
-            got: other.kind(),
-        }),
-    }
+    let mut errors: Vec<ProviderError> = app_id(config).err().into_iter().collect();
     if !matches!(config.get("wait_for_termination"), Value::Bool(_) | Value::Null | Value::Unknown) {
         let got = config.get("wait_for_termination").kind();
         errors.push(ProviderError::WrongType { path: vec!["wait_for_termination"], expected: "a bool", got });
@@ -58,14 +48,7 @@ pub fn arguments(config: &Value) -> Result<(String, bool), ProviderError> {
     if let Some(error) = validate(config).into_iter().next() {
         return Err(error);
     }
-    match config.get("app_id") {
-        Value::String(id) => {
-            Ok((id.clone(), matches!(config.get("wait_for_termination"), Value::Bool(true))))
-        }
-        other => {
-            Err(ProviderError::WrongType { path: vec!["app_id"], expected: "a string", got: other.kind() })
-        }
-    }
+    Ok((required_app_id(config)?, matches!(config.get("wait_for_termination"), Value::Bool(true))))
 }
 
 #[cfg(test)]

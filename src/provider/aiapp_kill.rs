@@ -100,7 +100,7 @@ pub fn validate(config: &Value) -> Vec<ProviderError> {
 }
 
 /// The app id, which must be a known, valid id; unknown and null pass validation only.
-fn app_id(config: &Value) -> Result<Option<String>, ProviderError> {
+pub(super) fn app_id(config: &Value) -> Result<Option<String>, ProviderError> {
     match config.get("app_id") {
         Value::String(id) if is_valid_app_id(id) => Ok(Some(id.clone())),
         Value::String(id) => Err(ProviderError::InvalidAppId { value: id.clone() }),
@@ -111,7 +111,7 @@ fn app_id(config: &Value) -> Result<Option<String>, ProviderError> {
     }
 }
 
-fn required_app_id(state: &Value) -> Result<String, ProviderError> {
+pub(super) fn required_app_id(state: &Value) -> Result<String, ProviderError> {
     app_id(state)?.ok_or_else(|| ProviderError::WrongType {
         path: vec!["app_id"],
         expected: "a string",

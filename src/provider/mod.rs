@@ -118,11 +118,17 @@ impl NcloudProvider {
         }
     }
 
-    fn resource_schema(&self, type_name: &str) -> Result<Schema, ProviderError> {
+    /// Checks a resource type name without building its schema (plan and apply need no more).
+    fn check_resource(&self, type_name: &str) -> Result<(), ProviderError> {
         match type_name {
-            aiapp_kill::TYPE_NAME => Ok(aiapp_kill::schema()),
+            aiapp_kill::TYPE_NAME => Ok(()),
             other => Err(ProviderError::UnknownType { kind: "resource", name: other.to_string() }),
         }
+    }
+
+    fn resource_schema(&self, type_name: &str) -> Result<Schema, ProviderError> {
+        self.check_resource(type_name)?;
+        Ok(aiapp_kill::schema())
     }
 
     pub fn validate_provider_config(&self, config: &Value) -> Vec<ProviderError> {
@@ -143,9 +149,9 @@ impl NcloudProvider {
     }
 
     pub fn validate_resource(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
-        match type_name {
-            aiapp_kill::TYPE_NAME => aiapp_kill::validate(config),
-            other => vec![ProviderError::UnknownType { kind: "resource", name: other.to_string() }],
+        match self.check_resource(type_name) {
+            Ok(()) => aiapp_kill::validate(config),
+            Err(error) => vec![error],
         }
     }
 
@@ -172,7 +178,7 @@ impl NcloudProvider {
         prior: &Value,
         proposed: &Value,
     ) -> Result<aiapp_kill::Plan, ProviderError> {
-        self.resource_schema(type_name)?;
+        self.check_resource(type_name)?;
         Ok(aiapp_kill::plan(prior, proposed))
     }
 
@@ -184,7 +190,7 @@ impl NcloudProvider {
         prior: &Value,
         planned: &Value,
     ) -> Result<Applied, ProviderError> {
-        self.resource_schema(type_name)?;
+        self.check_resource(type_name)?;
         match (prior, planned) {
             (prior, Value::Null) if aiapp_kill::kills_on_destroy(prior)? => {
                 let session = self.session()?;
@@ -250,8 +256,8 @@ impl NcloudProvider {
     }
 
     pub fn import_resource(&self, type_name: &str) -> ProviderError {
-        match self.resource_schema(type_name) {
-            Ok(_) => ProviderError::ImportRefused { type_name: type_name.to_string() },
+        match self.check_resource(type_name) {
+            Ok(()) => ProviderError::ImportRefused { type_name: type_name.to_string() },
             Err(error) => error,
         }
     }
