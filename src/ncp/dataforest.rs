@@ -69,11 +69,14 @@ impl Default for ClientOptions {
     }
 }
 
-/// A call that failed for good: the last error, and how many attempts were made.
+/// A call that failed for good: the last error, how many attempts were made, and whether an
+/// attempt before the last got no clear answer and may have taken effect (see
+/// [`ApiError::may_have_taken_effect`]), so that the last answer need not tell the whole story.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallError {
     pub error: ApiError,
     pub attempts: u32,
+    pub earlier_attempt_uncertain: bool,
 }
 
 /// One HTTP answer, read.
@@ -100,11 +103,10 @@ impl DataForestClient {
             .user_agent(concat!("terraform-provider-ncloud/", env!("CARGO_PKG_VERSION")))
             .timeout(options.request_timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(options.request_timeout))
+            // A redirect would carry the signed headers to whatever host it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ApiError::Transport {
-                reason: format!("cannot set up HTTP: {e}"),
-                timed_out: false,
-            })?;
+            .map_err(|e| ApiError::Local { reason: format!("cannot set up HTTP: {e}") })?;
         Ok(DataForestClient { http, endpoint, credentials, retry: options.retry })
     }
 
@@ -139,6 +141,7 @@ impl DataForestClient {
         decode: impl Fn(&Answer) -> Result<T, ApiError>,
     ) -> Result<T, CallError> {
         let mut attempts = 0;
+        let mut earlier_attempt_uncertain = false;
         loop {
             attempts += 1;
             let (error, retry_after) = match self.post(api_path, body).await {
@@ -149,8 +152,9 @@ impl DataForestClient {
                 Err(error) => (error, None),
             };
             if attempts > self.retry.max_retries || !retry::is_retryable(&error) {
-                return Err(CallError { error, attempts });
+                return Err(CallError { error, attempts, earlier_attempt_uncertain });
             }
+            earlier_attempt_uncertain |= error.may_have_taken_effect();
             let wait = self.retry.wait(attempts, retry_after, retry::jitter());
             tracing::debug!(path = api_path, attempts, wait_ms = wait.as_millis() as u64, %error, "retrying");
             tokio::time::sleep(wait).await;
@@ -202,6 +206,9 @@ impl DataForestClient {
             .await
             .map_err(transport_error)?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(ApiError::Redirect { status, location: redirect_host(&url, response.headers()) });
+        }
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -218,11 +225,23 @@ impl DataForestClient {
     }
 }
 
+/// The host a redirect points at, for the error message; never followed.
+fn redirect_host(request: &reqwest::Url, headers: &reqwest::header::HeaderMap) -> String {
+    let Some(location) = headers.get(reqwest::header::LOCATION) else {
+        return "nowhere (no Location header)".to_string();
+    };
+    let target = location.to_str().ok().and_then(|text| request.join(text).ok());
+    match target.as_ref().and_then(|url| Some((url.scheme(), url.host_str()?, url.port()))) {
+        Some((scheme, host, Some(port))) => format!("{scheme}://{host}:{port}"),
+        Some((scheme, host, None)) => format!("{scheme}://{host}"),
+        None => "an unreadable Location".to_string(),
+    }
+}
+
 /// A header value that HTTP libraries redact wherever they print headers.
 fn sensitive(text: &str) -> Result<reqwest::header::HeaderValue, ApiError> {
-    let mut value = reqwest::header::HeaderValue::from_str(text).map_err(|_| ApiError::Transport {
+    let mut value = reqwest::header::HeaderValue::from_str(text).map_err(|_| ApiError::Local {
         reason: "a credential holds characters an HTTP header cannot carry".into(),
-        timed_out: false,
     })?;
     value.set_sensitive(true);
     Ok(value)
@@ -239,7 +258,8 @@ fn transport_error(error: reqwest::Error) -> ApiError {
     if is_certificate_error(&error) {
         ApiError::Certificate { reason }
     } else {
-        ApiError::Transport { reason, timed_out: error.is_timeout() }
+        // A failed connect sent nothing; after that, the request may have gone out.
+        ApiError::Transport { reason, timed_out: error.is_timeout(), connected: !error.is_connect() }
     }
 }
 

@@ -12,15 +12,22 @@ const API_TEXT_CHARS: usize = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
+    /// The request could not be made at all (an HTTP client that cannot be set up, a credential
+    /// no HTTP header can carry): nothing was sent.
+    Local { reason: String },
     /// No HTTP answer arrived: connection refused or reset, a TLS failure other than a refused
-    /// certificate, or the time-out.
-    Transport { reason: String, timed_out: bool },
+    /// certificate, or the time-out. `connected` tells whether a connection was made, after which
+    /// the request may have reached DataForest.
+    Transport { reason: String, timed_out: bool, connected: bool },
     /// The endpoint's TLS certificate was refused; certificate checks are never turned off.
     Certificate { reason: String },
     /// The API Gateway in front of DataForest answered `{"error": {"errorCode", "message", ...}}`.
     Gateway { status: u16, code: String, message: String, details: Option<String> },
     /// DataForest answered `{"success": false, "message": ...}` (with any HTTP status).
     Rejected { status: u16, message: String },
+    /// A redirect (HTTP 3xx), which is never followed: the signed headers must not travel to
+    /// another host. `location` is the host it pointed at, as far as it could be read.
+    Redirect { status: u16, location: String },
     /// An answer in none of the documented shapes; quotes only the start of the body.
     UnexpectedResponse { status: u16, reason: String, body_excerpt: String },
 }
@@ -29,10 +36,32 @@ impl ApiError {
     /// The HTTP status of the answer, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Transport { .. } | ApiError::Certificate { .. } => None,
+            ApiError::Local { .. } | ApiError::Transport { .. } | ApiError::Certificate { .. } => None,
             ApiError::Gateway { status, .. }
             | ApiError::Rejected { status, .. }
+            | ApiError::Redirect { status, .. }
             | ApiError::UnexpectedResponse { status, .. } => Some(*status),
+        }
+    }
+
+    /// Whether DataForest (not its gateway, nor the network) answered and refused: its own
+    /// `{"success": false}` with a status below 500. Only then can the app's state explain why.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ApiError::Rejected { status, .. } if *status < 500)
+    }
+
+    /// Whether DataForest answered that the thing asked for does not exist (404 "no such element").
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Rejected { status: 404, .. })
+    }
+
+    /// Whether the request may have reached DataForest and taken effect although no clear answer
+    /// came back: the connection dropped or timed out after it was made, or a gateway or server
+    /// error answered (the gateway may have forwarded it before failing).
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            ApiError::Transport { connected, .. } => *connected,
+            other => other.status().is_some_and(|status| status >= 500),
         }
     }
 
@@ -48,8 +77,9 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Transport { reason, timed_out: true } => write!(f, "no answer in time: {reason}"),
-            ApiError::Transport { reason, timed_out: false } => write!(f, "request failed: {reason}"),
+            ApiError::Local { reason } => write!(f, "the request could not be made: {reason}"),
+            ApiError::Transport { reason, timed_out: true, .. } => write!(f, "no answer in time: {reason}"),
+            ApiError::Transport { reason, timed_out: false, .. } => write!(f, "request failed: {reason}"),
             ApiError::Certificate { reason } => {
                 write!(f, "the endpoint's TLS certificate was refused: {reason}")
             }
@@ -61,6 +91,11 @@ impl fmt::Display for ApiError {
                 }
             }
             ApiError::Rejected { status, message } => write!(f, "HTTP {status}, DataForest: {message}"),
+            ApiError::Redirect { status, location } => write!(
+                f,
+                "HTTP {status}, a redirect to {location}, which is not followed: signed requests go only to the \
+                 configured endpoint"
+            ),
             ApiError::UnexpectedResponse { status, reason, body_excerpt } if body_excerpt.is_empty() => {
                 write!(f, "HTTP {status}, unexpected answer: {reason} (empty body)")
             }

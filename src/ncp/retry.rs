@@ -2,8 +2,9 @@
 //!
 //! - **What is retried**: no HTTP answer at all (connection refused or reset, a TLS failure, the
 //!   per-attempt time-out), and HTTP 429, 500, 502, 503 and 504 whatever their body (either error
-//!   shape, or an HTML page). Never a refused TLS certificate, never another status, and never a
-//!   2xx answer, even one that says `"success": false` or cannot be read.
+//!   shape, or an HTML page). Never a refused TLS certificate, never a redirect (which is not
+//!   followed either), never another status, and never a 2xx answer, even one that says
+//!   `"success": false` or cannot be read.
 //! - **How long to wait**: 0.5 s before the first retry, doubling each time, capped at 8 s, each
 //!   wait scaled by a random factor in [0.5, 1) so that parallel kills do not retry in lock-step. An
 //!   answer with `Retry-After: N` (seconds) waits N seconds instead, at most 60.
@@ -98,8 +99,10 @@ mod tests {
 
     #[test]
     fn retryable_errors() {
-        let transport = ApiError::Transport { reason: "reset".into(), timed_out: false };
+        let transport = ApiError::Transport { reason: "reset".into(), timed_out: false, connected: true };
         assert!(is_retryable(&transport));
+        assert!(!is_retryable(&ApiError::Local { reason: "bad header".into() }));
+        assert!(!is_retryable(&ApiError::Redirect { status: 307, location: "https://elsewhere".into() }));
         for status in [429, 500, 502, 503, 504] {
             assert!(is_retryable(&ApiError::unexpected(status, "html", b"<html>")), "{status}");
             assert!(

@@ -13,9 +13,9 @@ use super::diagnostic::{self, PathStep};
 use super::proto::tfplugin6 as pb;
 use super::schema::Schema;
 use super::value::{DecodeError, Value};
-use crate::provider::NcloudProvider;
 use crate::provider::config::Environment;
 use crate::provider::error::{ProviderError, ProviderWarning};
+use crate::provider::{ApplyError, DataSourceRead, NcloudProvider};
 
 pub struct ProviderService {
     provider: Arc<NcloudProvider>,
@@ -205,12 +205,20 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("ReadDataSource", &request.type_name);
+        let deferral_allowed = request.client_capabilities.is_some_and(|client| client.deferral_allowed);
         let read = match decode("data source configuration", request.config.as_ref()) {
-            Ok(config) => self.provider.read_data_source(&request.type_name, &config).await,
+            Ok(config) => self.provider.read_data_source(&request.type_name, &config, deferral_allowed).await,
             Err(error) => Err(error),
         };
         Ok(Response::new(match read {
-            Ok(state) => pb::read_data_source::Response { state: encode(&state), ..Default::default() },
+            Ok(DataSourceRead::Read(state)) => {
+                pb::read_data_source::Response { state: encode(&state), ..Default::default() }
+            }
+            Ok(DataSourceRead::Deferred(state)) => pb::read_data_source::Response {
+                state: encode(&state),
+                deferred: Some(pb::Deferred { reason: pb::deferred::Reason::ProviderConfigUnknown as i32 }),
+                ..Default::default()
+            },
             Err(error) => {
                 pb::read_data_source::Response { diagnostics: diagnostics([error]), ..Default::default() }
             }
@@ -296,7 +304,7 @@ impl pb::provider_server::Provider for ProviderService {
             (Ok(prior), Ok(planned)) => {
                 self.provider.apply_resource(&request.type_name, &prior, &planned).await
             }
-            (Err(error), _) | (_, Err(error)) => Err(error),
+            (Err(error), _) | (_, Err(error)) => Err(ApplyError::from(error)),
         };
         Ok(Response::new(match applied {
             Ok(applied) => pb::apply_resource_change::Response {
@@ -305,10 +313,14 @@ impl pb::provider_server::Provider for ProviderService {
                 diagnostics: warnings(&applied.warnings),
                 ..Default::default()
             },
-            // Nothing new is recorded: the prior state stands. A failed create leaves no resource,
-            // so the next apply tries again; a failed destroy or update keeps the resource.
-            Err(error) => pb::apply_resource_change::Response {
-                new_state: request.prior_state.or_else(|| encode(&Value::Null)),
+            // The prior state stands: a failed create leaves no resource, so the next apply tries
+            // again; a failed destroy or update keeps the resource. Only a kill DataForest accepted
+            // before the wait for the app failed is recorded (Terraform taints a created one).
+            Err(ApplyError { error, state }) => pb::apply_resource_change::Response {
+                new_state: match state {
+                    Some(state) => encode(&state),
+                    None => request.prior_state.or_else(|| encode(&Value::Null)),
+                },
                 diagnostics: diagnostics([error]),
                 ..Default::default()
             },
@@ -352,7 +364,8 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(pb::plan_action::Response { diagnostics, deferred: None }))
     }
 
-    /// Streams a Progress event per step, then exactly one Completed, then ends.
+    /// Streams a Progress event per step, then exactly one Completed, then ends. When Terraform
+    /// drops the stream, the action is dropped with it, HTTP call and polling included.
     async fn invoke_action(
         &self,
         request: Request<pb::invoke_action::Request>,
@@ -370,7 +383,10 @@ impl pb::provider_server::Provider for ProviderService {
                     let progress = |message: String| {
                         send(Type::Progress(Progress { message }));
                     };
-                    provider.invoke_action(&request.action_type, &config, progress).await
+                    tokio::select! {
+                        () = events.closed() => return,
+                        result = provider.invoke_action(&request.action_type, &config, progress) => result,
+                    }
                 }
                 Err(error) => Err(error),
             };

@@ -7,6 +7,7 @@ use crate::protocol::value::Value;
 
 use super::aiapp_kill::{app_id, required_app_id};
 use super::error::ProviderError;
+use super::kill::{DEFAULT_TIMEOUT, Kill, Phase};
 
 /// The action shares the resource's name: both are the kill.
 pub const TYPE_NAME: &str = super::aiapp_kill::TYPE_NAME;
@@ -25,8 +26,8 @@ pub fn schema() -> Schema {
             Attribute::optional(
                 "wait_for_termination",
                 Type::Bool,
-                "After the kill, poll the app's state until it is `KILLED`, `FINISHED` or `FAILED` (at most 20 \
-                 minutes), reporting progress.",
+                "After the kill, poll the app's state until it is `KILLED`, `FINISHED` or `FAILED`, reporting \
+                 progress. The whole action, kill, retries and waiting, is bounded by 20 minutes.",
             ),
         ],
         blocks: Vec::new(),
@@ -43,12 +44,17 @@ pub fn validate(config: &Value) -> Vec<ProviderError> {
     errors
 }
 
-/// The app to kill and whether to wait, from a configuration known in full.
-pub fn arguments(config: &Value) -> Result<(String, bool), ProviderError> {
+/// The kill a configuration known in full asks for; it is bounded by [`DEFAULT_TIMEOUT`].
+pub fn kill_of(config: &Value) -> Result<Kill, ProviderError> {
     if let Some(error) = validate(config).into_iter().next() {
         return Err(error);
     }
-    Ok((required_app_id(config)?, matches!(config.get("wait_for_termination"), Value::Bool(true))))
+    Ok(Kill {
+        app_id: required_app_id(config)?,
+        phase: Phase::Action,
+        wait_for_termination: matches!(config.get("wait_for_termination"), Value::Bool(true)),
+        limit: DEFAULT_TIMEOUT,
+    })
 }
 
 #[cfg(test)]
@@ -61,9 +67,13 @@ mod tests {
             ("app_id", Value::String("A1".into())),
             ("wait_for_termination", Value::Bool(true)),
         ]);
-        assert_eq!(arguments(&config).unwrap(), ("A1".to_string(), true));
+        let kill = kill_of(&config).unwrap();
+        assert_eq!(
+            (kill.app_id.as_str(), kill.wait_for_termination, kill.limit),
+            ("A1", true, DEFAULT_TIMEOUT)
+        );
         assert!(validate(&Value::object([("app_id", Value::Unknown)])).is_empty());
-        assert!(arguments(&Value::object([("app_id", Value::Unknown)])).is_err());
+        assert!(kill_of(&Value::object([("app_id", Value::Unknown)])).is_err());
         assert!(matches!(
             &validate(&Value::object([("app_id", Value::String("-".into()))]))[..],
             [ProviderError::InvalidAppId { .. }]

@@ -1,23 +1,25 @@
 //! The `ncloud_dataforest_aiapp_kill` resource: force-ends a DataForest AI app and records what
 //! the API answered. With `when = "create"` (the default) creating it kills; with
 //! `when = "destroy"` creating it records the intent and destroying it kills, for destroy hooks.
-//! Reading makes no call: a kill cannot be undone. `app_id`, `triggers` and `when` force a
-//! replacement, which kills again; `wait_for_termination` and `timeouts` change in place.
+//! Reading makes no call: a kill cannot be undone. `app_id` and `triggers` force a replacement,
+//! which kills again. `when` changes in place, so that no change of it kills one app twice:
+//! `destroy` -> `create` kills during that apply, `create` -> `destroy` only arms the kill at
+//! destroy. `wait_for_termination` and `timeouts` change in place and take effect at the next
+//! kill.
 
 use std::time::Duration;
 
-use crate::ncp::DataForestClient;
 use crate::ncp::apps::is_valid_app_id;
 use crate::protocol::schema::{Attribute, NestedBlock, Schema, Type};
 use crate::protocol::value::Value;
 
 use super::config::parse_duration;
 use super::error::{ProviderError, ProviderWarning};
-use super::kill::{self, DEFAULT_TIMEOUT, KillReport};
+use super::kill::{DEFAULT_TIMEOUT, Kill, KillReport, Phase};
 
 pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
 /// The arguments that replace the resource when they change.
-const REPLACING_ARGUMENTS: [&str; 3] = ["app_id", "triggers", "when"];
+const REPLACING_ARGUMENTS: [&str; 2] = ["app_id", "triggers"];
 const COMPUTED: [&str; 6] = ["id", "success", "message", "killed_at", "app_state", "final_status"];
 /// The longest time-out accepted: a kill that has not finished in a day will not.
 const LONGEST_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
@@ -27,7 +29,8 @@ pub fn schema() -> Schema {
     Schema {
         version: 0,
         description: "Force-ends a DataForest AI app through the signed `POST /api/v2/aiapps/kill` call and records \
-            the API's answer, at create (default) or at destroy. Changing `app_id`, `triggers` or `when` replaces it.",
+            the API's answer, at create (default) or at destroy. Changing `app_id` or `triggers` replaces it, which \
+            kills again (with `when = \"destroy\"`, the old app is killed as the old resource goes).",
         attributes: vec![
             Attribute::required(
                 "app_id",
@@ -37,25 +40,30 @@ pub fn schema() -> Schema {
             Attribute::optional(
                 "triggers",
                 Type::Map(Box::new(Type::String)),
-                "Arbitrary values; changing any of them replaces the resource and kills the app again.",
+                "Arbitrary values; changing any of them replaces the resource and kills the app again (with \
+                 `when = \"destroy\"`, the replaced resource kills it as it goes).",
             ),
             Attribute::optional(
                 "when",
                 Type::String,
                 "`create` (default): kill when the resource is created. `destroy`: record the intent at create and \
-                 kill when the resource is destroyed; a failed kill then fails the destroy and keeps the resource.",
+                 kill when the resource is destroyed; a failed kill then fails the destroy and keeps the resource. \
+                 Changes in place: from `destroy` to `create` kills during that apply; from `create` to `destroy` \
+                 sends nothing and kills at destroy.",
             ),
             Attribute::optional(
                 "wait_for_termination",
                 Type::Bool,
                 "After the kill, poll the app's state until it is `KILLED`, `FINISHED` or `FAILED`, within the \
-                 time-out, and record it in `app_state` and `final_status`.",
+                 time-out, and record it in `app_state` and `final_status`. Changing it after the kill changes \
+                 nothing until the next kill.",
             ),
             Attribute::computed("id", Type::String, "The app id DataForest answered."),
             Attribute::computed(
                 "success",
                 Type::Bool,
-                "DataForest's `success`; null with `when = \"destroy\"`, whose kill runs as the resource goes.",
+                "DataForest's `success`; null with `when = \"destroy\"` (whose kill runs as the resource goes) \
+                 unless a kill at create was recorded before `when` changed.",
             ),
             Attribute::computed("message", Type::String, "DataForest's `message`."),
             Attribute::computed(
@@ -72,12 +80,13 @@ pub fn schema() -> Schema {
         ],
         blocks: vec![NestedBlock {
             name: "timeouts",
-            description: "Time limits, as durations such as `5m`.",
+            description: "Time limits, as durations such as `5m`, at most `24h`.",
             attributes: vec![
                 timeout(
                     "create",
-                    "Bound on a kill at create, retries and waiting included (default `20m`). When it runs out \
-                     before DataForest answers, the kill may or may not have happened, and nothing is recorded.",
+                    "Bound on a kill at create or at a change of `when` to `create`, retries and waiting included \
+                     (default `20m`). When it runs out before DataForest answers, the kill may or may not have \
+                     happened, and nothing is recorded.",
                 ),
                 timeout("delete", "The same bound for a `when = \"destroy\"` kill (default `20m`)."),
             ],
@@ -132,6 +141,12 @@ pub fn kills_on_destroy(config: &Value) -> Result<bool, ProviderError> {
     }
 }
 
+/// Whether an in-place change kills: `when` going from `destroy` to `create` (or unknown, which
+/// may turn out to be `create`).
+pub fn kills_on_update(prior: &Value, planned: &Value) -> bool {
+    matches!(kills_on_destroy(prior), Ok(true)) && !matches!(kills_on_destroy(planned), Ok(true))
+}
+
 /// `timeouts.create` or `timeouts.delete`, or the default when not set or not yet known.
 fn timeout(config: &Value, phase: &'static str) -> Result<Duration, ProviderError> {
     match config.get("timeouts").get(phase) {
@@ -155,15 +170,6 @@ fn timeout(config: &Value, phase: &'static str) -> Result<Duration, ProviderErro
     }
 }
 
-/// A replacing argument as it takes effect: an unset `when` is `"create"`, so writing the default
-/// out, or removing it, replaces nothing.
-fn argument(state: &Value, name: &str) -> Value {
-    match (name, state.get(name)) {
-        ("when", Value::Null) => Value::String("create".to_string()),
-        (_, value) => value.clone(),
-    }
-}
-
 /// A planned change: the state after apply as far as known, and what forces a replacement.
 #[derive(Debug, PartialEq)]
 pub struct Plan {
@@ -179,12 +185,9 @@ pub fn plan(prior: &Value, proposed: &Value) -> Plan {
     let requires_replace: Vec<&'static str> = if creating {
         Vec::new()
     } else {
-        REPLACING_ARGUMENTS
-            .into_iter()
-            .filter(|name| argument(prior, name) != argument(proposed, name))
-            .collect()
+        REPLACING_ARGUMENTS.into_iter().filter(|name| prior.get(name) != proposed.get(name)).collect()
     };
-    if !creating && requires_replace.is_empty() {
+    if !creating && requires_replace.is_empty() && !kills_on_update(prior, proposed) {
         // The proposal carries the recorded answer forward; only in-place settings can differ.
         return Plan { planned: proposed.clone(), requires_replace };
     }
@@ -208,14 +211,25 @@ pub struct Applied {
     pub warnings: Vec<ProviderWarning>,
 }
 
-/// An in-place update changes only `wait_for_termination` and `timeouts`: the plan is the state.
+/// An in-place update that sends nothing: the plan is the state, with the recorded answer kept
+/// where the plan could not tell yet (a `when` unknown at plan that turned out `destroy`).
 pub fn update(prior: &Value, planned: &Value) -> Result<Applied, ProviderError> {
-    if REPLACING_ARGUMENTS.into_iter().any(|name| argument(prior, name) != argument(planned, name))
-        || planned.has_unknowns()
+    if REPLACING_ARGUMENTS.into_iter().any(|name| prior.get(name) != planned.get(name))
+        || kills_on_update(prior, planned)
     {
         return Err(ProviderError::UnexpectedUpdate);
     }
-    Ok(Applied { state: planned.clone(), warnings: Vec::new() })
+    let state = with_fields(
+        planned,
+        COMPUTED.map(|name| match planned.get(name) {
+            Value::Unknown => (name, prior.get(name).clone()),
+            known => (name, known.clone()),
+        }),
+    );
+    if state.has_unknowns() {
+        return Err(ProviderError::UnexpectedUpdate);
+    }
+    Ok(Applied { state, warnings: Vec::new() })
 }
 
 /// Create with `when = "destroy"`: records the intent, calls nothing.
@@ -235,44 +249,31 @@ pub fn record_intent(planned: &Value) -> Result<Applied, ProviderError> {
     Ok(Applied { state, warnings: Vec::new() })
 }
 
-/// Create with `when = "create"`: kills, and returns the state to record.
-pub async fn create(client: &DataForestClient, planned: &Value) -> Result<Applied, ProviderError> {
-    let report = run_kill(client, planned, "create").await?;
-    let text = |s: String| Value::String(s);
-    let observed = report.observed.clone().unwrap_or_default();
-    let known = |s: String| if report.observed.is_some() { Value::String(s) } else { Value::Null };
-    let state = with_fields(
+/// The kill a state asks for in `phase`: its app, whether to wait, and its time-out.
+pub fn kill_of(state: &Value, phase: Phase) -> Result<Kill, ProviderError> {
+    let app_id = required_app_id(state)?;
+    let limit = timeout(state, if phase == Phase::Destroy { "delete" } else { "create" })?;
+    let wait_for_termination = matches!(state.get("wait_for_termination"), Value::Bool(true));
+    Ok(Kill { app_id, phase, wait_for_termination, limit })
+}
+
+/// `planned` with a kill's answer in its computed attributes: the state to record.
+pub fn killed_state(planned: &Value, report: &KillReport) -> Value {
+    let text = |s: &str| Value::String(s.to_string());
+    let seen = |field: fn(&crate::ncp::AppInfo) -> &str| {
+        report.observed.as_ref().map_or(Value::Null, |app| text(field(app)))
+    };
+    with_fields(
         planned,
         [
-            ("id", text(report.id)),
+            ("id", text(&report.id)),
             ("success", Value::Bool(report.success)),
-            ("message", text(report.message)),
-            ("killed_at", text(report.killed_at)),
-            ("app_state", known(observed.state)),
-            ("final_status", known(observed.final_status)),
+            ("message", text(&report.message)),
+            ("killed_at", text(&report.killed_at)),
+            ("app_state", seen(|app| &app.state)),
+            ("final_status", seen(|app| &app.final_status)),
         ],
-    );
-    Ok(Applied { state, warnings: report.warnings })
-}
-
-/// Destroy with `when = "destroy"`: kills; on failure the caller keeps the resource in state.
-pub async fn destroy(client: &DataForestClient, prior: &Value) -> Result<Applied, ProviderError> {
-    let report = run_kill(client, prior, "delete").await?;
-    Ok(Applied { state: Value::Null, warnings: report.warnings })
-}
-
-async fn run_kill(
-    client: &DataForestClient,
-    state: &Value,
-    phase: &'static str,
-) -> Result<KillReport, ProviderError> {
-    let app_id = required_app_id(state)?;
-    let wait = matches!(state.get("wait_for_termination"), Value::Bool(true));
-    let limit = timeout(state, phase)?;
-    let report =
-        kill::kill(client, &app_id, wait, limit, |step| tracing::info!(app_id = %app_id, "{step}")).await?;
-    tracing::info!(app_id = %app_id, phase, "AI app kill done");
-    Ok(report)
+    )
 }
 
 #[cfg(test)]
@@ -372,10 +373,51 @@ mod tests {
         assert_eq!(changed.planned.get("killed_at"), &Value::Unknown);
         let unknown_id = plan(&prior, &with(prior.clone(), "app_id", Value::Unknown));
         assert_eq!(unknown_id.requires_replace, vec!["app_id"]);
-        let later = plan(&prior, &with(prior.clone(), "when", Value::String("destroy".into())));
-        assert_eq!(later.requires_replace, vec!["when"]);
-        let spelled_out = plan(&prior, &with(prior.clone(), "when", Value::String("create".into())));
-        assert!(spelled_out.requires_replace.is_empty(), "the default written out replaces nothing");
+    }
+
+    #[test]
+    fn when_changes_in_place_and_kills_only_from_destroy_to_create() {
+        let destroy = Value::String("destroy".into());
+        let create = Value::String("create".into());
+        // create -> destroy: nothing is sent; the answer of the kill at create is kept.
+        let prior = state("a1", Value::Null, Value::Null);
+        let later = plan(&prior, &with(prior.clone(), "when", destroy.clone()));
+        assert!(later.requires_replace.is_empty());
+        assert_eq!(later.planned.get("success"), &Value::Bool(true));
+        assert!(!kills_on_update(&prior, &later.planned));
+        assert_eq!(update(&prior, &later.planned).unwrap().state.get("when"), &destroy);
+        // Writing the default out, or removing it, changes nothing that matters.
+        let spelled_out = plan(&prior, &with(prior.clone(), "when", create.clone()));
+        assert!(spelled_out.requires_replace.is_empty() && !kills_on_update(&prior, &spelled_out.planned));
+        assert_eq!(spelled_out.planned.get("killed_at"), prior.get("killed_at"));
+        // destroy -> create (or unset): kills in place, so the answer is unknown until then.
+        let intent = with(record_intent(&later.planned).unwrap().state, "when", destroy);
+        for now in [create, Value::Null, Value::Unknown] {
+            let sooner = plan(&intent, &with(intent.clone(), "when", now.clone()));
+            assert!(sooner.requires_replace.is_empty(), "{now:?}");
+            assert_eq!(sooner.planned.get("success"), &Value::Unknown, "{now:?}");
+            assert!(kills_on_update(&intent, &sooner.planned), "{now:?}");
+            assert!(matches!(update(&intent, &sooner.planned), Err(ProviderError::UnexpectedUpdate)));
+        }
+    }
+
+    #[test]
+    fn a_when_unknown_at_plan_that_turns_out_destroy_keeps_the_record() {
+        let destroy = Value::String("destroy".into());
+        let prior = with(state("a1", Value::Null, Value::Null), "when", destroy.clone());
+        let planned = plan(&prior, &with(prior.clone(), "when", Value::Unknown)).planned;
+        let applied = update(&prior, &with(planned, "when", destroy)).unwrap();
+        assert_eq!(applied.state, prior);
+    }
+
+    #[test]
+    fn the_kill_of_a_state_takes_the_time_out_of_its_phase() {
+        let timeouts =
+            Value::object([("create", Value::String("3m".into())), ("delete", Value::String("7m".into()))]);
+        let config = with(state("a1", Value::Null, timeouts), "wait_for_termination", Value::Bool(true));
+        let minutes = |phase| kill_of(&config, phase).unwrap().limit.as_secs() / 60;
+        assert_eq!((minutes(Phase::Create), minutes(Phase::Update), minutes(Phase::Destroy)), (3, 3, 7));
+        assert!(kill_of(&config, Phase::Create).unwrap().wait_for_termination);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The `provider "ncloud"` block: its schema, and how each setting resolves, first from the block,
-//! then from the environment, then from the NCP CLI's `~/.ncloud/configure` profile.
+//! The `provider "ncloud"` block: its schema, and how each setting resolves: from the block, else
+//! from its environment variable. The two keys alone may also come from the NCP CLI's
+//! `~/.ncloud/configure` profile, and only as a pair: the file is read only when neither key is
+//! set in the block or the environment, and then it supplies both.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,8 @@ pub const PROFILE: Setting = Setting { attribute: "profile", env: "NCLOUD_PROFIL
 pub const MAX_RETRIES: Setting = Setting { attribute: "max_retries", env: "NCLOUD_MAX_RETRIES" };
 pub const REQUEST_TIMEOUT: Setting = Setting { attribute: "request_timeout", env: "NCLOUD_REQUEST_TIMEOUT" };
 const STRING_SETTINGS: [Setting; 6] = [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE, REQUEST_TIMEOUT];
+const ALL_SETTINGS: [Setting; 7] =
+    [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE, MAX_RETRIES, REQUEST_TIMEOUT];
 /// The longest `request_timeout` accepted.
 const LONGEST_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -36,12 +40,23 @@ pub struct Setting {
 pub fn schema() -> Schema {
     Schema {
         version: 0,
-        description: "NAVER Cloud Platform DataForest. Each setting falls back to its environment variable, \
-            then to the NCP CLI profile in `~/.ncloud/configure`.",
+        description: "NAVER Cloud Platform DataForest. Each setting falls back to its environment variable. \
+            When neither key is set in the block or the environment, both come from the NCP CLI profile in \
+            `~/.ncloud/configure`.",
         attributes: vec![
-            Attribute::optional("access_key", Type::String, "NCP API access key. Env: `NCLOUD_ACCESS_KEY`."),
-            Attribute::optional("secret_key", Type::String, "NCP API secret key. Env: `NCLOUD_SECRET_KEY`.")
-                .sensitive(),
+            Attribute::optional(
+                "access_key",
+                Type::String,
+                "NCP API access key. Env: `NCLOUD_ACCESS_KEY`; with `secret_key`, from the NCP CLI profile when \
+                 neither key is set.",
+            ),
+            Attribute::optional(
+                "secret_key",
+                Type::String,
+                "NCP API secret key. Env: `NCLOUD_SECRET_KEY`; with `access_key`, from the NCP CLI profile when \
+                 neither key is set.",
+            )
+            .sensitive(),
             Attribute::optional(
                 "site",
                 Type::String,
@@ -56,7 +71,8 @@ pub fn schema() -> Schema {
             Attribute::optional(
                 "profile",
                 Type::String,
-                "Profile in the NCP CLI file `~/.ncloud/configure` (default `DEFAULT`). Env: `NCLOUD_PROFILE`.",
+                "Profile in the NCP CLI file `~/.ncloud/configure` that supplies both keys when neither is set in \
+                 the block or the environment (default `DEFAULT`). Env: `NCLOUD_PROFILE`.",
             ),
             Attribute::optional(
                 "max_retries",
@@ -67,7 +83,7 @@ pub fn schema() -> Schema {
             Attribute::optional(
                 "request_timeout",
                 Type::String,
-                "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`). \
+                "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`, at most `1h`). \
                  Env: `NCLOUD_REQUEST_TIMEOUT`.",
             ),
         ],
@@ -80,7 +96,6 @@ pub fn schema() -> Schema {
 pub enum Source {
     Attribute,
     Env(&'static str),
-    Profile { path: PathBuf, profile: String },
     Default,
 }
 
@@ -89,7 +104,6 @@ impl std::fmt::Display for Source {
         match self {
             Source::Attribute => f.write_str("the provider block"),
             Source::Env(name) => write!(f, "environment variable {name}"),
-            Source::Profile { path, profile } => write!(f, "profile [{profile}] of {}", path.display()),
             Source::Default => f.write_str("the default"),
         }
     }
@@ -98,14 +112,50 @@ impl std::fmt::Display for Source {
 #[derive(Debug, PartialEq, Eq)]
 pub enum ConfigError {
     Missing(Setting),
-    InvalidSite { value: String, source: Source },
-    EndpointRequired { site: Site },
-    InvalidEndpoint { error: EndpointError, source: Source },
-    WrongType { setting: Setting },
-    ProfileNotFound { profile: String, path: PathBuf },
-    InvalidMaxRetries { value: String, source: Source },
-    InvalidRequestTimeout { value: String, reason: String, source: Source },
-    ProfileFileUnreadable { path: PathBuf, reason: String },
+    InvalidSite {
+        value: String,
+        source: Source,
+    },
+    EndpointRequired {
+        site: Site,
+    },
+    InvalidEndpoint {
+        error: EndpointError,
+        source: Source,
+    },
+    WrongType {
+        setting: Setting,
+    },
+    ProfileNotFound {
+        profile: String,
+        path: PathBuf,
+    },
+    InvalidMaxRetries {
+        value: String,
+        source: Source,
+    },
+    InvalidRequestTimeout {
+        value: String,
+        reason: String,
+        source: Source,
+    },
+    ProfileFileUnreadable {
+        path: PathBuf,
+        reason: String,
+    },
+    /// One key is set (in the block or the environment) and the other is not: the profile
+    /// supplies keys only as a pair.
+    KeyWithoutPartner {
+        set: Setting,
+        source: Source,
+        missing: Setting,
+    },
+    /// The profile that should supply both keys lacks one.
+    ProfileIncomplete {
+        profile: String,
+        path: PathBuf,
+        missing: Setting,
+    },
 }
 
 impl ConfigError {
@@ -113,6 +163,8 @@ impl ConfigError {
     pub fn attribute(&self) -> &'static str {
         match self {
             ConfigError::Missing(setting) | ConfigError::WrongType { setting } => setting.attribute,
+            ConfigError::KeyWithoutPartner { missing, .. }
+            | ConfigError::ProfileIncomplete { missing, .. } => missing.attribute,
             ConfigError::InvalidMaxRetries { .. } => MAX_RETRIES.attribute,
             ConfigError::InvalidRequestTimeout { .. } => REQUEST_TIMEOUT.attribute,
             ConfigError::InvalidSite { .. } => SITE.attribute,
@@ -194,31 +246,18 @@ pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<Resolved
         Ok((environment.var)(setting.env).filter(|v| !v.is_empty()).map(|v| (v, Source::Env(setting.env))))
     };
 
-    let profile = lookup(PROFILE)?;
-    let file = match (&environment.home, &profile) {
-        (Some(home), _) => {
-            read_profile(&home.join(CLI_CONFIG_FILE), profile.as_ref().map(|(name, _)| name.as_str()))?
+    let (access_key, secret_key) = match (lookup(ACCESS_KEY)?, lookup(SECRET_KEY)?) {
+        (Some((access_key, _)), Some((secret_key, _))) => (access_key, secret_key),
+        (None, None) => {
+            keys_from_profile(lookup(PROFILE)?.map(|(name, _)| name), environment.home.as_deref())?
         }
-        (None, Some((name, _))) => {
-            return Err(ConfigError::ProfileNotFound {
-                profile: name.clone(),
-                path: PathBuf::from(CLI_CONFIG_FILE),
-            });
+        (Some((_, source)), None) => {
+            return Err(ConfigError::KeyWithoutPartner { set: ACCESS_KEY, source, missing: SECRET_KEY });
         }
-        (None, None) => None,
+        (None, Some((_, source))) => {
+            return Err(ConfigError::KeyWithoutPartner { set: SECRET_KEY, source, missing: ACCESS_KEY });
+        }
     };
-    let from_file = |key: &str| -> Option<(String, Source)> {
-        let (path, profile, entries) = file.as_ref()?;
-        let value = entries.get(key).filter(|v| !v.is_empty())?;
-        Some((value.clone(), Source::Profile { path: path.clone(), profile: profile.clone() }))
-    };
-
-    let (access_key, _) = lookup(ACCESS_KEY)?
-        .or_else(|| from_file("ncloud_access_key_id"))
-        .ok_or(ConfigError::Missing(ACCESS_KEY))?;
-    let (secret_key, _) = lookup(SECRET_KEY)?
-        .or_else(|| from_file("ncloud_secret_access_key"))
-        .ok_or(ConfigError::Missing(SECRET_KEY))?;
 
     let (site_name, site_source) = lookup(SITE)?.unwrap_or(("public".to_string(), Source::Default));
     let site =
@@ -243,6 +282,38 @@ pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<Resolved
         credentials: Credentials { access_key, secret_key: SecretKey::new(secret_key) },
         options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries } },
     })
+}
+
+/// Both keys from a profile of the NCP CLI file: `profile` if named, else `DEFAULT`.
+fn keys_from_profile(profile: Option<String>, home: Option<&Path>) -> Result<(String, String), ConfigError> {
+    let Some(home) = home else {
+        return Err(match profile {
+            Some(profile) => ConfigError::ProfileNotFound { profile, path: PathBuf::from(CLI_CONFIG_FILE) },
+            None => ConfigError::Missing(ACCESS_KEY),
+        });
+    };
+    let path = home.join(CLI_CONFIG_FILE);
+    let Some((path, profile, entries)) = read_profile(&path, profile.as_deref())? else {
+        return Err(ConfigError::Missing(ACCESS_KEY));
+    };
+    let key = |name: &str, setting: Setting| match entries.get(name).filter(|value| !value.is_empty()) {
+        Some(value) => Ok(value.clone()),
+        None => Err(ConfigError::ProfileIncomplete {
+            profile: profile.clone(),
+            path: path.clone(),
+            missing: setting,
+        }),
+    };
+    Ok((key("ncloud_access_key_id", ACCESS_KEY)?, key("ncloud_secret_access_key", SECRET_KEY)?))
+}
+
+/// The settings whose value is not yet known (during plan), in schema order.
+pub fn unknown_settings(config: &Value) -> Vec<&'static str> {
+    ALL_SETTINGS
+        .into_iter()
+        .filter(|setting| config.get(setting.attribute) == &Value::Unknown)
+        .map(|setting| setting.attribute)
+        .collect()
 }
 
 /// A number as the text it would be written as.
@@ -362,11 +433,22 @@ mod tests {
         env: &[(&str, &str)],
         file: Option<&str>,
     ) -> Result<ResolvedConfig, ConfigError> {
+        resolve_in_home(config, env, |home| {
+            if let Some(text) = file {
+                std::fs::create_dir_all(home.join(".ncloud")).unwrap();
+                std::fs::write(home.join(CLI_CONFIG_FILE), text).unwrap();
+            }
+        })
+    }
+
+    /// Resolves with a home folder `prepare` sets up.
+    fn resolve_in_home(
+        config: &Value,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Result<ResolvedConfig, ConfigError> {
         let home = tempfile::tempdir().unwrap();
-        if let Some(text) = file {
-            std::fs::create_dir_all(home.path().join(".ncloud")).unwrap();
-            std::fs::write(home.path().join(CLI_CONFIG_FILE), text).unwrap();
-        }
+        prepare(home.path());
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let var = move |name: &str| env.get(name).cloned();
         resolve(config, &Environment { var: &var, home: Some(home.path().to_path_buf()) })
@@ -406,8 +488,53 @@ mod tests {
         assert_eq!(resolve_with(&block(&[]), &[], None), Err(ConfigError::Missing(ACCESS_KEY)));
         assert_eq!(
             resolve_with(&block(&[("access_key", "AK")]), &[("NCLOUD_SECRET_KEY", "")], None),
-            Err(ConfigError::Missing(SECRET_KEY))
+            Err(ConfigError::KeyWithoutPartner {
+                set: ACCESS_KEY,
+                source: Source::Attribute,
+                missing: SECRET_KEY
+            })
         );
+    }
+
+    #[test]
+    fn the_profile_supplies_keys_only_as_a_pair() {
+        let half = resolve_with(&block(&[("access_key", "BLOCK_AK")]), &[], Some(FILE)).unwrap_err();
+        assert_eq!(
+            half,
+            ConfigError::KeyWithoutPartner {
+                set: ACCESS_KEY,
+                source: Source::Attribute,
+                missing: SECRET_KEY
+            }
+        );
+        assert_eq!(half.attribute(), "secret_key");
+        let other_half =
+            resolve_with(&block(&[]), &[("NCLOUD_SECRET_KEY", "ENV_SK")], Some(FILE)).unwrap_err();
+        assert_eq!(
+            other_half,
+            ConfigError::KeyWithoutPartner {
+                set: SECRET_KEY,
+                source: Source::Env("NCLOUD_SECRET_KEY"),
+                missing: ACCESS_KEY
+            }
+        );
+        let lopsided = resolve_with(&block(&[]), &[], Some("[DEFAULT]\nncloud_access_key_id = FILE_AK\n"));
+        assert!(
+            matches!(lopsided, Err(ConfigError::ProfileIncomplete { missing: SECRET_KEY, ref profile, .. }) if profile == "DEFAULT"),
+            "{lopsided:?}"
+        );
+    }
+
+    #[test]
+    fn the_profile_file_is_read_only_when_a_key_is_needed_from_it() {
+        // A folder where the file should be: reading it fails.
+        let unreadable = |home: &Path| std::fs::create_dir_all(home.join(CLI_CONFIG_FILE)).unwrap();
+        let env = [("NCLOUD_ACCESS_KEY", "ENV_AK"), ("NCLOUD_SECRET_KEY", "ENV_SK")];
+        let resolved = resolve_in_home(&block(&[("profile", "ops")]), &env, unreadable).unwrap();
+        assert_eq!(resolved.credentials.access_key, "ENV_AK");
+        let needed = resolve_in_home(&block(&[]), &[], unreadable).unwrap_err();
+        assert!(matches!(needed, ConfigError::ProfileFileUnreadable { .. }), "{needed:?}");
+        assert_eq!(needed.attribute(), "profile");
     }
 
     #[test]

@@ -98,6 +98,23 @@ pub fn validate(type_name: &str, config: &Value) -> Vec<ProviderError> {
     }
 }
 
+/// The state of a read deferred until the provider's settings are known: the configuration, with
+/// every computed attribute unknown.
+pub fn unknown_state(type_name: &str, config: &Value) -> Value {
+    let mut state = config.clone();
+    if let Value::Object(fields) = &mut state {
+        let computed: Vec<&str> = if type_name == APPS {
+            vec!["apps"]
+        } else {
+            APP_FIELDS[1..].iter().map(|(name, _, _)| *name).collect()
+        };
+        for name in computed {
+            fields.insert(name.to_string(), Value::Unknown);
+        }
+    }
+    state
+}
+
 fn argument(config: &Value, name: &'static str) -> Result<Option<String>, ProviderError> {
     match config.get(name) {
         Value::String(text) => Ok(Some(text.clone())),
@@ -112,7 +129,7 @@ pub async fn read(
     config: &Value,
 ) -> Result<Value, ProviderError> {
     let failed = |what: String| {
-        move |CallError { error, attempts }| ProviderError::LookupFailed {
+        move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
             what,
             error: Box::new(error),
             attempts,

@@ -8,7 +8,8 @@ use crate::ncp::ApiError;
 use crate::protocol::diagnostic::Diagnostic;
 use crate::protocol::value::DecodeError;
 
-use super::config::{ConfigError, Source};
+use super::config::{ACCESS_KEY, ConfigError, Source};
+use super::kill::Phase;
 
 #[derive(Debug)]
 pub enum ProviderError {
@@ -26,23 +27,18 @@ pub enum ProviderError {
         value: String,
     },
     NotConfigured,
-    /// The kill call failed; nothing is recorded.
-    KillFailed {
+    /// A kill did not complete: where it ran, and why.
+    Kill {
         app_id: String,
-        error: Box<ApiError>,
-        attempts: u32,
+        phase: Phase,
+        failure: KillFailure,
     },
-    /// The kill was accepted, but reading the app's state while waiting for it to end failed.
-    WaitFailed {
-        app_id: String,
-        error: Box<ApiError>,
-        attempts: u32,
-    },
-    /// The kill was accepted, but the app had not ended when the time-out ran out.
-    TerminationTimedOut {
-        app_id: String,
-        limit: Duration,
-        last_state: String,
+    /// Terraform sent `StopProvider`, and has not configured the provider since: nothing new
+    /// starts.
+    Stopped,
+    /// A data source was read while these provider settings were still unknown (during plan).
+    ProviderConfigUnknown {
+        settings: Vec<&'static str>,
     },
     /// Terraform asked the provider to stop during a look-up.
     Interrupted,
@@ -63,11 +59,6 @@ pub enum ProviderError {
     TimeoutTooLong {
         limit: Duration,
     },
-    /// The time-out ran out before the kill was answered.
-    KillTimedOut {
-        app_id: String,
-        limit: Duration,
-    },
     /// A value of the wrong kind, which Terraform's own type checks should have stopped.
     WrongType {
         path: Vec<&'static str>,
@@ -79,10 +70,6 @@ pub enum ProviderError {
         value: String,
         reason: String,
     },
-    /// Terraform asked the provider to stop while the kill was in flight.
-    KillInterrupted {
-        app_id: String,
-    },
     ImportRefused {
         type_name: String,
     },
@@ -93,22 +80,77 @@ pub enum ProviderError {
     UnexpectedUpdate,
 }
 
+/// Why a kill did not complete.
+#[derive(Debug)]
+pub enum KillFailure {
+    /// The kill call failed for good (refused, or no answer after the retries); nothing was
+    /// accepted.
+    Failed { error: Box<ApiError>, attempts: u32 },
+    /// The time-out ran out before the kill was answered: it may or may not have happened.
+    TimedOut { limit: Duration },
+    /// Terraform asked the provider to stop while the kill was in flight (`accepted: false`: it
+    /// may or may not have happened) or while waiting after DataForest accepted it.
+    Interrupted { accepted: bool },
+    /// DataForest accepted the kill, but reading the app's state while waiting failed.
+    WaitFailed { error: Box<ApiError>, attempts: u32 },
+    /// DataForest accepted the kill, but the app had not ended when the time-out ran out.
+    StillRunning { limit: Duration, last_state: String },
+}
+
+impl KillFailure {
+    /// Whether DataForest had accepted the kill before it failed.
+    pub fn accepted(&self) -> bool {
+        matches!(
+            self,
+            KillFailure::Interrupted { accepted: true }
+                | KillFailure::WaitFailed { .. }
+                | KillFailure::StillRunning { .. }
+        )
+    }
+}
+
 /// Things worth telling the user about an operation that succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProviderWarning {
-    /// The kill failed because the app had already ended; it is recorded as done.
-    AlreadyEnded { app_id: String, state: String },
+    /// The kill was refused, but the app had already ended; it counts as done. `uncertain`: an
+    /// earlier attempt of the same kill got no clear answer and may be what ended it.
+    AlreadyEnded { app_id: String, state: String, uncertain: bool },
+    /// At destroy, the kill was refused because the app no longer exists (`getDetail` finds it
+    /// neither): there is nothing left to kill.
+    AppGone { app_id: String, uncertain: bool },
 }
 
 impl ProviderWarning {
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
-            ProviderWarning::AlreadyEnded { app_id, state } => Diagnostic::warning(
+            ProviderWarning::AlreadyEnded { app_id, state, uncertain: false } => Diagnostic::warning(
                 "App had already ended",
                 format!(
-                    "The kill of AI app {app_id:?} failed, but the app had already ended (state \
-                     {state}), so the kill counts as done. `success` is false and `message` holds the failure; `app_state` \
-                     records the state it had ended in."
+                    "DataForest refused the kill of AI app {app_id:?}, but the app had already ended (state \
+                     {state}), so the kill counts as done. `success` is false and `message` holds the refusal; \
+                     `app_state` records the state it had ended in."
+                ),
+            )
+            .at_attribute("app_id"),
+            ProviderWarning::AlreadyEnded { app_id, state, uncertain: true } => Diagnostic::warning(
+                "App has ended",
+                format!(
+                    "An earlier attempt of the kill of AI app {app_id:?} got no clear answer and may have ended the \
+                     app; a later attempt found it ended (state {state}), so the kill counts as done. `success` is \
+                     false and `message` holds DataForest's last answer; `app_state` records the state."
+                ),
+            )
+            .at_attribute("app_id"),
+            ProviderWarning::AppGone { app_id, uncertain } => Diagnostic::warning(
+                "App no longer exists",
+                format!(
+                    "DataForest no longer knows AI app {app_id:?} (the kill and getDetail both answered \"no such \
+                     element\"), so there is nothing left to kill and the destroy goes on.{}",
+                    if *uncertain {
+                        " An earlier attempt of the kill got no clear answer."
+                    } else {
+                        " If the id was mistyped, the app it meant was not killed."
+                    }
                 ),
             )
             .at_attribute("app_id"),
@@ -155,25 +197,24 @@ impl ProviderError {
                 "The ncloud provider is not configured: its settings were still unknown, or Terraform has not \
                  configured it yet. Make the provider block depend only on values known at plan time.",
             ),
-            ProviderError::KillFailed { app_id, error, attempts } => kill_failed(app_id, error, *attempts),
-            ProviderError::WaitFailed { app_id, error, attempts } => Diagnostic::error(
-                "Could not confirm the app ended",
-                format!(
-                    "DataForest accepted the kill of AI app {app_id:?}, but reading its state failed{}: {error}. \
-                     Nothing new was recorded; the next run kills it again (which is harmless) and waits anew.",
-                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
-                ),
-            )
-            .at_attribute("app_id"),
-            ProviderError::TerminationTimedOut { app_id, limit, last_state } => Diagnostic::error(
-                "App still running",
-                format!(
-                    "DataForest accepted the kill of AI app {app_id:?}, but the app was still {last_state} when the \
-                     time-out of {} ran out. Nothing new was recorded; run again to wait longer, or raise the time-out.",
-                    humantime::format_duration(*limit)
-                ),
-            )
-            .at_attribute("app_id"),
+            ProviderError::Kill { app_id, phase, failure } => kill_diagnostic(app_id, *phase, failure),
+            ProviderError::Stopped => Diagnostic::error(
+                "Provider stopped",
+                "Terraform asked this provider to stop (Ctrl-C, or a cancelled run), so it starts no new kill or \
+                 look-up until it is configured again. Nothing was sent to DataForest; run Terraform again.",
+            ),
+            ProviderError::ProviderConfigUnknown { settings } => {
+                let names = settings.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+                let (are, them) = if settings.len() == 1 { ("is", "it") } else { ("are", "them") };
+                Diagnostic::error(
+                    "Provider configuration unknown",
+                    format!(
+                        "This data source reads DataForest while Terraform plans, but the provider's {names} {are} not \
+                         known until apply. Set {them} from values known at plan time (variables, locals, other data \
+                         sources), or first apply what {them} depend on, with `terraform apply -target=ADDRESS`."
+                    ),
+                )
+            }
             ProviderError::InvalidWhen { value } => Diagnostic::error(
                 "Invalid when",
                 format!("when must be \"create\" or \"destroy\", not {}.", quote_start(value)),
@@ -196,16 +237,6 @@ impl ProviderError {
                 "Time-out too long",
                 format!("A time-out of {} is too long to wait for.", humantime::format_duration(*limit)),
             ),
-            ProviderError::KillTimedOut { app_id, limit } => Diagnostic::error(
-                "Kill timed out",
-                format!(
-                    "The kill of AI app {app_id:?} got no final answer within its time-out of {}, retries \
-                     included. The kill may or may not have happened; nothing new was recorded, so the next run \
-                     sends it again.",
-                    humantime::format_duration(*limit)
-                ),
-            )
-            .at_attribute("app_id"),
             ProviderError::WrongType { path, expected, got } => Diagnostic::error(
                 "Wrong type",
                 format!("{} must be {expected}, not {got}.", path.join(".")),
@@ -219,13 +250,6 @@ impl ProviderError {
                 ),
             )
             .at_path(path),
-            ProviderError::KillInterrupted { app_id } => Diagnostic::error(
-                "Kill interrupted",
-                format!(
-                    "Terraform asked the provider to stop while the kill of AI app {app_id:?} was in flight. \
-                     The kill may or may not have happened; nothing new was recorded, so the next run sends it again."
-                ),
-            ),
             ProviderError::ImportRefused { type_name } => Diagnostic::error(
                 "Import is not supported",
                 format!(
@@ -255,11 +279,29 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
         ConfigError::Missing(setting) => Diagnostic::error(
             format!("Missing {}", setting.attribute),
             format!(
-                "No NCP {} was found. Set `{}` in the provider block, the {} environment variable, or a profile \
-                 in ~/.ncloud/configure.",
+                "No NCP {} was found. Set `access_key` and `secret_key` in the provider block, or the \
+                 NCLOUD_ACCESS_KEY and NCLOUD_SECRET_KEY environment variables, or put both keys in a profile of \
+                 ~/.ncloud/configure (`ncloud configure`).",
                 setting.attribute.replace('_', " "),
-                setting.attribute,
-                setting.env
+            ),
+        ),
+        ConfigError::KeyWithoutPartner { set, source, missing } => Diagnostic::error(
+            format!("Missing {}", missing.attribute),
+            format!(
+                "{} is set (in {source}) but {} is not. Set `{}` in the provider block or the {} environment \
+                 variable as well. Keys come from the NCP CLI profile in ~/.ncloud/configure only as a pair, when \
+                 neither is set in the block or the environment, so a key is never paired with a secret from \
+                 elsewhere.",
+                set.attribute, missing.attribute, missing.attribute, missing.env
+            ),
+        ),
+        ConfigError::ProfileIncomplete { profile, path, missing } => Diagnostic::error(
+            format!("Missing {}", missing.attribute),
+            format!(
+                "Profile [{profile}] of {} has no {}. The profile supplies both keys or neither: add the key \
+                 (`ncloud configure --profile {profile}`), or set both `access_key` and `secret_key` another way.",
+                path.display(),
+                if *missing == ACCESS_KEY { "ncloud_access_key_id" } else { "ncloud_secret_access_key" },
             ),
         ),
         ConfigError::InvalidSite { value, source } => Diagnostic::error(
@@ -301,7 +343,11 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
         ),
         ConfigError::ProfileFileUnreadable { path, reason } => Diagnostic::error(
             "Cannot read the NCP CLI file",
-            format!("{} could not be read: {reason}.", path.display()),
+            format!(
+                "Neither key is set in the provider block or the environment, so they must come from {}, which \
+                 could not be read: {reason}. Fix the file, or set both keys another way.",
+                path.display()
+            ),
         ),
     }
 }
@@ -316,8 +362,81 @@ fn quote_start(value: &str) -> String {
     }
 }
 
-fn kill_failed(app_id: &str, error: &ApiError, attempts: u32) -> Diagnostic {
-    let hint = match error {
+/// What a failed kill tells the user: what happened, then what the next run does about it.
+fn kill_diagnostic(app_id: &str, phase: Phase, failure: &KillFailure) -> Diagnostic {
+    let after =
+        |attempts: u32| if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
+    let (summary, what) = match failure {
+        KillFailure::Failed { error, attempts } => (
+            "DataForest kill failed",
+            format!("Killing AI app {app_id:?} failed{}: {error}.{}", after(*attempts), api_hint(error)),
+        ),
+        KillFailure::TimedOut { limit } => (
+            "Kill timed out",
+            format!(
+                "The kill of AI app {app_id:?} got no final answer within its time-out of {}, retries included. \
+                 It may or may not have happened.",
+                humantime::format_duration(*limit)
+            ),
+        ),
+        KillFailure::Interrupted { accepted: false } => (
+            "Kill interrupted",
+            format!(
+                "Terraform asked the provider to stop while the kill of AI app {app_id:?} was in flight. It may or \
+                 may not have happened."
+            ),
+        ),
+        KillFailure::Interrupted { accepted: true } => (
+            "Wait interrupted",
+            format!(
+                "DataForest accepted the kill of AI app {app_id:?}, but Terraform asked the provider to stop while \
+                 it waited for the app to end."
+            ),
+        ),
+        KillFailure::WaitFailed { error, attempts } => (
+            "Could not confirm the app ended",
+            format!(
+                "DataForest accepted the kill of AI app {app_id:?}, but reading its state failed{}: {error}.",
+                after(*attempts)
+            ),
+        ),
+        KillFailure::StillRunning { limit, last_state } => (
+            "App still running",
+            format!(
+                "DataForest accepted the kill of AI app {app_id:?}, but the app was still {last_state} when the \
+                 time-out of {} ran out; raise the time-out if the app takes longer to end.",
+                humantime::format_duration(*limit)
+            ),
+        ),
+    };
+    let next = match (phase, failure.accepted()) {
+        (Phase::Create, false) => "Nothing was recorded, so the next apply sends the kill again.",
+        (Phase::Create, true) => {
+            "The kill is kept in state (success, message, killed_at and the state last seen) and the resource is \
+             tainted, so the next apply replaces it: it kills again, which is harmless, and waits anew."
+        }
+        (Phase::Update, false) => {
+            "Nothing was recorded and `when` stays `destroy` in state, so the next apply tries again."
+        }
+        (Phase::Update, true) => {
+            "The kill is recorded in state (success, message, killed_at and the state last seen). Terraform \
+             taints only new resources, so to kill and wait again run `terraform apply -replace=ADDRESS`."
+        }
+        (Phase::Destroy, false) => "The resource stays in state, so the next destroy tries again.",
+        (Phase::Destroy, true) => {
+            "The resource stays in state, so the next destroy kills again, which is harmless, and waits anew."
+        }
+        (Phase::Action, false) => "Nothing is recorded; invoke the action again to retry.",
+        (Phase::Action, true) => {
+            "Invoke the action again to wait again; a second kill of an ending app is harmless."
+        }
+    };
+    Diagnostic::error(summary, format!("{what} {next}")).at_attribute("app_id")
+}
+
+/// What to check for an API error, when there is something to say.
+fn api_hint(error: &ApiError) -> &'static str {
+    match error {
         ApiError::Gateway { status: 401, .. } => {
             " Check access_key and secret_key, and that the machine's clock is right (signatures older than \
              5 minutes are refused)."
@@ -331,22 +450,16 @@ fn kill_failed(app_id: &str, error: &ApiError, attempts: u32) -> Diagnostic {
             " This machine does not trust the endpoint's certificate; add its CA to the system's trust store \
              (certificate checks cannot be turned off)."
         }
+        ApiError::Redirect { .. } => {
+            " Check that `endpoint` names DataForest's API gateway itself, not an address that forwards to it."
+        }
         _ => "",
-    };
-    Diagnostic::error(
-        "DataForest kill failed",
-        format!(
-            "Killing AI app {app_id:?} failed{}: {error}.{hint} Nothing new was recorded, so the next run tries again.",
-            if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
-        ),
-    )
-    .at_attribute("app_id")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::config::ACCESS_KEY;
 
     #[test]
     fn missing_credential_names_attribute_and_env() {
@@ -366,14 +479,14 @@ mod tests {
             message: "Permission Denied".into(),
             details: None,
         };
+        let failure = KillFailure::Failed { error: Box::new(error), attempts: 1 };
         let diagnostic =
-            ProviderError::KillFailed { app_id: "abc".into(), error: Box::new(error), attempts: 1 }
-                .to_diagnostic();
+            ProviderError::Kill { app_id: "abc".into(), phase: Phase::Create, failure }.to_diagnostic();
         assert!(
             diagnostic.detail.contains("HTTP 401, API Gateway error 210: Permission Denied"),
             "{}",
             diagnostic.detail
         );
-        assert!(diagnostic.detail.contains("Nothing new was recorded"));
+        assert!(diagnostic.detail.contains("Nothing was recorded, so the next apply sends the kill again"));
     }
 }

@@ -1,20 +1,51 @@
-//! The kill as every entry point performs it (the resource at create or destroy, the action):
-//! send the signed kill (retried by the client), count an app that had already ended as killed,
-//! and, when asked, poll `getDetail` until the app's state is terminal, all before a deadline.
+//! The kill as every entry point performs it (the resource at create, at an in-place change of
+//! `when`, or at destroy, and the action): send the signed kill (retried by the client), make
+//! sense of a refusal, and, when asked, poll `getDetail` until the app's state is terminal, all
+//! before a deadline and until Terraform asks to stop.
+//!
+//! A refusal is looked into only when DataForest itself answered and refused (its own
+//! `"success": false` below HTTP 500): then `getDetail` tells whether the app had already ended,
+//! which counts as killed, or, at destroy only, no longer exists, which leaves nothing to kill.
+//! A time-out or a transport failure is reported as it is, at once.
 
 use std::time::{Duration, SystemTime};
 
 use tokio::time::{Instant, sleep_until, timeout_at};
+use tokio_util::sync::CancellationToken;
 
 use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient, KillOutcome};
 
-use super::error::{ProviderError, ProviderWarning};
+use super::error::{KillFailure, ProviderError, ProviderWarning};
 
 /// Bound on a whole kill, retries and waiting included, unless a time-out says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 /// Polling `getDetail`: every second at first, each wait half again as long, at most 10 s.
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const LONGEST_POLL: Duration = Duration::from_secs(10);
+
+/// Where a kill runs. It decides what a missing app means (done at destroy, an error elsewhere)
+/// and what a failure tells the user to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The resource's create.
+    Create,
+    /// The resource's in-place change of `when` from `destroy` to `create`.
+    Update,
+    /// The destroy of a `when = "destroy"` resource.
+    Destroy,
+    /// The action.
+    Action,
+}
+
+/// One kill to perform.
+#[derive(Clone, Debug)]
+pub struct Kill {
+    pub app_id: String,
+    pub phase: Phase,
+    pub wait_for_termination: bool,
+    /// Bound on the whole kill, retries and waiting included.
+    pub limit: Duration,
+}
 
 /// What to record of a kill.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,101 +55,253 @@ pub struct KillReport {
     pub message: String,
     /// RFC 3339 UTC time the kill call returned.
     pub killed_at: String,
-    /// The state observed through `getDetail`, when it was read.
+    /// The app as `getDetail` last showed it, when it was read.
     pub observed: Option<AppInfo>,
     pub warnings: Vec<ProviderWarning>,
 }
 
-/// Kills `app_id` before `limit` runs out; `progress` hears each step, for users to watch.
+/// A kill that did not complete, and what DataForest had accepted before it failed: a kill
+/// accepted before a failed wait is a kill that happened, and is kept.
+#[derive(Debug)]
+pub struct KillError {
+    pub error: ProviderError,
+    pub accepted: Option<Box<KillReport>>,
+}
+
+impl From<ProviderError> for KillError {
+    fn from(error: ProviderError) -> KillError {
+        KillError { error, accepted: None }
+    }
+}
+
+/// Performs `kill` before its limit runs out, unless `stop` is cancelled first; `progress` hears
+/// each step, for users to watch. `earlier` is the answer to a kill of the same app that this
+/// run already sent: it is reused, and no second kill is sent (waiting still happens if asked).
 pub async fn kill(
     client: &DataForestClient,
-    app_id: &str,
-    wait_for_termination: bool,
-    limit: Duration,
+    kill: &Kill,
+    earlier: Option<KillReport>,
+    stop: &CancellationToken,
     mut progress: impl FnMut(String),
-) -> Result<KillReport, ProviderError> {
+) -> Result<KillReport, KillError> {
+    let Kill { ref app_id, phase, limit, .. } = *kill;
+    let app_id = app_id.as_str();
     let deadline = Instant::now().checked_add(limit).ok_or(ProviderError::TimeoutTooLong { limit })?;
-    let timed_out = || ProviderError::KillTimedOut { app_id: app_id.to_string(), limit };
+    let failed = |failure: KillFailure| ProviderError::Kill { app_id: app_id.to_string(), phase, failure };
+    if stop.is_cancelled() {
+        return Err(ProviderError::Stopped.into());
+    }
+    if let Some(report) = earlier {
+        progress(format!("AI app {app_id} was killed earlier in this run; its answer is reused"));
+        return finish(client, kill, report, deadline, stop, progress).await;
+    }
     progress(format!("Killing AI app {app_id}"));
-    let sent = timeout_at(deadline, client.kill(app_id)).await.map_err(|_| timed_out())?;
+    let sent = tokio::select! {
+        biased;
+        () = stop.cancelled() => return Err(failed(KillFailure::Interrupted { accepted: false }).into()),
+        sent = timeout_at(deadline, client.kill(app_id)) => {
+            sent.map_err(|_| failed(KillFailure::TimedOut { limit }))?
+        }
+    };
     let killed_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let mut report = match sent {
+    let report = match sent {
         Ok(KillOutcome { id, message }) => {
             KillReport { id, success: true, message, killed_at, observed: None, warnings: Vec::new() }
         }
-        Err(failure) => {
-            let (app, refusal) = timeout_at(deadline, already_ended(client, app_id, failure))
-                .await
-                .map_err(|_| timed_out())??;
-            progress(format!("AI app {app_id} had already ended ({})", app.state));
-            return Ok(KillReport {
-                id: app.id.clone(),
-                success: false,
-                message: refusal.to_string(),
-                killed_at,
-                warnings: vec![ProviderWarning::AlreadyEnded {
-                    app_id: app_id.to_string(),
-                    state: app.state.clone(),
-                }],
-                observed: Some(app),
-            });
+        Err(refused) if refused.error.is_refusal() => {
+            let explained = tokio::select! {
+                biased;
+                () = stop.cancelled() => None,
+                detail = timeout_at(deadline, client.get_detail(app_id)) => detail.ok(),
+            };
+            let report = explain_refusal(app_id, phase, &refused, explained, killed_at)
+                .ok_or_else(|| failed(call_failed(refused)))?;
+            if let Some(app) = &report.observed {
+                progress(format!("AI app {app_id} had already ended ({})", app.state));
+            } else {
+                progress(format!("AI app {app_id} no longer exists"));
+            }
+            return Ok(report);
         }
+        Err(error) => return Err(failed(call_failed(error)).into()),
     };
     progress(format!("DataForest accepted the kill of AI app {app_id}: {}", report.message));
-    if wait_for_termination {
-        report.observed = Some(wait_until_ended(client, app_id, deadline, limit, &mut progress).await?);
-    }
-    Ok(report)
+    finish(client, kill, report, deadline, stop, progress).await
 }
 
-/// After a failed kill: the app and the refusal, if `getDetail` shows the app had already ended;
-/// else the kill's error.
-async fn already_ended(
+/// After an accepted kill: waits for the app to end, when asked and not yet seen ended.
+async fn finish(
     client: &DataForestClient,
-    app_id: &str,
-    failure: CallError,
-) -> Result<(AppInfo, ApiError), ProviderError> {
-    let kill_failed = |CallError { error, attempts }: CallError| ProviderError::KillFailed {
-        app_id: app_id.to_string(),
-        error: Box::new(error),
-        attempts,
-    };
-    if matches!(failure.error, ApiError::Certificate { .. }) {
-        return Err(kill_failed(failure));
+    kill: &Kill,
+    mut report: KillReport,
+    deadline: Instant,
+    stop: &CancellationToken,
+    mut progress: impl FnMut(String),
+) -> Result<KillReport, KillError> {
+    let ended = report.observed.as_ref().is_some_and(AppInfo::is_terminal);
+    if !kill.wait_for_termination || !report.success || ended {
+        return Ok(report);
     }
-    match client.get_detail(app_id).await {
-        Ok(app) if app.is_terminal() => Ok((app, failure.error)),
-        _ => Err(kill_failed(failure)),
+    match wait_until_ended(client, &kill.app_id, deadline, kill.limit, stop, &mut progress).await {
+        Ok(app) => {
+            report.observed = Some(app);
+            Ok(report)
+        }
+        Err((failure, last_seen)) => {
+            report.observed = last_seen;
+            let error = ProviderError::Kill { app_id: kill.app_id.clone(), phase: kill.phase, failure };
+            Err(KillError { error, accepted: Some(Box::new(report)) })
+        }
     }
 }
 
+fn call_failed(CallError { error, attempts, .. }: CallError) -> KillFailure {
+    KillFailure::Failed { error: Box::new(error), attempts }
+}
+
+/// After DataForest refused the kill: a report if `getDetail` (when it answered in time) shows
+/// the app had already ended, or, at destroy, that it no longer exists; else `None`, and the
+/// refusal stands.
+fn explain_refusal(
+    app_id: &str,
+    phase: Phase,
+    refused: &CallError,
+    detail: Option<Result<AppInfo, CallError>>,
+    killed_at: String,
+) -> Option<KillReport> {
+    let report = |warning, observed| KillReport {
+        id: app_id.to_string(),
+        success: false,
+        message: refused.error.to_string(),
+        killed_at,
+        observed,
+        warnings: vec![warning],
+    };
+    let uncertain = refused.earlier_attempt_uncertain;
+    match detail? {
+        Ok(app) if app.is_terminal() => Some(report(
+            ProviderWarning::AlreadyEnded { app_id: app_id.to_string(), state: app.state.clone(), uncertain },
+            Some(app),
+        )),
+        Err(CallError { error: ApiError::Rejected { status: 404, .. }, .. })
+            if phase == Phase::Destroy && refused.error.is_not_found() =>
+        {
+            Some(report(ProviderWarning::AppGone { app_id: app_id.to_string(), uncertain }, None))
+        }
+        _ => None,
+    }
+}
+
+/// Polls until the app ends. On failure: why, and the app as last seen.
 async fn wait_until_ended(
     client: &DataForestClient,
     app_id: &str,
     deadline: Instant,
     limit: Duration,
+    stop: &CancellationToken,
     progress: &mut impl FnMut(String),
-) -> Result<AppInfo, ProviderError> {
+) -> Result<AppInfo, (KillFailure, Option<AppInfo>)> {
     let mut pause = FIRST_POLL;
-    let mut last_state = String::from("unknown");
+    let mut last_seen: Option<AppInfo> = None;
     for poll in 1u32.. {
         if Instant::now() + pause > deadline {
             break;
         }
-        sleep_until(Instant::now() + pause).await;
-        let Ok(read) = timeout_at(deadline, client.get_detail(app_id)).await else { break };
-        let app = read.map_err(|CallError { error, attempts }| ProviderError::WaitFailed {
-            app_id: app_id.to_string(),
-            error: Box::new(error),
-            attempts,
-        })?;
+        let read = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Err((KillFailure::Interrupted { accepted: true }, last_seen)),
+            read = async {
+                sleep_until(Instant::now() + pause).await;
+                timeout_at(deadline, client.get_detail(app_id)).await
+            } => read,
+        };
+        let Ok(read) = read else { break };
+        let app = match read {
+            Ok(app) => app,
+            Err(CallError { error, attempts, .. }) => {
+                return Err((KillFailure::WaitFailed { error: Box::new(error), attempts }, last_seen));
+            }
+        };
         if app.is_terminal() {
             progress(format!("AI app {app_id} ended: {} ({})", app.state, app.final_status));
             return Ok(app);
         }
         progress(format!("AI app {app_id} is still {} (check {poll}); waiting for it to end", app.state));
-        last_state = app.state;
+        last_seen = Some(app);
         pause = pause.mul_f64(1.5).min(LONGEST_POLL);
     }
-    Err(ProviderError::TerminationTimedOut { app_id: app_id.to_string(), limit, last_state })
+    let last_state = last_seen.as_ref().map_or_else(|| "unknown".to_string(), |app| app.state.clone());
+    Err((KillFailure::StillRunning { limit, last_state }, last_seen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(status: u16, message: &str, earlier_attempt_uncertain: bool) -> CallError {
+        CallError {
+            error: ApiError::Rejected { status, message: message.into() },
+            attempts: 2,
+            earlier_attempt_uncertain,
+        }
+    }
+
+    fn ended(state: &str) -> AppInfo {
+        AppInfo { id: "A1".into(), state: state.into(), ..AppInfo::default() }
+    }
+
+    fn not_found() -> CallError {
+        refusal(404, "no such element", false)
+    }
+
+    #[test]
+    fn a_refusal_of_an_app_that_had_ended_counts_as_killed() {
+        let refused = refusal(400, "invalid request parameters", false);
+        let report =
+            explain_refusal("A1", Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into()).unwrap();
+        assert!(!report.success);
+        assert_eq!(report.observed.unwrap().state, "KILLED");
+        assert!(report.message.contains("invalid request parameters"));
+        assert!(matches!(&report.warnings[..], [ProviderWarning::AlreadyEnded { uncertain: false, .. }]));
+        assert!(
+            explain_refusal("A1", Phase::Create, &refused, Some(Ok(ended("RUNNING"))), "t".into()).is_none()
+        );
+        assert!(explain_refusal("A1", Phase::Create, &refused, None, "t".into()).is_none());
+    }
+
+    #[test]
+    fn a_missing_app_is_done_only_at_destroy() {
+        let gone = |phase| explain_refusal("A1", phase, &not_found(), Some(Err(not_found())), "t".into());
+        assert!(gone(Phase::Create).is_none(), "a typo at create must stay an error");
+        assert!(gone(Phase::Action).is_none());
+        let report = gone(Phase::Destroy).unwrap();
+        assert!(matches!(&report.warnings[..], [ProviderWarning::AppGone { .. }]));
+        // Both calls must say the app is missing: a refused kill of an app getDetail cannot read
+        // for another reason is no proof.
+        let forbidden = refusal(403, "not allowed to access", false);
+        assert!(
+            explain_refusal("A1", Phase::Destroy, &forbidden, Some(Err(not_found())), "t".into()).is_none()
+        );
+        let throttled = CallError {
+            error: ApiError::Gateway {
+                status: 404,
+                code: "300".into(),
+                message: "Not Found".into(),
+                details: None,
+            },
+            attempts: 1,
+            earlier_attempt_uncertain: false,
+        };
+        assert!(
+            explain_refusal("A1", Phase::Destroy, &not_found(), Some(Err(throttled)), "t".into()).is_none()
+        );
+    }
+
+    #[test]
+    fn an_uncertain_earlier_attempt_is_carried_to_the_warning() {
+        let refused = refusal(400, "invalid request parameters", true);
+        let report =
+            explain_refusal("A1", Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into()).unwrap();
+        assert!(matches!(&report.warnings[..], [ProviderWarning::AlreadyEnded { uncertain: true, .. }]));
+    }
 }

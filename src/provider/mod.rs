@@ -8,7 +8,8 @@ pub mod data_sources;
 pub mod error;
 pub mod kill;
 
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
@@ -17,24 +18,32 @@ use crate::protocol::schema::Schema;
 use crate::protocol::value::{self, Value};
 use aiapp_kill::Applied;
 use config::{Environment, ResolvedConfig};
-use error::{ProviderError, ProviderWarning};
+use error::{KillFailure, ProviderError, ProviderWarning};
+use kill::{Kill, KillError, KillReport, Phase};
 
 /// The provider's type name, the prefix of its resource types.
 pub const TYPE_NAME: &str = "ncloud";
 
 /// What `ConfigureProvider` left behind.
 enum Configuration {
-    /// Not configured, or some settings were unknown (during plan): nothing that needs the API
-    /// may run.
+    /// Not configured yet: nothing that needs the API may run.
     NotYet,
+    /// Configured during plan while these settings were still unknown: nothing that needs the
+    /// API may run until Terraform configures the provider again with them known.
+    Unknown(Vec<&'static str>),
     Ready(Arc<Session>),
 }
 
-/// A resolved configuration and the HTTP client made from it when first needed, so that runs
-/// which never call DataForest (validate, plan, destroy) never build one.
+/// A resolved configuration, the HTTP client made from it when first needed (so that runs which
+/// never call DataForest, such as validate and plan, never build one), and the kills sent since.
 struct Session {
     config: ResolvedConfig,
     client: OnceLock<Result<DataForestClient, ApiError>>,
+    /// The resource kills DataForest accepted (or found already done) since this configuration,
+    /// by app id. A replacement that destroys a `when = "destroy"` instance and creates a
+    /// `when = "create"` one of the same app, in either order, reuses the first answer instead
+    /// of killing the app twice in one run.
+    killed: Mutex<HashMap<String, KillReport>>,
 }
 
 impl Session {
@@ -48,19 +57,49 @@ impl Session {
             .map_err(Clone::clone)
     }
 
-    /// The client, for a kill of the app in `state`.
-    fn client_for(&self, state: &Value) -> Result<&DataForestClient, ProviderError> {
-        self.client().map_err(|error| ProviderError::KillFailed {
-            app_id: state.get("app_id").as_str().unwrap_or_default().to_string(),
-            error: Box::new(error),
-            attempts: 0,
+    /// The client, for `kill`.
+    fn client_for(&self, kill: &Kill) -> Result<&DataForestClient, ProviderError> {
+        self.client().map_err(|error| ProviderError::Kill {
+            app_id: kill.app_id.clone(),
+            phase: kill.phase,
+            failure: KillFailure::Failed { error: Box::new(error), attempts: 0 },
         })
     }
+
+    fn killed(&self) -> MutexGuard<'_, HashMap<String, KillReport>> {
+        // Entries are inserted whole, so a poisoned map is still consistent.
+        self.killed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A failed apply: the error, and the state to record despite it. `state` is a kill DataForest
+/// accepted before waiting for the app to end failed; `None` keeps the prior state.
+#[derive(Debug)]
+pub struct ApplyError {
+    pub error: ProviderError,
+    pub state: Option<Value>,
+}
+
+impl From<ProviderError> for ApplyError {
+    fn from(error: ProviderError) -> ApplyError {
+        ApplyError { error, state: None }
+    }
+}
+
+/// What reading a data source gave.
+#[derive(Debug, PartialEq)]
+pub enum DataSourceRead {
+    /// The data source's state.
+    Read(Value),
+    /// Terraform allows deferral and the provider's settings are still unknown: the state as
+    /// far as known (computed attributes unknown), to be read again once they are known.
+    Deferred(Value),
 }
 
 pub struct NcloudProvider {
     configuration: RwLock<Configuration>,
-    /// The stop token of the calls in flight; `StopProvider` cancels it and puts a fresh one in.
+    /// The stop token of the work in flight. `StopProvider` cancels it, and it stays cancelled,
+    /// so that nothing new starts, until the next `ConfigureProvider` puts a fresh one in.
     stop: Mutex<CancellationToken>,
 }
 
@@ -103,9 +142,22 @@ impl NcloudProvider {
         }
     }
 
-    pub async fn read_data_source(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
+    /// Reads a data source. While provider settings are unknown (during plan), the read is
+    /// deferred where Terraform allows it, and otherwise an error naming the settings.
+    pub async fn read_data_source(
+        &self,
+        type_name: &str,
+        config: &Value,
+        deferral_allowed: bool,
+    ) -> Result<DataSourceRead, ProviderError> {
         self.check_data_source(type_name)?;
-        let session = self.session()?;
+        let stop = self.running()?;
+        let session = match self.session() {
+            Err(ProviderError::ProviderConfigUnknown { .. }) if deferral_allowed => {
+                return Ok(DataSourceRead::Deferred(data_sources::unknown_state(type_name, config)));
+            }
+            session => session?,
+        };
         let client = session.client().map_err(|error| ProviderError::LookupFailed {
             what: type_name.to_string(),
             error: Box::new(error),
@@ -113,8 +165,8 @@ impl NcloudProvider {
         })?;
         tokio::select! {
             biased;
-            () = self.stop_token().cancelled_owned() => Err(ProviderError::Interrupted),
-            read = data_sources::read(client, type_name, config) => read,
+            () = stop.cancelled() => Err(ProviderError::Interrupted),
+            read = data_sources::read(client, type_name, config) => read.map(DataSourceRead::Read),
         }
     }
 
@@ -136,15 +188,25 @@ impl NcloudProvider {
     }
 
     /// Resolves the configuration; settings still unknown during plan defer it without error.
+    /// Work refused since a `StopProvider` may start again from here.
     pub fn configure(&self, config: &Value, environment: &Environment<'_>) -> Result<(), ProviderError> {
-        let next = if config.has_unknowns() {
-            Configuration::NotYet
-        } else {
+        let unknown = config::unknown_settings(config);
+        let next = if unknown.is_empty() {
             let config = config::resolve(config, environment)?;
             tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
-            Configuration::Ready(Arc::new(Session { config, client: OnceLock::new() }))
+            Configuration::Ready(Arc::new(Session {
+                config,
+                client: OnceLock::new(),
+                killed: Mutex::default(),
+            }))
+        } else {
+            Configuration::Unknown(unknown)
         };
         *self.configuration.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
+        let mut stop = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if stop.is_cancelled() {
+            *stop = CancellationToken::new();
+        }
         Ok(())
     }
 
@@ -182,31 +244,69 @@ impl NcloudProvider {
         Ok(aiapp_kill::plan(prior, proposed))
     }
 
-    /// Applies a planned change. On an error the caller records nothing new: a failed create
-    /// leaves no resource, a failed destroy keeps the one there was.
+    /// Applies a planned change. On an error the prior state stands (a failed create leaves no
+    /// resource, a failed destroy keeps the one there was), unless the error carries a kill that
+    /// DataForest accepted before waiting for the app failed: that kill is recorded.
     pub async fn apply_resource(
         &self,
         type_name: &str,
         prior: &Value,
         planned: &Value,
-    ) -> Result<Applied, ProviderError> {
+    ) -> Result<Applied, ApplyError> {
         self.check_resource(type_name)?;
         match (prior, planned) {
             (prior, Value::Null) if aiapp_kill::kills_on_destroy(prior)? => {
-                let session = self.session()?;
-                self.until_stopped(prior, aiapp_kill::destroy(session.client_for(prior)?, prior)).await
+                let report =
+                    self.resource_kill(prior, Phase::Destroy).await.map_err(|failed| failed.error)?;
+                Ok(Applied { state: Value::Null, warnings: report.warnings })
             }
             // A kill cannot be undone, so forgetting it is all there is to do.
             (_, Value::Null) => Ok(Applied { state: Value::Null, warnings: Vec::new() }),
             (Value::Null, planned) if aiapp_kill::kills_on_destroy(planned)? => {
-                aiapp_kill::record_intent(planned)
+                Ok(aiapp_kill::record_intent(planned)?)
             }
-            (Value::Null, planned) => {
-                let session = self.session()?;
-                self.until_stopped(planned, aiapp_kill::create(session.client_for(planned)?, planned)).await
+            (Value::Null, planned) => self.kill_into(planned, Phase::Create).await,
+            (prior, planned) if aiapp_kill::kills_on_update(prior, planned) => {
+                self.kill_into(planned, Phase::Update).await
             }
-            (prior, planned) => aiapp_kill::update(prior, planned),
+            (prior, planned) => Ok(aiapp_kill::update(prior, planned)?),
         }
+    }
+
+    /// Kills as `planned` asks, at create or at a change of `when` to `create`, and returns the
+    /// state recording the answer.
+    async fn kill_into(&self, planned: &Value, phase: Phase) -> Result<Applied, ApplyError> {
+        match self.resource_kill(planned, phase).await {
+            Ok(report) => {
+                Ok(Applied { state: aiapp_kill::killed_state(planned, &report), warnings: report.warnings })
+            }
+            Err(KillError { error, accepted: Some(report) }) => {
+                Err(ApplyError { error, state: Some(aiapp_kill::killed_state(planned, &report)) })
+            }
+            Err(KillError { error, accepted: None }) => Err(error.into()),
+        }
+    }
+
+    /// The kill of a resource in `state`, sent at most once per app in a run.
+    async fn resource_kill(&self, state: &Value, phase: Phase) -> Result<KillReport, KillError> {
+        let kill = aiapp_kill::kill_of(state, phase)?;
+        let stop = self.running()?;
+        let session = self.session()?;
+        let client = session.client_for(&kill)?;
+        let earlier = session
+            .killed()
+            .get(&kill.app_id)
+            .map(|report| KillReport { warnings: Vec::new(), ..report.clone() });
+        let app_id = &kill.app_id;
+        let report =
+            kill::kill(client, &kill, earlier, &stop, |step| tracing::info!(app_id = %app_id, "{step}"))
+                .await?;
+        // An app found gone is not a kill: a later create-time kill of it must still fail.
+        if report.success || report.observed.is_some() {
+            session.killed().insert(app_id.clone(), report.clone());
+        }
+        tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
+        Ok(report)
     }
 
     pub fn action_schemas(&self) -> Vec<(&'static str, Schema)> {
@@ -220,7 +320,8 @@ impl NcloudProvider {
         }
     }
 
-    /// Runs the action; `progress` hears each step as it happens.
+    /// Runs the action; `progress` hears each step as it happens. Dropping the returned future
+    /// stops the kill, HTTP call and polling included.
     pub async fn invoke_action(
         &self,
         type_name: &str,
@@ -230,29 +331,12 @@ impl NcloudProvider {
         if type_name != action::TYPE_NAME {
             return Err(ProviderError::UnknownType { kind: "action", name: type_name.to_string() });
         }
-        let (app_id, wait) = action::arguments(config)?;
+        let kill = action::kill_of(config)?;
+        let stop = self.running()?;
         let session = self.session()?;
-        let client = session.client_for(config)?;
-        let report = self
-            .until_stopped(config, kill::kill(client, &app_id, wait, kill::DEFAULT_TIMEOUT, progress))
-            .await?;
+        let client = session.client_for(&kill)?;
+        let report = kill::kill(client, &kill, None, &stop, progress).await.map_err(|failed| failed.error)?;
         Ok(report.warnings)
-    }
-
-    /// Runs a kill unless Terraform asks to stop first; stopping drops it, HTTP call and all.
-    async fn until_stopped<T>(
-        &self,
-        state: &Value,
-        kill: impl Future<Output = Result<T, ProviderError>>,
-    ) -> Result<T, ProviderError> {
-        tokio::select! {
-            // Checked first, so nothing is sent once Terraform has asked to stop.
-            biased;
-            () = self.stop_token().cancelled_owned() => Err(ProviderError::KillInterrupted {
-                app_id: state.get("app_id").as_str().unwrap_or_default().to_string(),
-            }),
-            applied = kill => applied,
-        }
     }
 
     pub fn import_resource(&self, type_name: &str) -> ProviderError {
@@ -262,22 +346,26 @@ impl NcloudProvider {
         }
     }
 
-    /// `StopProvider`: cancels the calls in flight; the process and later calls go on.
+    /// `StopProvider`: cancels the work in flight, and refuses new work until Terraform
+    /// configures the provider again (as a `--debug` provider's next run does). The process and
+    /// the calls that need no API go on.
     pub fn stop(&self) {
-        let mut current = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        current.cancel();
-        // Calls that start later run normally: a `--debug` provider serves run after run.
-        *current = CancellationToken::new();
+        self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).cancel();
     }
 
-    /// The token of the calls starting now; `stop` cancels it.
-    fn stop_token(&self) -> CancellationToken {
-        self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    /// The stop token for work starting now, unless Terraform has asked to stop since the
+    /// provider was last configured.
+    fn running(&self) -> Result<CancellationToken, ProviderError> {
+        let token = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        if token.is_cancelled() { Err(ProviderError::Stopped) } else { Ok(token) }
     }
 
     fn session(&self) -> Result<Arc<Session>, ProviderError> {
         match &*self.configuration.read().unwrap_or_else(|poisoned| poisoned.into_inner()) {
             Configuration::Ready(session) => Ok(Arc::clone(session)),
+            Configuration::Unknown(settings) => {
+                Err(ProviderError::ProviderConfigUnknown { settings: settings.clone() })
+            }
             Configuration::NotYet => Err(ProviderError::NotConfigured),
         }
     }
