@@ -1,6 +1,9 @@
 //! The tfplugin6 provider service in process, over gRPC on a unix socket: schemas, validation,
-//! configuration, plan, apply against the simulator, state upgrade, import, and StopProvider
-//! cancelling a kill in flight without ending the service.
+//! configuration, plan, apply against the simulator, state upgrade, import, StopProvider (which
+//! cancels the work in flight and refuses new work until the next configure), a kill that fails
+//! after DataForest accepted it, changes of `when`, data sources read with unknown provider
+//! settings, and dropped action streams. Every planned and new state the harness sees is checked
+//! against the resource's schema.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +19,8 @@ const KILL: &str = "ncloud_dataforest_aiapp_kill";
 
 struct Harness {
     client: ProviderClient<Channel>,
+    /// The kill resource's schema, as GetProviderSchema declares it.
+    schema: pb::schema::Block,
     _dir: tempfile::TempDir,
 }
 
@@ -36,7 +41,72 @@ async fn start() -> Harness {
         }))
         .await
         .unwrap();
-    Harness { client: ProviderClient::new(channel), _dir: dir }
+    let mut client = ProviderClient::new(channel);
+    let schemas = client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap().into_inner();
+    let schema = schemas.resource_schemas[KILL].block.clone().unwrap();
+    Harness { client, schema, _dir: dir }
+}
+
+/// Checks that `value` is an object of exactly the block's attributes and nested blocks, each of
+/// its declared type (or null, or unknown).
+fn check_block(value: &Value, block: &pb::schema::Block, path: &str) -> Result<(), String> {
+    let Value::Object(fields) = value else {
+        return Err(format!("{path}: {} is not an object", value.kind()));
+    };
+    let mut expected: Vec<&str> = block.attributes.iter().map(|a| a.name.as_str()).collect();
+    expected.extend(block.block_types.iter().map(|b| b.type_name.as_str()));
+    expected.sort_unstable();
+    let present: Vec<&str> = fields.keys().map(String::as_str).collect();
+    if present != expected {
+        return Err(format!("{path}: attributes {present:?}, the schema has {expected:?}"));
+    }
+    for attribute in &block.attributes {
+        let ty: serde_json::Value = serde_json::from_slice(&attribute.r#type).unwrap();
+        check_type(&fields[&attribute.name], &ty, &format!("{path}.{}", attribute.name))?;
+    }
+    for nested in &block.block_types {
+        match &fields[&nested.type_name] {
+            Value::Null => {}
+            inner => {
+                check_block(inner, nested.block.as_ref().unwrap(), &format!("{path}.{}", nested.type_name))?
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_type(value: &Value, ty: &serde_json::Value, path: &str) -> Result<(), String> {
+    use serde_json::Value as Json;
+    let fits = match (value, ty) {
+        (Value::Null | Value::Unknown, _) => true,
+        (Value::String(_), Json::String(t)) => t == "string",
+        (Value::Bool(_), Json::String(t)) => t == "bool",
+        (Value::Number(_), Json::String(t)) => t == "number",
+        (Value::Object(fields), Json::Array(t)) if t[0] == "map" => {
+            return fields.iter().try_for_each(|(k, v)| check_type(v, &t[1], &format!("{path}[{k:?}]")));
+        }
+        (Value::List(items), Json::Array(t)) if t[0] == "list" || t[0] == "set" => {
+            return items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, v)| check_type(v, &t[1], &format!("{path}[{i}]")));
+        }
+        (Value::Object(fields), Json::Array(t)) if t[0] == "object" => {
+            let attributes = t[1].as_object().unwrap();
+            if fields.keys().ne(attributes.keys()) {
+                return Err(format!(
+                    "{path}: fields {:?}, the type has {:?}",
+                    fields.keys(),
+                    attributes.keys()
+                ));
+            }
+            return attributes
+                .iter()
+                .try_for_each(|(k, t)| check_type(&fields[k], t, &format!("{path}.{k}")));
+        }
+        _ => false,
+    };
+    if fits { Ok(()) } else { Err(format!("{path}: {} where the schema says {ty}", value.kind())) }
 }
 
 fn dynamic(value: &Value) -> Option<pb::DynamicValue> {
@@ -63,15 +133,46 @@ fn provider_block(endpoint: Value) -> Value {
     ])
 }
 
+/// A resource configuration as Terraform sends it: every attribute present, computed ones null.
 fn resource_config(app_id: Value) -> Value {
     Value::object([
         ("app_id", app_id),
         ("triggers", Value::Null),
+        ("when", Value::Null),
+        ("wait_for_termination", Value::Null),
+        ("timeouts", Value::Null),
         ("id", Value::Null),
         ("success", Value::Null),
         ("message", Value::Null),
         ("killed_at", Value::Null),
+        ("app_state", Value::Null),
+        ("final_status", Value::Null),
     ])
+}
+
+/// `value` with one attribute set.
+fn with(value: &Value, name: &str, field: Value) -> Value {
+    let mut value = value.clone();
+    if let Value::Object(fields) = &mut value {
+        fields.insert(name.to_string(), field);
+    }
+    value
+}
+
+fn timeouts(create: &str) -> Value {
+    Value::object([("create", string(create)), ("delete", Value::Null)])
+}
+
+/// The state of a kill of `app_id` recorded at create.
+fn recorded(app_id: &str) -> Value {
+    let config = resource_config(string(app_id));
+    let fields = [
+        ("id", string(app_id)),
+        ("success", Value::Bool(true)),
+        ("message", string("ok")),
+        ("killed_at", string("2026-01-01T00:00:00Z")),
+    ];
+    fields.into_iter().fold(config, |state, (name, value)| with(&state, name, value))
 }
 
 fn errors(diagnostics: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
@@ -99,21 +200,79 @@ impl Harness {
             config: dynamic(proposed),
             ..Default::default()
         };
-        self.client.plan_resource_change(request).await.unwrap().into_inner()
+        let response = self.client.plan_resource_change(request).await.unwrap().into_inner();
+        self.check_state("planned state", response.planned_state.as_ref());
+        response
+    }
+
+    /// Plans and applies creating `config`.
+    async fn create(&mut self, config: &Value) -> pb::apply_resource_change::Response {
+        let planned = self.planned(config).await;
+        self.apply(&Value::Null, &planned).await
+    }
+
+    /// Plans creating `config` and returns the planned state.
+    async fn planned(&mut self, config: &Value) -> Value {
+        decode(self.plan(&Value::Null, config).await.planned_state)
     }
 
     async fn apply(&mut self, prior: &Value, planned: &Value) -> pb::apply_resource_change::Response {
-        self.client.apply_resource_change(apply_request(prior, planned)).await.unwrap().into_inner()
+        let response =
+            self.client.apply_resource_change(apply_request(prior, planned)).await.unwrap().into_inner();
+        self.check_state("new state", response.new_state.as_ref());
+        response
     }
 
-    /// Starts creating `planned` and hands back the call to await later.
+    /// Fails the test unless a non-null state has exactly the schema's attributes, of its types.
+    fn check_state(&self, what: &str, state: Option<&pb::DynamicValue>) {
+        let state = decode(state.cloned());
+        if state != Value::Null {
+            check_block(&state, &self.schema, "").unwrap_or_else(|error| panic!("{what} {error}: {state:?}"));
+        }
+    }
+
+    /// Starts creating `planned` and hands back the call to await later; the new state is
+    /// checked against the schema too.
     fn create_in_background(
         &self,
         planned: &Value,
     ) -> tokio::task::JoinHandle<pb::apply_resource_change::Response> {
         let mut client = self.client.clone();
         let request = apply_request(&Value::Null, planned);
-        tokio::spawn(async move { client.apply_resource_change(request).await.unwrap().into_inner() })
+        let schema = self.schema.clone();
+        tokio::spawn(async move {
+            let response = client.apply_resource_change(request).await.unwrap().into_inner();
+            let state = decode(response.new_state.clone());
+            if state != Value::Null {
+                check_block(&state, &schema, "").unwrap_or_else(|error| panic!("new state {error}"));
+            }
+            response
+        })
+    }
+
+    async fn read_data_source(
+        &mut self,
+        type_name: &str,
+        config: &Value,
+        deferral_allowed: bool,
+    ) -> pb::read_data_source::Response {
+        let request = pb::read_data_source::Request {
+            type_name: type_name.into(),
+            config: dynamic(config),
+            client_capabilities: Some(pb::ClientCapabilities { deferral_allowed, ..Default::default() }),
+            ..Default::default()
+        };
+        self.client.read_data_source(request).await.unwrap().into_inner()
+    }
+
+    /// Invokes the action and hands back its event stream.
+    async fn invoke(&mut self, config: &Value) -> tonic::Streaming<pb::invoke_action::Event> {
+        let request = pb::invoke_action::Request {
+            action_type: KILL.into(),
+            config: dynamic(config),
+            ..Default::default()
+        };
+        self.client.invoke_action(request).await.unwrap().into_inner()
     }
 }
 
@@ -201,7 +360,8 @@ async fn unknown_provider_settings_defer_configuration_without_error() {
     let config = resource_config(string("A1"));
     let planned = decode(harness.plan(&Value::Null, &config).await.planned_state);
     let applied = harness.apply(&Value::Null, &planned).await;
-    assert_eq!(errors(&applied.diagnostics)[0].summary, "Provider not configured");
+    assert_eq!(errors(&applied.diagnostics)[0].summary, "Provider configuration unknown");
+    assert!(errors(&applied.diagnostics)[0].detail.contains("`endpoint` is not known"));
     assert_eq!(decode(applied.new_state), Value::Null);
 }
 
@@ -215,14 +375,7 @@ async fn plan_marks_computed_unknown_replaces_on_change_and_plans_null_destroy()
     assert_eq!(planned.get("killed_at"), &Value::Unknown);
     assert!(create.requires_replace.is_empty());
 
-    let prior = Value::object([
-        ("app_id", string("A1")),
-        ("triggers", Value::Null),
-        ("id", string("A1")),
-        ("success", Value::Bool(true)),
-        ("message", string("ok")),
-        ("killed_at", string("2026-01-01T00:00:00Z")),
-    ]);
+    let prior = recorded("A1");
     let same = harness.plan(&prior, &prior).await;
     assert_eq!(decode(same.planned_state), prior);
     let change = harness.plan(&prior, &resource_config(string("B2"))).await;
@@ -256,7 +409,7 @@ async fn apply_kills_records_and_failure_records_nothing() {
     assert_eq!(decode(failed.new_state), Value::Null);
 
     // A failed update leaves the recorded kill as it was.
-    let moved = Value::object([("app_id", string("B9")), ("id", string("A1"))]);
+    let moved = with(&state, "app_id", string("B9"));
     let refused = harness.apply(&state, &moved).await;
     assert_eq!(errors(&refused.diagnostics)[0].summary, "Unexpected in-place update");
     assert_eq!(decode(refused.new_state), state);
@@ -322,14 +475,44 @@ async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
     assert!(stopped.elapsed() < Duration::from_secs(1));
     assert_eq!(errors(&response.diagnostics)[0].summary, "Kill interrupted");
     assert_eq!(decode(response.new_state), Value::Null);
-    // Stop is not Shutdown: the service still answers, and calls after the stop run normally, as a
-    // `--debug` provider serving run after run needs.
+    // Stop is not Shutdown: the service still answers.
     harness.client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap();
-    simulator.put_app(App::running("B2"));
-    let later = decode(harness.plan(&Value::Null, &resource_config(string("B2"))).await.planned_state);
-    let applied = harness.apply(&Value::Null, &later).await;
+}
+
+#[tokio::test]
+async fn after_stop_no_new_kill_starts_until_the_next_configure() {
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+
+    // An apply that reaches the provider after Ctrl-C sends nothing.
+    let planned = harness.planned(&resource_config(string("A1"))).await;
+    let refused = harness.apply(&Value::Null, &planned).await;
+    assert_eq!(errors(&refused.diagnostics)[0].summary, "Provider stopped");
+    assert!(errors(&refused.diagnostics)[0].detail.contains("Nothing was sent"));
+    assert_eq!(decode(refused.new_state), Value::Null);
+    let apps = Value::object([
+        ("account_id", string("df-account")),
+        ("name", Value::Null),
+        ("state", Value::Null),
+        ("apps", Value::Null),
+    ]);
+    let read = harness.read_data_source("ncloud_dataforest_aiapps", &apps, false).await;
+    assert_eq!(errors(&read.diagnostics)[0].summary, "Provider stopped");
+    let mut events = harness
+        .invoke(&Value::object([("app_id", string("B2")), ("wait_for_termination", Value::Null)]))
+        .await;
+    let event = events.message().await.unwrap().unwrap().r#type.unwrap();
+    let pb::invoke_action::event::Type::Completed(done) = event else { panic!("{event:?}") };
+    assert_eq!(errors(&done.diagnostics)[0].summary, "Provider stopped");
+    assert!(simulator.calls().is_empty(), "{:?}", simulator.calls());
+
+    // The next run configures the provider again, as a `--debug` provider's later runs do.
+    harness.configure(provider_block(string(&endpoint))).await;
+    let applied = harness.apply(&Value::Null, &planned).await;
     assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
-    assert_eq!(simulator.app("B2").unwrap().state, "KILLED");
+    assert_eq!(simulator.app("A1").unwrap().state, "KILLED");
 }
 
 #[tokio::test]
@@ -455,4 +638,290 @@ async fn invoke_action_streams_progress_then_exactly_one_completed() {
     let failed = invoke("Nobody").await;
     let [Type::Progress(_), Type::Completed(done)] = &failed[..] else { panic!("{failed:?}") };
     assert_eq!(errors(&done.diagnostics)[0].summary, "DataForest kill failed");
+}
+
+/// A provider block for `endpoint` with a short per-attempt time-out and `max_retries`.
+fn impatient_provider(endpoint: &str, max_retries: i64) -> Value {
+    let block = with(&provider_block(string(endpoint)), "request_timeout", string("300ms"));
+    with(
+        &block,
+        "max_retries",
+        Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(max_retries)),
+    )
+}
+
+fn detail_calls(simulator: &Simulator) -> usize {
+    simulator.calls().iter().filter(|call| call.path.ends_with("/getDetail")).count()
+}
+
+#[tokio::test]
+async fn data_sources_read_with_unknown_provider_settings_name_them_or_defer() {
+    let mut harness = start().await;
+    let mut block = provider_block(Value::Unknown);
+    block = with(&block, "max_retries", Value::Unknown);
+    assert!(harness.configure(block).await.is_empty());
+    let config = Value::object([("id", string("A1"))]);
+    let read = harness.read_data_source("ncloud_dataforest_aiapp", &config, false).await;
+    let error = errors(&read.diagnostics)[0];
+    assert_eq!(error.summary, "Provider configuration unknown");
+    assert!(error.detail.contains("`endpoint`, `max_retries` are not known until apply"), "{}", error.detail);
+    assert!(read.deferred.is_none());
+
+    // Where Terraform allows deferral, the read is deferred with its computed attributes unknown.
+    let deferred = harness.read_data_source("ncloud_dataforest_aiapp", &config, true).await;
+    assert!(deferred.diagnostics.is_empty(), "{:?}", deferred.diagnostics);
+    assert_eq!(deferred.deferred.unwrap().reason, pb::deferred::Reason::ProviderConfigUnknown as i32);
+    let state = decode(deferred.state);
+    assert_eq!((state.get("id"), state.get("state")), (&string("A1"), &Value::Unknown));
+
+    // Planning the kill resource keeps working.
+    let planned = harness.planned(&resource_config(string("A1"))).await;
+    assert_eq!(planned.get("success"), &Value::Unknown);
+}
+
+#[tokio::test]
+async fn a_data_source_read_is_interrupted_by_stop() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.fail_details("A1", [Fault::Hang]);
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let mut client = harness.client.clone();
+    let read = tokio::spawn(async move {
+        let request = pb::read_data_source::Request {
+            type_name: "ncloud_dataforest_aiapp".into(),
+            config: dynamic(&Value::object([("id", string("A1"))])),
+            ..Default::default()
+        };
+        client.read_data_source(request).await.unwrap().into_inner()
+    });
+    while detail_calls(&simulator) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let response =
+        tokio::time::timeout(Duration::from_secs(1), read).await.expect("stopped within 1 s").unwrap();
+    assert_eq!(errors(&response.diagnostics)[0].summary, "Interrupted");
+}
+
+#[tokio::test]
+async fn a_kill_without_an_answer_is_reported_at_once_without_a_state_check() {
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    simulator.fail_kills("A1", [Fault::Hang]);
+    simulator.fail_kills("B2", [Fault::Reset]);
+    let mut harness = start().await;
+    harness.configure(impatient_provider(&endpoint, 0)).await;
+    for (app, expected) in [("A1", "no answer in time"), ("B2", "request failed")] {
+        let planned = harness.planned(&resource_config(string(app))).await;
+        let started = Instant::now();
+        let failed = harness.apply(&Value::Null, &planned).await;
+        assert!(errors(&failed.diagnostics)[0].detail.contains(expected), "{:?}", failed.diagnostics);
+        assert!(started.elapsed() < Duration::from_secs(2), "{app}: {:?}", started.elapsed());
+        assert_eq!(decode(failed.new_state), Value::Null);
+    }
+    assert_eq!(detail_calls(&simulator), 0, "only a refusal is looked into");
+
+    // A refusal is: DataForest answered, so the app's state may explain it.
+    simulator.fail_kills("A1", [Fault::Status(400)]);
+    let planned = harness.planned(&resource_config(string("A1"))).await;
+    let refused = harness.apply(&Value::Null, &planned).await;
+    assert!(errors(&refused.diagnostics)[0].detail.contains("invalid request parameters"));
+    assert_eq!(detail_calls(&simulator), 1);
+}
+
+#[tokio::test]
+async fn a_retried_kill_that_finds_the_app_ended_does_not_say_it_was_refused() {
+    let (simulator, endpoint) = simulator_with(&[]).await;
+    // The first attempt gets no answer (it may have killed the app); the retry is refused, and
+    // the app has ended.
+    simulator.put_app(App { state: "KILLED".into(), final_status: "KILLED".into(), ..App::running("A1") });
+    simulator.fail_kills("A1", [Fault::Hang, Fault::Status(400)]);
+    let mut harness = start().await;
+    harness.configure(impatient_provider(&endpoint, 1)).await;
+    let planned = harness.planned(&resource_config(string("A1"))).await;
+    let applied = harness.apply(&Value::Null, &planned).await;
+    assert!(errors(&applied.diagnostics).is_empty(), "{:?}", applied.diagnostics);
+    let warning = &applied.diagnostics[0];
+    assert_eq!(warning.summary, "App has ended");
+    assert!(
+        warning.detail.contains("earlier attempt") && !warning.detail.contains("refused"),
+        "{}",
+        warning.detail
+    );
+    let state = decode(applied.new_state);
+    assert_eq!((state.get("success"), state.get("app_state")), (&Value::Bool(false), &string("KILLED")));
+
+    // Without an uncertain attempt before it, the refusal is named as one (in a new run: this
+    // one remembers the app as killed).
+    harness.configure(impatient_provider(&endpoint, 1)).await;
+    simulator.fail_kills("A1", [Fault::Status(400)]);
+    let again = harness.apply(&Value::Null, &planned).await;
+    assert_eq!(again.diagnostics[0].summary, "App had already ended");
+    assert!(again.diagnostics[0].detail.contains("refused"));
+}
+
+#[tokio::test]
+async fn a_wait_that_fails_after_an_accepted_kill_keeps_the_kill() {
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    simulator.set_kill_duration(Duration::from_secs(600));
+    let mut harness = start().await;
+    harness.configure(impatient_provider(&endpoint, 0)).await;
+    let waiting = with(&resource_config(string("A1")), "wait_for_termination", Value::Bool(true));
+
+    // The time-out runs out while the app is still running.
+    let planned = harness.planned(&with(&waiting, "timeouts", timeouts("2s"))).await;
+    let timed_out = harness.apply(&Value::Null, &planned).await;
+    let error = errors(&timed_out.diagnostics)[0];
+    assert_eq!(error.summary, "App still running");
+    assert!(error.detail.contains("tainted"), "{}", error.detail);
+    let kept = decode(timed_out.new_state);
+    assert_eq!(kept.get("success"), &Value::Bool(true));
+    assert_eq!(kept.get("message"), &string("kill requested"));
+    assert!(kept.get("killed_at").as_str().is_some());
+    assert_eq!(kept.get("app_state"), &string("RUNNING"), "the state last seen");
+
+    // getDetail fails while waiting.
+    simulator.fail_details("B2", [Fault::Status(403)]);
+    let planned = harness.planned(&with(&waiting, "app_id", string("B2"))).await;
+    let unreadable = harness.apply(&Value::Null, &planned).await;
+    let error = errors(&unreadable.diagnostics)[0];
+    assert_eq!(error.summary, "Could not confirm the app ended");
+    assert!(error.detail.contains("not allowed to access"), "{}", error.detail);
+    let kept = decode(unreadable.new_state);
+    assert_eq!((kept.get("success"), kept.get("app_state")), (&Value::Bool(true), &Value::Null));
+    assert_eq!(simulator.kill_calls("B2"), 1);
+}
+
+#[tokio::test]
+async fn a_destroy_time_kill_of_an_app_that_no_longer_exists_succeeds_with_a_warning() {
+    let (simulator, endpoint) = simulator_with(&[]).await;
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let at_destroy = with(&resource_config(string("Gone1")), "when", string("destroy"));
+    let planned = harness.planned(&at_destroy).await;
+    let recorded = decode(harness.apply(&Value::Null, &planned).await.new_state);
+
+    let destroyed = harness.apply(&recorded, &Value::Null).await;
+    assert!(errors(&destroyed.diagnostics).is_empty(), "{:?}", destroyed.diagnostics);
+    assert_eq!(destroyed.diagnostics[0].summary, "App no longer exists");
+    assert!(destroyed.diagnostics[0].detail.contains("\"Gone1\""));
+    assert_eq!(decode(destroyed.new_state), Value::Null);
+    assert_eq!(detail_calls(&simulator), 1);
+
+    // A refusal for another reason still fails the destroy and keeps the resource.
+    simulator.put_app(App::running("Gone1"));
+    simulator.fail_kills("Gone1", [Fault::Status(403)]);
+    let refused = harness.apply(&recorded, &Value::Null).await;
+    assert_eq!(errors(&refused.diagnostics)[0].summary, "DataForest kill failed");
+    assert_eq!(decode(refused.new_state), recorded);
+}
+
+#[tokio::test]
+async fn changing_when_never_kills_one_app_twice() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let at_destroy = with(&resource_config(string("A1")), "when", string("destroy"));
+    let intent = decode(harness.create(&at_destroy).await.new_state);
+
+    // destroy -> create: one kill, in place.
+    let plan = harness.plan(&intent, &with(&intent, "when", string("create"))).await;
+    assert!(plan.requires_replace.is_empty());
+    let applied = harness.apply(&intent, &decode(plan.planned_state)).await;
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    let killed = decode(applied.new_state);
+    assert_eq!(killed.get("success"), &Value::Bool(true));
+    assert_eq!(simulator.kill_calls("A1"), 1);
+
+    // create -> destroy: nothing is sent until the destroy. (Each step is a run of its own.)
+    harness.configure(provider_block(string(&endpoint))).await;
+    let plan = harness.plan(&killed, &with(&killed, "when", string("destroy"))).await;
+    let armed = decode(harness.apply(&killed, &decode(plan.planned_state)).await.new_state);
+    assert_eq!((armed.get("when"), armed.get("success")), (&string("destroy"), &Value::Bool(true)));
+    assert_eq!(simulator.kill_calls("A1"), 1);
+
+    // destroy -> create with new triggers replaces: the old resource's destroy kills, and the
+    // new one's create reuses that answer instead of killing again. Either order.
+    harness.configure(provider_block(string(&endpoint))).await;
+    let triggers = Value::object([("run", string("2"))]);
+    let next = with(&with(&armed, "when", string("create")), "triggers", triggers);
+    let replace = harness.plan(&armed, &next).await;
+    assert_eq!(replace.requires_replace.len(), 1);
+    let gone = harness.apply(&armed, &Value::Null).await;
+    assert!(errors(&gone.diagnostics).is_empty(), "{:?}", gone.diagnostics);
+    let created = harness.create(&next).await;
+    assert!(created.diagnostics.is_empty(), "{:?}", created.diagnostics);
+    assert_eq!(decode(created.new_state).get("success"), &Value::Bool(true));
+    assert_eq!(simulator.kill_calls("A1"), 2);
+
+    simulator.put_app(App::running("B2"));
+    let old = with(&with(&armed, "app_id", string("B2")), "id", string("B2"));
+    let new = with(&with(&old, "when", string("create")), "triggers", Value::object([("run", string("3"))]));
+    let created = harness.create(&new).await;
+    assert!(created.diagnostics.is_empty(), "{:?}", created.diagnostics);
+    assert!(errors(&harness.apply(&old, &Value::Null).await.diagnostics).is_empty());
+    assert_eq!(simulator.kill_calls("B2"), 1, "create before destroy: one kill");
+}
+
+#[tokio::test]
+async fn a_dropped_action_stream_stops_the_kill_and_its_polling() {
+    use pb::invoke_action::event::Type;
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    simulator.set_kill_duration(Duration::from_secs(600));
+    simulator.fail_kills("B2", [Fault::Hang]);
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let waiting =
+        |app: &str| Value::object([("app_id", string(app)), ("wait_for_termination", Value::Bool(true))]);
+
+    // Polling: drop the stream once the app has been checked, then no check follows.
+    let mut events = harness.invoke(&waiting("A1")).await;
+    while let Some(event) = events.message().await.unwrap() {
+        if matches!(event.r#type, Some(Type::Progress(ref p)) if p.message.contains("is still RUNNING")) {
+            break;
+        }
+    }
+    drop(events);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let polls = detail_calls(&simulator);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(detail_calls(&simulator), polls, "polling goes on after the stream was dropped");
+
+    // A kill in flight: dropping the stream drops the HTTP call.
+    let events = harness.invoke(&waiting("B2")).await;
+    while simulator.kills_in_flight() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(events);
+    let dropped = Instant::now();
+    while simulator.kills_in_flight() > 0 {
+        assert!(dropped.elapsed() < Duration::from_secs(1), "the kill is still in flight");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn stop_provider_ends_an_action_that_is_waiting() {
+    use pb::invoke_action::event::Type;
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.set_kill_duration(Duration::from_secs(600));
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let config = Value::object([("app_id", string("A1")), ("wait_for_termination", Value::Bool(true))]);
+    let mut events = harness.invoke(&config).await;
+    while let Some(event) = events.message().await.unwrap() {
+        if matches!(event.r#type, Some(Type::Progress(ref p)) if p.message.contains("accepted")) {
+            break;
+        }
+    }
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let stopped = Instant::now();
+    let event = tokio::time::timeout(Duration::from_secs(1), events.message())
+        .await
+        .expect("completed within 1 s")
+        .unwrap()
+        .unwrap();
+    let Some(Type::Completed(done)) = event.r#type else { panic!("{event:?}") };
+    assert_eq!(errors(&done.diagnostics)[0].summary, "Wait interrupted");
+    assert!(events.message().await.unwrap().is_none(), "the stream ends after Completed");
+    assert!(stopped.elapsed() < Duration::from_secs(1));
 }

@@ -1,5 +1,6 @@
 //! The DataForest client on the wire: certificates are always verified, answers are read only up
-//! to 1 MiB, each attempt is bounded by the request time-out and signed afresh.
+//! to 1 MiB, each attempt is bounded by the request time-out and signed afresh, and redirects are
+//! never followed, so signed headers reach no other host.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,4 +102,49 @@ async fn every_attempt_is_signed_afresh() {
     let signed: Vec<u64> = simulator.calls().iter().filter_map(|call| call.signed_ms).collect();
     assert_eq!(signed.len(), 2);
     assert!(signed[1] > signed[0], "the retry carries a newer timestamp: {signed:?}");
+}
+
+#[tokio::test]
+async fn redirects_are_refused_and_nothing_reaches_their_target() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The target a redirect names: it counts every connection made to it.
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_address = target.local_addr().unwrap();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&reached);
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = target.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    for status in [301, 302, 303, 307, 308] {
+        let redirecting = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = redirecting.local_addr().unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&requests);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = redirecting.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 {status} Moved\r\nlocation: http://{target_address}/api/v2/aiapps/kill\r\n\
+                     content-length: 0\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        let result = client(&format!("http://{address}"), ClientOptions::default()).kill("A1").await;
+        let Err(CallError { error, attempts: 1, .. }) = &result else { panic!("{status}: {result:?}") };
+        assert_eq!(
+            error,
+            &ApiError::Redirect { status, location: format!("http://{target_address}") },
+            "{status}"
+        );
+        let message = error.to_string();
+        assert!(message.contains(&format!("HTTP {status}")) && message.contains(&target_address.to_string()));
+        assert_eq!(requests.load(Ordering::SeqCst), 1, "{status}: a redirect is not retried");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(reached.load(Ordering::SeqCst), 0, "the redirect target was contacted");
 }

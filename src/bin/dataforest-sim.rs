@@ -18,6 +18,8 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
   --kill-takes DUR    a killed app stays RUNNING this long before it is KILLED (default 0s)
   --fault ID=F[,F...] fail the next kills of app ID, one fault per call: an HTTP status (400-599),
                       retry-after=N, success-false, garbage, delay=DURATION, hang or reset
+  --detail-fault ID=F[,F...]
+                      the same for the next getDetail calls of app ID
 Prints `endpoint=http://ADDR` on stdout once listening.";
 
 struct Options {
@@ -26,6 +28,7 @@ struct Options {
     secret_key: String,
     apps: Vec<App>,
     faults: Vec<(String, Vec<Fault>)>,
+    detail_faults: Vec<(String, Vec<Fault>)>,
     kill_takes: std::time::Duration,
     latency: std::time::Duration,
 }
@@ -40,6 +43,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         secret_key: env_or("NCLOUD_SECRET_KEY", "sim-secret-key"),
         apps: Vec::new(),
         faults: Vec::new(),
+        detail_faults: Vec::new(),
         kill_takes: std::time::Duration::ZERO,
         latency: std::time::Duration::ZERO,
     };
@@ -60,18 +64,20 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             }
             "--kill-takes" => options.kill_takes = duration(&flag, &value()?)?,
             "--latency" => options.latency = duration(&flag, &value()?)?,
-            "--fault" => {
-                let text = value()?;
-                let (id, specs) =
-                    text.split_once('=').ok_or(format!("--fault {text:?}: expected ID=FAULT[,FAULT...]"))?;
-                let faults = specs.split(',').map(Fault::parse).collect::<Result<Vec<_>, _>>()?;
-                options.faults.push((id.to_string(), faults));
-            }
+            "--fault" => options.faults.push(faults(&flag, &value()?)?),
+            "--detail-fault" => options.detail_faults.push(faults(&flag, &value()?)?),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
         }
     }
     Ok(options)
+}
+
+/// `ID=FAULT[,FAULT...]`.
+fn faults(flag: &str, text: &str) -> Result<(String, Vec<Fault>), String> {
+    let (id, specs) = text.split_once('=').ok_or(format!("{flag} {text:?}: expected ID=FAULT[,FAULT...]"))?;
+    let faults = specs.split(',').map(Fault::parse).collect::<Result<Vec<_>, _>>()?;
+    Ok((id.to_string(), faults))
 }
 
 fn duration(flag: &str, text: &str) -> Result<std::time::Duration, String> {
@@ -94,6 +100,9 @@ fn main() -> ExitCode {
     simulator.set_latency(options.latency);
     for (id, faults) in options.faults {
         simulator.fail_kills(&id, faults);
+    }
+    for (id, faults) in options.detail_faults {
+        simulator.fail_details(&id, faults);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -205,13 +205,15 @@ impl ProviderError {
             ),
             ProviderError::ProviderConfigUnknown { settings } => {
                 let names = settings.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
-                let (are, them) = if settings.len() == 1 { ("is", "it") } else { ("are", "them") };
+                let (are, them, they_depend) =
+                    if settings.len() == 1 { ("is", "it", "it depends") } else { ("are", "them", "they depend") };
                 Diagnostic::error(
                     "Provider configuration unknown",
                     format!(
-                        "This data source reads DataForest while Terraform plans, but the provider's {names} {are} not \
-                         known until apply. Set {them} from values known at plan time (variables, locals, other data \
-                         sources), or first apply what {them} depend on, with `terraform apply -target=ADDRESS`."
+                        "DataForest cannot be called yet: the provider's {names} {are} not known until apply. Data \
+                         sources are read while Terraform plans, so their provider's settings must be known then: \
+                         set {them} from values known at plan time (variables, locals, other data sources), or \
+                         first apply what {they_depend} on, with `terraform apply -target=ADDRESS`."
                     ),
                 )
             }

@@ -5,9 +5,10 @@
 //! Killing a running app moves it to KILLED, at once or after a set delay as a cluster takes time
 //! to stop one; killing an app that already ended succeeds again without change, as YARN does;
 //! killing an unknown id is `404 no such element`.
-//! Scripted [`Fault`]s make the next kills of an app fail as NCP can (error statuses, throttling
-//! with `Retry-After`, HTML from a proxy, `"success": false`, garbage, delay, no answer, a dropped
-//! connection). `GET /_sim/apps` and `GET /_sim/calls` show the apps and the calls received.
+//! Scripted [`Fault`]s make the next kills, or `getDetail` calls, of an app fail as NCP can (error
+//! statuses, throttling with `Retry-After`, HTML from a proxy, `"success": false`, garbage,
+//! delay, no answer, a dropped connection). `GET /_sim/apps` and `GET /_sim/calls` show the apps
+//! and the calls received; the simulator also counts the most kills it had in flight at once.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -156,7 +157,13 @@ struct Inner {
     credentials: BTreeMap<String, String>,
     apps: BTreeMap<String, App>,
     calls: Vec<Call>,
+    /// Faults queued for the kills of each app.
     faults: BTreeMap<String, VecDeque<Fault>>,
+    /// Faults queued for the `getDetail` calls of each app.
+    detail_faults: BTreeMap<String, VecDeque<Fault>>,
+    /// Kills received and not yet answered (or dropped), and the most there ever were.
+    kills_in_flight: usize,
+    most_kills_in_flight: usize,
     /// How long a killed app keeps running before it is KILLED.
     kill_takes: Duration,
     /// Added before every API answer, as a distant gateway adds it.
@@ -226,6 +233,28 @@ impl Simulator {
     /// Queues faults for the next kills of `id`, one per call; later kills are answered normally.
     pub fn fail_kills(&self, id: &str, faults: impl IntoIterator<Item = Fault>) {
         self.lock().faults.entry(id.to_string()).or_default().extend(faults);
+    }
+
+    /// Queues faults for the next `getDetail` calls of `id`, one per call.
+    pub fn fail_details(&self, id: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.lock().detail_faults.entry(id.to_string()).or_default().extend(faults);
+    }
+
+    /// Forgets an app, as DataForest does once an app is purged.
+    pub fn remove_app(&self, id: &str) {
+        let mut inner = self.lock();
+        inner.apps.remove(id);
+        inner.ending.remove(id);
+    }
+
+    /// The kill calls being served now: received, and neither answered nor dropped by the client.
+    pub fn kills_in_flight(&self) -> usize {
+        self.lock().kills_in_flight
+    }
+
+    /// The most kill calls this simulator was serving at one time.
+    pub fn most_kills_in_flight(&self) -> usize {
+        self.lock().most_kills_in_flight
     }
 
     /// The kill calls received for `id`.
@@ -376,11 +405,13 @@ async fn api(
         .ok()
         .and_then(|json| json.get("id").and_then(JsonValue::as_str).map(str::to_string));
     let index = sim.record(&method, &uri, &headers, id.as_deref());
+    let call = ApiCall::from_path(uri.path());
+    let _in_flight = matches!(call, Some(ApiCall::Kill)).then(|| KillInFlight::start(&sim));
     let latency = sim.lock().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let response = match (ApiCall::from_path(uri.path()), sim.authenticate(&method, &uri, &headers)) {
+    let response = match (call, sim.authenticate(&method, &uri, &headers)) {
         (None, _) => no_api(uri.path()),
         (Some(_), Err(reason)) => {
             gateway_error(StatusCode::UNAUTHORIZED, "200", "Authentication Failed", reason)
@@ -388,6 +419,9 @@ async fn api(
         (Some(call), Ok(())) => {
             let fault = match (call, &id) {
                 (ApiCall::Kill, Some(id)) => sim.lock().faults.get_mut(id).and_then(VecDeque::pop_front),
+                (ApiCall::GetDetail, Some(id)) => {
+                    sim.lock().detail_faults.get_mut(id).and_then(VecDeque::pop_front)
+                }
                 _ => None,
             };
             match fault {
@@ -397,6 +431,24 @@ async fn api(
         }
     };
     sim.answered(index, response)
+}
+
+/// Counts a kill as in flight from its arrival until it is answered, or dropped unanswered.
+struct KillInFlight(Simulator);
+
+impl KillInFlight {
+    fn start(sim: &Simulator) -> KillInFlight {
+        let mut inner = sim.lock();
+        inner.kills_in_flight += 1;
+        inner.most_kills_in_flight = inner.most_kills_in_flight.max(inner.kills_in_flight);
+        KillInFlight(sim.clone())
+    }
+}
+
+impl Drop for KillInFlight {
+    fn drop(&mut self) {
+        self.0.lock().kills_in_flight -= 1;
+    }
 }
 
 async fn inject(sim: &Simulator, fault: Fault, call: ApiCall, body: &[u8]) -> Response {
@@ -409,8 +461,9 @@ async fn inject(sim: &Simulator, fault: Fault, call: ApiCall, body: &[u8]) -> Re
             response
         }
         Fault::SuccessFalse => {
-            (StatusCode::OK, Json(json!({ "success": false, "message": "kill was not accepted" })))
-                .into_response()
+            let message =
+                if matches!(call, ApiCall::Kill) { "kill was not accepted" } else { "not available" };
+            (StatusCode::OK, Json(json!({ "success": false, "message": message }))).into_response()
         }
         Fault::Garbage => (StatusCode::OK, "\u{0}\u{1}not json at all").into_response(),
         Fault::Delay(delay) => {
