@@ -38,6 +38,8 @@ on_each_terraform!(changed_triggers_kill_again, |terraform| {
     let workspace = Workspace::new(terraform, &sim, ONE_KILL);
     workspace.apply();
     let first = workspace.state()["ncloud_dataforest_aiapp_kill.job"]["killed_at"].clone();
+    // killed_at has whole seconds: let one pass, so the second kill's time differs.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
 
     workspace.write_main(&ONE_KILL.replace("run = \"1\"", "run = \"2\""));
     let apply = workspace.apply();
@@ -45,7 +47,10 @@ on_each_terraform!(changed_triggers_kill_again, |terraform| {
     assert_eq!(sim.simulator.kill_calls("Ab12Cd34Ef56"), 2);
     let job = &workspace.state()["ncloud_dataforest_aiapp_kill.job"];
     assert_eq!(job["triggers"]["run"], "2");
-    assert!(job["killed_at"].is_string() && first.is_string());
+    let second = &job["killed_at"];
+    assert!(first.is_string() && second.is_string(), "{first} {second}");
+    let time = |value: &serde_json::Value| humantime::parse_rfc3339(value.as_str().unwrap()).unwrap();
+    assert!(time(second) > time(&first), "the replacement records its own kill: {first} then {second}");
 });
 
 on_each_terraform!(destroy_makes_no_call, |terraform| {

@@ -176,3 +176,44 @@ resource "ncloud_dataforest_aiapp_kill" "job" {
         .assert_contains(r#"create = "whenever""#);
     assert!(sim.simulator.calls().is_empty());
 });
+
+on_each_terraform!(keys_from_the_cli_profile_come_only_as_a_pair, |terraform| {
+    let sim = Sim::start(&["A1"]);
+    let config = format!(
+        "provider \"ncloud\" {{\n  access_key = \"{}\"\n}}\nresource \"ncloud_dataforest_aiapp_kill\" \"job\" {{ app_id = \"A1\" }}\n",
+        common::ACCESS_KEY
+    );
+    let mut workspace = Workspace::new(terraform, &sim, &config);
+    workspace.env.remove("NCLOUD_ACCESS_KEY");
+    workspace.env.remove("NCLOUD_SECRET_KEY");
+    std::fs::create_dir_all(workspace.home().join(".ncloud")).unwrap();
+    std::fs::write(
+        workspace.home().join(".ncloud/configure"),
+        format!(
+            "[DEFAULT]\nncloud_access_key_id = other\nncloud_secret_access_key = {}\n",
+            common::SECRET_KEY
+        ),
+    )
+    .unwrap();
+    // The profile's secret belongs to its own access key: it is never paired with the block's.
+    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    failed.assert_contains("Missing secret_key").assert_contains("only as a pair");
+    assert!(sim.simulator.calls().is_empty());
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(an_unreadable_profile_file_matters_only_when_a_key_is_needed_from_it, |terraform| {
+    let sim = Sim::start(&["A1"]);
+    let mut workspace =
+        Workspace::new(terraform, &sim, r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#);
+    // A folder where the file should be: it cannot be read.
+    std::fs::create_dir_all(workspace.home().join(".ncloud/configure")).unwrap();
+    workspace.ok(&["plan", "-input=false"]);
+    workspace.env.remove("NCLOUD_ACCESS_KEY");
+    workspace.env.remove("NCLOUD_SECRET_KEY");
+    workspace
+        .fails(&["plan", "-input=false"])
+        .assert_contains("Cannot read the NCP CLI file")
+        .assert_contains(".ncloud/configure");
+    assert!(sim.simulator.calls().is_empty());
+});

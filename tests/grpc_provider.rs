@@ -220,6 +220,7 @@ impl Harness {
         let response =
             self.client.apply_resource_change(apply_request(prior, planned)).await.unwrap().into_inner();
         self.check_state("new state", response.new_state.as_ref());
+        assert!(!decode(response.new_state.clone()).has_unknowns(), "a new state must be wholly known");
         response
     }
 

@@ -244,6 +244,21 @@ impl Workspace {
         out
     }
 
+    /// The status Terraform recorded for an instance (`"tainted"`), if any.
+    pub fn status(&self, address: &str) -> Option<String> {
+        let state: Json = serde_json::from_str(&self.state_text()).ok()?;
+        let (resource, key) = match address.split_once('[') {
+            Some((resource, key)) => (resource, Some(key.trim_end_matches(']').trim_matches('"'))),
+            None => (address, None),
+        };
+        let resource = state["resources"].as_array()?.iter().find(|r| {
+            format!("{}.{}", r["type"].as_str().unwrap_or_default(), r["name"].as_str().unwrap_or_default())
+                == resource
+        })?;
+        let instance = resource["instances"].as_array()?.iter().find(|i| i["index_key"].as_str() == key)?;
+        instance["status"].as_str().map(str::to_string)
+    }
+
     pub fn state_text(&self) -> String {
         std::fs::read_to_string(self.work_dir().join("terraform.tfstate")).unwrap_or_default()
     }
