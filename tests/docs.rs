@@ -1,9 +1,10 @@
 //! The registry docs cannot drift from the provider: each page under `docs/` lists exactly the
 //! attributes its schema has (blocks' attributes and a list of objects' fields included), as the
-//! provider's own GetProviderSchema reports them, and every example under `examples/` is shown
-//! verbatim on a page.
+//! provider's own GetProviderSchema reports them, each with its type, under the right section
+//! (arguments or attributes), and marked required, optional and sensitive as the schema says;
+//! and every example under `examples/` is shown verbatim on a page.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use terraform_provider_ncloud::protocol::proto::tfplugin6::{self as pb, provider_server::Provider};
@@ -14,53 +15,123 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The names a schema block documents: attributes, `block.attribute`, and `list.field` for a list
-/// of objects.
-fn schema_names(block: &pb::schema::Block) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for attribute in &block.attributes {
-        names.insert(attribute.name.clone());
-        let ty: serde_json::Value = serde_json::from_slice(&attribute.r#type).unwrap();
-        if ty[0] == "list" && ty[1][0] == "object" {
-            for field in ty[1][1].as_object().unwrap().keys() {
-                names.insert(format!("{}.{field}", attribute.name));
-            }
-        }
-    }
-    for nested in &block.block_types {
-        names.insert(nested.type_name.clone());
-        for attribute in &nested.block.as_ref().unwrap().attributes {
-            names.insert(format!("{}.{}", nested.type_name, attribute.name));
-        }
-    }
-    names
+/// What a reference item says of an attribute: the section it is in, its type, and its flags
+/// (`required`, `optional`, `sensitive`, `forces replacement`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Item {
+    /// True under "Argument Reference", false under "Attribute Reference".
+    argument: bool,
+    ty: String,
+    flags: BTreeSet<String>,
 }
 
-/// The names a page documents: `- \`name\`` items of its reference sections, nested items as
-/// `parent.name`.
-fn page_names(page: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut in_reference = false;
+fn item(argument: bool, ty: &str, flags: &[&str]) -> Item {
+    Item { argument, ty: ty.to_string(), flags: flags.iter().map(|flag| flag.to_string()).collect() }
+}
+
+/// A cty type as the docs write it: `String`, `Map of String`, `List of Object`.
+fn type_text(ty: &serde_json::Value) -> String {
+    match ty {
+        serde_json::Value::String(name) => {
+            let mut name = name.clone();
+            name[..1].make_ascii_uppercase();
+            name
+        }
+        serde_json::Value::Array(parts) if parts[0] == "object" => "Object".to_string(),
+        serde_json::Value::Array(parts) => {
+            let mut kind = parts[0].as_str().unwrap().to_string();
+            kind[..1].make_ascii_uppercase();
+            format!("{kind} of {}", type_text(&parts[1]))
+        }
+        other => panic!("unexpected type {other}"),
+    }
+}
+
+/// What each page item must say, from a schema block: attributes (`argument` for required and
+/// optional ones, with that flag and `sensitive`), blocks' attributes as `block.attribute`, and a
+/// list of objects' fields as `list.field`.
+fn schema_items(block: &pb::schema::Block) -> BTreeMap<String, Item> {
+    let mut items = BTreeMap::new();
+    let attribute_item = |attribute: &pb::schema::Attribute| {
+        let mut flags = Vec::new();
+        if attribute.required {
+            flags.push("required");
+        } else if attribute.optional {
+            flags.push("optional");
+        }
+        if attribute.sensitive {
+            flags.push("sensitive");
+        }
+        let ty: serde_json::Value = serde_json::from_slice(&attribute.r#type).unwrap();
+        (item(attribute.required || attribute.optional, &type_text(&ty), &flags), ty)
+    };
+    for attribute in &block.attributes {
+        let (described, ty) = attribute_item(attribute);
+        if ty[0] == "list" && ty[1][0] == "object" {
+            for (field, field_type) in ty[1][1].as_object().unwrap() {
+                items.insert(
+                    format!("{}.{field}", attribute.name),
+                    item(described.argument, &type_text(field_type), &[]),
+                );
+            }
+        }
+        items.insert(attribute.name.clone(), described);
+    }
+    for nested in &block.block_types {
+        let optional = nested.min_items == 0;
+        items.insert(
+            nested.type_name.clone(),
+            item(true, "Block", if optional { &["optional"] } else { &["required"] }),
+        );
+        for attribute in &nested.block.as_ref().unwrap().attributes {
+            items.insert(format!("{}.{}", nested.type_name, attribute.name), attribute_item(attribute).0);
+        }
+    }
+    items
+}
+
+/// The items a page documents: `- \`name\` (Type, flags)` lines of its reference sections,
+/// nested items as `parent.name`.
+fn page_items(page: &str) -> BTreeMap<String, Item> {
+    let mut items = BTreeMap::new();
+    let mut section = None;
     let mut parent = String::new();
     for line in page.lines() {
         if let Some(heading) = line.strip_prefix("## ") {
-            in_reference = heading.ends_with("Reference");
+            section = match heading {
+                "Argument Reference" => Some(true),
+                "Attribute Reference" => Some(false),
+                _ => None,
+            };
             continue;
         }
-        if !in_reference {
-            continue;
-        }
+        let Some(argument) = section else { continue };
         let nested = line.starts_with("  - `");
         let Some(rest) = line.trim_start().strip_prefix("- `") else { continue };
-        let name = rest.split('`').next().unwrap().to_string();
+        let (name, rest) = rest.split_once('`').unwrap();
+        let described =
+            rest.trim_start().strip_prefix('(').and_then(|r| r.split_once(')')).map(|(inside, _)| inside);
+        let mut parts = described.unwrap_or_default().split(", ");
+        let ty = parts.next().unwrap_or_default();
+        let found = item(argument, ty, &parts.collect::<Vec<_>>());
         if nested {
-            names.insert(format!("{parent}.{name}"));
+            items.insert(format!("{parent}.{name}"), found);
         } else {
-            names.insert(name.clone());
-            parent = name;
+            parent = name.to_string();
+            items.insert(name.to_string(), found);
         }
     }
-    names
+    items
+}
+
+/// How a page's item differs from its schema: wrong section, type or flag. `forces replacement`
+/// is the one flag a page may add.
+fn differences(name: &str, documented: &Item, expected: &Item) -> Option<String> {
+    let mut flags = documented.flags.clone();
+    flags.remove("forces replacement");
+    let wanted = Item { flags, ..documented.clone() };
+    (&wanted != expected)
+        .then(|| format!("{name}: documented as {documented:?}, the schema says {expected:?}"))
 }
 
 fn read(page: &str) -> String {
@@ -90,14 +161,19 @@ async fn every_page_documents_exactly_its_schema() {
     );
     assert_eq!(pages.len(), 5, "a page for the provider, each resource, data source and action");
     for (page, block) in pages {
-        let documented = page_names(&read(&page));
-        let expected = schema_names(&block);
-        let missing: Vec<_> = expected.difference(&documented).collect();
-        let extra: Vec<_> = documented.difference(&expected).collect();
+        let documented = page_items(&read(&page));
+        let expected = schema_items(&block);
+        let missing: Vec<_> = expected.keys().filter(|name| !documented.contains_key(*name)).collect();
+        let extra: Vec<_> = documented.keys().filter(|name| !expected.contains_key(*name)).collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
             "docs/{page}: missing {missing:?}, not in the schema {extra:?}"
         );
+        let wrong: Vec<String> = expected
+            .iter()
+            .filter_map(|(name, expected)| differences(name, &documented[name], expected))
+            .collect();
+        assert!(wrong.is_empty(), "docs/{page}:\n{}", wrong.join("\n"));
     }
 }
 
@@ -120,8 +196,30 @@ fn every_example_is_shown_verbatim_on_a_page() {
 }
 
 #[test]
-fn the_reference_parser_sees_nested_items() {
-    let page =
-        "## Argument Reference\n\n- `a` (String)\n- `t` (Block)\n  - `create` (String)\n\n## Import\n- `x`\n";
-    assert_eq!(page_names(page), BTreeSet::from(["a".to_string(), "t".to_string(), "t.create".to_string()]));
+fn the_reference_parser_reads_sections_types_flags_and_nested_items() {
+    let page = "## Argument Reference\n\n- `a` (Map of String, optional, sensitive) Text (with brackets).\n\
+        - `t` (Block, optional)\n  - `create` (String, optional)\n\n## Attribute Reference\n\n- `c` (Bool) Out.\n\
+        \n## Import\n- `x` (String)\n";
+    let items = page_items(page);
+    assert_eq!(items.keys().collect::<Vec<_>>(), ["a", "c", "t", "t.create"]);
+    assert_eq!(items["a"], item(true, "Map of String", &["optional", "sensitive"]));
+    assert_eq!(items["c"], item(false, "Bool", &[]));
+    assert_eq!(items["t.create"], item(true, "String", &["optional"]));
+    // A page that calls a required argument optional, or gets its type wrong, differs.
+    assert!(
+        differences("a", &item(true, "String", &["optional"]), &item(true, "String", &["required"]))
+            .is_some()
+    );
+    assert!(
+        differences("a", &item(true, "Bool", &["required"]), &item(true, "String", &["required"])).is_some()
+    );
+    assert!(differences("a", &item(false, "String", &[]), &item(true, "String", &["optional"])).is_some());
+    assert!(
+        differences(
+            "a",
+            &item(true, "String", &["required", "forces replacement"]),
+            &item(true, "String", &["required"])
+        )
+        .is_none()
+    );
 }
