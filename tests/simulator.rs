@@ -126,6 +126,8 @@ async fn runs_as_a_process_seeded_from_flags_and_a_file() {
             SK,
             "--app",
             "FromFlag",
+            "--detail-fault",
+            "FromFlag=403,503",
             "--apps",
         ])
         .arg(&seed)
@@ -141,11 +143,18 @@ async fn runs_as_a_process_seeded_from_flags_and_a_file() {
     assert_eq!(status, 200);
     let (_, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "FromFile"}), SK, now_ms()).await;
     assert_eq!((detail["state"].as_str(), detail["name"].as_str()), (Some("KILLED"), Some("etl")));
-    let (_, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "FromFlag"}), SK, now_ms()).await;
-    assert_eq!(detail["state"], "RUNNING");
+    // getDetail faults from the command line, one per call, then the real answer.
+    let detail_of =
+        |id: &'static str| post(&base, "/api/v2/aiapps/getDetail", json!({"id": id}), SK, now_ms());
+    let (status, body) = detail_of("FromFlag").await;
+    assert_eq!((status, body["message"].as_str()), (403, Some("not allowed to access")));
+    let (status, body) = detail_of("FromFlag").await;
+    assert_eq!((status, body["error"]["errorCode"].as_str()), (503, Some("500")));
+    let (status, detail) = detail_of("FromFlag").await;
+    assert_eq!((status, detail["state"].as_str()), (200, Some("RUNNING")));
     let calls = reqwest::get(format!("{base}/_sim/calls")).await.unwrap().bytes().await.unwrap();
     let calls: Json = serde_json::from_slice(&calls).unwrap();
-    assert_eq!(calls.as_array().unwrap().len(), 3);
+    assert_eq!(calls.as_array().unwrap().len(), 5);
     child.kill().unwrap();
     child.wait().unwrap();
 }
