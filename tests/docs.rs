@@ -1,7 +1,8 @@
 //! The registry docs cannot drift from the provider: each page under `docs/` lists exactly the
 //! attributes its schema has (blocks' attributes and a list of objects' fields included), as the
 //! provider's own GetProviderSchema reports them, each with its type, under the right section
-//! (arguments or attributes), and marked required, optional and sensitive as the schema says;
+//! (arguments or attributes), and marked required, optional and sensitive as the schema says, and
+//! `forces replacement` exactly where the provider plans a change of it as a replacement;
 //! and every example under `examples/` is shown verbatim on a page.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,6 +10,7 @@ use std::path::Path;
 
 use terraform_provider_ncloud::protocol::proto::tfplugin6::{self as pb, provider_server::Provider};
 use terraform_provider_ncloud::protocol::service::ProviderService;
+use terraform_provider_ncloud::protocol::value::{Number, Value};
 use terraform_provider_ncloud::provider::NcloudProvider;
 
 fn root() -> &'static Path {
@@ -124,14 +126,89 @@ fn page_items(page: &str) -> BTreeMap<String, Item> {
     items
 }
 
-/// How a page's item differs from its schema: wrong section, type or flag. `forces replacement`
-/// is the one flag a page may add.
+/// How a page's item differs from what the provider says: wrong section, type or flag.
 fn differences(name: &str, documented: &Item, expected: &Item) -> Option<String> {
-    let mut flags = documented.flags.clone();
-    flags.remove("forces replacement");
-    let wanted = Item { flags, ..documented.clone() };
-    (&wanted != expected)
-        .then(|| format!("{name}: documented as {documented:?}, the schema says {expected:?}"))
+    (documented != expected)
+        .then(|| format!("{name}: documented as {documented:?}, the provider says {expected:?}"))
+}
+
+/// A known value of cty type `ty`, different for each `variant`.
+fn sample(ty: &serde_json::Value, variant: i64) -> Value {
+    match ty {
+        serde_json::Value::String(name) if name == "string" => Value::String(format!("v{variant}")),
+        serde_json::Value::String(name) if name == "bool" => Value::Bool(variant % 2 == 1),
+        serde_json::Value::String(name) if name == "number" => Value::Number(Number::Int(variant)),
+        serde_json::Value::Array(parts) if parts[0] == "map" => {
+            Value::object([("k", sample(&parts[1], variant))])
+        }
+        serde_json::Value::Array(parts) => Value::List(vec![sample(&parts[1], variant)]),
+        other => panic!("no sample for {other}"),
+    }
+}
+
+/// A known object of `block`, every attribute and nested block set.
+fn sample_object(block: &pb::schema::Block) -> Value {
+    let mut fields = BTreeMap::new();
+    for attribute in &block.attributes {
+        let ty: serde_json::Value = serde_json::from_slice(&attribute.r#type).unwrap();
+        fields.insert(attribute.name.clone(), sample(&ty, 1));
+    }
+    for nested in &block.block_types {
+        fields.insert(nested.type_name.clone(), sample_object(nested.block.as_ref().unwrap()));
+    }
+    Value::Object(fields)
+}
+
+/// `value` with one attribute set.
+fn changed(value: &Value, name: &str, field: Value) -> Value {
+    let mut value = value.clone();
+    if let Value::Object(fields) = &mut value {
+        fields.insert(name.to_string(), field);
+    }
+    value
+}
+
+/// The arguments whose change the provider plans as a replacement, found by planning a change of
+/// each one alone.
+async fn replacing_arguments(
+    service: &ProviderService,
+    type_name: &str,
+    block: &pb::schema::Block,
+) -> BTreeSet<String> {
+    let prior = sample_object(block);
+    let mut changes: Vec<(String, Value)> = Vec::new();
+    for attribute in block.attributes.iter().filter(|a| a.required || a.optional) {
+        let ty: serde_json::Value = serde_json::from_slice(&attribute.r#type).unwrap();
+        changes.push((attribute.name.clone(), changed(&prior, &attribute.name, sample(&ty, 2))));
+    }
+    for nested in &block.block_types {
+        let inner = prior.get(&nested.type_name).clone();
+        for attribute in &nested.block.as_ref().unwrap().attributes {
+            let ty: serde_json::Value = serde_json::from_slice(&attribute.r#type).unwrap();
+            let block_value = changed(&inner, &attribute.name, sample(&ty, 2));
+            changes.push((
+                format!("{}.{}", nested.type_name, attribute.name),
+                changed(&prior, &nested.type_name, block_value),
+            ));
+        }
+    }
+    let dynamic = |value: &Value| Some(pb::DynamicValue { msgpack: value.to_msgpack(), json: Vec::new() });
+    let mut replacing = BTreeSet::new();
+    for (name, proposed) in changes {
+        let request = pb::plan_resource_change::Request {
+            type_name: type_name.to_string(),
+            prior_state: dynamic(&prior),
+            proposed_new_state: dynamic(&proposed),
+            config: dynamic(&proposed),
+            ..Default::default()
+        };
+        let plan = service.plan_resource_change(tonic::Request::new(request)).await.unwrap().into_inner();
+        assert!(plan.diagnostics.is_empty(), "{name}: {:?}", plan.diagnostics);
+        if !plan.requires_replace.is_empty() {
+            replacing.insert(name);
+        }
+    }
+    replacing
 }
 
 fn read(page: &str) -> String {
@@ -147,9 +224,12 @@ async fn every_page_documents_exactly_its_schema() {
     let block = |schema: &pb::Schema| schema.block.clone().unwrap();
     let mut pages = vec![("index.md".to_string(), block(schema.provider.as_ref().unwrap()))];
     let short = |type_name: &str| type_name.trim_start_matches("ncloud_").to_string();
-    pages.extend(
-        schema.resource_schemas.iter().map(|(t, s)| (format!("resources/{}.md", short(t)), block(s))),
-    );
+    let mut replacing = BTreeMap::new();
+    for (type_name, resource) in &schema.resource_schemas {
+        let page = format!("resources/{}.md", short(type_name));
+        replacing.insert(page.clone(), replacing_arguments(&service, type_name, &block(resource)).await);
+        pages.push((page, block(resource)));
+    }
     pages.extend(
         schema.data_source_schemas.iter().map(|(t, s)| (format!("data-sources/{}.md", short(t)), block(s))),
     );
@@ -162,7 +242,10 @@ async fn every_page_documents_exactly_its_schema() {
     assert_eq!(pages.len(), 5, "a page for the provider, each resource, data source and action");
     for (page, block) in pages {
         let documented = page_items(&read(&page));
-        let expected = schema_items(&block);
+        let mut expected = schema_items(&block);
+        for name in replacing.get(&page).into_iter().flatten() {
+            expected.get_mut(name).unwrap().flags.insert("forces replacement".to_string());
+        }
         let missing: Vec<_> = expected.keys().filter(|name| !documented.contains_key(*name)).collect();
         let extra: Vec<_> = documented.keys().filter(|name| !expected.contains_key(*name)).collect();
         assert!(
@@ -214,12 +297,6 @@ fn the_reference_parser_reads_sections_types_flags_and_nested_items() {
         differences("a", &item(true, "Bool", &["required"]), &item(true, "String", &["required"])).is_some()
     );
     assert!(differences("a", &item(false, "String", &[]), &item(true, "String", &["optional"])).is_some());
-    assert!(
-        differences(
-            "a",
-            &item(true, "String", &["required", "forces replacement"]),
-            &item(true, "String", &["required"])
-        )
-        .is_none()
-    );
+    let replacing = item(true, "String", &["required", "forces replacement"]);
+    assert!(differences("a", &replacing, &item(true, "String", &["required"])).is_some());
 }

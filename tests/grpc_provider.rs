@@ -21,6 +21,8 @@ struct Harness {
     client: ProviderClient<Channel>,
     /// The kill resource's schema, as GetProviderSchema declares it.
     schema: pb::schema::Block,
+    /// The data sources' schemas.
+    data_schemas: std::collections::HashMap<String, pb::schema::Block>,
     _dir: tempfile::TempDir,
 }
 
@@ -44,7 +46,9 @@ async fn start() -> Harness {
     let mut client = ProviderClient::new(channel);
     let schemas = client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap().into_inner();
     let schema = schemas.resource_schemas[KILL].block.clone().unwrap();
-    Harness { client, schema, _dir: dir }
+    let data_schemas =
+        schemas.data_source_schemas.into_iter().map(|(name, schema)| (name, schema.block.unwrap())).collect();
+    Harness { client, schema, data_schemas, _dir: dir }
 }
 
 /// Checks that `value` is an object of exactly the block's attributes and nested blocks, each of
@@ -251,6 +255,18 @@ impl Harness {
         })
     }
 
+    /// A data source configuration as Terraform sends it: every attribute of the schema present,
+    /// `fields` set, the rest null.
+    fn data_config(&self, type_name: &str, fields: &[(&str, Value)]) -> Value {
+        let attributes =
+            self.data_schemas[type_name].attributes.iter().map(|a| (a.name.as_str(), Value::Null));
+        fields
+            .iter()
+            .cloned()
+            .fold(Value::object(attributes), |config, (name, value)| with(&config, name, value))
+    }
+
+    /// Reads a data source; a state it answers is checked against the data source's schema.
     async fn read_data_source(
         &mut self,
         type_name: &str,
@@ -263,7 +279,13 @@ impl Harness {
             client_capabilities: Some(pb::ClientCapabilities { deferral_allowed, ..Default::default() }),
             ..Default::default()
         };
-        self.client.read_data_source(request).await.unwrap().into_inner()
+        let response = self.client.read_data_source(request).await.unwrap().into_inner();
+        if let Some(state) = response.state.clone() {
+            let state = decode(Some(state));
+            check_block(&state, &self.data_schemas[type_name], "")
+                .unwrap_or_else(|error| panic!("{error}: {state:?}"));
+        }
+        response
     }
 
     /// Invokes the action and hands back its event stream.
@@ -424,6 +446,7 @@ async fn apply_kills_records_and_failure_records_nothing() {
 #[tokio::test]
 async fn upgrade_turns_stored_json_into_wholly_known_msgpack() {
     let mut harness = start().await;
+    let harness_schema = harness.schema.clone();
     let mut upgrade = async |version: i64, json: &str| {
         let request = pb::upgrade_resource_state::Request {
             type_name: KILL.into(),
@@ -436,6 +459,7 @@ async fn upgrade_turns_stored_json_into_wholly_known_msgpack() {
     let upgraded = upgrade(0, stored).await;
     assert!(upgraded.diagnostics.is_empty());
     let state = decode(upgraded.upgraded_state);
+    check_block(&state, &harness_schema, "").unwrap();
     assert!(!state.has_unknowns());
     assert_eq!(state.get("triggers"), &Value::Null);
     assert_eq!(state.get("success"), &Value::Bool(true));
@@ -493,12 +517,7 @@ async fn after_stop_no_new_kill_starts_until_the_next_configure() {
     assert_eq!(errors(&refused.diagnostics)[0].summary, "Provider stopped");
     assert!(errors(&refused.diagnostics)[0].detail.contains("Nothing was sent"));
     assert_eq!(decode(refused.new_state), Value::Null);
-    let apps = Value::object([
-        ("account_id", string("df-account")),
-        ("name", Value::Null),
-        ("state", Value::Null),
-        ("apps", Value::Null),
-    ]);
+    let apps = harness.data_config("ncloud_dataforest_aiapps", &[("account_id", string("df-account"))]);
     let read = harness.read_data_source("ncloud_dataforest_aiapps", &apps, false).await;
     assert_eq!(errors(&read.diagnostics)[0].summary, "Provider stopped");
     let mut events = harness
@@ -514,6 +533,11 @@ async fn after_stop_no_new_kill_starts_until_the_next_configure() {
     let applied = harness.apply(&Value::Null, &planned).await;
     assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
     assert_eq!(simulator.app("A1").unwrap().state, "KILLED");
+    // Look-ups run again too; their states match their schemas.
+    let read = harness.read_data_source("ncloud_dataforest_aiapps", &apps, false).await;
+    assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+    let Value::List(listed) = decode(read.state).get("apps").clone() else { panic!("no apps list") };
+    assert_eq!(listed.len(), 2);
 }
 
 #[tokio::test]
@@ -661,7 +685,7 @@ async fn data_sources_read_with_unknown_provider_settings_name_them_or_defer() {
     let mut block = provider_block(Value::Unknown);
     block = with(&block, "max_retries", Value::Unknown);
     assert!(harness.configure(block).await.is_empty());
-    let config = Value::object([("id", string("A1"))]);
+    let config = harness.data_config("ncloud_dataforest_aiapp", &[("id", string("A1"))]);
     let read = harness.read_data_source("ncloud_dataforest_aiapp", &config, false).await;
     let error = errors(&read.diagnostics)[0];
     assert_eq!(error.summary, "Provider configuration unknown");
@@ -687,10 +711,11 @@ async fn a_data_source_read_is_interrupted_by_stop() {
     let mut harness = start().await;
     harness.configure(provider_block(string(&endpoint))).await;
     let mut client = harness.client.clone();
+    let config = harness.data_config("ncloud_dataforest_aiapp", &[("id", string("A1"))]);
     let read = tokio::spawn(async move {
         let request = pb::read_data_source::Request {
             type_name: "ncloud_dataforest_aiapp".into(),
-            config: dynamic(&Value::object([("id", string("A1"))])),
+            config: dynamic(&config),
             ..Default::default()
         };
         client.read_data_source(request).await.unwrap().into_inner()
@@ -799,14 +824,25 @@ async fn a_destroy_time_kill_of_an_app_that_no_longer_exists_succeeds_with_a_war
     harness.configure(provider_block(string(&endpoint))).await;
     let at_destroy = with(&resource_config(string("Gone1")), "when", string("destroy"));
     let planned = harness.planned(&at_destroy).await;
+    // An app DataForest does not know cannot be armed for destroy time: a typo fails now.
+    let unarmed = harness.apply(&Value::Null, &planned).await;
+    let error = errors(&unarmed.diagnostics)[0];
+    assert_eq!(error.summary, "Cannot arm the kill at destroy");
+    assert!(error.detail.contains("no such element"), "{}", error.detail);
+    assert_eq!(decode(unarmed.new_state), Value::Null);
+    simulator.put_app(App::running("Gone1"));
     let recorded = decode(harness.apply(&Value::Null, &planned).await.new_state);
+    assert_eq!(simulator.kill_calls("Gone1"), 0, "arming kills nothing");
 
+    // The app is purged before the destroy: there is nothing left to kill.
+    simulator.remove_app("Gone1");
     let destroyed = harness.apply(&recorded, &Value::Null).await;
     assert!(errors(&destroyed.diagnostics).is_empty(), "{:?}", destroyed.diagnostics);
     assert_eq!(destroyed.diagnostics[0].summary, "App no longer exists");
     assert!(destroyed.diagnostics[0].detail.contains("\"Gone1\""));
+    assert!(destroyed.diagnostics[0].detail.contains("keys"), "{}", destroyed.diagnostics[0].detail);
     assert_eq!(decode(destroyed.new_state), Value::Null);
-    assert_eq!(detail_calls(&simulator), 1);
+    assert_eq!(detail_calls(&simulator), 3, "two checks at arming, one after the refused kill");
 
     // A refusal for another reason still fails the destroy and keeps the resource.
     simulator.put_app(App::running("Gone1"));
@@ -925,4 +961,72 @@ async fn stop_provider_ends_an_action_that_is_waiting() {
     assert_eq!(errors(&done.diagnostics)[0].summary, "Wait interrupted");
     assert!(events.message().await.unwrap().is_none(), "the stream ends after Completed");
     assert!(stopped.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn two_kills_of_one_app_at_once_in_a_run_send_one() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.set_latency(Duration::from_millis(300));
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    // Two instances of one app applied together, as a removed `when = "destroy"` resource and a
+    // new `when = "create"` one at another address are.
+    let planned = harness.planned(&resource_config(string("A1"))).await;
+    let first = harness.create_in_background(&planned);
+    let second = harness.create_in_background(&planned);
+    for response in [first.await.unwrap(), second.await.unwrap()] {
+        assert!(response.diagnostics.is_empty(), "{:?}", response.diagnostics);
+        assert_eq!(decode(response.new_state).get("success"), &Value::Bool(true));
+    }
+    assert_eq!(simulator.kill_calls("A1"), 1);
+}
+
+#[tokio::test]
+async fn an_app_that_vanishes_while_waiting_counts_as_ended() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.set_kill_duration(Duration::from_secs(600));
+    // The kill is accepted; the first poll finds the app no more.
+    simulator.fail_details("A1", [Fault::Status(404)]);
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let applied = harness
+        .create(&with(&resource_config(string("A1")), "wait_for_termination", Value::Bool(true)))
+        .await;
+    assert!(errors(&applied.diagnostics).is_empty(), "{:?}", applied.diagnostics);
+    assert_eq!(applied.diagnostics[0].summary, "App gone while waiting");
+    let state = decode(applied.new_state);
+    assert_eq!((state.get("success"), state.get("app_state")), (&Value::Bool(true), &Value::Null));
+}
+
+#[tokio::test]
+async fn a_failed_kill_after_an_attempt_without_an_answer_says_it_may_have_happened() {
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    simulator.fail_kills("A1", [Fault::Hang, Fault::Status(403)]);
+    simulator.fail_kills("B2", [Fault::Status(403)]);
+    let mut harness = start().await;
+    harness.configure(impatient_provider(&endpoint, 1)).await;
+    let uncertain = harness.create(&resource_config(string("A1"))).await;
+    assert!(
+        errors(&uncertain.diagnostics)[0].detail.contains("may have happened"),
+        "{:?}",
+        uncertain.diagnostics
+    );
+    let refused = harness.create(&resource_config(string("B2"))).await;
+    assert!(
+        !errors(&refused.diagnostics)[0].detail.contains("may have happened"),
+        "{:?}",
+        refused.diagnostics
+    );
+}
+
+#[tokio::test]
+async fn a_failed_configure_leaves_no_configuration_behind() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    let mut harness = start().await;
+    assert!(harness.configure(provider_block(string(&endpoint))).await.is_empty());
+    let broken = with(&provider_block(string(&endpoint)), "secret_key", Value::Null);
+    assert_eq!(errors(&harness.configure(broken).await)[0].summary, "Missing secret_key");
+    let applied = harness.create(&resource_config(string("A1"))).await;
+    assert_eq!(errors(&applied.diagnostics)[0].summary, "Provider not configured");
+    assert!(simulator.calls().is_empty());
 }

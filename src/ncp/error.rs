@@ -56,11 +56,13 @@ impl ApiError {
     }
 
     /// Whether the request may have reached DataForest and taken effect although no clear answer
-    /// came back: the connection dropped or timed out after it was made, or a gateway or server
-    /// error answered (the gateway may have forwarded it before failing).
+    /// came back: the connection dropped or timed out after it was made, a gateway or server error
+    /// answered (the gateway may have forwarded it before failing), or a 2xx answer could not be
+    /// read.
     pub fn may_have_taken_effect(&self) -> bool {
         match self {
             ApiError::Transport { connected, .. } => *connected,
+            ApiError::UnexpectedResponse { status, .. } if (200..300).contains(status) => true,
             other => other.status().is_some_and(|status| status >= 500),
         }
     }

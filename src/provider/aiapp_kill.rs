@@ -1,6 +1,7 @@
 //! The `ncloud_dataforest_aiapp_kill` resource: force-ends a DataForest AI app and records what
 //! the API answered. With `when = "create"` (the default) creating it kills; with
-//! `when = "destroy"` creating it records the intent and destroying it kills, for destroy hooks.
+//! `when = "destroy"` creating it checks that the app exists and records the intent, and
+//! destroying it kills, for destroy hooks.
 //! Reading makes no call: a kill cannot be undone. `app_id` and `triggers` force a replacement,
 //! which kills again. `when` changes in place, so that no change of it kills one app twice:
 //! `destroy` -> `create` kills during that apply, `create` -> `destroy` only arms the kill at
@@ -46,8 +47,9 @@ pub fn schema() -> Schema {
             Attribute::optional(
                 "when",
                 Type::String,
-                "`create` (default): kill when the resource is created. `destroy`: record the intent at create and \
-                 kill when the resource is destroyed; a failed kill then fails the destroy and keeps the resource. \
+                "`create` (default): kill when the resource is created. `destroy`: at create, check that DataForest \
+                 knows the app and record the intent; kill when the resource is destroyed (a failed kill then fails \
+                 the destroy and keeps the resource). \
                  Changes in place: from `destroy` to `create` kills during that apply; from `create` to `destroy` \
                  sends nothing and kills at destroy.",
             ),
@@ -232,7 +234,7 @@ pub fn update(prior: &Value, planned: &Value) -> Result<Applied, ProviderError> 
     Ok(Applied { state, warnings: Vec::new() })
 }
 
-/// Create with `when = "destroy"`: records the intent, calls nothing.
+/// Create with `when = "destroy"`: the state recording the intent.
 pub fn record_intent(planned: &Value) -> Result<Applied, ProviderError> {
     let id = required_app_id(planned)?;
     let state = with_fields(

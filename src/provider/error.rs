@@ -45,6 +45,13 @@ pub enum ProviderError {
     InvalidWhen {
         value: String,
     },
+    /// Before arming a kill for destroy time, reading the app failed (404: DataForest does not
+    /// know it); nothing is recorded.
+    IntentUnchecked {
+        app_id: String,
+        error: Box<ApiError>,
+        attempts: u32,
+    },
     /// A look-up (`getList`, `getDetail`) failed.
     LookupFailed {
         what: String,
@@ -83,9 +90,10 @@ pub enum ProviderError {
 /// Why a kill did not complete.
 #[derive(Debug)]
 pub enum KillFailure {
-    /// The kill call failed for good (refused, or no answer after the retries); nothing was
-    /// accepted.
-    Failed { error: Box<ApiError>, attempts: u32 },
+    /// The kill call failed for good (refused, or no answer after the retries); DataForest did
+    /// not answer that it accepted it. `earlier_attempt_uncertain`: an attempt before the last got
+    /// no clear answer, so the kill may have happened all the same.
+    Failed { error: Box<ApiError>, attempts: u32, earlier_attempt_uncertain: bool },
     /// The time-out ran out before the kill was answered: it may or may not have happened.
     TimedOut { limit: Duration },
     /// Terraform asked the provider to stop while the kill was in flight (`accepted: false`: it
@@ -118,6 +126,9 @@ pub enum ProviderWarning {
     /// At destroy, the kill was refused because the app no longer exists (`getDetail` finds it
     /// neither): there is nothing left to kill.
     AppGone { app_id: String, uncertain: bool },
+    /// DataForest accepted the kill, then stopped knowing the app while the provider waited for
+    /// it to end: it counts as ended.
+    VanishedWhileWaiting { app_id: String },
 }
 
 impl ProviderWarning {
@@ -144,13 +155,20 @@ impl ProviderWarning {
             ProviderWarning::AppGone { app_id, uncertain } => Diagnostic::warning(
                 "App no longer exists",
                 format!(
-                    "DataForest no longer knows AI app {app_id:?} (the kill and getDetail both answered \"no such \
-                     element\"), so there is nothing left to kill and the destroy goes on.{}",
-                    if *uncertain {
-                        " An earlier attempt of the kill got no clear answer."
-                    } else {
-                        " If the id was mistyped, the app it meant was not killed."
-                    }
+                    "DataForest does not know AI app {app_id:?} (the kill and getDetail both answered \"no such \
+                     element\"), so there is nothing left to kill and the destroy goes on.{} If the provider's keys \
+                     changed since the resource was created, check that they belong to the app's account: to \
+                     another account's keys the app does not exist, and it may still be running.",
+                    if *uncertain { " An earlier attempt of the kill got no clear answer." } else { "" }
+                ),
+            )
+            .at_attribute("app_id"),
+            ProviderWarning::VanishedWhileWaiting { app_id } => Diagnostic::warning(
+                "App gone while waiting",
+                format!(
+                    "DataForest accepted the kill of AI app {app_id:?}, then stopped knowing the app (getDetail \
+                     answered \"no such element\") while the provider waited for it to end, so it counts as ended. \
+                     `app_state` and `final_status` stay empty."
                 ),
             )
             .at_attribute("app_id"),
@@ -225,6 +243,17 @@ impl ProviderError {
             ProviderError::Interrupted => {
                 Diagnostic::error("Interrupted", "Terraform asked the provider to stop before DataForest answered.")
             }
+            ProviderError::IntentUnchecked { app_id, error, attempts } => Diagnostic::error(
+                "Cannot arm the kill at destroy",
+                format!(
+                    "Before recording a kill for destroy time, the provider checks that DataForest knows AI app \
+                     {app_id:?}, so that a mistyped id fails now rather than at the destroy. Reading it failed{}: \
+                     {error}.{} Nothing was recorded, so the next apply checks again.",
+                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() },
+                    api_hint(error)
+                ),
+            )
+            .at_attribute("app_id"),
             ProviderError::LookupFailed { what, error, attempts } => Diagnostic::error(
                 "DataForest look-up failed",
                 format!(
@@ -369,9 +398,18 @@ fn kill_diagnostic(app_id: &str, phase: Phase, failure: &KillFailure) -> Diagnos
     let after =
         |attempts: u32| if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
     let (summary, what) = match failure {
-        KillFailure::Failed { error, attempts } => (
+        KillFailure::Failed { error, attempts, earlier_attempt_uncertain } => (
             "DataForest kill failed",
-            format!("Killing AI app {app_id:?} failed{}: {error}.{}", after(*attempts), api_hint(error)),
+            format!(
+                "Killing AI app {app_id:?} failed{}: {error}.{}{}",
+                after(*attempts),
+                api_hint(error),
+                if *earlier_attempt_uncertain || error.may_have_taken_effect() {
+                    " An attempt got no clear answer, so the kill may have happened all the same."
+                } else {
+                    ""
+                }
+            ),
         ),
         KillFailure::TimedOut { limit } => (
             "Kill timed out",
@@ -481,7 +519,8 @@ mod tests {
             message: "Permission Denied".into(),
             details: None,
         };
-        let failure = KillFailure::Failed { error: Box::new(error), attempts: 1 };
+        let failure =
+            KillFailure::Failed { error: Box::new(error), attempts: 1, earlier_attempt_uncertain: false };
         let diagnostic =
             ProviderError::Kill { app_id: "abc".into(), phase: Phase::Create, failure }.to_diagnostic();
         assert!(

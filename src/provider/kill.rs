@@ -143,8 +143,13 @@ async fn finish(
         return Ok(report);
     }
     match wait_until_ended(client, &kill.app_id, deadline, kill.limit, stop, &mut progress).await {
-        Ok(app) => {
+        Ok(Some(app)) => {
             report.observed = Some(app);
+            Ok(report)
+        }
+        Ok(None) => {
+            report.observed = None;
+            report.warnings.push(ProviderWarning::VanishedWhileWaiting { app_id: kill.app_id.clone() });
             Ok(report)
         }
         Err((failure, last_seen)) => {
@@ -155,8 +160,40 @@ async fn finish(
     }
 }
 
-fn call_failed(CallError { error, attempts, .. }: CallError) -> KillFailure {
-    KillFailure::Failed { error: Box::new(error), attempts }
+fn call_failed(CallError { error, attempts, earlier_attempt_uncertain }: CallError) -> KillFailure {
+    KillFailure::Failed { error: Box::new(error), attempts, earlier_attempt_uncertain }
+}
+
+/// Before a kill is armed for destroy time: checks, within `limit`, that DataForest knows the
+/// app, so that a mistyped id fails now rather than pass as "gone" at destroy.
+pub async fn check_exists(
+    client: &DataForestClient,
+    app_id: &str,
+    limit: Duration,
+    stop: &CancellationToken,
+) -> Result<AppInfo, ProviderError> {
+    let unchecked = |error: ApiError, attempts: u32| ProviderError::IntentUnchecked {
+        app_id: app_id.to_string(),
+        error: Box::new(error),
+        attempts,
+    };
+    let read = tokio::select! {
+        biased;
+        () = stop.cancelled() => return Err(ProviderError::Interrupted),
+        read = tokio::time::timeout(limit, client.get_detail(app_id)) => read,
+    };
+    match read {
+        Ok(Ok(app)) => Ok(app),
+        Ok(Err(CallError { error, attempts, .. })) => Err(unchecked(error, attempts)),
+        Err(_) => Err(unchecked(
+            ApiError::Transport {
+                reason: format!("no answer within {}", humantime::format_duration(limit)),
+                timed_out: true,
+                connected: false,
+            },
+            1,
+        )),
+    }
 }
 
 /// After DataForest refused the kill: a report if `getDetail` (when it answered in time) shows
@@ -192,7 +229,9 @@ fn explain_refusal(
     }
 }
 
-/// Polls until the app ends. On failure: why, and the app as last seen.
+/// Polls until the app ends: the app as it ended, or `None` when DataForest stopped knowing it
+/// (404 "no such element"), which after an accepted kill can only mean it ended. On failure: why,
+/// and the app as last seen.
 async fn wait_until_ended(
     client: &DataForestClient,
     app_id: &str,
@@ -200,7 +239,7 @@ async fn wait_until_ended(
     limit: Duration,
     stop: &CancellationToken,
     progress: &mut impl FnMut(String),
-) -> Result<AppInfo, (KillFailure, Option<AppInfo>)> {
+) -> Result<Option<AppInfo>, (KillFailure, Option<AppInfo>)> {
     let mut pause = FIRST_POLL;
     let mut last_seen: Option<AppInfo> = None;
     for poll in 1u32.. {
@@ -218,13 +257,17 @@ async fn wait_until_ended(
         let Ok(read) = read else { break };
         let app = match read {
             Ok(app) => app,
+            Err(CallError { error, .. }) if error.is_not_found() => {
+                progress(format!("AI app {app_id} is gone: DataForest no longer knows it"));
+                return Ok(None);
+            }
             Err(CallError { error, attempts, .. }) => {
                 return Err((KillFailure::WaitFailed { error: Box::new(error), attempts }, last_seen));
             }
         };
         if app.is_terminal() {
             progress(format!("AI app {app_id} ended: {} ({})", app.state, app.final_status));
-            return Ok(app);
+            return Ok(Some(app));
         }
         progress(format!("AI app {app_id} is still {} (check {poll}); waiting for it to end", app.state));
         last_seen = Some(app);
@@ -282,7 +325,7 @@ mod tests {
         assert!(
             explain_refusal("A1", Phase::Destroy, &forbidden, Some(Err(not_found())), "t".into()).is_none()
         );
-        let throttled = CallError {
+        let gateway_not_found = CallError {
             error: ApiError::Gateway {
                 status: 404,
                 code: "300".into(),
@@ -293,7 +336,8 @@ mod tests {
             earlier_attempt_uncertain: false,
         };
         assert!(
-            explain_refusal("A1", Phase::Destroy, &not_found(), Some(Err(throttled)), "t".into()).is_none()
+            explain_refusal("A1", Phase::Destroy, &not_found(), Some(Err(gateway_not_found)), "t".into())
+                .is_none()
         );
     }
 

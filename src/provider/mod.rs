@@ -9,7 +9,7 @@ pub mod error;
 pub mod kill;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
@@ -39,11 +39,12 @@ enum Configuration {
 struct Session {
     config: ResolvedConfig,
     client: OnceLock<Result<DataForestClient, ApiError>>,
-    /// The resource kills DataForest accepted (or found already done) since this configuration,
-    /// by app id. A replacement that destroys a `when = "destroy"` instance and creates a
-    /// `when = "create"` one of the same app, in either order, reuses the first answer instead
-    /// of killing the app twice in one run.
-    killed: Mutex<HashMap<String, KillReport>>,
+    /// The resource kills since this configuration, by app id: the answer once DataForest
+    /// accepted a kill (or it found the app already ended). A resource kill holds its app's lock
+    /// while it runs, so that a second kill of the same app in this run (such as the two halves
+    /// of a replacement when `when` changes, in either order, or two instances running at once)
+    /// waits for the first and reuses its answer instead of killing the app twice.
+    killed: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<KillReport>>>>>,
 }
 
 impl Session {
@@ -62,13 +63,19 @@ impl Session {
         self.client().map_err(|error| ProviderError::Kill {
             app_id: kill.app_id.clone(),
             phase: kill.phase,
-            failure: KillFailure::Failed { error: Box::new(error), attempts: 0 },
+            failure: KillFailure::Failed {
+                error: Box::new(error),
+                attempts: 0,
+                earlier_attempt_uncertain: false,
+            },
         })
     }
 
-    fn killed(&self) -> MutexGuard<'_, HashMap<String, KillReport>> {
+    /// The lock of `app_id`'s kills in this run, holding the answer of the one accepted.
+    fn kills_of(&self, app_id: &str) -> Arc<tokio::sync::Mutex<Option<KillReport>>> {
         // Entries are inserted whole, so a poisoned map is still consistent.
-        self.killed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let mut killed = self.killed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(killed.entry(app_id.to_string()).or_default())
     }
 }
 
@@ -190,24 +197,29 @@ impl NcloudProvider {
     /// Resolves the configuration; settings still unknown during plan defer it without error.
     /// Work refused since a `StopProvider` may start again from here.
     pub fn configure(&self, config: &Value, environment: &Environment<'_>) -> Result<(), ProviderError> {
+        {
+            // First, so that a Stop arriving while this runs is not lost.
+            let mut stop = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if stop.is_cancelled() {
+                *stop = CancellationToken::new();
+            }
+        }
         let unknown = config::unknown_settings(config);
-        let next = if unknown.is_empty() {
-            let config = config::resolve(config, environment)?;
-            tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
-            Configuration::Ready(Arc::new(Session {
-                config,
-                client: OnceLock::new(),
-                killed: Mutex::default(),
-            }))
+        let (next, result) = if !unknown.is_empty() {
+            (Configuration::Unknown(unknown), Ok(()))
         } else {
-            Configuration::Unknown(unknown)
+            match config::resolve(config, environment) {
+                Ok(config) => {
+                    tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
+                    let session = Session { config, client: OnceLock::new(), killed: Mutex::default() };
+                    (Configuration::Ready(Arc::new(session)), Ok(()))
+                }
+                // A failed configuration leaves none behind, not the one before it.
+                Err(error) => (Configuration::NotYet, Err(error.into())),
+            }
         };
         *self.configuration.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
-        let mut stop = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if stop.is_cancelled() {
-            *stop = CancellationToken::new();
-        }
-        Ok(())
+        result
     }
 
     pub fn validate_resource(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
@@ -263,7 +275,7 @@ impl NcloudProvider {
             // A kill cannot be undone, so forgetting it is all there is to do.
             (_, Value::Null) => Ok(Applied { state: Value::Null, warnings: Vec::new() }),
             (Value::Null, planned) if aiapp_kill::kills_on_destroy(planned)? => {
-                Ok(aiapp_kill::record_intent(planned)?)
+                Ok(self.arm_kill(planned).await?)
             }
             (Value::Null, planned) => self.kill_into(planned, Phase::Create).await,
             (prior, planned) if aiapp_kill::kills_on_update(prior, planned) => {
@@ -287,26 +299,41 @@ impl NcloudProvider {
         }
     }
 
-    /// The kill of a resource in `state`, sent at most once per app in a run.
+    /// The kill of a resource in `state`, sent at most once per app in a run: a kill of an app
+    /// already killed in this run reuses that answer.
     async fn resource_kill(&self, state: &Value, phase: Phase) -> Result<KillReport, KillError> {
         let kill = aiapp_kill::kill_of(state, phase)?;
         let stop = self.running()?;
         let session = self.session()?;
         let client = session.client_for(&kill)?;
-        let earlier = session
-            .killed()
-            .get(&kill.app_id)
-            .map(|report| KillReport { warnings: Vec::new(), ..report.clone() });
+        let kills_of_app = session.kills_of(&kill.app_id);
+        let mut accepted = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Err(ProviderError::Stopped.into()),
+            accepted = kills_of_app.lock() => accepted,
+        };
+        let earlier = accepted.as_ref().map(|report| KillReport { warnings: Vec::new(), ..report.clone() });
         let app_id = &kill.app_id;
         let report =
             kill::kill(client, &kill, earlier, &stop, |step| tracing::info!(app_id = %app_id, "{step}"))
                 .await?;
         // An app found gone is not a kill: a later create-time kill of it must still fail.
         if report.success || report.observed.is_some() {
-            session.killed().insert(app_id.clone(), report.clone());
+            *accepted = Some(report.clone());
         }
         tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
         Ok(report)
+    }
+
+    /// Create with `when = "destroy"`: checks that DataForest knows the app, then records the
+    /// intent; nothing is killed.
+    async fn arm_kill(&self, planned: &Value) -> Result<Applied, ProviderError> {
+        let kill = aiapp_kill::kill_of(planned, Phase::Create)?;
+        let stop = self.running()?;
+        let session = self.session()?;
+        let client = session.client_for(&kill)?;
+        kill::check_exists(client, &kill.app_id, kill.limit, &stop).await?;
+        aiapp_kill::record_intent(planned)
     }
 
     pub fn action_schemas(&self) -> Vec<(&'static str, Schema)> {
