@@ -1030,3 +1030,40 @@ async fn a_failed_configure_leaves_no_configuration_behind() {
     assert_eq!(errors(&applied.diagnostics)[0].summary, "Provider not configured");
     assert!(simulator.calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_kill_waiting_for_another_kill_of_its_app_keeps_its_own_time_out() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.fail_kills("A1", [Fault::Hang]);
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let planned = harness.planned(&resource_config(string("A1"))).await;
+    let first = harness.create_in_background(&planned);
+    while simulator.kills_in_flight() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    let second = harness.create(&with(&resource_config(string("A1")), "timeouts", timeouts("1s"))).await;
+    assert_eq!(errors(&second.diagnostics)[0].summary, "Kill timed out");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(1), first).await.expect("stopped").unwrap();
+    assert_eq!(errors(&first.diagnostics)[0].summary, "Kill interrupted");
+    assert_eq!(simulator.kill_calls("A1"), 1);
+}
+
+#[tokio::test]
+async fn a_kill_accepted_before_a_failed_wait_is_reused_in_the_run() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.set_kill_duration(Duration::from_secs(600));
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let waiting = with(&resource_config(string("A1")), "wait_for_termination", Value::Bool(true));
+    let timed_out = harness.create(&with(&waiting, "timeouts", timeouts("2s"))).await;
+    assert_eq!(errors(&timed_out.diagnostics)[0].summary, "App still running");
+    // Another resource of the same app in the same run: no second kill, only its own wait.
+    let again = harness.create(&with(&resource_config(string("A1")), "timeouts", timeouts("2s"))).await;
+    assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+    assert_eq!(decode(again.new_state).get("success"), &Value::Bool(true));
+    assert_eq!(simulator.kill_calls("A1"), 1);
+}

@@ -74,39 +74,58 @@ impl From<ProviderError> for KillError {
     }
 }
 
-/// Performs `kill` before its limit runs out, unless `stop` is cancelled first; `progress` hears
-/// each step, for users to watch. `earlier` is the answer to a kill of the same app that this
-/// run already sent: it is reused, and no second kill is sent (waiting still happens if asked).
+impl Kill {
+    /// When the whole kill must be done by, counted from now.
+    pub fn deadline(&self) -> Result<Instant, ProviderError> {
+        Instant::now().checked_add(self.limit).ok_or(ProviderError::TimeoutTooLong { limit: self.limit })
+    }
+
+    /// This kill failing for `failure`.
+    pub fn failed(&self, failure: KillFailure) -> ProviderError {
+        ProviderError::Kill { app_id: self.app_id.clone(), phase: self.phase, failure }
+    }
+}
+
+/// Performs `kill` before its limit runs out, unless `stop` is cancelled first: [`send`] it, then
+/// [`finish`] it. `progress` hears each step, for users to watch.
 pub async fn kill(
     client: &DataForestClient,
     kill: &Kill,
-    earlier: Option<KillReport>,
     stop: &CancellationToken,
     mut progress: impl FnMut(String),
 ) -> Result<KillReport, KillError> {
+    let deadline = kill.deadline()?;
+    let report = send(client, kill, deadline, stop, &mut progress).await?;
+    finish(client, kill, report, deadline, stop, progress).await
+}
+
+/// Sends the kill and makes sense of the answer: the report of a kill DataForest accepted, of an
+/// app that had already ended, or (at destroy) of one that no longer exists.
+pub async fn send(
+    client: &DataForestClient,
+    kill: &Kill,
+    deadline: Instant,
+    stop: &CancellationToken,
+    progress: &mut impl FnMut(String),
+) -> Result<KillReport, ProviderError> {
     let Kill { ref app_id, phase, limit, .. } = *kill;
     let app_id = app_id.as_str();
-    let deadline = Instant::now().checked_add(limit).ok_or(ProviderError::TimeoutTooLong { limit })?;
-    let failed = |failure: KillFailure| ProviderError::Kill { app_id: app_id.to_string(), phase, failure };
     if stop.is_cancelled() {
-        return Err(ProviderError::Stopped.into());
-    }
-    if let Some(report) = earlier {
-        progress(format!("AI app {app_id} was killed earlier in this run; its answer is reused"));
-        return finish(client, kill, report, deadline, stop, progress).await;
+        return Err(ProviderError::Stopped);
     }
     progress(format!("Killing AI app {app_id}"));
     let sent = tokio::select! {
         biased;
-        () = stop.cancelled() => return Err(failed(KillFailure::Interrupted { accepted: false }).into()),
+        () = stop.cancelled() => return Err(kill.failed(KillFailure::Interrupted { accepted: false })),
         sent = timeout_at(deadline, client.kill(app_id)) => {
-            sent.map_err(|_| failed(KillFailure::TimedOut { limit }))?
+            sent.map_err(|_| kill.failed(KillFailure::TimedOut { limit }))?
         }
     };
     let killed_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let report = match sent {
+    match sent {
         Ok(KillOutcome { id, message }) => {
-            KillReport { id, success: true, message, killed_at, observed: None, warnings: Vec::new() }
+            progress(format!("DataForest accepted the kill of AI app {app_id}: {message}"));
+            Ok(KillReport { id, success: true, message, killed_at, observed: None, warnings: Vec::new() })
         }
         Err(refused) if refused.error.is_refusal() => {
             let explained = tokio::select! {
@@ -115,22 +134,21 @@ pub async fn kill(
                 detail = timeout_at(deadline, client.get_detail(app_id)) => detail.ok(),
             };
             let report = explain_refusal(app_id, phase, &refused, explained, killed_at)
-                .ok_or_else(|| failed(call_failed(refused)))?;
+                .ok_or_else(|| kill.failed(call_failed(refused)))?;
             if let Some(app) = &report.observed {
                 progress(format!("AI app {app_id} had already ended ({})", app.state));
             } else {
                 progress(format!("AI app {app_id} no longer exists"));
             }
-            return Ok(report);
+            Ok(report)
         }
-        Err(error) => return Err(failed(call_failed(error)).into()),
-    };
-    progress(format!("DataForest accepted the kill of AI app {app_id}: {}", report.message));
-    finish(client, kill, report, deadline, stop, progress).await
+        Err(error) => Err(kill.failed(call_failed(error))),
+    }
 }
 
-/// After an accepted kill: waits for the app to end, when asked and not yet seen ended.
-async fn finish(
+/// After [`send`]: waits for the app to end, when asked, and DataForest accepted the kill, and the
+/// app was not yet seen ended. A failed wait returns the accepted kill with the error.
+pub async fn finish(
     client: &DataForestClient,
     kill: &Kill,
     mut report: KillReport,
@@ -154,8 +172,7 @@ async fn finish(
         }
         Err((failure, last_seen)) => {
             report.observed = last_seen;
-            let error = ProviderError::Kill { app_id: kill.app_id.clone(), phase: kill.phase, failure };
-            Err(KillError { error, accepted: Some(Box::new(report)) })
+            Err(KillError { error: kill.failed(failure), accepted: Some(Box::new(report)) })
         }
     }
 }

@@ -299,28 +299,43 @@ impl NcloudProvider {
         }
     }
 
-    /// The kill of a resource in `state`, sent at most once per app in a run: a kill of an app
-    /// already killed in this run reuses that answer.
+    /// The kill of a resource in `state`, sent at most once per app in a run: once DataForest
+    /// accepted a kill of an app (or it had ended), later kills of it in the run reuse that
+    /// answer. The app's lock is held only until DataForest answered, and is waited for within
+    /// this kill's own time-out; each kill then waits for the app on its own.
     async fn resource_kill(&self, state: &Value, phase: Phase) -> Result<KillReport, KillError> {
         let kill = aiapp_kill::kill_of(state, phase)?;
+        let deadline = kill.deadline()?;
         let stop = self.running()?;
         let session = self.session()?;
         let client = session.client_for(&kill)?;
-        let kills_of_app = session.kills_of(&kill.app_id);
-        let mut accepted = tokio::select! {
-            biased;
-            () = stop.cancelled() => return Err(ProviderError::Stopped.into()),
-            accepted = kills_of_app.lock() => accepted,
-        };
-        let earlier = accepted.as_ref().map(|report| KillReport { warnings: Vec::new(), ..report.clone() });
         let app_id = &kill.app_id;
-        let report =
-            kill::kill(client, &kill, earlier, &stop, |step| tracing::info!(app_id = %app_id, "{step}"))
-                .await?;
-        // An app found gone is not a kill: a later create-time kill of it must still fail.
-        if report.success || report.observed.is_some() {
-            *accepted = Some(report.clone());
-        }
+        let mut progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
+        let kills_of_app = session.kills_of(app_id);
+        let report = {
+            let mut answered = tokio::select! {
+                biased;
+                () = stop.cancelled() => return Err(ProviderError::Stopped.into()),
+                locked = tokio::time::timeout_at(deadline, kills_of_app.lock()) => {
+                    locked.map_err(|_| kill.failed(KillFailure::TimedOut { limit: kill.limit }))?
+                }
+            };
+            match answered.as_ref() {
+                Some(earlier) => {
+                    progress(format!("AI app {app_id} was killed earlier in this run; its answer is reused"));
+                    KillReport { warnings: Vec::new(), ..earlier.clone() }
+                }
+                None => {
+                    let report = kill::send(client, &kill, deadline, &stop, &mut progress).await?;
+                    // An app found gone is not a kill: a later create-time kill of it must fail.
+                    if report.success || report.observed.is_some() {
+                        *answered = Some(report.clone());
+                    }
+                    report
+                }
+            }
+        };
+        let report = kill::finish(client, &kill, report, deadline, &stop, progress).await?;
         tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
         Ok(report)
     }
@@ -362,7 +377,7 @@ impl NcloudProvider {
         let stop = self.running()?;
         let session = self.session()?;
         let client = session.client_for(&kill)?;
-        let report = kill::kill(client, &kill, None, &stop, progress).await.map_err(|failed| failed.error)?;
+        let report = kill::kill(client, &kill, &stop, progress).await.map_err(|failed| failed.error)?;
         Ok(report.warnings)
     }
 
