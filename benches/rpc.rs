@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use dataforest_sim::{App, Simulator};
 use terraform_provider_ncloud::protocol::proto::tfplugin6::{self as pb, provider_server::Provider};
 use terraform_provider_ncloud::protocol::service::ProviderService;
 use terraform_provider_ncloud::protocol::value::Value;
 use terraform_provider_ncloud::provider::NcloudProvider;
-use terraform_provider_ncloud::simulator::{App, Simulator};
 use tonic::Request;
 
 const KILL: &str = "ncloud_dataforest_aiapp_kill";

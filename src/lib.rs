@@ -20,4 +20,3 @@ pub mod ncp;
 pub mod plugin;
 pub mod protocol;
 pub mod provider;
-pub mod simulator;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Sim, Terraform, Workspace};
-use terraform_provider_ncloud::simulator::{App, Fault};
+use dataforest_sim::{App, Fault};
 
 const ACTION: &str = r#"
 action "ncloud_dataforest_aiapp_kill" "stop" {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Sim, Workspace};
-use terraform_provider_ncloud::simulator::App;
+use dataforest_sim::App;
 
 fn sim_with_named_apps() -> Sim {
     let sim = Sim::start(&[]);

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Sim, Terraform, Workspace};
-use terraform_provider_ncloud::simulator::App;
+use dataforest_sim::App;
 
 fn outputs(workspace: &Workspace) -> serde_json::Value {
     serde_json::from_str(&workspace.ok(&["output", "-json"]).stdout()).unwrap()

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Sim, Workspace};
-use terraform_provider_ncloud::simulator::App;
+use dataforest_sim::App;
 
 on_each_terraform!(failed_kill_records_nothing_and_reapply_works, |terraform| {
     let sim = Sim::start(&[]);

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Sim, Workspace};
-use terraform_provider_ncloud::simulator::Fault;
+use dataforest_sim::Fault;
 
 const JOB: &str = r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "Flaky1" }"#;
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Sim, Workspace};
-use terraform_provider_ncloud::simulator::{App, Fault};
+use dataforest_sim::{App, Fault};
 
 const AT_DESTROY: &str = r#"
 resource "ncloud_dataforest_aiapp_kill" "teardown" {

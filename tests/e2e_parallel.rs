@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Sim, Workspace};
-use terraform_provider_ncloud::simulator::App;
+use dataforest_sim::App;
 
 fn ids() -> Vec<String> {
     (1..=12).map(|n| format!("App{n:02}")).collect()

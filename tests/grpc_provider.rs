@@ -7,12 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use dataforest_sim::{App, Fault, Simulator};
 use hyper_util::rt::TokioIo;
 use terraform_provider_ncloud::protocol::proto::tfplugin6::{self as pb, provider_client::ProviderClient};
 use terraform_provider_ncloud::protocol::service::ProviderService;
 use terraform_provider_ncloud::protocol::value::Value;
 use terraform_provider_ncloud::provider::NcloudProvider;
-use terraform_provider_ncloud::simulator::{App, Fault, Simulator};
 use tonic::transport::{Channel, Endpoint};
 
 const KILL: &str = "ncloud_dataforest_aiapp_kill";
@@ -33,8 +33,7 @@ async fn start() -> Harness {
     let service = pb::provider_server::ProviderServer::new(ProviderService::new(NcloudProvider::default()));
     tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
+            .serve_with_incoming(service, tokio_stream::wrappers::UnixListenerStream::new(listener)),
     );
     let channel = Endpoint::from_static("http://localhost")
         .connect_with_connector(tower::service_fn(move |_| {

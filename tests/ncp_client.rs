@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dataforest_sim::{App, Fault, Simulator};
 use terraform_provider_ncloud::ncp::{
     ApiError, CallError, ClientOptions, Credentials, DataForestClient, Endpoint, RetryPolicy, SecretKey,
 };
-use terraform_provider_ncloud::simulator::{App, Fault, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn client(endpoint: &str, options: ClientOptions) -> DataForestClient {

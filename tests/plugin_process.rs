@@ -1,6 +1,7 @@
 //! The provider binary as Terraform starts it: the magic cookie and protocol checks, the handshake
 //! line as the only stdout, AutoMTLS pinned to the client certificate Terraform announced (P-521,
-//! marked as a CA as go-plugin makes it), health, SIGINT ignored, and prompt exit on Shutdown.
+//! marked as a CA as go-plugin makes it), health, Unimplemented for services not offered, SIGINT
+//! ignored, and prompt exit on Shutdown.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -191,6 +192,13 @@ async fn plaintext_without_client_cert_serves_health_and_shuts_down() {
         .into_inner();
     assert_eq!(health.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
     assert!(schema_call(channel.clone()).await.unwrap().provider.is_some());
+    // A service the plugin does not offer (go-plugin's broker) answers Unimplemented.
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/plugin.GRPCBroker/StartStream");
+    let codec = tonic_prost::ProstCodec::<Empty, Empty>::default();
+    let refused = grpc.unary(tonic::Request::new(Empty {}), path, codec).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
 
     shutdown(channel).await;
     let (took, rest_of_stdout) = plugin.wait_exit(Duration::from_secs(2));

@@ -4,6 +4,7 @@
 
 pub mod handshake;
 pub mod listener;
+pub mod routes;
 pub mod tls;
 
 use std::io::Write as _;
@@ -71,21 +72,20 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
     let shutdown = Arc::new(Notify::new());
-    let router = tonic::transport::Server::builder()
-        .add_service(health)
-        .add_service(go_plugin::grpc_controller_server::GrpcControllerServer::new(Controller {
+    let routes = routes::Routes {
+        health,
+        controller: go_plugin::grpc_controller_server::GrpcControllerServer::new(Controller {
             shutdown: Arc::clone(&shutdown),
-        }))
-        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::new(Stdio))
-        .add_service(
-            ProviderServer::new(provider)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
-        );
+        }),
+        stdio: go_plugin::grpc_stdio_server::GrpcStdioServer::new(Stdio),
+        provider: ProviderServer::new(provider)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    };
 
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let server = router.serve_with_incoming(listener.incoming(acceptor));
+    let server = tonic::transport::Server::builder().serve_with_incoming(routes, listener.incoming(acceptor));
 
     // One write, so a reader that stops at the line it wants cannot break the pipe half-way.
     let mut stdout = std::io::stdout().lock();

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use dataforest_sim::{App, Simulator};
 use serde_json::Value as Json;
-use terraform_provider_ncloud::simulator::{App, Simulator};
 
 pub const ACCESS_KEY: &str = "test-access-key";
 pub const SECRET_KEY: &str = "test-secret-key-Zq8vR2";

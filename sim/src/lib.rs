@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as JsonValue, json};
 
-use crate::ncp::{apps, signing};
+use terraform_provider_ncloud::ncp::{apps, signing};
 
 /// The gateway refuses signatures whose timestamp is further than this from its clock.
 pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(300);

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use terraform_provider_ncloud::simulator::{App, Fault, Simulator};
+use dataforest_sim::{App, Fault, Simulator};
 
 const USAGE: &str =
     "usage: dataforest-sim [--listen ADDR] [--access-key KEY] [--secret-key KEY] [--app ID]... [--apps FILE]

@@ -6,9 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use dataforest_sim::{App, Simulator};
 use serde_json::{Value as Json, json};
 use terraform_provider_ncloud::ncp::signing;
-use terraform_provider_ncloud::simulator::{App, Simulator};
 
 const AK: &str = "sim-ak";
 const SK: &str = "sim-sk";
