@@ -1,19 +1,36 @@
-//! A Terraform provider for NAVER Cloud Platform DataForest, and a local DataForest simulator.
+//! A Terraform provider for NAVER Cloud Platform DataForest.
 //!
-//! The layers, each depending only on those below it:
-//! - [`plugin`]: go-plugin's part: environment checks, handshake line (or, in debug mode, the
-//!   `TF_REATTACH_PROVIDERS` line), unix socket or TCP listener, AutoMTLS, health, controller and
-//!   stdio services, shutdown.
-//! - [`protocol`]: tfplugin6: generated messages, the DynamicValue codec, schemas, diagnostics,
-//!   and the gRPC service that translates between the wire and the provider.
-//! - [`provider`]: the `ncloud` provider: configuration, the kill every entry point shares, the
-//!   `ncloud_dataforest_aiapp_kill` resource and action, the look-up data sources, and the typed
-//!   errors that become diagnostics in one place.
+//! The modules, and which way each depends on the others (an arrow points at what a module
+//! uses; nothing points back):
+//!
+//! ```text
+//! main.rs ──> plugin ──> protocol
+//!    │                       ^
+//!    └──────> provider ──────┘
+//!                │
+//!                └──> ncp
+//! ```
+//!
+//! - [`protocol`]: Terraform's plugin protocol for any provider: the tfplugin6 and go-plugin
+//!   messages, the DynamicValue codec, typed objects ([`object!`]), schemas, diagnostics, the
+//!   [`protocol::provider::Provider`] interface, and the gRPC service generic over it. It uses
+//!   nothing else here.
+//! - [`plugin`]: go-plugin's part, for any provider: environment checks, the handshake line (or,
+//!   in debug mode, `TF_REATTACH_PROVIDERS`), unix socket or TCP listener, AutoMTLS, the routes
+//!   to the health, controller, stdio and provider services, shutdown. It uses `protocol`'s wire
+//!   types and knows no provider.
+//! - [`provider`]: the `ncloud` provider, implementing `protocol`'s interface: its configuration,
+//!   the kill every entry point shares, the `ncloud_dataforest_aiapp_kill` resource and action,
+//!   the look-up data sources, each a typed object, and the typed errors that become diagnostics
+//!   in one place. It calls DataForest through `ncp`.
 //! - [`ncp`]: the NCP client: sites and endpoints, signature v2, the retry policy, DataForest
 //!   calls and API errors. It knows nothing of Terraform.
+//! - [`logging`]: hclog-style JSON lines on stderr, for `tracing`.
 //!
-//! Beside them: [`simulator`], an in-memory DataForest API with scriptable faults for offline use
-//! and tests, and [`logging`], hclog-style JSON lines on stderr.
+//! `main.rs` puts them together: it serves `provider::NcloudProvider` through
+//! `protocol::service::ProviderService` with `plugin::serve`. The DataForest simulator is the
+//! workspace crate `dataforest-sim` (`sim/`), which uses `ncp` for signatures; the provider binary
+//! does not link it.
 
 pub mod logging;
 pub mod ncp;

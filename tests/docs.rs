@@ -171,7 +171,7 @@ fn changed(value: &Value, name: &str, field: Value) -> Value {
 /// The arguments whose change the provider plans as a replacement, found by planning a change of
 /// each one alone.
 async fn replacing_arguments(
-    service: &ProviderService,
+    service: &ProviderService<NcloudProvider>,
     type_name: &str,
     block: &pb::schema::Block,
 ) -> BTreeSet<String> {

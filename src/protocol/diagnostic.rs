@@ -1,5 +1,5 @@
-//! Diagnostics: what Terraform shows the user. Built from typed errors in `provider::error`, turned
-//! into their wire form here.
+//! Diagnostics: what Terraform shows the user (a severity, a summary, a detail, and the attribute
+//! they point at), and their wire form.
 
 use super::proto::tfplugin6 as pb;
 
@@ -9,10 +9,12 @@ pub enum Severity {
     Warning,
 }
 
-/// One step of an attribute path: this provider's paths name attributes, in blocks or not.
+/// One step of an attribute path: an attribute (in a block or not), a map key, a list index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathStep {
     Attribute(String),
+    Key(String),
+    Index(i64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,9 +39,26 @@ impl Diagnostic {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(summary, detail) }
     }
 
+    /// A value Terraform sent that cannot be decoded: a bug on one side or the other.
+    pub fn unreadable(what: &str, error: &super::value::DecodeError) -> Diagnostic {
+        Diagnostic::error(
+            format!("Unreadable {what}"),
+            format!(
+                "Terraform sent a {what} this provider cannot read: {error}. This is a bug in Terraform or in the \
+                 provider; please report it with the Terraform version."
+            ),
+        )
+    }
+
     /// Points the diagnostic at a top-level attribute.
     pub fn at_attribute(self, name: &str) -> Diagnostic {
         self.at_path(&[name])
+    }
+
+    /// Points the diagnostic at a path of any steps.
+    pub fn at_steps(mut self, path: Vec<PathStep>) -> Diagnostic {
+        self.path = path;
+        self
     }
 
     /// Points the diagnostic at an attribute inside blocks, such as `timeouts.create`.
@@ -66,6 +85,8 @@ fn step_to_proto(step: &PathStep) -> pb::attribute_path::Step {
     pb::attribute_path::Step {
         selector: Some(match step {
             PathStep::Attribute(name) => Selector::AttributeName(name.clone()),
+            PathStep::Key(key) => Selector::ElementKeyString(key.clone()),
+            PathStep::Index(index) => Selector::ElementKeyInt(*index),
         }),
     }
 }

@@ -112,7 +112,7 @@ pub struct NestedBlock {
 }
 
 impl NestedBlock {
-    fn object_type(&self) -> Type {
+    pub fn object_type(&self) -> Type {
         object_type(&self.attributes, &[])
     }
 

@@ -1,6 +1,6 @@
-//! The `tfplugin6.Provider` gRPC service: decodes each request's values, hands them to the
-//! provider, and encodes its answer. User-facing failures travel as diagnostics inside an `Ok`
-//! response; a gRPC `Status` is only for calls this provider does not offer.
+//! The `tfplugin6.Provider` gRPC service, for any [`Provider`]: decodes each request's values,
+//! calls the provider, and encodes its answer. User-facing failures travel as diagnostics inside
+//! an `Ok` response; a gRPC `Status` is only for calls the protocol does not offer here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,61 +9,51 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use super::diagnostic::{self, PathStep};
+use super::diagnostic::{self, Diagnostic};
 use super::proto::tfplugin6 as pb;
+use super::provider::{AppliedChange, DataRead, Provider};
 use super::schema::Schema;
-use super::value::{DecodeError, Value};
-use crate::provider::config::Environment;
-use crate::provider::error::{ProviderError, ProviderWarning};
-use crate::provider::{ApplyError, DataSourceRead, NcloudProvider};
+use super::value::Value;
 
-pub struct ProviderService {
-    provider: Arc<NcloudProvider>,
+pub struct ProviderService<P> {
+    provider: Arc<P>,
 }
 
-impl ProviderService {
-    pub fn new(provider: NcloudProvider) -> ProviderService {
+impl<P: Provider> ProviderService<P> {
+    pub fn new(provider: P) -> ProviderService<P> {
         ProviderService { provider: Arc::new(provider) }
     }
 }
 
 /// Decodes a DynamicValue: msgpack, or JSON when msgpack is empty. An absent value is null.
-fn decode(what: &'static str, value: Option<&pb::DynamicValue>) -> Result<Value, ProviderError> {
+fn decode(what: &'static str, value: Option<&pb::DynamicValue>) -> Result<Value, Vec<Diagnostic>> {
     let decoded = match value {
         None => Ok(Value::Null),
         Some(pb::DynamicValue { msgpack, json }) if msgpack.is_empty() && json.is_empty() => Ok(Value::Null),
         Some(pb::DynamicValue { msgpack, .. }) if !msgpack.is_empty() => Value::from_msgpack(msgpack),
         Some(pb::DynamicValue { json, .. }) => Value::from_json(json),
     };
-    decoded.map_err(|error: DecodeError| ProviderError::Decode { what, error })
+    decoded.map_err(|error| vec![Diagnostic::unreadable(what, &error)])
 }
 
 fn encode(value: &Value) -> Option<pb::DynamicValue> {
     Some(pb::DynamicValue { msgpack: value.to_msgpack(), json: Vec::new() })
 }
 
-fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<pb::Diagnostic> {
-    errors.into_iter().map(|error| error.to_diagnostic().to_proto()).collect()
+fn to_proto(diagnostics: &[Diagnostic]) -> Vec<pb::Diagnostic> {
+    diagnostics.iter().map(Diagnostic::to_proto).collect()
 }
 
 /// Decodes a configuration and checks it; either failure comes back as diagnostics.
 fn check(
     what: &'static str,
     config: Option<&pb::DynamicValue>,
-    validate: impl FnOnce(&Value) -> Vec<ProviderError>,
+    validate: impl FnOnce(&Value) -> Vec<Diagnostic>,
 ) -> Vec<pb::Diagnostic> {
-    diagnostics(match decode(what, config) {
+    to_proto(&match decode(what, config) {
         Ok(config) => validate(&config),
-        Err(error) => vec![error],
+        Err(diagnostics) => diagnostics,
     })
-}
-
-fn warnings(warnings: &[ProviderWarning]) -> Vec<pb::Diagnostic> {
-    warnings.iter().map(|warning| warning.to_diagnostic().to_proto()).collect()
-}
-
-fn attribute_path(name: &str) -> pb::AttributePath {
-    diagnostic::path_to_proto(&[PathStep::Attribute(name.to_string())])
 }
 
 fn server_capabilities() -> Option<pb::ServerCapabilities> {
@@ -102,29 +92,30 @@ impl Drop for RpcLog {
 }
 
 #[tonic::async_trait]
-impl pb::provider_server::Provider for ProviderService {
+impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     async fn get_metadata(
         &self,
         _: Request<pb::get_metadata::Request>,
     ) -> Result<Response<pb::get_metadata::Response>, Status> {
         let _log = RpcLog::start("GetMetadata", "");
-        let names = |schemas: Vec<(&'static str, Schema)>| {
-            schemas.into_iter().map(|(type_name, _)| type_name.to_string())
+        let schemas = self.provider.schemas();
+        let names = |schemas: &[(&'static str, Schema)]| {
+            schemas.iter().map(|(type_name, _)| type_name.to_string()).collect::<Vec<_>>()
         };
-        let resources = names(self.provider.resource_schemas())
-            .map(|type_name| pb::get_metadata::ResourceMetadata { type_name })
-            .collect();
-        let data_sources = names(self.provider.data_source_schemas())
-            .map(|type_name| pb::get_metadata::DataSourceMetadata { type_name })
-            .collect();
-        let actions = names(self.provider.action_schemas())
-            .map(|type_name| pb::get_metadata::ActionMetadata { type_name })
-            .collect();
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: server_capabilities(),
-            resources,
-            data_sources,
-            actions,
+            resources: names(&schemas.resources)
+                .into_iter()
+                .map(|type_name| pb::get_metadata::ResourceMetadata { type_name })
+                .collect(),
+            data_sources: names(&schemas.data_sources)
+                .into_iter()
+                .map(|type_name| pb::get_metadata::DataSourceMetadata { type_name })
+                .collect(),
+            actions: names(&schemas.actions)
+                .into_iter()
+                .map(|type_name| pb::get_metadata::ActionMetadata { type_name })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -134,19 +125,21 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         let _log = RpcLog::start("GetProviderSchema", "");
-        let wire = |schemas: Vec<(&'static str, Schema)>| {
-            schemas.into_iter().map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
+        let schemas = self.provider.schemas();
+        let wire = |schemas: &[(&'static str, Schema)]| {
+            schemas
+                .iter()
+                .map(|(type_name, schema)| (type_name.to_string(), schema.to_proto()))
+                .collect::<Vec<_>>()
         };
-        let resource_schemas = wire(self.provider.resource_schemas()).collect();
-        let data_source_schemas = wire(self.provider.data_source_schemas()).collect();
-        let action_schemas = wire(self.provider.action_schemas())
-            .map(|(type_name, schema)| (type_name, pb::ActionSchema { schema: Some(schema) }))
-            .collect();
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(self.provider.provider_schema().to_proto()),
-            resource_schemas,
-            data_source_schemas,
-            action_schemas,
+            provider: Some(schemas.provider.to_proto()),
+            resource_schemas: wire(&schemas.resources).into_iter().collect(),
+            data_source_schemas: wire(&schemas.data_sources).into_iter().collect(),
+            action_schemas: wire(&schemas.actions)
+                .into_iter()
+                .map(|(type_name, schema)| (type_name, pb::ActionSchema { schema: Some(schema) }))
+                .collect(),
             server_capabilities: server_capabilities(),
             ..Default::default()
         }))
@@ -157,7 +150,7 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
         let _log = RpcLog::start("GetResourceIdentitySchemas", "");
-        // No resource has an identity: a kill has nothing in DataForest to identify.
+        // Resource identities are not part of the Provider interface: none is declared.
         Ok(Response::new(pb::get_resource_identity_schemas::Response {
             identity_schemas: HashMap::new(),
             diagnostics: Vec::new(),
@@ -182,7 +175,7 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let _log = RpcLog::start("ValidateResourceConfig", &request.type_name);
         let diagnostics = check("resource configuration", request.config.as_ref(), |config| {
-            self.provider.validate_resource(&request.type_name, config)
+            self.provider.validate_resource_config(&request.type_name, config)
         });
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
     }
@@ -194,7 +187,7 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let _log = RpcLog::start("ValidateDataResourceConfig", &request.type_name);
         let diagnostics = check("data source configuration", request.config.as_ref(), |config| {
-            self.provider.validate_data_source(&request.type_name, config)
+            self.provider.validate_data_source_config(&request.type_name, config)
         });
         Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics }))
     }
@@ -208,19 +201,19 @@ impl pb::provider_server::Provider for ProviderService {
         let deferral_allowed = request.client_capabilities.is_some_and(|client| client.deferral_allowed);
         let read = match decode("data source configuration", request.config.as_ref()) {
             Ok(config) => self.provider.read_data_source(&request.type_name, &config, deferral_allowed).await,
-            Err(error) => Err(error),
+            Err(diagnostics) => Err(diagnostics),
         };
         Ok(Response::new(match read {
-            Ok(DataSourceRead::Read(state)) => {
+            Ok(DataRead::Read(state)) => {
                 pb::read_data_source::Response { state: encode(&state), ..Default::default() }
             }
-            Ok(DataSourceRead::Deferred(state)) => pb::read_data_source::Response {
+            Ok(DataRead::DeferredForProviderConfig(state)) => pb::read_data_source::Response {
                 state: encode(&state),
                 deferred: Some(pb::Deferred { reason: pb::deferred::Reason::ProviderConfigUnknown as i32 }),
                 ..Default::default()
             },
-            Err(error) => {
-                pb::read_data_source::Response { diagnostics: diagnostics([error]), ..Default::default() }
+            Err(diagnostics) => {
+                pb::read_data_source::Response { diagnostics: to_proto(&diagnostics), ..Default::default() }
             }
         }))
     }
@@ -232,15 +225,19 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let _log = RpcLog::start("UpgradeResourceState", &request.type_name);
         let json = request.raw_state.map(|raw| raw.json).unwrap_or_default();
-        let upgraded = self.provider.upgrade_resource_state(&request.type_name, request.version, &json);
+        let upgraded = Value::from_json(&json)
+            .map_err(|error| vec![Diagnostic::unreadable("stored state", &error)])
+            .and_then(|stored| {
+                self.provider.upgrade_resource_state(&request.type_name, request.version, stored)
+            });
         Ok(Response::new(match upgraded {
             Ok(state) => pb::upgrade_resource_state::Response {
                 upgraded_state: encode(&state),
                 diagnostics: Vec::new(),
             },
-            Err(error) => pb::upgrade_resource_state::Response {
+            Err(diagnostics) => pb::upgrade_resource_state::Response {
                 upgraded_state: None,
-                diagnostics: diagnostics([error]),
+                diagnostics: to_proto(&diagnostics),
             },
         }))
     }
@@ -250,9 +247,10 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::configure_provider::Request>,
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let _log = RpcLog::start("ConfigureProvider", "");
-        let result = decode("provider configuration", request.get_ref().config.as_ref())
-            .and_then(|config| self.provider.configure(&config, &Environment::of_process()));
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diagnostics(result.err()) }))
+        let diagnostics = check("provider configuration", request.get_ref().config.as_ref(), |config| {
+            self.provider.configure(config)
+        });
+        Ok(Response::new(pb::configure_provider::Response { diagnostics }))
     }
 
     async fn read_resource(
@@ -261,11 +259,23 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("ReadResource", &request.type_name);
-        // A recorded kill stays as recorded: there is nothing in DataForest to refresh it from.
-        Ok(Response::new(pb::read_resource::Response {
-            new_state: request.current_state,
-            private: request.private,
-            ..Default::default()
+        let read = match decode("stored state", request.current_state.as_ref()) {
+            Ok(current) => self.provider.read_resource(&request.type_name, current).await,
+            Err(diagnostics) => Err(diagnostics),
+        };
+        Ok(Response::new(match read {
+            Ok(state) => pb::read_resource::Response {
+                new_state: encode(&state),
+                private: request.private,
+                ..Default::default()
+            },
+            // The stored state stands.
+            Err(diagnostics) => pb::read_resource::Response {
+                new_state: request.current_state,
+                private: request.private,
+                diagnostics: to_proto(&diagnostics),
+                ..Default::default()
+            },
         }))
     }
 
@@ -275,20 +285,29 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("PlanResourceChange", &request.type_name);
-        let plan = decode("prior state", request.prior_state.as_ref()).and_then(|prior| {
-            let proposed = decode("proposed state", request.proposed_new_state.as_ref())?;
-            self.provider.plan_resource(&request.type_name, &prior, &proposed)
-        });
+        let values = decode("prior state", request.prior_state.as_ref())
+            .and_then(|prior| Ok((prior, decode("proposed state", request.proposed_new_state.as_ref())?)));
+        let plan = match values {
+            Ok((prior, proposed)) => {
+                self.provider.plan_resource_change(&request.type_name, &prior, &proposed).await
+            }
+            Err(diagnostics) => Err(diagnostics),
+        };
         Ok(Response::new(match plan {
             Ok(plan) => pb::plan_resource_change::Response {
-                planned_state: encode(&plan.planned),
-                requires_replace: plan.requires_replace.into_iter().map(attribute_path).collect(),
+                planned_state: encode(&plan.planned_state),
+                requires_replace: plan
+                    .requires_replace
+                    .iter()
+                    .map(|path| diagnostic::path_to_proto(path))
+                    .collect(),
                 planned_private: request.prior_private,
                 ..Default::default()
             },
-            Err(error) => {
-                pb::plan_resource_change::Response { diagnostics: diagnostics([error]), ..Default::default() }
-            }
+            Err(diagnostics) => pb::plan_resource_change::Response {
+                diagnostics: to_proto(&diagnostics),
+                ..Default::default()
+            },
         }))
     }
 
@@ -298,32 +317,22 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("ApplyResourceChange", &request.type_name);
-        let prior = decode("prior state", request.prior_state.as_ref());
-        let planned = decode("planned state", request.planned_state.as_ref());
-        let applied = match (prior, planned) {
-            (Ok(prior), Ok(planned)) => {
-                self.provider.apply_resource(&request.type_name, &prior, &planned).await
+        let values = decode("prior state", request.prior_state.as_ref())
+            .and_then(|prior| Ok((prior, decode("planned state", request.planned_state.as_ref())?)));
+        let applied = match values {
+            Ok((prior, planned)) => {
+                self.provider.apply_resource_change(&request.type_name, &prior, &planned).await
             }
-            (Err(error), _) | (_, Err(error)) => Err(ApplyError::from(error)),
+            Err(diagnostics) => AppliedChange { new_state: None, diagnostics },
         };
-        Ok(Response::new(match applied {
-            Ok(applied) => pb::apply_resource_change::Response {
-                new_state: encode(&applied.state),
-                private: request.planned_private,
-                diagnostics: warnings(&applied.warnings),
-                ..Default::default()
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state: match applied.new_state {
+                Some(state) => encode(&state),
+                None => request.prior_state.or_else(|| encode(&Value::Null)),
             },
-            // The prior state stands: a failed create leaves no resource, so the next apply tries
-            // again; a failed destroy or update keeps the resource. Only a kill DataForest accepted
-            // before the wait for the app failed is recorded (Terraform taints a created one).
-            Err(ApplyError { error, state }) => pb::apply_resource_change::Response {
-                new_state: match state {
-                    Some(state) => encode(&state),
-                    None => request.prior_state.or_else(|| encode(&Value::Null)),
-                },
-                diagnostics: diagnostics([error]),
-                ..Default::default()
-            },
+            private: request.planned_private,
+            diagnostics: to_proto(&applied.diagnostics),
+            ..Default::default()
         }))
     }
 
@@ -331,11 +340,24 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         request: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
-        let type_name = request.into_inner().type_name;
-        let _log = RpcLog::start("ImportResourceState", &type_name);
-        Ok(Response::new(pb::import_resource_state::Response {
-            diagnostics: diagnostics([self.provider.import_resource(&type_name)]),
-            ..Default::default()
+        let request = request.into_inner();
+        let _log = RpcLog::start("ImportResourceState", &request.type_name);
+        Ok(Response::new(match self.provider.import_resource_state(&request.type_name, &request.id) {
+            Ok(imported) => pb::import_resource_state::Response {
+                imported_resources: imported
+                    .into_iter()
+                    .map(|(type_name, state)| pb::import_resource_state::ImportedResource {
+                        type_name,
+                        state: encode(&state),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+            Err(diagnostics) => pb::import_resource_state::Response {
+                diagnostics: to_proto(&diagnostics),
+                ..Default::default()
+            },
         }))
     }
 
@@ -346,7 +368,7 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let _log = RpcLog::start("ValidateActionConfig", &request.type_name);
         let diagnostics = check("action configuration", request.config.as_ref(), |config| {
-            self.provider.validate_action(&request.type_name, config)
+            self.provider.validate_action_config(&request.type_name, config)
         });
         Ok(Response::new(pb::validate_action_config::Response { diagnostics }))
     }
@@ -357,15 +379,15 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::plan_action::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("PlanAction", &request.action_type);
-        // Nothing is planned beyond the checks: the kill happens when the action is invoked.
+        // Nothing is planned beyond the checks: an action runs when it is invoked.
         let diagnostics = check("action configuration", request.config.as_ref(), |config| {
-            self.provider.validate_action(&request.action_type, config)
+            self.provider.validate_action_config(&request.action_type, config)
         });
         Ok(Response::new(pb::plan_action::Response { diagnostics, deferred: None }))
     }
 
     /// Streams a Progress event per step, then exactly one Completed, then ends. When Terraform
-    /// drops the stream, the action is dropped with it, HTTP call and polling included.
+    /// drops the stream, the action is dropped with it.
     async fn invoke_action(
         &self,
         request: Request<pb::invoke_action::Request>,
@@ -378,23 +400,19 @@ impl pb::provider_server::Provider for ProviderService {
             let _log = RpcLog::start("InvokeAction", &request.action_type);
             let send =
                 |event: Type| events.send(Ok(pb::invoke_action::Event { r#type: Some(event) })).is_ok();
-            let result = match decode("action configuration", request.config.as_ref()) {
+            let diagnostics = match decode("action configuration", request.config.as_ref()) {
                 Ok(config) => {
                     let progress = |message: String| {
                         send(Type::Progress(Progress { message }));
                     };
                     tokio::select! {
                         () = events.closed() => return,
-                        result = provider.invoke_action(&request.action_type, &config, progress) => result,
+                        diagnostics = provider.invoke_action(&request.action_type, &config, progress) => diagnostics,
                     }
                 }
-                Err(error) => Err(error),
+                Err(diagnostics) => diagnostics,
             };
-            let diagnostics = match result {
-                Ok(found) => warnings(&found),
-                Err(error) => diagnostics([error]),
-            };
-            send(Type::Completed(Completed { diagnostics }));
+            send(Type::Completed(Completed { diagnostics: to_proto(&diagnostics) }));
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::UnboundedReceiverStream::new(stream))))
     }
@@ -419,15 +437,7 @@ mod tests {
         let json = pb::DynamicValue { msgpack: Vec::new(), json: br#"{"a":"b"}"#.to_vec() };
         assert_eq!(decode("x", Some(&json)).unwrap().get("a"), &Value::String("b".into()));
         let broken = pb::DynamicValue { msgpack: vec![0x92, 0xc0], json: Vec::new() };
-        assert!(matches!(decode("x", Some(&broken)), Err(ProviderError::Decode { what: "x", .. })));
-    }
-
-    #[test]
-    fn requires_replace_paths_name_the_attribute() {
-        let path = attribute_path("app_id");
-        assert_eq!(
-            path.steps[0].selector,
-            Some(pb::attribute_path::step::Selector::AttributeName("app_id".into()))
-        );
+        let diagnostics = decode("x", Some(&broken)).unwrap_err();
+        assert_eq!(diagnostics[0].summary, "Unreadable x");
     }
 }

@@ -10,17 +10,75 @@ use std::time::Duration;
 use crate::ncp::dataforest::DEFAULT_REQUEST_TIMEOUT;
 use crate::ncp::retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use crate::ncp::{ClientOptions, Credentials, Endpoint, EndpointError, RetryPolicy, SecretKey, Site};
-use crate::protocol::schema::{Attribute, Schema, Type};
-use crate::protocol::value::Value;
+use crate::protocol::object::{Field, Object, optional, split};
+use crate::protocol::schema::Schema;
+use crate::protocol::value::Number;
 
-pub const ACCESS_KEY: Setting = Setting { attribute: "access_key", env: "NCLOUD_ACCESS_KEY" };
-pub const SECRET_KEY: Setting = Setting { attribute: "secret_key", env: "NCLOUD_SECRET_KEY" };
-pub const SITE: Setting = Setting { attribute: "site", env: "NCLOUD_SITE" };
-pub const ENDPOINT: Setting = Setting { attribute: "endpoint", env: "NCLOUD_DATAFOREST_ENDPOINT" };
-pub const PROFILE: Setting = Setting { attribute: "profile", env: "NCLOUD_PROFILE" };
-pub const MAX_RETRIES: Setting = Setting { attribute: "max_retries", env: "NCLOUD_MAX_RETRIES" };
-pub const REQUEST_TIMEOUT: Setting = Setting { attribute: "request_timeout", env: "NCLOUD_REQUEST_TIMEOUT" };
-const STRING_SETTINGS: [Setting; 6] = [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE, REQUEST_TIMEOUT];
+crate::object! {
+    /// The `provider "ncloud"` block.
+    pub struct ProviderBlock {
+        access_key: Field<String> => optional(
+            "NCP API access key. Env: `NCLOUD_ACCESS_KEY`; with `secret_key`, from the NCP CLI profile when \
+             neither key is set.",
+        ),
+        secret_key: Field<String> => optional(
+            "NCP API secret key. Env: `NCLOUD_SECRET_KEY`; with `access_key`, from the NCP CLI profile when \
+             neither key is set.",
+        )
+        .sensitive(),
+        site: Field<String> => optional("NCP site: `public` (default), `gov` or `fin`. Env: `NCLOUD_SITE`."),
+        endpoint: Field<String> => optional(
+            "DataForest base URL override (private gateway, local simulator). `https://` is required except for \
+             loopback hosts. Required for the `gov` and `fin` sites. Env: `NCLOUD_DATAFOREST_ENDPOINT`.",
+        ),
+        profile: Field<String> => optional(
+            "Profile in the NCP CLI file `~/.ncloud/configure` that supplies both keys when neither is set in the \
+             block or the environment (default `DEFAULT`). Env: `NCLOUD_PROFILE`.",
+        ),
+        max_retries: Field<Number> => optional(
+            "Retries of a call that failed transiently (no answer, HTTP 429, 500, 502, 503, 504): 0 to 20, \
+             default 4; 0 sends each call once. Env: `NCLOUD_MAX_RETRIES`.",
+        ),
+        request_timeout: Field<String> => optional(
+            "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`, at most `1h`). \
+             Env: `NCLOUD_REQUEST_TIMEOUT`.",
+        ),
+    }
+}
+
+pub const ACCESS_KEY: Setting = Setting {
+    attribute: ProviderBlock::access_key,
+    env: "NCLOUD_ACCESS_KEY",
+    read: |b| b.access_key.clone(),
+};
+pub const SECRET_KEY: Setting = Setting {
+    attribute: ProviderBlock::secret_key,
+    env: "NCLOUD_SECRET_KEY",
+    read: |b| b.secret_key.clone(),
+};
+pub const SITE: Setting =
+    Setting { attribute: ProviderBlock::site, env: "NCLOUD_SITE", read: |b| b.site.clone() };
+pub const ENDPOINT: Setting = Setting {
+    attribute: ProviderBlock::endpoint,
+    env: "NCLOUD_DATAFOREST_ENDPOINT",
+    read: |b| b.endpoint.clone(),
+};
+pub const PROFILE: Setting =
+    Setting { attribute: ProviderBlock::profile, env: "NCLOUD_PROFILE", read: |b| b.profile.clone() };
+pub const MAX_RETRIES: Setting = Setting {
+    attribute: ProviderBlock::max_retries,
+    env: "NCLOUD_MAX_RETRIES",
+    read: |b| match &b.max_retries {
+        Field::Known(number) => Field::Known(number_text(number)),
+        Field::Null => Field::Null,
+        Field::Unknown => Field::Unknown,
+    },
+};
+pub const REQUEST_TIMEOUT: Setting = Setting {
+    attribute: ProviderBlock::request_timeout,
+    env: "NCLOUD_REQUEST_TIMEOUT",
+    read: |b| b.request_timeout.clone(),
+};
 const ALL_SETTINGS: [Setting; 7] =
     [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE, MAX_RETRIES, REQUEST_TIMEOUT];
 /// The longest `request_timeout` accepted.
@@ -30,64 +88,32 @@ const LONGEST_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 pub const CLI_CONFIG_FILE: &str = ".ncloud/configure";
 const DEFAULT_PROFILE: &str = "DEFAULT";
 
-/// A provider attribute and the environment variable it falls back to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A provider attribute, the environment variable it falls back to, and how to read its value
+/// from a block, as the text it would be written as.
+#[derive(Clone, Copy, Debug)]
 pub struct Setting {
     pub attribute: &'static str,
     pub env: &'static str,
+    read: fn(&ProviderBlock) -> Field<String>,
 }
 
+impl PartialEq for Setting {
+    fn eq(&self, other: &Setting) -> bool {
+        self.attribute == other.attribute
+    }
+}
+
+impl Eq for Setting {}
+
 pub fn schema() -> Schema {
+    let (attributes, blocks) = split(ProviderBlock::members());
     Schema {
         version: 0,
         description: "NAVER Cloud Platform DataForest. Each setting falls back to its environment variable. \
             When neither key is set in the block or the environment, both come from the NCP CLI profile in \
             `~/.ncloud/configure`.",
-        attributes: vec![
-            Attribute::optional(
-                "access_key",
-                Type::String,
-                "NCP API access key. Env: `NCLOUD_ACCESS_KEY`; with `secret_key`, from the NCP CLI profile when \
-                 neither key is set.",
-            ),
-            Attribute::optional(
-                "secret_key",
-                Type::String,
-                "NCP API secret key. Env: `NCLOUD_SECRET_KEY`; with `access_key`, from the NCP CLI profile when \
-                 neither key is set.",
-            )
-            .sensitive(),
-            Attribute::optional(
-                "site",
-                Type::String,
-                "NCP site: `public` (default), `gov` or `fin`. Env: `NCLOUD_SITE`.",
-            ),
-            Attribute::optional(
-                "endpoint",
-                Type::String,
-                "DataForest base URL override (private gateway, local simulator). `https://` is required \
-                 except for loopback hosts. Required for the `gov` and `fin` sites. Env: `NCLOUD_DATAFOREST_ENDPOINT`.",
-            ),
-            Attribute::optional(
-                "profile",
-                Type::String,
-                "Profile in the NCP CLI file `~/.ncloud/configure` that supplies both keys when neither is set in \
-                 the block or the environment (default `DEFAULT`). Env: `NCLOUD_PROFILE`.",
-            ),
-            Attribute::optional(
-                "max_retries",
-                Type::Number,
-                "Retries of a call that failed transiently (no answer, HTTP 429, 500, 502, 503, 504): 0 to 20, \
-                 default 4; 0 sends each call once. Env: `NCLOUD_MAX_RETRIES`.",
-            ),
-            Attribute::optional(
-                "request_timeout",
-                Type::String,
-                "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`, at most `1h`). \
-                 Env: `NCLOUD_REQUEST_TIMEOUT`.",
-            ),
-        ],
-        blocks: Vec::new(),
+        attributes,
+        blocks,
     }
 }
 
@@ -122,9 +148,6 @@ pub enum ConfigError {
     InvalidEndpoint {
         error: EndpointError,
         source: Source,
-    },
-    WrongType {
-        setting: Setting,
     },
     ProfileNotFound {
         profile: String,
@@ -162,7 +185,7 @@ impl ConfigError {
     /// The provider attribute the error is about.
     pub fn attribute(&self) -> &'static str {
         match self {
-            ConfigError::Missing(setting) | ConfigError::WrongType { setting } => setting.attribute,
+            ConfigError::Missing(setting) => setting.attribute,
             ConfigError::KeyWithoutPartner { missing, .. }
             | ConfigError::ProfileIncomplete { missing, .. } => missing.attribute,
             ConfigError::InvalidMaxRetries { .. } => MAX_RETRIES.attribute,
@@ -185,63 +208,57 @@ pub struct ResolvedConfig {
     pub options: ClientOptions,
 }
 
+/// Looks up an environment variable.
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// The process's environment and home folder, passed in so tests control them.
-pub struct Environment<'a> {
-    pub var: &'a dyn Fn(&str) -> Option<String>,
+pub struct Environment {
+    pub var: EnvLookup,
     pub home: Option<PathBuf>,
 }
 
-impl Environment<'_> {
-    pub fn of_process() -> Environment<'static> {
+impl Environment {
+    pub fn of_process() -> Environment {
         Environment {
-            var: &|name| std::env::var(name).ok(),
+            var: Box::new(|name| std::env::var(name).ok()),
             home: std::env::var_os("HOME").map(PathBuf::from),
         }
     }
 }
 
 /// Checks what can be checked without the environment: values written in the block itself.
-pub fn validate(config: &Value) -> Vec<ConfigError> {
+pub fn validate(block: &ProviderBlock) -> Vec<ConfigError> {
     let mut errors = Vec::new();
-    if let Value::String(site) = config.get(SITE.attribute)
+    if let Field::Known(site) = &block.site
         && Site::parse(site).is_none()
     {
         errors.push(ConfigError::InvalidSite { value: site.clone(), source: Source::Attribute });
     }
-    if let Value::String(endpoint) = config.get(ENDPOINT.attribute)
+    if let Field::Known(endpoint) = &block.endpoint
         && let Err(error) = Endpoint::parse(endpoint)
     {
         errors.push(ConfigError::InvalidEndpoint { error, source: Source::Attribute });
     }
-    if let Some(text) = number_text(config.get(MAX_RETRIES.attribute))
+    if let Field::Known(text) = (MAX_RETRIES.read)(block)
         && let Err(error) = parse_max_retries(&text, Source::Attribute)
     {
         errors.push(error);
     }
-    if let Value::String(text) = config.get(REQUEST_TIMEOUT.attribute)
+    if let Field::Known(text) = &block.request_timeout
         && let Err(error) = parse_request_timeout(text, Source::Attribute)
     {
         errors.push(error);
-    }
-    for setting in STRING_SETTINGS {
-        if !matches!(config.get(setting.attribute), Value::Null | Value::Unknown | Value::String(_)) {
-            errors.push(ConfigError::WrongType { setting });
-        }
-    }
-    if !matches!(config.get(MAX_RETRIES.attribute), Value::Null | Value::Unknown | Value::Number(_)) {
-        errors.push(ConfigError::WrongType { setting: MAX_RETRIES });
     }
     errors
 }
 
 /// Resolves the block's settings. Missing credentials are an error here, before any call is made.
-pub fn resolve(config: &Value, environment: &Environment<'_>) -> Result<ResolvedConfig, ConfigError> {
+pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<ResolvedConfig, ConfigError> {
     let lookup = |setting: Setting| -> Result<Option<(String, Source)>, ConfigError> {
-        match config.get(setting.attribute) {
-            Value::String(value) if !value.is_empty() => return Ok(Some((value.clone(), Source::Attribute))),
-            number @ Value::Number(_) => return Ok(number_text(number).map(|text| (text, Source::Attribute))),
-            Value::Null | Value::String(_) => {}
-            _ => return Err(ConfigError::WrongType { setting }),
+        if let Field::Known(value) = (setting.read)(block)
+            && !value.is_empty()
+        {
+            return Ok(Some((value, Source::Attribute)));
         }
         Ok((environment.var)(setting.env).filter(|v| !v.is_empty()).map(|v| (v, Source::Env(setting.env))))
     };
@@ -308,21 +325,20 @@ fn keys_from_profile(profile: Option<String>, home: Option<&Path>) -> Result<(St
 }
 
 /// The settings whose value is not yet known (during plan), in schema order.
-pub fn unknown_settings(config: &Value) -> Vec<&'static str> {
+pub fn unknown_settings(block: &ProviderBlock) -> Vec<&'static str> {
     ALL_SETTINGS
         .into_iter()
-        .filter(|setting| config.get(setting.attribute) == &Value::Unknown)
-        .map(|setting| setting.attribute)
+        .filter(|setting| (setting.read)(block).is_unknown())
+        .map(|s| s.attribute)
         .collect()
 }
 
 /// A number as the text it would be written as.
-fn number_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Number(crate::protocol::value::Number::Int(i)) => Some(i.to_string()),
-        Value::Number(crate::protocol::value::Number::Float(f)) => Some(f.to_string()),
-        Value::Number(crate::protocol::value::Number::Decimal(d)) => Some(d.clone()),
-        _ => None,
+fn number_text(number: &Number) -> String {
+    match number {
+        Number::Int(i) => i.to_string(),
+        Number::Float(f) => f.to_string(),
+        Number::Decimal(d) => d.clone(),
     }
 }
 
@@ -414,7 +430,12 @@ fn parse_ini_section(text: &str, section: &str) -> Option<HashMap<String, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::value::Value;
     use std::collections::BTreeMap;
+
+    fn validate_value(config: &Value) -> Vec<ConfigError> {
+        validate(&ProviderBlock::from_value(config).unwrap())
+    }
 
     fn block(pairs: &[(&str, &str)]) -> Value {
         let mut fields: BTreeMap<String, Value> =
@@ -450,8 +471,11 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         prepare(home.path());
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let var = move |name: &str| env.get(name).cloned();
-        resolve(config, &Environment { var: &var, home: Some(home.path().to_path_buf()) })
+        let var = Box::new(move |name: &str| env.get(name).cloned());
+        resolve(
+            &ProviderBlock::from_value(config).unwrap(),
+            &Environment { var, home: Some(home.path().to_path_buf()) },
+        )
     }
 
     const FILE: &str = "[DEFAULT]\nncloud_access_key_id = FILE_AK\nncloud_secret_access_key = FILE_SK\n\
@@ -520,7 +544,7 @@ mod tests {
         );
         let lopsided = resolve_with(&block(&[]), &[], Some("[DEFAULT]\nncloud_access_key_id = FILE_AK\n"));
         assert!(
-            matches!(lopsided, Err(ConfigError::ProfileIncomplete { missing: SECRET_KEY, ref profile, .. }) if profile == "DEFAULT"),
+            matches!(lopsided, Err(ConfigError::ProfileIncomplete { missing, ref profile, .. }) if missing == SECRET_KEY && profile == "DEFAULT"),
             "{lopsided:?}"
         );
     }
@@ -576,14 +600,14 @@ mod tests {
 
     #[test]
     fn validate_checks_only_known_values_in_the_block() {
-        assert!(validate(&block(&[("site", "gov")])).is_empty());
+        assert!(validate_value(&block(&[("site", "gov")])).is_empty());
         let mut unknown = block(&[]);
         if let Value::Object(fields) = &mut unknown {
             fields.insert("site".into(), Value::Unknown);
             fields.insert("endpoint".into(), Value::Unknown);
         }
-        assert!(validate(&unknown).is_empty());
-        let errors = validate(&block(&[("site", "moon"), ("endpoint", "ftp://x")]));
+        assert!(validate_value(&unknown).is_empty());
+        let errors = validate_value(&block(&[("site", "moon"), ("endpoint", "ftp://x")]));
         assert_eq!(errors.iter().map(ConfigError::attribute).collect::<Vec<_>>(), vec!["site", "endpoint"]);
     }
 
@@ -594,7 +618,7 @@ mod tests {
         assert_eq!(defaults.options, ClientOptions::default());
         let mut config = block(&[("request_timeout", "1m30s")]);
         if let Value::Object(fields) = &mut config {
-            fields.insert("max_retries".into(), Value::Number(crate::protocol::value::Number::Int(0)));
+            fields.insert("max_retries".into(), Value::Number(Number::Int(0)));
         }
         let set = resolve_with(&config, &[creds[0], creds[1], ("NCLOUD_MAX_RETRIES", "9")], None).unwrap();
         assert_eq!(set.options.retry.max_retries, 0, "the block wins over the environment");
@@ -617,20 +641,19 @@ mod tests {
         for (value, valid) in [(-1, false), (0, true), (20, true), (21, false)] {
             let mut config = block(&[]);
             if let Value::Object(fields) = &mut config {
-                fields
-                    .insert("max_retries".into(), Value::Number(crate::protocol::value::Number::Int(value)));
+                fields.insert("max_retries".into(), Value::Number(Number::Int(value)));
             }
-            assert_eq!(validate(&config).is_empty(), valid, "{value}");
+            assert_eq!(validate_value(&config).is_empty(), valid, "{value}");
         }
         let mut fraction = block(&[]);
         if let Value::Object(fields) = &mut fraction {
-            fields.insert("max_retries".into(), Value::Number(crate::protocol::value::Number::Float(1.5)));
+            fields.insert("max_retries".into(), Value::Number(Number::Float(1.5)));
         }
-        assert_eq!(validate(&fraction)[0].attribute(), "max_retries");
+        assert_eq!(validate_value(&fraction)[0].attribute(), "max_retries");
         for (text, valid) in
             [("30s", true), ("500ms", true), ("1m30s", true), ("2h", false), ("0s", false), ("soon", false)]
         {
-            let errors = validate(&block(&[("request_timeout", text)]));
+            let errors = validate_value(&block(&[("request_timeout", text)]));
             assert_eq!(errors.is_empty(), valid, "{text}: {errors:?}");
         }
     }

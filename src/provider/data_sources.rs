@@ -2,185 +2,213 @@
 //! filtered by exact name and state, so users can find an app by the name they know;
 //! `ncloud_dataforest_aiapp` reads one app's details (`getDetail`).
 
-use std::collections::BTreeMap;
-
 use crate::ncp::{AppInfo, CallError, DataForestClient};
-use crate::protocol::schema::{Attribute, Schema, Type};
-use crate::protocol::value::Value;
+use crate::protocol::object::{Field, Object, computed, optional, required, split};
+use crate::protocol::schema::{Presence, Schema};
 
 use super::error::ProviderError;
 
 pub const APPS: &str = "ncloud_dataforest_aiapps";
 pub const APP: &str = "ncloud_dataforest_aiapp";
 
-/// The fields describing an app, shared by both data sources: name, cty type, description.
-const APP_FIELDS: [(&str, Type, &str); 11] = [
-    ("id", Type::String, "The AI app id, as `app_id` of `ncloud_dataforest_aiapp_kill` takes it."),
-    ("app_id", Type::String, "The YARN application id."),
-    ("name", Type::String, "The app's name."),
-    ("state", Type::String, "The app's state, such as `RUNNING` or `KILLED`."),
-    ("final_status", Type::String, "The app's final status, such as `UNDEFINED` or `KILLED`."),
-    ("account_name", Type::String, "The DataForest account's name."),
-    ("queue_name", Type::String, "The YARN queue."),
-    ("workspace_name", Type::String, "The workspace."),
-    ("started_at", Type::String, "When the app started, as DataForest reports it."),
-    ("finished_at", Type::String, "When the app finished, as DataForest reports it; empty while it runs."),
-    ("disabled", Type::Bool, "Whether DataForest marks the app disabled."),
-];
-
-fn app_object_type() -> Type {
-    Type::Object(APP_FIELDS.iter().map(|(name, ty, _)| (name.to_string(), ty.clone())).collect())
+crate::object! {
+    /// The `ncloud_dataforest_aiapps` data source: a query and the apps it found.
+    pub struct AppList {
+        account_id: Field<String> => required("The DataForest account whose apps to list."),
+        name: Field<String> => optional("Only apps with exactly this name."),
+        state: Field<String> => optional("Only apps in this state, such as `RUNNING` (any case)."),
+        apps: Field<Vec<App>> => computed(
+            "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_name`, \
+             `queue_name`, `workspace_name`, `started_at`, `finished_at` and `disabled`.",
+        ),
+    }
 }
 
-fn app_value(app: &AppInfo) -> BTreeMap<String, Value> {
-    let text = |s: &str| Value::String(s.to_string());
-    BTreeMap::from([
-        ("id".to_string(), text(&app.id)),
-        ("app_id".to_string(), text(&app.app_id)),
-        ("name".to_string(), text(&app.name)),
-        ("state".to_string(), text(&app.state)),
-        ("final_status".to_string(), text(&app.final_status)),
-        ("account_name".to_string(), text(&app.account_name)),
-        ("queue_name".to_string(), text(&app.queue_name)),
-        ("workspace_name".to_string(), text(&app.workspace_name)),
-        ("started_at".to_string(), text(&app.started_at)),
-        ("finished_at".to_string(), text(&app.finished_at)),
-        ("disabled".to_string(), Value::Bool(app.disabled)),
-    ])
+crate::object! {
+    /// An app as both data sources describe it; `ncloud_dataforest_aiapp` is this object, read by
+    /// its `id`.
+    pub struct App {
+        id: Field<String> => computed("The AI app id, as `app_id` of `ncloud_dataforest_aiapp_kill` takes it."),
+        app_id: Field<String> => computed("The YARN application id."),
+        name: Field<String> => computed("The app's name."),
+        state: Field<String> => computed("The app's state, such as `RUNNING` or `KILLED`."),
+        final_status: Field<String> => computed("The app's final status, such as `UNDEFINED` or `KILLED`."),
+        account_name: Field<String> => computed("The DataForest account's name."),
+        queue_name: Field<String> => computed("The YARN queue."),
+        workspace_name: Field<String> => computed("The workspace."),
+        started_at: Field<String> => computed("When the app started, as DataForest reports it."),
+        finished_at: Field<String> => computed(
+            "When the app finished, as DataForest reports it; empty while it runs.",
+        ),
+        disabled: Field<bool> => computed("Whether DataForest marks the app disabled."),
+    }
+}
+
+impl App {
+    fn read(app: &AppInfo) -> App {
+        let text = |s: &String| Field::Known(s.clone());
+        App {
+            id: text(&app.id),
+            app_id: text(&app.app_id),
+            name: text(&app.name),
+            state: text(&app.state),
+            final_status: text(&app.final_status),
+            account_name: text(&app.account_name),
+            queue_name: text(&app.queue_name),
+            workspace_name: text(&app.workspace_name),
+            started_at: text(&app.started_at),
+            finished_at: text(&app.finished_at),
+            disabled: Field::Known(app.disabled),
+        }
+    }
+
+    /// The app with `id` known and every other field unknown, as a deferred read leaves it.
+    fn unknown(id: Field<String>) -> App {
+        App {
+            id,
+            app_id: Field::Unknown,
+            name: Field::Unknown,
+            state: Field::Unknown,
+            final_status: Field::Unknown,
+            account_name: Field::Unknown,
+            queue_name: Field::Unknown,
+            workspace_name: Field::Unknown,
+            started_at: Field::Unknown,
+            finished_at: Field::Unknown,
+            disabled: Field::Unknown,
+        }
+    }
 }
 
 pub fn apps_schema() -> Schema {
+    let (attributes, blocks) = split(AppList::members());
     Schema {
         version: 0,
         description: "Lists the AI apps of a DataForest account (`getList`), optionally only those with an exact \
             `name` or `state`.",
-        attributes: vec![
-            Attribute::required("account_id", Type::String, "The DataForest account whose apps to list."),
-            Attribute::optional("name", Type::String, "Only apps with exactly this name."),
-            Attribute::optional(
-                "state",
-                Type::String,
-                "Only apps in this state, such as `RUNNING` (any case).",
-            ),
-            Attribute::computed(
-                "apps",
-                Type::List(Box::new(app_object_type())),
-                "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_name`, \
-                 `queue_name`, `workspace_name`, `started_at`, `finished_at` and `disabled`.",
-            ),
-        ],
-        blocks: Vec::new(),
+        attributes,
+        blocks,
     }
 }
 
 pub fn app_schema() -> Schema {
-    let mut attributes = vec![Attribute::required("id", Type::String, APP_FIELDS[0].2)];
-    attributes.extend(
-        APP_FIELDS[1..]
-            .iter()
-            .map(|(name, ty, description)| Attribute::computed(name, ty.clone(), description)),
-    );
+    let (mut attributes, blocks) = split(App::members());
+    for attribute in attributes.iter_mut().filter(|attribute| attribute.name == App::id) {
+        attribute.presence = Presence::Required;
+    }
     Schema {
         version: 0,
         description: "Reads one DataForest AI app's details (`getDetail`).",
         attributes,
-        blocks: Vec::new(),
+        blocks,
     }
 }
 
-pub fn validate(type_name: &str, config: &Value) -> Vec<ProviderError> {
-    let required = if type_name == APPS { "account_id" } else { "id" };
-    match config.get(required) {
-        Value::String(text) if text.trim().is_empty() => {
-            vec![ProviderError::EmptyArgument { name: required }]
-        }
-        _ => Vec::new(),
-    }
+/// A data source's configuration, or what reading it found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Query {
+    List(AppList),
+    Detail(App),
 }
 
-/// The state of a read deferred until the provider's settings are known: the configuration, with
-/// every computed attribute unknown.
-pub fn unknown_state(type_name: &str, config: &Value) -> Value {
-    let mut state = config.clone();
-    if let Value::Object(fields) = &mut state {
-        let computed: Vec<&str> = if type_name == APPS {
-            vec!["apps"]
+impl Query {
+    /// Decodes the configuration of data source `type_name`, one of [`APPS`] and [`APP`].
+    pub fn from_value(
+        type_name: &str,
+        config: &crate::protocol::value::Value,
+    ) -> Result<Query, ProviderError> {
+        Ok(if type_name == APPS {
+            Query::List(AppList::from_value(config)?)
         } else {
-            APP_FIELDS[1..].iter().map(|(name, _, _)| *name).collect()
+            Query::Detail(App::from_value(config)?)
+        })
+    }
+
+    pub fn to_value(&self) -> crate::protocol::value::Value {
+        match self {
+            Query::List(list) => list.to_value(),
+            Query::Detail(app) => app.to_value(),
+        }
+    }
+
+    /// A blank `account_id` or `id` is refused; unknown values pass.
+    pub fn validate(&self) -> Vec<ProviderError> {
+        let (name, value) = match self {
+            Query::List(list) => (AppList::account_id, &list.account_id),
+            Query::Detail(app) => (App::id, &app.id),
         };
-        for name in computed {
-            fields.insert(name.to_string(), Value::Unknown);
+        match value {
+            Field::Known(text) if text.trim().is_empty() => vec![ProviderError::EmptyArgument { name }],
+            _ => Vec::new(),
         }
     }
-    state
-}
 
-fn argument(config: &Value, name: &'static str) -> Result<Option<String>, ProviderError> {
-    match config.get(name) {
-        Value::String(text) => Ok(Some(text.clone())),
-        Value::Null => Ok(None),
-        other => Err(ProviderError::WrongType { path: vec![name], expected: "a string", got: other.kind() }),
+    /// The query with what it would find unknown: a read deferred until the provider's settings
+    /// are known.
+    pub fn unknown_result(&self) -> Query {
+        match self {
+            Query::List(list) => Query::List(AppList { apps: Field::Unknown, ..list.clone() }),
+            Query::Detail(app) => Query::Detail(App::unknown(app.id.clone())),
+        }
     }
-}
 
-pub async fn read(
-    client: &DataForestClient,
-    type_name: &str,
-    config: &Value,
-) -> Result<Value, ProviderError> {
-    let failed = |what: String| {
-        move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
-            what,
-            error: Box::new(error),
-            attempts,
+    pub async fn read(&self, client: &DataForestClient) -> Result<Query, ProviderError> {
+        let failed = |what: String| {
+            move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
+                what,
+                error: Box::new(error),
+                attempts,
+            }
+        };
+        match self {
+            Query::List(list) => {
+                let account_id = list.account_id.known().cloned().unwrap_or_default();
+                let apps = client
+                    .list_apps(&account_id)
+                    .await
+                    .map_err(failed(format!("the apps of account {account_id:?}")))?;
+                let name = list.name.known();
+                let state = list.state.known();
+                let matching = apps
+                    .iter()
+                    .filter(|app| name.is_none_or(|name| &app.name == name))
+                    .filter(|app| state.is_none_or(|state| app.state.eq_ignore_ascii_case(state)))
+                    .map(App::read)
+                    .collect();
+                Ok(Query::List(AppList { apps: Field::Known(matching), ..list.clone() }))
+            }
+            Query::Detail(app) => {
+                let id = app.id.known().cloned().unwrap_or_default();
+                let found = client.get_detail(&id).await.map_err(failed(format!("AI app {id:?}")))?;
+                Ok(Query::Detail(App::read(&found)))
+            }
         }
-    };
-    if type_name == APPS {
-        let account_id = argument(config, "account_id")?.unwrap_or_default();
-        let name = argument(config, "name")?;
-        let state = argument(config, "state")?;
-        let apps = client
-            .list_apps(&account_id)
-            .await
-            .map_err(failed(format!("the apps of account {account_id:?}")))?;
-        let matching = apps
-            .iter()
-            .filter(|app| name.as_ref().is_none_or(|name| &app.name == name))
-            .filter(|app| state.as_ref().is_none_or(|state| app.state.eq_ignore_ascii_case(state)))
-            .map(|app| Value::Object(app_value(app)))
-            .collect();
-        let mut result = config.clone();
-        if let Value::Object(fields) = &mut result {
-            fields.insert("apps".to_string(), Value::List(matching));
-        }
-        Ok(result)
-    } else {
-        let id = argument(config, "id")?.unwrap_or_default();
-        let app = client.get_detail(&id).await.map_err(failed(format!("AI app {id:?}")))?;
-        Ok(Value::Object(app_value(&app)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::object::CtyValue;
 
     #[test]
     fn the_detail_schema_reads_the_same_fields_as_each_listed_app() {
-        let Type::Object(detail) = app_schema().object_type() else { unreachable!() };
-        let Type::Object(listed) = app_object_type() else { unreachable!() };
-        assert_eq!(detail, listed);
-        let app = AppInfo { id: "A1".into(), state: "RUNNING".into(), ..AppInfo::default() };
-        assert_eq!(app_value(&app).keys().collect::<Vec<_>>(), listed.keys().collect::<Vec<_>>());
+        assert_eq!(app_schema().object_type(), App::cty_type());
+        let required: Vec<_> = app_schema()
+            .attributes
+            .iter()
+            .filter(|a| a.presence == Presence::Required)
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(required, ["id"]);
+        let app = App::read(&AppInfo { id: "A1".into(), state: "RUNNING".into(), ..AppInfo::default() });
+        assert!(!app.to_value().has_unknowns());
     }
 
     #[test]
     fn blank_required_arguments_are_refused() {
-        let config = Value::object([("account_id", Value::String(" ".into()))]);
-        assert!(matches!(
-            &validate(APPS, &config)[..],
-            [ProviderError::EmptyArgument { name: "account_id" }]
-        ));
-        assert!(validate(APP, &Value::object([("id", Value::Unknown)])).is_empty());
+        let list = Query::List(AppList { account_id: Field::Known(" ".into()), ..AppList::default() });
+        assert!(matches!(&list.validate()[..], [ProviderError::EmptyArgument { name: "account_id" }]));
+        assert!(Query::Detail(App { id: Field::Unknown, ..App::default() }).validate().is_empty());
     }
 }

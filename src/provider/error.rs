@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use crate::ncp::ApiError;
-use crate::protocol::diagnostic::Diagnostic;
+use crate::protocol::diagnostic::{Diagnostic, PathStep};
+use crate::protocol::object::ShapeError;
 use crate::protocol::value::DecodeError;
 
+use super::aiapp_kill::AppKill;
 use super::config::{ACCESS_KEY, ConfigError, Source};
 use super::kill::Phase;
 
@@ -67,11 +69,7 @@ pub enum ProviderError {
         limit: Duration,
     },
     /// A value of the wrong kind, which Terraform's own type checks should have stopped.
-    WrongType {
-        path: Vec<&'static str>,
-        expected: &'static str,
-        got: &'static str,
-    },
+    Shape(ShapeError),
     InvalidTimeout {
         path: Vec<&'static str>,
         value: String,
@@ -142,7 +140,7 @@ impl ProviderWarning {
                      `app_state` records the state it had ended in."
                 ),
             )
-            .at_attribute("app_id"),
+            .at_attribute(AppKill::app_id),
             ProviderWarning::AlreadyEnded { app_id, state, uncertain: true } => Diagnostic::warning(
                 "App has ended",
                 format!(
@@ -151,7 +149,7 @@ impl ProviderWarning {
                      false and `message` holds DataForest's last answer; `app_state` records the state."
                 ),
             )
-            .at_attribute("app_id"),
+            .at_attribute(AppKill::app_id),
             ProviderWarning::AppGone { app_id, uncertain } => Diagnostic::warning(
                 "App no longer exists",
                 format!(
@@ -162,7 +160,7 @@ impl ProviderWarning {
                     if *uncertain { " An earlier attempt of the kill got no clear answer." } else { "" }
                 ),
             )
-            .at_attribute("app_id"),
+            .at_attribute(AppKill::app_id),
             ProviderWarning::VanishedWhileWaiting { app_id } => Diagnostic::warning(
                 "App gone while waiting",
                 format!(
@@ -171,7 +169,7 @@ impl ProviderWarning {
                      `app_state` and `final_status` stay empty."
                 ),
             )
-            .at_attribute("app_id"),
+            .at_attribute(AppKill::app_id),
         }
     }
 }
@@ -186,13 +184,7 @@ impl ProviderError {
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
             ProviderError::Config(error) => config_diagnostic(error).at_attribute(error.attribute()),
-            ProviderError::Decode { what, error } => Diagnostic::error(
-                format!("Unreadable {what}"),
-                format!(
-                    "Terraform sent a {what} this provider cannot read: {error}. This is a bug in Terraform or \
-                     in the provider; please report it with the Terraform version."
-                ),
-            ),
+            ProviderError::Decode { what, error } => Diagnostic::unreadable(what, error),
             ProviderError::UnknownType { kind, name } => Diagnostic::error(
                 format!("Unknown {kind} type"),
                 format!(
@@ -209,7 +201,7 @@ impl ProviderError {
                     value.chars().count()
                 ),
             )
-            .at_attribute("app_id"),
+            .at_attribute(AppKill::app_id),
             ProviderError::NotConfigured => Diagnostic::error(
                 "Provider not configured",
                 "The ncloud provider is not configured: its settings were still unknown, or Terraform has not \
@@ -239,7 +231,7 @@ impl ProviderError {
                 "Invalid when",
                 format!("when must be \"create\" or \"destroy\", not {}.", quote_start(value)),
             )
-            .at_attribute("when"),
+            .at_attribute(AppKill::when),
             ProviderError::Interrupted => {
                 Diagnostic::error("Interrupted", "Terraform asked the provider to stop before DataForest answered.")
             }
@@ -253,7 +245,7 @@ impl ProviderError {
                     api_hint(error)
                 ),
             )
-            .at_attribute("app_id"),
+            .at_attribute(AppKill::app_id),
             ProviderError::LookupFailed { what, error, attempts } => Diagnostic::error(
                 "DataForest look-up failed",
                 format!(
@@ -268,11 +260,10 @@ impl ProviderError {
                 "Time-out too long",
                 format!("A time-out of {} is too long to wait for.", humantime::format_duration(*limit)),
             ),
-            ProviderError::WrongType { path, expected, got } => Diagnostic::error(
-                "Wrong type",
-                format!("{} must be {expected}, not {got}.", path.join(".")),
-            )
-            .at_path(path),
+            ProviderError::Shape(ShapeError { path, expected, got }) => {
+                Diagnostic::error("Wrong type", format!("{} must be {expected}, not {got}.", path_text(path)))
+                    .at_steps(path.clone())
+            }
             ProviderError::InvalidTimeout { path, value, reason } => Diagnostic::error(
                 "Invalid time-out",
                 format!(
@@ -350,10 +341,6 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
             let from = if *source == Source::Attribute { String::new() } else { format!(" (from {source})") };
             Diagnostic::error("Invalid endpoint", format!("The endpoint{from} is not usable: {error}."))
         }
-        ConfigError::WrongType { setting } => Diagnostic::error(
-            format!("Invalid {}", setting.attribute),
-            format!("`{}` must be a string.", setting.attribute),
-        ),
         ConfigError::ProfileNotFound { profile, path } => Diagnostic::error(
             "Profile not found",
             format!(
@@ -380,6 +367,26 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
                 path.display()
             ),
         ),
+    }
+}
+
+/// An attribute path as a user reads it: `timeouts.create`, `triggers["run"]`, `apps[0].id`.
+fn path_text(path: &[PathStep]) -> String {
+    let mut text = String::new();
+    for step in path {
+        match step {
+            PathStep::Attribute(name) if text.is_empty() => text.push_str(name),
+            PathStep::Attribute(name) => text.push_str(&format!(".{name}")),
+            PathStep::Key(key) => text.push_str(&format!("[{key:?}]")),
+            PathStep::Index(index) => text.push_str(&format!("[{index}]")),
+        }
+    }
+    text
+}
+
+impl From<ShapeError> for ProviderError {
+    fn from(error: ShapeError) -> ProviderError {
+        ProviderError::Shape(error)
     }
 }
 
@@ -471,7 +478,7 @@ fn kill_diagnostic(app_id: &str, phase: Phase, failure: &KillFailure) -> Diagnos
             "Invoke the action again to wait again; a second kill of an ending app is harmless."
         }
     };
-    Diagnostic::error(summary, format!("{what} {next}")).at_attribute("app_id")
+    Diagnostic::error(summary, format!("{what} {next}")).at_attribute(AppKill::app_id)
 }
 
 /// What to check for an API error, when there is something to say.

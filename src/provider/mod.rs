@@ -1,5 +1,7 @@
-//! The ncloud provider: its configuration, resource, action and data sources, expressed in
-//! protocol values and typed errors. It calls DataForest through `ncp` and never sees gRPC.
+//! The ncloud provider: its configuration, resource, action and data sources, each a typed object
+//! decoded from the protocol's values once, and the typed errors that become diagnostics in one
+//! place ([`error`]). It implements the protocol's [`Provider`] interface, calls DataForest
+//! through [`crate::ncp`], and never sees gRPC.
 
 pub mod action;
 pub mod aiapp_kill;
@@ -14,10 +16,13 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use crate::ncp::{ApiError, DataForestClient};
-use crate::protocol::schema::Schema;
+use crate::protocol::diagnostic::{Diagnostic, PathStep};
+use crate::protocol::object::Object;
+use crate::protocol::provider::{AppliedChange, DataRead, PlannedChange, Provider, Schemas};
 use crate::protocol::value::{self, Value};
-use aiapp_kill::Applied;
-use config::{Environment, ResolvedConfig};
+use aiapp_kill::AppKill;
+use config::{Environment, ProviderBlock, ResolvedConfig};
+use data_sources::Query;
 use error::{KillFailure, ProviderError, ProviderWarning};
 use kill::{Kill, KillError, KillReport, Phase};
 
@@ -79,12 +84,12 @@ impl Session {
     }
 }
 
-/// A failed apply: the error, and the state to record despite it. `state` is a kill DataForest
-/// accepted before waiting for the app to end failed; `None` keeps the prior state.
+/// A failed apply: the error, and the state to record despite it: a kill DataForest accepted
+/// before waiting for the app to end failed. `None` keeps the prior state.
 #[derive(Debug)]
-pub struct ApplyError {
-    pub error: ProviderError,
-    pub state: Option<Value>,
+struct ApplyError {
+    error: ProviderError,
+    state: Option<AppKill>,
 }
 
 impl From<ProviderError> for ApplyError {
@@ -93,14 +98,11 @@ impl From<ProviderError> for ApplyError {
     }
 }
 
-/// What reading a data source gave.
-#[derive(Debug, PartialEq)]
-pub enum DataSourceRead {
-    /// The data source's state.
-    Read(Value),
-    /// Terraform allows deferral and the provider's settings are still unknown: the state as
-    /// far as known (computed attributes unknown), to be read again once they are known.
-    Deferred(Value),
+/// What an apply leaves: the state to record (`None` once destroyed), and anything worth a
+/// warning.
+struct Applied {
+    state: Option<AppKill>,
+    warnings: Vec<ProviderWarning>,
 }
 
 pub struct NcloudProvider {
@@ -108,31 +110,47 @@ pub struct NcloudProvider {
     /// The stop token of the work in flight. `StopProvider` cancels it, and it stays cancelled,
     /// so that nothing new starts, until the next `ConfigureProvider` puts a fresh one in.
     stop: Mutex<CancellationToken>,
+    /// Where settings not in the provider block come from.
+    environment: Environment,
 }
 
 impl Default for NcloudProvider {
     fn default() -> Self {
-        NcloudProvider {
-            configuration: RwLock::new(Configuration::NotYet),
-            stop: Mutex::new(CancellationToken::new()),
-        }
+        NcloudProvider::new(Environment::of_process())
+    }
+}
+
+fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<Diagnostic> {
+    errors.into_iter().map(|error| error.to_diagnostic()).collect()
+}
+
+/// An object of type `T` from a value Terraform sent, or the error naming where it does not fit.
+fn decode<T: Object>(value: &Value) -> Result<T, ProviderError> {
+    Ok(T::from_value(value)?)
+}
+
+/// An object of type `T`, or `None` for null (no object: before a create, after a destroy).
+fn decode_nullable<T: Object>(value: &Value) -> Result<Option<T>, ProviderError> {
+    match value {
+        Value::Null => Ok(None),
+        value => decode(value).map(Some),
     }
 }
 
 impl NcloudProvider {
-    pub fn provider_schema(&self) -> Schema {
-        config::schema()
+    pub fn new(environment: Environment) -> NcloudProvider {
+        NcloudProvider {
+            configuration: RwLock::new(Configuration::NotYet),
+            stop: Mutex::new(CancellationToken::new()),
+            environment,
+        }
     }
 
-    pub fn resource_schemas(&self) -> Vec<(&'static str, Schema)> {
-        vec![(aiapp_kill::TYPE_NAME, aiapp_kill::schema())]
-    }
-
-    pub fn data_source_schemas(&self) -> Vec<(&'static str, Schema)> {
-        vec![
-            (data_sources::APPS, data_sources::apps_schema()),
-            (data_sources::APP, data_sources::app_schema()),
-        ]
+    fn check_resource(&self, type_name: &str) -> Result<(), ProviderError> {
+        match type_name {
+            aiapp_kill::TYPE_NAME => Ok(()),
+            other => Err(ProviderError::UnknownType { kind: "resource", name: other.to_string() }),
+        }
     }
 
     fn check_data_source(&self, type_name: &str) -> Result<(), ProviderError> {
@@ -142,26 +160,54 @@ impl NcloudProvider {
         }
     }
 
-    pub fn validate_data_source(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
-        match self.check_data_source(type_name) {
-            Ok(()) => data_sources::validate(type_name, config),
-            Err(error) => vec![error],
+    fn check_action(&self, type_name: &str) -> Result<(), ProviderError> {
+        match type_name {
+            action::TYPE_NAME => Ok(()),
+            other => Err(ProviderError::UnknownType { kind: "action", name: other.to_string() }),
         }
     }
 
-    /// Reads a data source. While provider settings are unknown (during plan), the read is
-    /// deferred where Terraform allows it, and otherwise an error naming the settings.
-    pub async fn read_data_source(
+    /// Resolves the configuration; settings still unknown during plan defer it without error.
+    /// Work refused since a `StopProvider` may start again from here.
+    fn configure_block(&self, config: &Value) -> Result<(), ProviderError> {
+        {
+            // First, so that a Stop arriving while this runs is not lost.
+            let mut stop = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if stop.is_cancelled() {
+                *stop = CancellationToken::new();
+            }
+        }
+        let resolved = decode::<ProviderBlock>(config).and_then(|block| {
+            let unknown = config::unknown_settings(&block);
+            if !unknown.is_empty() {
+                return Ok(Configuration::Unknown(unknown));
+            }
+            let config = config::resolve(&block, &self.environment)?;
+            tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
+            let session = Session { config, client: OnceLock::new(), killed: Mutex::default() };
+            Ok(Configuration::Ready(Arc::new(session)))
+        });
+        let (next, result) = match resolved {
+            Ok(next) => (next, Ok(())),
+            // A failed configuration leaves none behind, not the one before it.
+            Err(error) => (Configuration::NotYet, Err(error)),
+        };
+        *self.configuration.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
+        result
+    }
+
+    async fn read_query(
         &self,
         type_name: &str,
         config: &Value,
         deferral_allowed: bool,
-    ) -> Result<DataSourceRead, ProviderError> {
+    ) -> Result<DataRead, ProviderError> {
         self.check_data_source(type_name)?;
+        let query = Query::from_value(type_name, config)?;
         let stop = self.running()?;
         let session = match self.session() {
             Err(ProviderError::ProviderConfigUnknown { .. }) if deferral_allowed => {
-                return Ok(DataSourceRead::Deferred(data_sources::unknown_state(type_name, config)));
+                return Ok(DataRead::DeferredForProviderConfig(query.unknown_result().to_value()));
             }
             session => session?,
         };
@@ -173,127 +219,42 @@ impl NcloudProvider {
         tokio::select! {
             biased;
             () = stop.cancelled() => Err(ProviderError::Interrupted),
-            read = data_sources::read(client, type_name, config) => read.map(DataSourceRead::Read),
+            read = query.read(client) => read.map(|found| DataRead::Read(found.to_value())),
         }
     }
 
-    /// Checks a resource type name without building its schema (plan and apply need no more).
-    fn check_resource(&self, type_name: &str) -> Result<(), ProviderError> {
-        match type_name {
-            aiapp_kill::TYPE_NAME => Ok(()),
-            other => Err(ProviderError::UnknownType { kind: "resource", name: other.to_string() }),
-        }
-    }
-
-    fn resource_schema(&self, type_name: &str) -> Result<Schema, ProviderError> {
-        self.check_resource(type_name)?;
-        Ok(aiapp_kill::schema())
-    }
-
-    pub fn validate_provider_config(&self, config: &Value) -> Vec<ProviderError> {
-        config::validate(config).into_iter().map(ProviderError::from).collect()
-    }
-
-    /// Resolves the configuration; settings still unknown during plan defer it without error.
-    /// Work refused since a `StopProvider` may start again from here.
-    pub fn configure(&self, config: &Value, environment: &Environment<'_>) -> Result<(), ProviderError> {
-        {
-            // First, so that a Stop arriving while this runs is not lost.
-            let mut stop = self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if stop.is_cancelled() {
-                *stop = CancellationToken::new();
-            }
-        }
-        let unknown = config::unknown_settings(config);
-        let (next, result) = if !unknown.is_empty() {
-            (Configuration::Unknown(unknown), Ok(()))
-        } else {
-            match config::resolve(config, environment) {
-                Ok(config) => {
-                    tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
-                    let session = Session { config, client: OnceLock::new(), killed: Mutex::default() };
-                    (Configuration::Ready(Arc::new(session)), Ok(()))
-                }
-                // A failed configuration leaves none behind, not the one before it.
-                Err(error) => (Configuration::NotYet, Err(error.into())),
-            }
-        };
-        *self.configuration.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
-        result
-    }
-
-    pub fn validate_resource(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
-        match self.check_resource(type_name) {
-            Ok(()) => aiapp_kill::validate(config),
-            Err(error) => vec![error],
-        }
-    }
-
-    /// Brings stored state (JSON, any schema version up to ours) to the current schema.
-    pub fn upgrade_resource_state(
-        &self,
-        type_name: &str,
-        version: i64,
-        json: &[u8],
-    ) -> Result<Value, ProviderError> {
-        let schema = self.resource_schema(type_name)?;
-        if version > schema.version {
-            return Err(ProviderError::StateTooNew { version, supported: schema.version });
-        }
-        let stored =
-            Value::from_json(json).map_err(|error| ProviderError::Decode { what: "stored state", error })?;
-        value::conform(stored, &schema.object_type())
-            .map_err(|error| ProviderError::Decode { what: "stored state", error })
-    }
-
-    pub fn plan_resource(
-        &self,
-        type_name: &str,
-        prior: &Value,
-        proposed: &Value,
-    ) -> Result<aiapp_kill::Plan, ProviderError> {
-        self.check_resource(type_name)?;
-        Ok(aiapp_kill::plan(prior, proposed))
-    }
-
-    /// Applies a planned change. On an error the prior state stands (a failed create leaves no
-    /// resource, a failed destroy keeps the one there was), unless the error carries a kill that
-    /// DataForest accepted before waiting for the app failed: that kill is recorded.
-    pub async fn apply_resource(
-        &self,
-        type_name: &str,
-        prior: &Value,
-        planned: &Value,
-    ) -> Result<Applied, ApplyError> {
-        self.check_resource(type_name)?;
+    /// Applies a planned change of the kill resource.
+    async fn apply(&self, prior: Option<AppKill>, planned: Option<AppKill>) -> Result<Applied, ApplyError> {
         match (prior, planned) {
-            (prior, Value::Null) if aiapp_kill::kills_on_destroy(prior)? => {
+            (Some(prior), None) if prior.kills_on_destroy()? => {
                 let report =
-                    self.resource_kill(prior, Phase::Destroy).await.map_err(|failed| failed.error)?;
-                Ok(Applied { state: Value::Null, warnings: report.warnings })
+                    self.resource_kill(&prior, Phase::Destroy).await.map_err(|failed| failed.error)?;
+                Ok(Applied { state: None, warnings: report.warnings })
             }
             // A kill cannot be undone, so forgetting it is all there is to do.
-            (_, Value::Null) => Ok(Applied { state: Value::Null, warnings: Vec::new() }),
-            (Value::Null, planned) if aiapp_kill::kills_on_destroy(planned)? => {
-                Ok(self.arm_kill(planned).await?)
+            (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
+            (None, Some(planned)) if planned.kills_on_destroy()? => {
+                Ok(Applied { state: Some(self.arm_kill(&planned).await?), warnings: Vec::new() })
             }
-            (Value::Null, planned) => self.kill_into(planned, Phase::Create).await,
-            (prior, planned) if aiapp_kill::kills_on_update(prior, planned) => {
-                self.kill_into(planned, Phase::Update).await
+            (None, Some(planned)) => self.kill_into(&planned, Phase::Create).await,
+            (Some(prior), Some(planned)) if aiapp_kill::kills_on_update(&prior, &planned) => {
+                self.kill_into(&planned, Phase::Update).await
             }
-            (prior, planned) => Ok(aiapp_kill::update(prior, planned)?),
+            (Some(prior), Some(planned)) => {
+                Ok(Applied { state: Some(aiapp_kill::update(&prior, &planned)?), warnings: Vec::new() })
+            }
         }
     }
 
     /// Kills as `planned` asks, at create or at a change of `when` to `create`, and returns the
     /// state recording the answer.
-    async fn kill_into(&self, planned: &Value, phase: Phase) -> Result<Applied, ApplyError> {
+    async fn kill_into(&self, planned: &AppKill, phase: Phase) -> Result<Applied, ApplyError> {
         match self.resource_kill(planned, phase).await {
             Ok(report) => {
-                Ok(Applied { state: aiapp_kill::killed_state(planned, &report), warnings: report.warnings })
+                Ok(Applied { state: Some(planned.with_answer(&report)), warnings: report.warnings })
             }
             Err(KillError { error, accepted: Some(report) }) => {
-                Err(ApplyError { error, state: Some(aiapp_kill::killed_state(planned, &report)) })
+                Err(ApplyError { error, state: Some(planned.with_answer(&report)) })
             }
             Err(KillError { error, accepted: None }) => Err(error.into()),
         }
@@ -303,8 +264,8 @@ impl NcloudProvider {
     /// accepted a kill of an app (or it had ended), later kills of it in the run reuse that
     /// answer. The app's lock is held only until DataForest answered, and is waited for within
     /// this kill's own time-out; each kill then waits for the app on its own.
-    async fn resource_kill(&self, state: &Value, phase: Phase) -> Result<KillReport, KillError> {
-        let kill = aiapp_kill::kill_of(state, phase)?;
+    async fn resource_kill(&self, state: &AppKill, phase: Phase) -> Result<KillReport, KillError> {
+        let kill = state.kill(phase)?;
         let deadline = kill.deadline()?;
         let stop = self.running()?;
         let session = self.session()?;
@@ -342,57 +303,34 @@ impl NcloudProvider {
 
     /// Create with `when = "destroy"`: checks that DataForest knows the app, then records the
     /// intent; nothing is killed.
-    async fn arm_kill(&self, planned: &Value) -> Result<Applied, ProviderError> {
-        let kill = aiapp_kill::kill_of(planned, Phase::Create)?;
+    async fn arm_kill(&self, planned: &AppKill) -> Result<AppKill, ProviderError> {
+        let kill = planned.kill(Phase::Create)?;
         let stop = self.running()?;
         let session = self.session()?;
         let client = session.client_for(&kill)?;
         kill::check_exists(client, &kill.app_id, kill.limit, &stop).await?;
-        aiapp_kill::record_intent(planned)
-    }
-
-    pub fn action_schemas(&self) -> Vec<(&'static str, Schema)> {
-        vec![(action::TYPE_NAME, action::schema())]
-    }
-
-    pub fn validate_action(&self, type_name: &str, config: &Value) -> Vec<ProviderError> {
-        match type_name {
-            action::TYPE_NAME => action::validate(config),
-            other => vec![ProviderError::UnknownType { kind: "action", name: other.to_string() }],
-        }
+        planned.with_intent()
     }
 
     /// Runs the action; `progress` hears each step as it happens. Dropping the returned future
     /// stops the kill, HTTP call and polling included.
-    pub async fn invoke_action(
+    async fn run_action(
         &self,
         type_name: &str,
         config: &Value,
         progress: impl FnMut(String),
     ) -> Result<Vec<ProviderWarning>, ProviderError> {
-        if type_name != action::TYPE_NAME {
-            return Err(ProviderError::UnknownType { kind: "action", name: type_name.to_string() });
+        self.check_action(type_name)?;
+        let action = decode::<action::KillAction>(config)?;
+        if let Some(error) = action.validate().into_iter().next() {
+            return Err(error);
         }
-        let kill = action::kill_of(config)?;
+        let kill = action.kill()?;
         let stop = self.running()?;
         let session = self.session()?;
         let client = session.client_for(&kill)?;
         let report = kill::kill(client, &kill, &stop, progress).await.map_err(|failed| failed.error)?;
         Ok(report.warnings)
-    }
-
-    pub fn import_resource(&self, type_name: &str) -> ProviderError {
-        match self.check_resource(type_name) {
-            Ok(()) => ProviderError::ImportRefused { type_name: type_name.to_string() },
-            Err(error) => error,
-        }
-    }
-
-    /// `StopProvider`: cancels the work in flight, and refuses new work until Terraform
-    /// configures the provider again (as a `--debug` provider's next run does). The process and
-    /// the calls that need no API go on.
-    pub fn stop(&self) {
-        self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).cancel();
     }
 
     /// The stop token for work starting now, unless Terraform has asked to stop since the
@@ -410,5 +348,165 @@ impl NcloudProvider {
             }
             Configuration::NotYet => Err(ProviderError::NotConfigured),
         }
+    }
+}
+
+impl Provider for NcloudProvider {
+    fn schemas(&self) -> Schemas {
+        Schemas {
+            provider: config::schema(),
+            resources: vec![(aiapp_kill::TYPE_NAME, aiapp_kill::schema())],
+            data_sources: vec![
+                (data_sources::APPS, data_sources::apps_schema()),
+                (data_sources::APP, data_sources::app_schema()),
+            ],
+            actions: vec![(action::TYPE_NAME, action::schema())],
+        }
+    }
+
+    fn validate_provider_config(&self, config: &Value) -> Vec<Diagnostic> {
+        match decode::<ProviderBlock>(config) {
+            Ok(block) => diagnostics(config::validate(&block).into_iter().map(ProviderError::from)),
+            Err(error) => diagnostics([error]),
+        }
+    }
+
+    fn configure(&self, config: &Value) -> Vec<Diagnostic> {
+        diagnostics(self.configure_block(config).err())
+    }
+
+    fn validate_resource_config(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
+        let checked = self.check_resource(type_name).and_then(|()| decode::<AppKill>(config));
+        diagnostics(match checked {
+            Ok(resource) => resource.validate(),
+            Err(error) => vec![error],
+        })
+    }
+
+    fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        stored: Value,
+    ) -> Result<Value, Vec<Diagnostic>> {
+        let upgrade = || {
+            self.check_resource(type_name)?;
+            let schema = aiapp_kill::schema();
+            if version > schema.version {
+                return Err(ProviderError::StateTooNew { version, supported: schema.version });
+            }
+            // Attributes an older schema had are dropped, new ones are null.
+            let conformed = value::conform(stored, &schema.object_type())
+                .map_err(|error| ProviderError::Decode { what: "stored state", error })?;
+            Ok(decode::<AppKill>(&conformed)?.to_value())
+        };
+        upgrade().map_err(|error| diagnostics([error]))
+    }
+
+    async fn read_resource(&self, type_name: &str, current: Value) -> Result<Value, Vec<Diagnostic>> {
+        // A recorded kill stays as recorded: there is nothing in DataForest to refresh it from.
+        let read = self.check_resource(type_name).and_then(|()| decode::<AppKill>(&current));
+        read.map(|state| state.to_value()).map_err(|error| diagnostics([error]))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        proposed: &Value,
+    ) -> Result<PlannedChange, Vec<Diagnostic>> {
+        let plan = || {
+            self.check_resource(type_name)?;
+            let prior = decode_nullable::<AppKill>(prior)?;
+            let Some(proposed) = decode_nullable::<AppKill>(proposed)? else {
+                return Ok(PlannedChange { planned_state: Value::Null, requires_replace: Vec::new() });
+            };
+            let plan = aiapp_kill::plan(prior.as_ref(), &proposed);
+            Ok(PlannedChange {
+                planned_state: plan.planned.to_value(),
+                requires_replace: plan
+                    .requires_replace
+                    .into_iter()
+                    .map(|name| vec![PathStep::Attribute(name.to_string())])
+                    .collect(),
+            })
+        };
+        plan().map_err(|error: ProviderError| diagnostics([error]))
+    }
+
+    async fn apply_resource_change(&self, type_name: &str, prior: &Value, planned: &Value) -> AppliedChange {
+        let values = self
+            .check_resource(type_name)
+            .and_then(|()| Ok((decode_nullable::<AppKill>(prior)?, decode_nullable::<AppKill>(planned)?)));
+        let applied = match values {
+            Ok((prior, planned)) => self.apply(prior, planned).await,
+            Err(error) => Err(error.into()),
+        };
+        match applied {
+            Ok(Applied { state, warnings }) => AppliedChange {
+                new_state: Some(state.map_or(Value::Null, |state| state.to_value())),
+                diagnostics: warnings.iter().map(ProviderWarning::to_diagnostic).collect(),
+            },
+            Err(ApplyError { error, state }) => AppliedChange {
+                new_state: state.map(|state| state.to_value()),
+                diagnostics: diagnostics([error]),
+            },
+        }
+    }
+
+    fn import_resource_state(
+        &self,
+        type_name: &str,
+        _id: &str,
+    ) -> Result<Vec<(String, Value)>, Vec<Diagnostic>> {
+        let refused = match self.check_resource(type_name) {
+            Ok(()) => ProviderError::ImportRefused { type_name: type_name.to_string() },
+            Err(error) => error,
+        };
+        Err(diagnostics([refused]))
+    }
+
+    fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
+        let checked = self.check_data_source(type_name).and_then(|()| Query::from_value(type_name, config));
+        diagnostics(match checked {
+            Ok(query) => query.validate(),
+            Err(error) => vec![error],
+        })
+    }
+
+    async fn read_data_source(
+        &self,
+        type_name: &str,
+        config: &Value,
+        deferral_allowed: bool,
+    ) -> Result<DataRead, Vec<Diagnostic>> {
+        self.read_query(type_name, config, deferral_allowed).await.map_err(|error| diagnostics([error]))
+    }
+
+    fn validate_action_config(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
+        let checked = self.check_action(type_name).and_then(|()| decode::<action::KillAction>(config));
+        diagnostics(match checked {
+            Ok(action) => action.validate(),
+            Err(error) => vec![error],
+        })
+    }
+
+    async fn invoke_action(
+        &self,
+        type_name: &str,
+        config: &Value,
+        progress: impl FnMut(String) + Send,
+    ) -> Vec<Diagnostic> {
+        match self.run_action(type_name, config, progress).await {
+            Ok(warnings) => warnings.iter().map(ProviderWarning::to_diagnostic).collect(),
+            Err(error) => diagnostics([error]),
+        }
+    }
+
+    /// `StopProvider`: cancels the work in flight, and refuses new work until Terraform
+    /// configures the provider again (as a `--debug` provider's next run does). The process and
+    /// the calls that need no API go on.
+    fn stop(&self) {
+        self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).cancel();
     }
 }
