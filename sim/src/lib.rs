@@ -8,7 +8,8 @@
 //! Scripted [`Fault`]s make the next kills, or `getDetail` calls, of an app fail as NCP can (error
 //! statuses, throttling with `Retry-After`, HTML from a proxy, `"success": false`, garbage,
 //! delay, no answer, a dropped connection). `GET /_sim/apps` and `GET /_sim/calls` show the apps
-//! and the calls received; the simulator also counts the most kills it had in flight at once.
+//! and the calls received; `GET /_sim/stats` the most kills it had in flight at once and the TLS
+//! connections it accepted. [`tls`] serves it over HTTPS with a certificate from a CA it makes.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -25,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as JsonValue, json};
 
 use terraform_provider_ncloud::ncp::{apps, signing};
+
+pub mod tls;
 
 /// The gateway refuses signatures whose timestamp is further than this from its clock.
 pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(300);
@@ -164,6 +167,9 @@ struct Inner {
     /// Kills received and not yet answered (or dropped), and the most there ever were.
     kills_in_flight: usize,
     most_kills_in_flight: usize,
+    /// Connections accepted, and those whose TLS handshake succeeded, when served over HTTPS.
+    connections: usize,
+    tls_connections: usize,
     /// How long a killed app keeps running before it is KILLED.
     kill_takes: Duration,
     /// Added before every API answer, as a distant gateway adds it.
@@ -257,6 +263,24 @@ impl Simulator {
         self.lock().most_kills_in_flight
     }
 
+    /// The TLS connections accepted so far, when served over HTTPS.
+    pub fn tls_connections(&self) -> usize {
+        self.lock().tls_connections
+    }
+
+    /// The connections accepted so far, TLS handshake or not, when served over HTTPS.
+    pub fn connections(&self) -> usize {
+        self.lock().connections
+    }
+
+    fn count_connection(&self) {
+        self.lock().connections += 1;
+    }
+
+    fn count_tls_connection(&self) {
+        self.lock().tls_connections += 1;
+    }
+
     /// The kill calls received for `id`.
     pub fn kill_calls(&self, id: &str) -> usize {
         self.lock()
@@ -282,6 +306,17 @@ impl Simulator {
                 }),
             )
             .route("/_sim/calls", get(|State(sim): State<Simulator>| async move { Json(sim.calls()) }))
+            .route(
+                "/_sim/stats",
+                get(|State(sim): State<Simulator>| async move {
+                    let inner = sim.lock();
+                    Json(json!({
+                        "mostKillsInFlight": inner.most_kills_in_flight,
+                        "connections": inner.connections,
+                        "tlsConnections": inner.tls_connections,
+                    }))
+                }),
+            )
             .route("/api/{*call}", post(api))
             .fallback(not_found)
             .with_state(self.clone())

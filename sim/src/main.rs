@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use dataforest_sim::tls::SimTls;
 use dataforest_sim::{App, Fault, Simulator};
 
 const USAGE: &str =
@@ -20,7 +21,10 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
                       retry-after=N, success-false, garbage, delay=DURATION, hang or reset
   --detail-fault ID=F[,F...]
                       the same for the next getDetail calls of app ID
-Prints `endpoint=http://ADDR` on stdout once listening.";
+  --tls               serve HTTPS, with a certificate from a CA made at start
+  --tls-name NAME     the host name the certificate is for (default localhost)
+  --ca-out PATH       write the CA's PEM there (without it, the PEM follows the endpoint line)
+Prints `endpoint=http://ADDR` (with --tls, `endpoint=https://NAME:PORT`) on stdout once listening.";
 
 struct Options {
     listen: SocketAddr,
@@ -31,6 +35,9 @@ struct Options {
     detail_faults: Vec<(String, Vec<Fault>)>,
     kill_takes: std::time::Duration,
     latency: std::time::Duration,
+    tls: bool,
+    tls_name: String,
+    ca_out: Option<std::path::PathBuf>,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -46,6 +53,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         detail_faults: Vec::new(),
         kill_takes: std::time::Duration::ZERO,
         latency: std::time::Duration::ZERO,
+        tls: false,
+        tls_name: "localhost".to_string(),
+        ca_out: None,
     };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
@@ -66,6 +76,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--latency" => options.latency = duration(&flag, &value()?)?,
             "--fault" => options.faults.push(faults(&flag, &value()?)?),
             "--detail-fault" => options.detail_faults.push(faults(&flag, &value()?)?),
+            "--tls" => options.tls = true,
+            "--tls-name" => options.tls_name = value()?,
+            "--ca-out" => options.ca_out = Some(value()?.into()),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
         }
@@ -111,11 +124,36 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let tls = match options.tls.then(|| SimTls::generate(&options.tls_name)).transpose() {
+        Ok(tls) => tls,
+        Err(message) => {
+            eprintln!("dataforest-sim: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.listen).await?;
-        println!("endpoint=http://{}", listener.local_addr()?);
-        eprintln!("dataforest-sim: serving; Ctrl-C stops");
-        simulator.serve(listener, async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await
+        let address = listener.local_addr()?;
+        let ctrl_c = async { tokio::signal::ctrl_c().await.unwrap_or(()) };
+        match tls {
+            None => {
+                println!("endpoint=http://{address}");
+                eprintln!("dataforest-sim: serving; Ctrl-C stops");
+                simulator.serve(listener, ctrl_c).await
+            }
+            Some(tls) => {
+                println!("endpoint=https://{}:{}", options.tls_name, address.port());
+                match &options.ca_out {
+                    Some(path) => {
+                        std::fs::write(path, &tls.ca_pem)?;
+                        println!("ca={}", path.display());
+                    }
+                    None => print!("{}", tls.ca_pem),
+                }
+                eprintln!("dataforest-sim: serving HTTPS on {address}; Ctrl-C stops");
+                simulator.serve_tls(listener, &tls, ctrl_c).await
+            }
+        }
     });
     match served {
         Ok(()) => ExitCode::SUCCESS,

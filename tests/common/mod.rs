@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -65,10 +67,13 @@ macro_rules! on_each_terraform {
     };
 }
 
-/// A DataForest simulator served on 127.0.0.1 by its own runtime thread.
+/// A DataForest simulator served on 127.0.0.1 by its own runtime thread, over HTTP or HTTPS.
 pub struct Sim {
     pub simulator: Simulator,
     pub endpoint: String,
+    pub address: std::net::SocketAddr,
+    /// With HTTPS: the PEM of the CA that signed the simulator's certificate.
+    pub ca_pem: Option<String>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -81,7 +86,22 @@ impl Sim {
             simulator.put_app(App::running(id));
         }
         let address = runtime.block_on(simulator.spawn(([127, 0, 0, 1], 0).into())).unwrap();
-        Sim { simulator, endpoint: format!("http://{address}"), _runtime: runtime }
+        Sim { simulator, endpoint: format!("http://{address}"), address, ca_pem: None, _runtime: runtime }
+    }
+
+    /// The simulator over HTTPS on 127.0.0.1, with a certificate for `host_name` from a fresh CA;
+    /// the endpoint names `host_name`.
+    pub fn start_tls(apps: &[&str], host_name: &str) -> Sim {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let simulator = Simulator::new(ACCESS_KEY, SECRET_KEY);
+        for id in apps {
+            simulator.put_app(App::running(id));
+        }
+        let tls = dataforest_sim::tls::SimTls::generate(host_name).unwrap();
+        let address = runtime.block_on(simulator.spawn_tls(([127, 0, 0, 1], 0).into(), &tls)).unwrap();
+        let endpoint = format!("https://{host_name}:{}", address.port());
+        Sim { simulator, endpoint, address, ca_pem: Some(tls.ca_pem), _runtime: runtime }
     }
 
     pub fn state_of(&self, id: &str) -> String {
@@ -137,6 +157,14 @@ impl Workspace {
 
     pub fn home(&self) -> PathBuf {
         self.dir.path().join("home")
+    }
+
+    /// Writes the simulator's CA to a file and trusts it through `SSL_CERT_FILE`, as a user
+    /// trusts a private gateway's CA.
+    pub fn trust(&mut self, sim: &Sim) {
+        let path = self.dir.path().join("ca.pem");
+        std::fs::write(&path, sim.ca_pem.as_ref().expect("an HTTPS simulator")).unwrap();
+        self.env.insert("SSL_CERT_FILE".into(), path.display().to_string());
     }
 
     pub fn write_main(&self, main_tf: &str) {

@@ -1,0 +1,103 @@
+//! HTTPS for the simulator: a certificate authority made afresh at each start, a server
+//! certificate it signs for one host name, and an accept loop that serves the simulator's routes
+//! over TLS and counts the connections it accepts and those whose handshake succeeds (so tests
+//! and benchmarks can check that a client reuses its connections, or gave up on a certificate).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::TlsAcceptor;
+
+use crate::Simulator;
+
+/// The simulator's TLS identity: the server configuration, and the PEM of the CA that signed its
+/// certificate, for clients to trust.
+#[derive(Clone)]
+pub struct SimTls {
+    pub config: Arc<rustls::ServerConfig>,
+    pub ca_pem: String,
+}
+
+impl SimTls {
+    /// A new CA and a certificate for `host_name` (a DNS name, or an IP address) signed by it.
+    pub fn generate(host_name: &str) -> Result<SimTls, String> {
+        let failed = |e: rcgen::Error| format!("cannot make the test certificates: {e}");
+        let ca_key = KeyPair::generate().map_err(failed)?;
+        let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
+        ca.distinguished_name.push(DnType::CommonName, "dataforest-sim test CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_certificate = ca.self_signed(&ca_key).map_err(failed)?;
+        let issuer = Issuer::new(ca, ca_key);
+
+        let server_key = KeyPair::generate().map_err(failed)?;
+        let mut server = CertificateParams::new(vec![host_name.to_string()]).map_err(failed)?;
+        server.distinguished_name.push(DnType::CommonName, host_name);
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let server_certificate = server.signed_by(&server_key, &issuer).map_err(failed)?;
+
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+        let chain: Vec<CertificateDer<'static>> = vec![server_certificate.der().clone()];
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| e.to_string())?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(SimTls { config: Arc::new(config), ca_pem: ca_certificate.pem() })
+    }
+}
+
+impl Simulator {
+    /// Serves on `listener` over TLS until `shutdown` completes. A connection counts once its
+    /// TLS handshake succeeds; a client that refuses the certificate is not counted.
+    pub async fn serve_tls(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: &SimTls,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let acceptor = TlsAcceptor::from(Arc::clone(&tls.config));
+        let router = self.router();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _) = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                accepted = listener.accept() => accepted?,
+            };
+            self.count_connection();
+            let (acceptor, router, simulator) = (acceptor.clone(), router.clone(), self.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(stream).await else { return };
+                simulator.count_tls_connection();
+                let service = TowerToHyperService::new(router);
+                // A connection that ends badly ends only itself.
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+
+    /// Binds `address` and serves over TLS in the background on the current tokio runtime.
+    pub async fn spawn_tls(
+        &self,
+        address: std::net::SocketAddr,
+        tls: &SimTls,
+    ) -> std::io::Result<std::net::SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let bound = listener.local_addr()?;
+        let (simulator, tls) = (self.clone(), tls.clone());
+        tokio::spawn(async move { simulator.serve_tls(listener, &tls, std::future::pending()).await });
+        Ok(bound)
+    }
+}
