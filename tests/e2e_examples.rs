@@ -1,5 +1,6 @@
 //! Under real Terraform: every example applies and destroys against the simulator as written
-//! (the action example on Terraform 1.15.5 only: actions came in 1.14).
+//! (the action example on Terraform 1.15.5 only: actions came in 1.14), the one beside the
+//! official provider with another provider really installed as `navercloudplatform/ncloud`.
 
 mod common;
 
@@ -63,3 +64,32 @@ fn action_example_triggers_and_invokes_on_terraform_1_15_5() {
     assert_eq!(sim.simulator.kill_calls("Ab12Cd34Ef56"), 2);
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
 }
+
+on_each_terraform!(with_official_provider_applies_beside_another_ncloud, |terraform| {
+    let sim = Sim::start(&["Ab12Cd34Ef56"]);
+    let workspace = Workspace::new(terraform, &sim, "");
+    // A stand-in for NaverCloudPlatform/ncloud: HashiCorp's null provider, installed under that
+    // name, so the local name `ncloud` really belongs to another provider.
+    let stand_in = workspace.dir.path().join("official");
+    std::fs::create_dir(&stand_in).unwrap();
+    let null =
+        terraform.path().parent().unwrap().parent().unwrap().join("null-2.1.2/terraform-provider-null");
+    assert!(
+        null.is_file(),
+        "the null provider is not installed at {}: run scripts/install-terraform",
+        null.display()
+    );
+    std::fs::copy(&null, stand_in.join("terraform-provider-ncloud")).unwrap();
+    workspace.override_provider("navercloudplatform/ncloud", &stand_in);
+    workspace.use_example("with-official-provider");
+    let apply = workspace.apply();
+    apply.assert_contains("navercloudplatform/ncloud");
+    let outputs = outputs(&workspace);
+    assert_eq!(outputs["message"]["value"], "kill requested");
+    assert_eq!(outputs["apps_in_account"]["value"], 1);
+    assert_eq!(sim.state_of("Ab12Cd34Ef56"), "KILLED");
+    let state = workspace.state_text();
+    assert!(state.contains("provider[\\\"registry.terraform.io/ncloud-dataforest/ncloud\\\"]"), "{state}");
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert!(workspace.state().is_empty());
+});

@@ -124,14 +124,7 @@ impl Workspace {
         let provider_dir =
             Path::new(env!("CARGO_BIN_EXE_terraform-provider-ncloud")).parent().unwrap().to_path_buf();
         let cli_config = dir.path().join("terraform.rc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"ncloud-dataforest/ncloud\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-                provider_dir.display()
-            ),
-        )
-        .unwrap();
+        write_cli_config(&cli_config, &[("ncloud-dataforest/ncloud", &provider_dir)]);
         std::fs::create_dir(dir.path().join("home")).unwrap();
         std::fs::create_dir(dir.path().join("work")).unwrap();
         let env = BTreeMap::from(
@@ -149,6 +142,16 @@ impl Workspace {
         let workspace = Workspace { terraform, dir, env };
         workspace.write_main(main_tf);
         workspace
+    }
+
+    /// Installs, besides this provider, the binary in `dir` as the provider `source`, through
+    /// `dev_overrides` as well.
+    pub fn override_provider(&self, source: &str, dir: &Path) {
+        let ours = Path::new(env!("CARGO_BIN_EXE_terraform-provider-ncloud")).parent().unwrap().to_path_buf();
+        write_cli_config(
+            &self.dir.path().join("terraform.rc"),
+            &[("ncloud-dataforest/ncloud", &ours), (source, dir)],
+        );
     }
 
     pub fn work_dir(&self) -> PathBuf {
@@ -290,6 +293,18 @@ impl Workspace {
     pub fn state_text(&self) -> String {
         std::fs::read_to_string(self.work_dir().join("terraform.tfstate")).unwrap_or_default()
     }
+}
+
+/// A CLI configuration that installs each `(source, folder)` from its folder through
+/// `dev_overrides`, and everything else as usual.
+fn write_cli_config(path: &Path, overrides: &[(&str, &Path)]) {
+    let lines: String =
+        overrides.iter().map(|(source, dir)| format!("    \"{source}\" = \"{}\"\n", dir.display())).collect();
+    std::fs::write(
+        path,
+        format!("provider_installation {{\n  dev_overrides {{\n{lines}  }}\n  direct {{}}\n}}\n"),
+    )
+    .unwrap();
 }
 
 /// Sends SIGINT to the process group led by `child`, as Ctrl-C in a terminal does.
