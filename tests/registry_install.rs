@@ -1,0 +1,248 @@
+//! Installing from a registry, as users do: `scripts/release` signs the release with a throwaway
+//! GnuPG key; a provider registry served over HTTPS on loopback (service discovery, the versions
+//! list, and the download answer with the sums, their signature and the signing key) gives it to
+//! plain `terraform init` with the source `localhost:PORT/ncloud-dataforest/ncloud`, trusting the
+//! test CA through `SSL_CERT_FILE`. Init verifies the signature and locks the zip's `zh:` hash and
+//! the package's `h1:` hash; a tampered signature or zip makes it fail.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use base64::Engine as _;
+use common::{Sim, Workspace};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-ncloud");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const NAME: &str = "terraform-provider-ncloud";
+
+/// A signed release, made once for every test in this file.
+struct Release {
+    _dir: tempfile::TempDir,
+    dist: PathBuf,
+    fingerprint: String,
+}
+
+impl Release {
+    fn file(&self, suffix: &str) -> Vec<u8> {
+        std::fs::read(self.dist.join(format!("{NAME}_{VERSION}_{suffix}"))).unwrap()
+    }
+}
+
+fn gpg(home: &Path, args: &[&str]) -> String {
+    let output = Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args(["--batch", "--no-tty"])
+        .args(args)
+        .output()
+        .expect("gpg is needed to sign the test release (.ci/run installs gnupg)");
+    assert!(output.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn release() -> &'static Release {
+    static RELEASE: OnceLock<Release> = OnceLock::new();
+    RELEASE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("gnupg");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        // RSA: Terraform 1.0's OpenPGP code cannot verify EdDSA.
+        gpg(
+            &home,
+            &[
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "Release Test <release@example.invalid>",
+                "rsa2048",
+                "sign",
+                "never",
+            ],
+        );
+        let listing = gpg(&home, &["--with-colons", "--list-secret-keys"]);
+        let fingerprint = listing
+            .lines()
+            .find_map(|line| line.strip_prefix("fpr:").map(|rest| rest.trim_matches(':').to_string()))
+            .expect("a fingerprint");
+        let dist = dir.path().join("dist");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release");
+        let status = Command::new(script)
+            .args(["--binary", BINARY, "--dist"])
+            .arg(&dist)
+            .env("RELEASE_GPG_FINGERPRINT", &fingerprint)
+            .env("GNUPGHOME", &home)
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/release failed");
+        Release { _dir: dir, dist, fingerprint }
+    })
+}
+
+/// A provider registry on loopback over HTTPS, serving `files` (name -> bytes) for one version.
+struct Registry {
+    address: SocketAddr,
+    ca_pem: String,
+    requests: Arc<Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Registry {
+    fn start(files: BTreeMap<String, Vec<u8>>, shasum: String, key: String) -> Registry {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let tls = dataforest_sim::tls::SimTls::generate("localhost").unwrap();
+        let mut config = (*tls.config).clone();
+        config.alpn_protocols.clear(); // HTTP/1.1 only: this server speaks nothing else
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let address = listener.local_addr().unwrap();
+        let base = format!("https://localhost:{}", address.port());
+        let zip = format!("{NAME}_{VERSION}_linux_amd64.zip");
+        let mut routes: BTreeMap<String, Vec<u8>> =
+            files.into_iter().map(|(name, bytes)| (format!("/files/{name}"), bytes)).collect();
+        routes
+            .insert("/.well-known/terraform.json".into(), br#"{"providers.v1": "/v1/providers/"}"#.to_vec());
+        let provider = "/v1/providers/ncloud-dataforest/ncloud";
+        let versions = serde_json::json!({"versions": [{"version": VERSION, "protocols": ["6.0"], "platforms": [{"os": "linux", "arch": "amd64"}]}]});
+        routes.insert(format!("{provider}/versions"), versions.to_string().into_bytes());
+        let key_id = release().fingerprint[release().fingerprint.len() - 16..].to_string();
+        let download = serde_json::json!({
+            "protocols": ["6.0"], "os": "linux", "arch": "amd64", "filename": zip,
+            "download_url": format!("{base}/files/{zip}"),
+            "shasums_url": format!("{base}/files/{NAME}_{VERSION}_SHA256SUMS"),
+            "shasums_signature_url": format!("{base}/files/{NAME}_{VERSION}_SHA256SUMS.sig"),
+            "shasum": shasum,
+            "signing_keys": {"gpg_public_keys": [{"key_id": key_id, "ascii_armor": key, "trust_signature": "", "source": "test", "source_url": null}]},
+        });
+        routes
+            .insert(format!("{provider}/{VERSION}/download/linux/amd64"), download.to_string().into_bytes());
+        let (routes, requests) = (Arc::new(routes), Arc::new(Mutex::new(Vec::new())));
+        let seen = Arc::clone(&requests);
+        runtime.spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, routes, seen) = (acceptor.clone(), Arc::clone(&routes), Arc::clone(&seen));
+                tokio::spawn(async move {
+                    let Ok(mut stream) = acceptor.accept(stream).await else { return };
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.is_ok_and(|n| n == 1) {
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+                    seen.lock().unwrap().push(path.clone());
+                    let (status, body) = match routes.get(&path) {
+                        Some(body) => ("200 OK", body.clone()),
+                        None => ("404 Not Found", b"{}".to_vec()),
+                    };
+                    let kind = if path.starts_with("/files/") { "application/octet-stream" } else { "application/json" };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                    let _ = stream.write_all(&body).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        Registry { address, ca_pem: tls.ca_pem, requests, _runtime: runtime }
+    }
+
+    /// The release as `scripts/release` wrote it, with `tamper` applied to the file named by its
+    /// suffix, if any.
+    fn serving(tamper: Option<(&str, fn(&mut Vec<u8>))>) -> Registry {
+        let release = release();
+        let mut files = BTreeMap::new();
+        for suffix in ["linux_amd64.zip", "SHA256SUMS", "SHA256SUMS.sig"] {
+            let mut bytes = release.file(suffix);
+            if let Some((target, change)) = tamper
+                && target == suffix
+            {
+                change(&mut bytes);
+            }
+            files.insert(format!("{NAME}_{VERSION}_{suffix}"), bytes);
+        }
+        let shasum = format!("{:x}", Sha256::digest(release.file("linux_amd64.zip")));
+        let key = String::from_utf8(release.file("signing_key.asc")).unwrap();
+        Registry::start(files, shasum, key)
+    }
+
+    fn source(&self) -> String {
+        format!("localhost:{}/ncloud-dataforest/ncloud", self.address.port())
+    }
+}
+
+/// A workspace that requires the provider from `registry`, trusting its CA, with no
+/// `dev_overrides`.
+fn workspace(terraform: common::Terraform, sim: &Sim, registry: &Registry) -> Workspace {
+    let mut workspace = Workspace::new(terraform, sim, "");
+    let main = format!(
+        "terraform {{\n  required_providers {{\n    ncloud = {{\n      source  = \"{}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n\
+         resource \"ncloud_dataforest_aiapp_kill\" \"job\" {{ app_id = \"Reg01\" }}\n",
+        registry.source()
+    );
+    std::fs::write(workspace.work_dir().join("main.tf"), main).unwrap();
+    let ca = workspace.dir.path().join("registry-ca.pem");
+    std::fs::write(&ca, &registry.ca_pem).unwrap();
+    workspace.env.insert("SSL_CERT_FILE".into(), ca.display().to_string());
+    let cli_config = workspace.dir.path().join("plain.rc");
+    std::fs::write(&cli_config, "").unwrap();
+    workspace.env.insert("TF_CLI_CONFIG_FILE".into(), cli_config.display().to_string());
+    workspace
+}
+
+/// Terraform's `h1:` package hash of the release zip, which holds one file.
+fn h1_of_release() -> String {
+    let contents = std::fs::read(BINARY).unwrap();
+    let line = format!("{:x}  {NAME}_v{VERSION}\n", Sha256::digest(&contents));
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(line.as_bytes()))
+}
+
+on_each_terraform!(init_installs_a_signed_release_from_a_registry, |terraform| {
+    let sim = Sim::start(&["Reg01"]);
+    let registry = Registry::serving(None);
+    let workspace = workspace(terraform, &sim, &registry);
+    let init = workspace.ok(&["init", "-input=false", "-no-color"]);
+    let fingerprint = &release().fingerprint;
+    init.assert_contains(&format!("Installed {} v{VERSION}", registry.source()))
+        .assert_contains(&format!("key ID {}", &fingerprint[fingerprint.len() - 16..]));
+    let requests = registry.requests.lock().unwrap().clone();
+    assert!(
+        requests.iter().any(|path| path.ends_with(".sig")),
+        "the signature was not fetched: {requests:?}"
+    );
+
+    let lock = std::fs::read_to_string(workspace.work_dir().join(".terraform.lock.hcl")).unwrap();
+    let zip_sha = format!("{:x}", Sha256::digest(release().file("linux_amd64.zip")));
+    assert!(lock.contains(&format!("\"zh:{zip_sha}\"")), "the zip's hash is locked: {lock}");
+    assert!(lock.contains(&format!("\"h1:{}\"", h1_of_release())), "the package's hash is locked: {lock}");
+
+    workspace.apply();
+    assert_eq!(sim.state_of("Reg01"), "KILLED");
+});
+
+on_each_terraform!(init_refuses_a_tampered_signature_or_zip, |terraform| {
+    let sim = Sim::start(&[]);
+    let flip_last: fn(&mut Vec<u8>) = |bytes| {
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x55;
+    };
+    for (target, expected) in [("SHA256SUMS.sig", "signature"), ("linux_amd64.zip", "checksum")] {
+        let registry = Registry::serving(Some((target, flip_last)));
+        let workspace = workspace(terraform, &sim, &registry);
+        let init = workspace.fails(&["init", "-input=false", "-no-color"]);
+        assert!(init.all().to_lowercase().contains(expected), "tampered {target}: {init}");
+        assert!(
+            !workspace.work_dir().join(".terraform.lock.hcl").exists(),
+            "tampered {target}: nothing is locked"
+        );
+    }
+});
