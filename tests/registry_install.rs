@@ -85,6 +85,9 @@ fn release() -> &'static Release {
     })
 }
 
+/// A change to one file of the release, named by its suffix.
+type Tamper = (&'static str, fn(&mut Vec<u8>));
+
 /// A provider registry on loopback over HTTPS, serving `files` (name -> bytes) for one version.
 struct Registry {
     address: SocketAddr,
@@ -158,7 +161,7 @@ impl Registry {
 
     /// The release as `scripts/release` wrote it, with `tamper` applied to the file named by its
     /// suffix, if any.
-    fn serving(tamper: Option<(&str, fn(&mut Vec<u8>))>) -> Registry {
+    fn serving(tamper: Option<Tamper>) -> Registry {
         let release = release();
         let mut files = BTreeMap::new();
         for suffix in ["linux_amd64.zip", "SHA256SUMS", "SHA256SUMS.sig"] {
