@@ -16,13 +16,22 @@ const KILL: &str = r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "
 const APPLY: [&str; 3] = ["apply", "-auto-approve", "-input=false"];
 
 on_each_terraform!(a_private_ca_is_trusted_through_ssl_cert_file, |terraform| {
-    let sim = Sim::start_tls(&["Tls01"], "localhost");
-    let mut workspace = Workspace::new(terraform, &sim, KILL);
+    let sim = Sim::start_tls(&["Tls01", "Tls02", "Tls03"], "localhost");
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "job" {
+  for_each = toset(["Tls01", "Tls02", "Tls03"])
+  app_id   = each.value
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
     workspace.trust(&sim);
-    workspace.apply();
-    assert_eq!(sim.state_of("Tls01"), "KILLED");
-    assert_eq!(workspace.state()["ncloud_dataforest_aiapp_kill.job"]["success"], true);
-    assert!(sim.simulator.tls_connections() >= 1);
+    workspace.ok(&["apply", "-auto-approve", "-input=false", "-parallelism=1"]);
+    for id in ["Tls01", "Tls02", "Tls03"] {
+        assert_eq!(sim.state_of(id), "KILLED");
+        assert_eq!(workspace.state()[&format!("ncloud_dataforest_aiapp_kill.job[\"{id}\"]")]["success"], true);
+    }
+    // Kills one after another share one TLS connection.
+    assert_eq!(sim.simulator.tls_connections(), 1);
 });
 
 on_each_terraform!(an_untrusted_certificate_is_refused_after_one_attempt, |terraform| {
