@@ -28,7 +28,10 @@ resource "ncloud_dataforest_aiapp_kill" "job" {
     workspace.ok(&["apply", "-auto-approve", "-input=false", "-parallelism=1"]);
     for id in ["Tls01", "Tls02", "Tls03"] {
         assert_eq!(sim.state_of(id), "KILLED");
-        assert_eq!(workspace.state()[&format!("ncloud_dataforest_aiapp_kill.job[\"{id}\"]")]["success"], true);
+        assert_eq!(
+            workspace.state()[&format!("ncloud_dataforest_aiapp_kill.job[\"{id}\"]")]["success"],
+            true
+        );
     }
     // Kills one after another share one TLS connection.
     assert_eq!(sim.simulator.tls_connections(), 1);
