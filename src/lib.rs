@@ -1,24 +1,22 @@
 //! A Terraform provider for NAVER Cloud Platform DataForest.
 //!
-//! The modules, and which way each depends on the others (an arrow points at what a module
-//! uses; nothing points back):
+//! The parts, and which way each depends on the others (an arrow points at what a part uses;
+//! nothing points back):
 //!
 //! ```text
-//! main.rs ──> plugin ──> protocol
-//!    │                       ^
-//!    └──────> provider ──────┘
-//!                │
-//!                └──> ncp
+//! main.rs ──> tfplugin::plugin ──> tfplugin::protocol <── provider ──> ncp
+//!    │                                   ^                 ^
+//!    └───────────────────────────────────┴─────────────────┘
 //! ```
 //!
-//! - [`protocol`]: Terraform's plugin protocol for any provider: the tfplugin6 and go-plugin
-//!   messages, the DynamicValue codec, typed objects ([`object!`]), schemas, diagnostics, the
-//!   [`protocol::provider::Provider`] interface, and the gRPC service generic over it. It uses
-//!   nothing else here.
-//! - [`plugin`]: go-plugin's part, for any provider: environment checks, the handshake line (or,
-//!   in debug mode, `TF_REATTACH_PROVIDERS`), unix socket or TCP listener, AutoMTLS, the routes
-//!   to the health, controller, stdio and provider services, shutdown. It uses `protocol`'s wire
-//!   types and knows no provider.
+//! - [`tfplugin`] (the workspace crate `tfplugin/`, re-exported here as [`protocol`] and
+//!   [`plugin`]): Terraform's plugin protocol for any provider. `protocol` holds the tfplugin6
+//!   and go-plugin messages, the DynamicValue codec, typed objects ([`object!`]), schemas,
+//!   diagnostics, the [`protocol::provider::Provider`] interface, and the gRPC service generic
+//!   over it; `plugin` the environment checks, the handshake line (or, in debug mode,
+//!   `TF_REATTACH_PROVIDERS`), unix socket or TCP listener, AutoMTLS, the routes to the health,
+//!   controller, stdio and provider services, and shutdown. Being a crate of its own, it cannot
+//!   use the provider.
 //! - [`provider`]: the `ncloud` provider, implementing `protocol`'s interface: its configuration,
 //!   the kill every entry point shares, the `ncloud_dataforest_aiapp_kill` resource and action,
 //!   the look-up data sources, each a typed object, and the typed errors that become diagnostics
@@ -34,6 +32,6 @@
 
 pub mod logging;
 pub mod ncp;
-pub mod plugin;
-pub mod protocol;
 pub mod provider;
+
+pub use tfplugin::{object, plugin, protocol};

@@ -12,7 +12,7 @@ use super::kill::{DEFAULT_TIMEOUT, Kill, Phase};
 /// The action shares the resource's name: both are the kill.
 pub const TYPE_NAME: &str = super::aiapp_kill::TYPE_NAME;
 
-crate::object! {
+tfplugin::object! {
     /// The action's `config` block.
     pub struct KillAction {
         app_id: Field<String> => required("The AI app id: 1 to 22 characters of `0-9`, `A-Z`, `a-z`."),

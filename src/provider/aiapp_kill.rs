@@ -24,7 +24,7 @@ pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
 /// The longest time-out accepted: a kill that has not finished in a day will not.
 const LONGEST_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
-crate::object! {
+tfplugin::object! {
     /// The resource as Terraform holds it: its configuration, a plan, or a recorded kill.
     pub struct AppKill {
         app_id: Field<String> => required(
@@ -60,7 +60,7 @@ crate::object! {
     }
 }
 
-crate::object! {
+tfplugin::object! {
     /// The `timeouts` block.
     pub struct Timeouts {
         create: Field<String> => optional(
@@ -152,7 +152,7 @@ impl AppKill {
         };
         let Some(Field::Known(text)) = field else { return Ok(DEFAULT_TIMEOUT) };
         let invalid = |reason: String| ProviderError::InvalidTimeout {
-            path: vec![AppKill::timeouts, name],
+            path: vec![PathStep::Attribute(AppKill::timeouts.into()), PathStep::Attribute(name.into())],
             value: text.clone(),
             reason,
         };
@@ -298,7 +298,7 @@ mod tests {
     }
 
     fn timeouts(create: &str) -> Block<Timeouts> {
-        Field::Known(Timeouts { create: known(create), delete: Field::Null })
+        Block(Field::Known(Timeouts { create: known(create), delete: Field::Null }))
     }
 
     #[test]
@@ -401,7 +401,7 @@ mod tests {
     fn the_kill_of_a_state_takes_the_time_out_of_its_phase() {
         let config = AppKill {
             wait_for_termination: Field::Known(true),
-            timeouts: Field::Known(Timeouts { create: known("3m"), delete: known("7m") }),
+            timeouts: Block(Field::Known(Timeouts { create: known("3m"), delete: known("7m") })),
             ..recorded("a1")
         };
         let minutes = |phase| config.kill(phase).unwrap().limit.as_secs() / 60;

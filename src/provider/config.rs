@@ -14,7 +14,7 @@ use crate::protocol::object::{Field, Object, optional, split};
 use crate::protocol::schema::Schema;
 use crate::protocol::value::Number;
 
-crate::object! {
+tfplugin::object! {
     /// The `provider "ncloud"` block.
     pub struct ProviderBlock {
         access_key: Field<String> => optional(

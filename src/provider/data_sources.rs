@@ -3,7 +3,8 @@
 //! `ncloud_dataforest_aiapp` reads one app's details (`getDetail`).
 
 use crate::ncp::{AppInfo, CallError, DataForestClient};
-use crate::protocol::object::{Field, Object, computed, optional, required, split};
+use crate::protocol::diagnostic::PathStep;
+use crate::protocol::object::{Field, Object, ShapeError, computed, optional, required, split};
 use crate::protocol::schema::{Presence, Schema};
 
 use super::error::ProviderError;
@@ -11,20 +12,20 @@ use super::error::ProviderError;
 pub const APPS: &str = "ncloud_dataforest_aiapps";
 pub const APP: &str = "ncloud_dataforest_aiapp";
 
-crate::object! {
+tfplugin::object! {
     /// The `ncloud_dataforest_aiapps` data source: a query and the apps it found.
     pub struct AppList {
         account_id: Field<String> => required("The DataForest account whose apps to list."),
         name: Field<String> => optional("Only apps with exactly this name."),
         state: Field<String> => optional("Only apps in this state, such as `RUNNING` (any case)."),
-        apps: Field<Vec<App>> => computed(
+        apps: Field<Vec<Field<App>>> => computed(
             "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_name`, \
              `queue_name`, `workspace_name`, `started_at`, `finished_at` and `disabled`.",
         ),
     }
 }
 
-crate::object! {
+tfplugin::object! {
     /// An app as both data sources describe it; `ncloud_dataforest_aiapp` is this object, read by
     /// its `id`.
     pub struct App {
@@ -112,15 +113,18 @@ pub enum Query {
 }
 
 impl Query {
-    /// Decodes the configuration of data source `type_name`, one of [`APPS`] and [`APP`].
+    /// Decodes the configuration of data source `type_name`, one of [`APPS`] and [`APP`]; no
+    /// configuration at all is one with nothing set.
     pub fn from_value(
         type_name: &str,
         config: &crate::protocol::value::Value,
     ) -> Result<Query, ProviderError> {
-        Ok(if type_name == APPS {
-            Query::List(AppList::from_value(config)?)
-        } else {
-            Query::Detail(App::from_value(config)?)
+        let none = crate::protocol::value::Value::Null;
+        Ok(match (type_name == APPS, config == &none) {
+            (true, true) => Query::List(AppList::default()),
+            (true, false) => Query::List(AppList::from_value(config)?),
+            (false, true) => Query::Detail(App::default()),
+            (false, false) => Query::Detail(App::from_value(config)?),
         })
     }
 
@@ -162,27 +166,40 @@ impl Query {
         };
         match self {
             Query::List(list) => {
-                let account_id = list.account_id.known().cloned().unwrap_or_default();
+                let account_id = known(&list.account_id, AppList::account_id)?.cloned().unwrap_or_default();
                 let apps = client
                     .list_apps(&account_id)
                     .await
                     .map_err(failed(format!("the apps of account {account_id:?}")))?;
-                let name = list.name.known();
-                let state = list.state.known();
+                let name = known(&list.name, AppList::name)?;
+                let state = known(&list.state, AppList::state)?;
                 let matching = apps
                     .iter()
                     .filter(|app| name.is_none_or(|name| &app.name == name))
                     .filter(|app| state.is_none_or(|state| app.state.eq_ignore_ascii_case(state)))
-                    .map(App::read)
+                    .map(|app| Field::Known(App::read(app)))
                     .collect();
                 Ok(Query::List(AppList { apps: Field::Known(matching), ..list.clone() }))
             }
             Query::Detail(app) => {
-                let id = app.id.known().cloned().unwrap_or_default();
+                let id = known(&app.id, App::id)?.cloned().unwrap_or_default();
                 let found = client.get_detail(&id).await.map_err(failed(format!("AI app {id:?}")))?;
                 Ok(Query::Detail(App::read(&found)))
             }
         }
+    }
+}
+
+/// An argument as a read needs it: known or null. Terraform defers reads whose configuration is
+/// unknown, so an unknown one here is refused rather than read as no filter.
+fn known<'a>(field: &'a Field<String>, attribute: &'static str) -> Result<Option<&'a String>, ProviderError> {
+    match field {
+        Field::Unknown => Err(ProviderError::Shape(ShapeError {
+            path: vec![PathStep::Attribute(attribute.to_string())],
+            expected: "a known string",
+            got: "an unknown value",
+        })),
+        field => Ok(field.known()),
     }
 }
 

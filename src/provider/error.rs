@@ -71,7 +71,7 @@ pub enum ProviderError {
     /// A value of the wrong kind, which Terraform's own type checks should have stopped.
     Shape(ShapeError),
     InvalidTimeout {
-        path: Vec<&'static str>,
+        path: Vec<PathStep>,
         value: String,
         reason: String,
     },
@@ -262,16 +262,16 @@ impl ProviderError {
             ),
             ProviderError::Shape(ShapeError { path, expected, got }) => {
                 Diagnostic::error("Wrong type", format!("{} must be {expected}, not {got}.", path_text(path)))
-                    .at_steps(path.clone())
+                    .at_path(path.clone())
             }
             ProviderError::InvalidTimeout { path, value, reason } => Diagnostic::error(
                 "Invalid time-out",
                 format!(
                     "{} {value:?} is not a usable duration: {reason}. Write it like \"30s\", \"5m\" or \"1h30m\".",
-                    path.join(".")
+                    path_text(path)
                 ),
             )
-            .at_path(path),
+            .at_path(path.clone()),
             ProviderError::ImportRefused { type_name } => Diagnostic::error(
                 "Import is not supported",
                 format!(
@@ -372,6 +372,9 @@ fn config_diagnostic(error: &ConfigError) -> Diagnostic {
 
 /// An attribute path as a user reads it: `timeouts.create`, `triggers["run"]`, `apps[0].id`.
 fn path_text(path: &[PathStep]) -> String {
+    if path.is_empty() {
+        return "The value".to_string();
+    }
     let mut text = String::new();
     for step in path {
         match step {

@@ -177,7 +177,9 @@ impl NcloudProvider {
                 *stop = CancellationToken::new();
             }
         }
-        let resolved = decode::<ProviderBlock>(config).and_then(|block| {
+        // No provider block at all is a block with nothing set.
+        let resolved = decode_nullable::<ProviderBlock>(config).and_then(|block| {
+            let block = block.unwrap_or_default();
             let unknown = config::unknown_settings(&block);
             if !unknown.is_empty() {
                 return Ok(Configuration::Unknown(unknown));
@@ -361,12 +363,16 @@ impl Provider for NcloudProvider {
                 (data_sources::APP, data_sources::app_schema()),
             ],
             actions: vec![(action::TYPE_NAME, action::schema())],
+            // Terraform then asks the provider to plan destroys too; they plan to null.
+            plan_destroy: true,
         }
     }
 
     fn validate_provider_config(&self, config: &Value) -> Vec<Diagnostic> {
-        match decode::<ProviderBlock>(config) {
-            Ok(block) => diagnostics(config::validate(&block).into_iter().map(ProviderError::from)),
+        match decode_nullable::<ProviderBlock>(config) {
+            Ok(block) => {
+                diagnostics(config::validate(&block.unwrap_or_default()).into_iter().map(ProviderError::from))
+            }
             Err(error) => diagnostics([error]),
         }
     }
@@ -376,9 +382,9 @@ impl Provider for NcloudProvider {
     }
 
     fn validate_resource_config(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
-        let checked = self.check_resource(type_name).and_then(|()| decode::<AppKill>(config));
+        let checked = self.check_resource(type_name).and_then(|()| decode_nullable::<AppKill>(config));
         diagnostics(match checked {
-            Ok(resource) => resource.validate(),
+            Ok(resource) => resource.map(|resource| resource.validate()).unwrap_or_default(),
             Err(error) => vec![error],
         })
     }
@@ -398,15 +404,16 @@ impl Provider for NcloudProvider {
             // Attributes an older schema had are dropped, new ones are null.
             let conformed = value::conform(stored, &schema.object_type())
                 .map_err(|error| ProviderError::Decode { what: "stored state", error })?;
-            Ok(decode::<AppKill>(&conformed)?.to_value())
+            Ok(decode_nullable::<AppKill>(&conformed)?.map_or(Value::Null, |state| state.to_value()))
         };
         upgrade().map_err(|error| diagnostics([error]))
     }
 
     async fn read_resource(&self, type_name: &str, current: Value) -> Result<Value, Vec<Diagnostic>> {
         // A recorded kill stays as recorded: there is nothing in DataForest to refresh it from.
-        let read = self.check_resource(type_name).and_then(|()| decode::<AppKill>(&current));
-        read.map(|state| state.to_value()).map_err(|error| diagnostics([error]))
+        let read = self.check_resource(type_name).and_then(|()| decode_nullable::<AppKill>(&current));
+        read.map(|state| state.map_or(Value::Null, |state| state.to_value()))
+            .map_err(|error| diagnostics([error]))
     }
 
     async fn plan_resource_change(
@@ -414,6 +421,7 @@ impl Provider for NcloudProvider {
         type_name: &str,
         prior: &Value,
         proposed: &Value,
+        _config: &Value,
     ) -> Result<PlannedChange, Vec<Diagnostic>> {
         let plan = || {
             self.check_resource(type_name)?;
@@ -484,9 +492,10 @@ impl Provider for NcloudProvider {
     }
 
     fn validate_action_config(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
-        let checked = self.check_action(type_name).and_then(|()| decode::<action::KillAction>(config));
+        let checked =
+            self.check_action(type_name).and_then(|()| decode_nullable::<action::KillAction>(config));
         diagnostics(match checked {
-            Ok(action) => action.validate(),
+            Ok(action) => action.map(|action| action.validate()).unwrap_or_default(),
             Err(error) => vec![error],
         })
     }

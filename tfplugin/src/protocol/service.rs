@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::diagnostic::{self, Diagnostic};
 use super::proto::tfplugin6 as pb;
-use super::provider::{AppliedChange, DataRead, Provider};
+use super::provider::{AppliedChange, DataRead, Provider, Schemas};
 use super::schema::Schema;
 use super::value::Value;
 
@@ -56,8 +56,8 @@ fn check(
     })
 }
 
-fn server_capabilities() -> Option<pb::ServerCapabilities> {
-    Some(pb::ServerCapabilities { plan_destroy: true, ..Default::default() })
+fn server_capabilities(schemas: &Schemas) -> Option<pb::ServerCapabilities> {
+    Some(pb::ServerCapabilities { plan_destroy: schemas.plan_destroy, ..Default::default() })
 }
 
 /// Numbers the RPCs this process serves, for `tf_req_id`.
@@ -103,7 +103,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             schemas.iter().map(|(type_name, _)| type_name.to_string()).collect::<Vec<_>>()
         };
         Ok(Response::new(pb::get_metadata::Response {
-            server_capabilities: server_capabilities(),
+            server_capabilities: server_capabilities(&schemas),
             resources: names(&schemas.resources)
                 .into_iter()
                 .map(|type_name| pb::get_metadata::ResourceMetadata { type_name })
@@ -140,7 +140,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .into_iter()
                 .map(|(type_name, schema)| (type_name, pb::ActionSchema { schema: Some(schema) }))
                 .collect(),
-            server_capabilities: server_capabilities(),
+            server_capabilities: server_capabilities(&schemas),
             ..Default::default()
         }))
     }
@@ -285,11 +285,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let request = request.into_inner();
         let _log = RpcLog::start("PlanResourceChange", &request.type_name);
-        let values = decode("prior state", request.prior_state.as_ref())
-            .and_then(|prior| Ok((prior, decode("proposed state", request.proposed_new_state.as_ref())?)));
+        let values = decode("prior state", request.prior_state.as_ref()).and_then(|prior| {
+            let proposed = decode("proposed state", request.proposed_new_state.as_ref())?;
+            Ok((prior, proposed, decode("resource configuration", request.config.as_ref())?))
+        });
         let plan = match values {
-            Ok((prior, proposed)) => {
-                self.provider.plan_resource_change(&request.type_name, &prior, &proposed).await
+            Ok((prior, proposed, config)) => {
+                self.provider.plan_resource_change(&request.type_name, &prior, &proposed, &config).await
             }
             Err(diagnostics) => Err(diagnostics),
         };

@@ -68,27 +68,6 @@ pub struct Attribute {
 }
 
 impl Attribute {
-    fn new(name: &'static str, ty: Type, presence: Presence, description: &'static str) -> Attribute {
-        Attribute { name, ty, presence, sensitive: false, description }
-    }
-
-    pub fn required(name: &'static str, ty: Type, description: &'static str) -> Attribute {
-        Attribute::new(name, ty, Presence::Required, description)
-    }
-
-    pub fn optional(name: &'static str, ty: Type, description: &'static str) -> Attribute {
-        Attribute::new(name, ty, Presence::Optional, description)
-    }
-
-    pub fn computed(name: &'static str, ty: Type, description: &'static str) -> Attribute {
-        Attribute::new(name, ty, Presence::Computed, description)
-    }
-
-    pub fn sensitive(mut self) -> Attribute {
-        self.sensitive = true;
-        self
-    }
-
     pub fn is_computed(&self) -> bool {
         self.presence == Presence::Computed
     }
@@ -103,23 +82,25 @@ pub struct Schema {
     pub blocks: Vec<NestedBlock>,
 }
 
-/// A block written at most once, such as `timeouts { create = "5m" }`; null when absent.
+/// A block written at most once, such as `timeouts { create = "5m" }`; null when absent. It may
+/// hold blocks of its own.
 #[derive(Clone, Debug)]
 pub struct NestedBlock {
     pub name: &'static str,
     pub description: &'static str,
     pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
 }
 
 impl NestedBlock {
     pub fn object_type(&self) -> Type {
-        object_type(&self.attributes, &[])
+        object_type(&self.attributes, &self.blocks)
     }
 
     fn to_proto(&self) -> pb::schema::NestedBlock {
         pb::schema::NestedBlock {
             type_name: self.name.to_string(),
-            block: Some(block_to_proto(0, self.description, &self.attributes, &[])),
+            block: Some(block_to_proto(0, self.description, &self.attributes, &self.blocks)),
             nesting: pb::schema::nested_block::NestingMode::Single as i32,
             min_items: 0,
             max_items: 0,

@@ -2,9 +2,11 @@
 //! with [`object!`](crate::object), writing each attribute once, as a field with its schema
 //! beside it. The struct then decodes itself from a [`Value`] once (an error names the attribute
 //! path of a value of the wrong kind), encodes itself back, and yields its schema's attributes and
-//! blocks. Values that may be null or not yet known are [`Field`]s; a nested block is a [`Block`].
+//! blocks. Values that may be null or not yet known are [`Field`]s, and so are the elements of
+//! maps and lists; a nested block is a [`Block`].
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 
 use super::diagnostic::PathStep;
 use super::schema::{Attribute, NestedBlock, Presence, Type};
@@ -38,8 +40,18 @@ impl<T> Field<T> {
     }
 }
 
-/// A nested block written at most once: absent (null), unknown, or present with its object.
-pub type Block<T> = Field<T>;
+/// A nested block written at most once: absent (null), unknown, or present with its object, which
+/// is a struct declared with [`object!`](crate::object).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Block<T>(pub Field<T>);
+
+impl<T> Deref for Block<T> {
+    type Target = Field<T>;
+
+    fn deref(&self) -> &Field<T> {
+        &self.0
+    }
+}
 
 /// Why a value does not fit the struct it should decode into: where, and what was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,46 +61,46 @@ pub struct ShapeError {
     pub got: &'static str,
 }
 
-/// How a field of an [`object!`](crate::object) struct is declared: an attribute's presence, or a
-/// nested block; a description; whether it is sensitive.
+/// How an attribute of an [`object!`](crate::object) struct is declared: its presence, its
+/// description, and whether it is sensitive.
 #[derive(Clone, Copy, Debug)]
-pub struct Spec {
-    kind: SpecKind,
+pub struct AttributeSpec {
+    presence: Presence,
     description: &'static str,
     sensitive: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SpecKind {
-    Attribute(Presence),
-    Block,
-}
-
-impl Spec {
-    pub fn sensitive(mut self) -> Spec {
+impl AttributeSpec {
+    pub fn sensitive(mut self) -> AttributeSpec {
         self.sensitive = true;
         self
     }
 }
 
+/// How a nested block of an [`object!`](crate::object) struct is declared.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockSpec {
+    description: &'static str,
+}
+
 /// An attribute the configuration must set.
-pub fn required(description: &'static str) -> Spec {
-    Spec { kind: SpecKind::Attribute(Presence::Required), description, sensitive: false }
+pub fn required(description: &'static str) -> AttributeSpec {
+    AttributeSpec { presence: Presence::Required, description, sensitive: false }
 }
 
 /// An attribute the configuration may set.
-pub fn optional(description: &'static str) -> Spec {
-    Spec { kind: SpecKind::Attribute(Presence::Optional), description, sensitive: false }
+pub fn optional(description: &'static str) -> AttributeSpec {
+    AttributeSpec { presence: Presence::Optional, description, sensitive: false }
 }
 
 /// An attribute only the provider sets.
-pub fn computed(description: &'static str) -> Spec {
-    Spec { kind: SpecKind::Attribute(Presence::Computed), description, sensitive: false }
+pub fn computed(description: &'static str) -> AttributeSpec {
+    AttributeSpec { presence: Presence::Computed, description, sensitive: false }
 }
 
 /// A nested block written at most once.
-pub fn block(description: &'static str) -> Spec {
-    Spec { kind: SpecKind::Block, description, sensitive: false }
+pub fn block(description: &'static str) -> BlockSpec {
+    BlockSpec { description }
 }
 
 /// A schema member: an attribute or a nested block.
@@ -111,13 +123,21 @@ pub fn split(members: Vec<Member>) -> (Vec<Attribute>, Vec<NestedBlock>) {
     (attributes, blocks)
 }
 
+/// The attribute name of a struct field: the field's name, without the `r#` of a keyword such as
+/// `r#type`.
+pub const fn attribute_name(field: &'static str) -> &'static str {
+    match field.as_bytes() {
+        [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
+            Ok(name) => name,
+            Err(_) => field,
+        },
+        _ => field,
+    }
+}
+
 /// A Rust type for a cty type: its type, and how a known value of it decodes and encodes.
 pub trait CtyValue: Sized {
     fn cty_type() -> Type;
-    /// The attributes of a struct, which can also be a nested block; `None` for other types.
-    fn block_attributes() -> Option<Vec<Attribute>> {
-        None
-    }
     /// Decodes a value that is neither null nor unknown; `path` says where it stands.
     fn decode_value(value: &Value, path: &mut Vec<PathStep>) -> Result<Self, ShapeError>;
     fn encode_value(&self) -> Value;
@@ -136,32 +156,27 @@ pub trait Object: Sized {
     }
 }
 
-/// What a struct field can be: a [`Field`] of a cty value (an attribute), or of a struct (a nested
-/// block, when declared with [`block`]).
+/// What a struct field can be: a [`Field`] (an attribute, declared with [`required`],
+/// [`optional`] or [`computed`]) or a [`Block`] (declared with [`block`]); the declaration's type
+/// must fit, or the struct does not compile.
 pub trait MemberType: Sized {
-    fn member(name: &'static str, spec: Spec) -> Member;
+    type Spec;
+    fn member(name: &'static str, spec: Self::Spec) -> Member;
     fn decode_member(value: Option<&Value>, path: &mut Vec<PathStep>) -> Result<Self, ShapeError>;
     fn encode_member(&self) -> Value;
 }
 
 impl<T: CtyValue> MemberType for Field<T> {
-    fn member(name: &'static str, spec: Spec) -> Member {
-        match spec.kind {
-            SpecKind::Attribute(presence) => Member::Attribute(Attribute {
-                name,
-                ty: T::cty_type(),
-                presence,
-                sensitive: spec.sensitive,
-                description: spec.description,
-            }),
-            SpecKind::Block => Member::Block(NestedBlock {
-                name,
-                description: spec.description,
-                // Declaring a block of something other than a struct is a mistake the schema tests catch.
-                attributes: T::block_attributes()
-                    .expect("a block field holds a struct declared with object!"),
-            }),
-        }
+    type Spec = AttributeSpec;
+
+    fn member(name: &'static str, spec: AttributeSpec) -> Member {
+        Member::Attribute(Attribute {
+            name,
+            ty: T::cty_type(),
+            presence: spec.presence,
+            sensitive: spec.sensitive,
+            description: spec.description,
+        })
     }
 
     fn decode_member(value: Option<&Value>, path: &mut Vec<PathStep>) -> Result<Self, ShapeError> {
@@ -181,6 +196,31 @@ impl<T: CtyValue> MemberType for Field<T> {
     }
 }
 
+impl<T: Object> MemberType for Block<T> {
+    type Spec = BlockSpec;
+
+    fn member(name: &'static str, spec: BlockSpec) -> Member {
+        let (attributes, blocks) = split(T::members());
+        Member::Block(NestedBlock { name, description: spec.description, attributes, blocks })
+    }
+
+    fn decode_member(value: Option<&Value>, path: &mut Vec<PathStep>) -> Result<Self, ShapeError> {
+        Ok(Block(match value.unwrap_or(&Value::Null) {
+            Value::Null => Field::Null,
+            Value::Unknown => Field::Unknown,
+            value => Field::Known(T::decode_object(value, path)?),
+        }))
+    }
+
+    fn encode_member(&self) -> Value {
+        match &self.0 {
+            Field::Null => Value::Null,
+            Field::Unknown => Value::Unknown,
+            Field::Known(value) => value.to_value(),
+        }
+    }
+}
+
 /// The fields of an object value; `expected` names what it should be, for the error.
 pub fn object_fields<'a>(
     value: &'a Value,
@@ -191,6 +231,11 @@ pub fn object_fields<'a>(
         Value::Object(fields) => Ok(fields),
         other => Err(ShapeError { path: path.to_vec(), expected, got: other.kind() }),
     }
+}
+
+/// Whether `name` is declared sensitive among `members`, for a struct's `Debug`.
+pub fn is_sensitive(members: &[Member], name: &str) -> bool {
+    members.iter().any(|member| matches!(member, Member::Attribute(a) if a.name == name && a.sensitive))
 }
 
 fn wrong(path: &[PathStep], expected: &'static str, value: &Value) -> ShapeError {
@@ -238,7 +283,7 @@ impl<T: CtyValue> CtyValue for BTreeMap<String, Field<T>> {
     }
 }
 
-impl<T: CtyValue> CtyValue for Vec<T> {
+impl<T: CtyValue> CtyValue for Vec<Field<T>> {
     fn cty_type() -> Type {
         Type::List(Box::new(T::cty_type()))
     }
@@ -247,13 +292,13 @@ impl<T: CtyValue> CtyValue for Vec<T> {
         let mut out = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             path.push(PathStep::Index(index as i64));
-            out.push(T::decode_value(item, path)?);
+            out.push(Field::<T>::decode_member(Some(item), path)?);
             path.pop();
         }
         Ok(out)
     }
     fn encode_value(&self) -> Value {
-        Value::List(self.iter().map(CtyValue::encode_value).collect())
+        Value::List(self.iter().map(MemberType::encode_member).collect())
     }
 }
 
@@ -264,14 +309,17 @@ impl<T: CtyValue> CtyValue for Vec<T> {
 ///     /// The resource's configuration and state.
 ///     pub struct Job {
 ///         app_id: Field<String> => required("The app to end."),
+///         r#type: Field<String> => optional("An attribute named like a Rust keyword."),
 ///         timeouts: Block<Timeouts> => block("Time limits."),
 ///     }
 /// }
 /// ```
 ///
-/// The struct gets [`Object`] and [`CtyValue`] (as an object type), and an associated constant
-/// named like each field holding its attribute name (`Job::app_id == "app_id"`), for messages and
-/// paths.
+/// The struct gets `Clone`, `Default`, `PartialEq`, a `Debug` that hides sensitive attributes,
+/// [`Object`], and [`CtyValue`] (as an object type, so a list or map can hold it). Each field
+/// also gets an associated constant with the same name holding its attribute name
+/// (`Job::app_id == "app_id"`, `Job::r#type == "type"`), for messages and paths; so a field
+/// cannot share its name with a method of the struct.
 #[macro_export]
 macro_rules! object {
     (
@@ -281,7 +329,7 @@ macro_rules! object {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq)]
+        #[derive(::core::clone::Clone, ::core::default::Default, ::core::cmp::PartialEq)]
         $vis struct $name {
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
@@ -289,25 +337,49 @@ macro_rules! object {
         // Named like the fields they name; not every struct's code names every attribute.
         #[allow(non_upper_case_globals, dead_code)]
         impl $name {
-            $( pub const $field: &'static str = stringify!($field); )*
+            $(
+                pub const $field: &'static str =
+                    $crate::protocol::object::attribute_name(::core::stringify!($field));
+            )*
+        }
+
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let members = <Self as $crate::protocol::object::Object>::members();
+                let mut out = f.debug_struct(::core::stringify!($name));
+                $(
+                    if $crate::protocol::object::is_sensitive(&members, Self::$field) {
+                        out.field(Self::$field, &"(sensitive)");
+                    } else {
+                        out.field(Self::$field, &self.$field);
+                    }
+                )*
+                out.finish()
+            }
         }
 
         impl $crate::protocol::object::Object for $name {
-            fn members() -> Vec<$crate::protocol::object::Member> {
-                vec![ $( <$ty as $crate::protocol::object::MemberType>::member(stringify!($field), $spec), )* ]
+            fn members() -> ::std::vec::Vec<$crate::protocol::object::Member> {
+                ::std::vec![
+                    $( <$ty as $crate::protocol::object::MemberType>::member(Self::$field, $spec), )*
+                ]
             }
 
             fn decode_object(
                 value: &$crate::protocol::value::Value,
-                path: &mut Vec<$crate::protocol::diagnostic::PathStep>,
-            ) -> Result<Self, $crate::protocol::object::ShapeError> {
-                use $crate::protocol::object::MemberType;
+                path: &mut ::std::vec::Vec<$crate::protocol::diagnostic::PathStep>,
+            ) -> ::core::result::Result<Self, $crate::protocol::object::ShapeError> {
                 let fields = $crate::protocol::object::object_fields(value, path, "an object")?;
-                Ok($name {
+                ::core::result::Result::Ok($name {
                     $(
                         $field: {
-                            path.push($crate::protocol::diagnostic::PathStep::Attribute(stringify!($field).to_string()));
-                            let decoded = <$ty as MemberType>::decode_member(fields.get(stringify!($field)), path)?;
+                            path.push($crate::protocol::diagnostic::PathStep::Attribute(
+                                ::std::string::ToString::to_string(Self::$field),
+                            ));
+                            let decoded = <$ty as $crate::protocol::object::MemberType>::decode_member(
+                                fields.get(Self::$field),
+                                path,
+                            )?;
                             path.pop();
                             decoded
                         },
@@ -316,33 +388,35 @@ macro_rules! object {
             }
 
             fn to_value(&self) -> $crate::protocol::value::Value {
-                use $crate::protocol::object::MemberType;
-                $crate::protocol::value::Value::Object(std::collections::BTreeMap::from([
-                    $( (stringify!($field).to_string(), self.$field.encode_member()), )*
+                $crate::protocol::value::Value::Object(::std::collections::BTreeMap::from([
+                    $(
+                        (
+                            ::std::string::ToString::to_string(Self::$field),
+                            $crate::protocol::object::MemberType::encode_member(&self.$field),
+                        ),
+                    )*
                 ]))
             }
         }
 
         impl $crate::protocol::object::CtyValue for $name {
-            fn block_attributes() -> Option<Vec<$crate::protocol::schema::Attribute>> {
-                use $crate::protocol::object::*;
-                Some(split(<Self as Object>::members()).0)
-            }
-
             fn cty_type() -> $crate::protocol::schema::Type {
-                use $crate::protocol::object::*;
-                let (attributes, blocks) = split(<Self as Object>::members());
+                let (attributes, blocks) = $crate::protocol::object::split(
+                    <Self as $crate::protocol::object::Object>::members(),
+                );
                 $crate::protocol::schema::Type::Object(
-                    attributes.into_iter().map(|a| (a.name.to_string(), a.ty))
-                        .chain(blocks.into_iter().map(|b| (b.name.to_string(), b.object_type())))
+                    attributes
+                        .into_iter()
+                        .map(|a| (::std::string::ToString::to_string(a.name), a.ty))
+                        .chain(blocks.into_iter().map(|b| (::std::string::ToString::to_string(b.name), b.object_type())))
                         .collect(),
                 )
             }
 
             fn decode_value(
                 value: &$crate::protocol::value::Value,
-                path: &mut Vec<$crate::protocol::diagnostic::PathStep>,
-            ) -> Result<Self, $crate::protocol::object::ShapeError> {
+                path: &mut ::std::vec::Vec<$crate::protocol::diagnostic::PathStep>,
+            ) -> ::core::result::Result<Self, $crate::protocol::object::ShapeError> {
                 <Self as $crate::protocol::object::Object>::decode_object(value, path)
             }
 
@@ -359,9 +433,17 @@ mod tests {
     use crate::protocol::schema::Schema;
 
     crate::object! {
+        /// A block nested in a block.
+        struct Inner {
+            depth: Field<Number> => optional("How deep."),
+        }
+    }
+
+    crate::object! {
         /// A nested block.
         struct Limits {
             create: Field<String> => optional("When to give up creating."),
+            inner: Block<Inner> => block("A block inside."),
         }
     }
 
@@ -372,8 +454,9 @@ mod tests {
             secret: Field<String> => optional("A secret.").sensitive(),
             count: Field<Number> => optional("A number."),
             tags: Field<BTreeMap<String, Field<String>>> => optional("Tags."),
-            items: Field<Vec<Limits>> => computed("A list of objects."),
+            items: Field<Vec<Field<Limits>>> => computed("A list of objects."),
             done: Field<bool> => computed("Whether it is done."),
+            r#type: Field<String> => optional("Named like a keyword."),
             limits: Block<Limits> => block("Limits."),
         }
     }
@@ -382,34 +465,46 @@ mod tests {
     fn a_struct_declares_its_schema_once() {
         let (attributes, blocks) = split(Sample::members());
         let names: Vec<_> = attributes.iter().map(|a| a.name).collect();
-        assert_eq!(names, ["name", "secret", "count", "tags", "items", "done"]);
-        assert_eq!(Sample::name, "name");
+        assert_eq!(names, ["name", "secret", "count", "tags", "items", "done", "type"]);
+        assert_eq!((Sample::name, Sample::r#type), ("name", "type"));
         assert!(attributes[1].sensitive && attributes[1].presence == Presence::Optional);
         assert_eq!(attributes[0].presence, Presence::Required);
         assert_eq!(attributes[3].ty.to_json().to_string(), r#"["map","string"]"#);
-        assert_eq!(attributes[4].ty.to_json().to_string(), r#"["list",["object",{"create":"string"}]]"#);
+        assert_eq!(
+            attributes[4].ty.to_json().to_string(),
+            r#"["list",["object",{"create":"string","inner":["object",{"depth":"number"}]}]]"#
+        );
         assert_eq!((blocks[0].name, blocks[0].attributes[0].name), ("limits", "create"));
+        assert_eq!((blocks[0].blocks[0].name, blocks[0].blocks[0].attributes[0].name), ("inner", "depth"));
         let schema = Schema { version: 0, description: "", attributes, blocks };
         assert_eq!(schema.object_type(), Sample::cty_type());
     }
 
     #[test]
     fn values_decode_into_fields_and_encode_back() {
+        let limits = Value::object([("create", Value::String("5m".into())), ("inner", Value::Null)]);
         let value = Value::object([
             ("name", Value::String("a".into())),
             ("secret", Value::Unknown),
             ("count", Value::Number(Number::Int(3))),
             ("tags", Value::object([("k", Value::Unknown)])),
-            ("items", Value::List(vec![Value::object([("create", Value::String("5m".into()))])])),
+            ("items", Value::List(vec![limits.clone(), Value::Unknown])),
             ("done", Value::Null),
-            ("limits", Value::object([("create", Value::Null)])),
+            ("type", Value::String("t".into())),
+            (
+                "limits",
+                Value::object([("create", Value::Null), ("inner", Value::object([("depth", Value::Null)]))]),
+            ),
         ]);
         let sample = Sample::from_value(&value).unwrap();
         assert_eq!(sample.name, Field::Known("a".to_string()));
         assert!(sample.secret.is_unknown());
         assert_eq!(sample.tags.known().unwrap()["k"], Field::Unknown);
-        assert_eq!(sample.items.known().unwrap()[0].create, Field::Known("5m".to_string()));
-        assert_eq!(sample.limits, Field::Known(Limits { create: Field::Null }));
+        let items = sample.items.known().unwrap();
+        assert_eq!(items[0].known().unwrap().create, Field::Known("5m".to_string()));
+        assert_eq!(items[1], Field::Unknown, "a list element may be unknown");
+        assert_eq!(sample.r#type, Field::Known("t".to_string()));
+        assert_eq!(sample.limits.known().unwrap().inner, Block(Field::Known(Inner { depth: Field::Null })));
         assert_eq!(sample.to_value(), value);
         // An attribute the value lacks is null.
         assert_eq!(Sample::from_value(&Value::object([])).unwrap(), Sample::default());
@@ -433,5 +528,19 @@ mod tests {
             [PathStep::Attribute("limits".into()), PathStep::Attribute("create".into())]
         );
         assert_eq!(Sample::from_value(&Value::Bool(true)).unwrap_err().expected, "an object");
+    }
+
+    #[test]
+    fn debug_hides_sensitive_attributes() {
+        let sample = Sample {
+            secret: Field::Known("hunter2".into()),
+            name: Field::Known("a".into()),
+            ..Sample::default()
+        };
+        let shown = format!("{sample:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("(sensitive)") && shown.contains("\"a\""),
+            "{shown}"
+        );
     }
 }

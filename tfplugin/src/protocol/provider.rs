@@ -2,6 +2,10 @@
 //! answers, in protocol values (decoded [`Value`]s, [`Schema`]s and [`Diagnostic`]s), never in
 //! protobuf. The gRPC service ([`super::service`]) decodes each request, calls the method, and
 //! encodes the answer; it knows nothing else of the provider.
+//!
+//! Its limits, as this interface stands: resource private state passes through unchanged;
+//! resource identities, functions, ephemeral and list resources, and deferral of anything but a
+//! data source read are not offered (their calls answer as a provider without them does).
 
 use std::future::Future;
 
@@ -9,13 +13,16 @@ use super::diagnostic::{Diagnostic, PathStep};
 use super::schema::Schema;
 use super::value::Value;
 
-/// Everything the provider declares, by type name.
+/// Everything the provider declares, by type name, and what it can do.
 #[derive(Clone, Debug)]
 pub struct Schemas {
     pub provider: Schema,
     pub resources: Vec<(&'static str, Schema)>,
     pub data_sources: Vec<(&'static str, Schema)>,
     pub actions: Vec<(&'static str, Schema)>,
+    /// Whether Terraform should ask the provider to plan destroys (`PlanResourceChange` with a
+    /// null proposed state) rather than plan them itself.
+    pub plan_destroy: bool,
 }
 
 /// A planned resource change: the state after apply as far as known, and the attributes whose
@@ -72,11 +79,14 @@ pub trait Provider: Send + Sync + 'static {
         current: Value,
     ) -> impl Future<Output = Result<Value, Vec<Diagnostic>>> + Send;
 
+    /// Plans a change from `prior` (null before a create) to `proposed` (null for a destroy),
+    /// given the resource's `config`. Private state is passed through unchanged and not shown.
     fn plan_resource_change(
         &self,
         type_name: &str,
         prior: &Value,
         proposed: &Value,
+        config: &Value,
     ) -> impl Future<Output = Result<PlannedChange, Vec<Diagnostic>>> + Send;
 
     fn apply_resource_change(

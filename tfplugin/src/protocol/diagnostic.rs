@@ -52,18 +52,13 @@ impl Diagnostic {
 
     /// Points the diagnostic at a top-level attribute.
     pub fn at_attribute(self, name: &str) -> Diagnostic {
-        self.at_path(&[name])
+        self.at_path(vec![PathStep::Attribute(name.to_string())])
     }
 
-    /// Points the diagnostic at a path of any steps.
-    pub fn at_steps(mut self, path: Vec<PathStep>) -> Diagnostic {
+    /// Points the diagnostic at a path: an attribute inside blocks (`timeouts.create`), a map's
+    /// key, a list's element.
+    pub fn at_path(mut self, path: Vec<PathStep>) -> Diagnostic {
         self.path = path;
-        self
-    }
-
-    /// Points the diagnostic at an attribute inside blocks, such as `timeouts.create`.
-    pub fn at_path(mut self, names: &[&str]) -> Diagnostic {
-        self.path = names.iter().map(|name| PathStep::Attribute(name.to_string())).collect();
         self
     }
 
