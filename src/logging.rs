@@ -41,6 +41,10 @@ pub fn init_from_env() {
     }
 }
 
+/// The crates whose debug and trace events are logged: this one and the plugin protocol's; other
+/// crates (HTTP, TLS) log only warnings and errors.
+const OWN_CRATES: [&str; 2] = [env!("CARGO_CRATE_NAME"), "tfplugin"];
+
 struct HclogLayer {
     max_level: Level,
 }
@@ -48,7 +52,8 @@ struct HclogLayer {
 impl<S: Subscriber> Layer<S> for HclogLayer {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
         *metadata.level() <= self.max_level
-            && (metadata.target().starts_with(env!("CARGO_CRATE_NAME")) || *metadata.level() <= Level::WARN)
+            && (OWN_CRATES.iter().any(|name| metadata.target().starts_with(name))
+                || *metadata.level() <= Level::WARN)
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
