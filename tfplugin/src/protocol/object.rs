@@ -3,7 +3,8 @@
 //! beside it. The struct then decodes itself from a [`Value`] once (an error names the attribute
 //! path of a value of the wrong kind), encodes itself back, and yields its schema's attributes and
 //! blocks. Values that may be null or not yet known are [`Field`]s, and so are the elements of
-//! maps and lists; a nested block is a [`Block`].
+//! maps, lists and sets ([`SetOf`]); a nested block is a [`Block`]; a struct whose attributes
+//! several objects share is written into each as a [`Flat`].
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -19,6 +20,25 @@ pub enum Field<T> {
     Null,
     Unknown,
     Known(T),
+}
+
+impl<T: CtyValue> Field<T> {
+    /// Decodes a value that may be null or unknown; `path` says where it stands.
+    pub fn decode(value: &Value, path: &mut Vec<PathStep>) -> Result<Field<T>, ShapeError> {
+        Ok(match value {
+            Value::Null => Field::Null,
+            Value::Unknown => Field::Unknown,
+            value => Field::Known(T::decode_value(value, path)?),
+        })
+    }
+
+    pub fn encode(&self) -> Value {
+        match self {
+            Field::Null => Value::Null,
+            Field::Unknown => Value::Unknown,
+            Field::Known(value) => value.encode_value(),
+        }
+    }
 }
 
 impl<T> Field<T> {
@@ -53,6 +73,23 @@ impl<T> Deref for Block<T> {
     }
 }
 
+/// The attributes of another struct, written into this one as if declared here: for attributes
+/// that several objects share.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flat<T>(pub T);
+
+impl<T> Deref for Flat<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A set: its elements, each of which may be null or unknown in a configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SetOf<T>(pub Vec<Field<T>>);
+
 /// Why a value does not fit the struct it should decode into: where, and what was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShapeError {
@@ -83,6 +120,10 @@ pub struct BlockSpec {
     description: &'static str,
 }
 
+/// How a [`Flat`] field is declared: its struct's attributes stand in this one's.
+#[derive(Clone, Copy, Debug)]
+pub struct FlattenSpec;
+
 /// An attribute the configuration must set.
 pub fn required(description: &'static str) -> AttributeSpec {
     AttributeSpec { presence: Presence::Required, description, sensitive: false }
@@ -101,6 +142,11 @@ pub fn computed(description: &'static str) -> AttributeSpec {
 /// A nested block written at most once.
 pub fn block(description: &'static str) -> BlockSpec {
     BlockSpec { description }
+}
+
+/// Another struct's attributes, written into this one.
+pub fn flatten() -> FlattenSpec {
+    FlattenSpec
 }
 
 /// A schema member: an attribute or a nested block.
@@ -157,66 +203,112 @@ pub trait Object: Sized {
 }
 
 /// What a struct field can be: a [`Field`] (an attribute, declared with [`required`],
-/// [`optional`] or [`computed`]) or a [`Block`] (declared with [`block`]); the declaration's type
-/// must fit, or the struct does not compile.
+/// [`optional`] or [`computed`]), a [`Block`] (declared with [`block`]) or a [`Flat`] (declared
+/// with [`flatten`]); the declaration must fit the type, or the struct does not compile.
 pub trait MemberType: Sized {
     type Spec;
-    fn member(name: &'static str, spec: Self::Spec) -> Member;
-    fn decode_member(value: Option<&Value>, path: &mut Vec<PathStep>) -> Result<Self, ShapeError>;
-    fn encode_member(&self) -> Value;
+    /// The schema members this field stands for, under its attribute `name`.
+    fn members(name: &'static str, spec: Self::Spec) -> Vec<Member>;
+    /// Decodes the field from its object's `fields`; `path` is the object's.
+    fn decode_member(
+        name: &'static str,
+        fields: &BTreeMap<String, Value>,
+        path: &mut Vec<PathStep>,
+    ) -> Result<Self, ShapeError>;
+    /// Encodes the field into its object's `fields`.
+    fn encode_member(&self, name: &'static str, fields: &mut BTreeMap<String, Value>);
+}
+
+/// Decodes `fields[name]` (null when absent) with `decode`, its path extended by the name.
+fn decode_named<T>(
+    name: &'static str,
+    fields: &BTreeMap<String, Value>,
+    path: &mut Vec<PathStep>,
+    decode: impl FnOnce(&Value, &mut Vec<PathStep>) -> Result<T, ShapeError>,
+) -> Result<T, ShapeError> {
+    path.push(PathStep::Attribute(name.to_string()));
+    let decoded = decode(fields.get(name).unwrap_or(&Value::Null), path)?;
+    path.pop();
+    Ok(decoded)
 }
 
 impl<T: CtyValue> MemberType for Field<T> {
     type Spec = AttributeSpec;
 
-    fn member(name: &'static str, spec: AttributeSpec) -> Member {
-        Member::Attribute(Attribute {
+    fn members(name: &'static str, spec: AttributeSpec) -> Vec<Member> {
+        vec![Member::Attribute(Attribute {
             name,
             ty: T::cty_type(),
             presence: spec.presence,
             sensitive: spec.sensitive,
             description: spec.description,
-        })
+        })]
     }
 
-    fn decode_member(value: Option<&Value>, path: &mut Vec<PathStep>) -> Result<Self, ShapeError> {
-        Ok(match value.unwrap_or(&Value::Null) {
-            Value::Null => Field::Null,
-            Value::Unknown => Field::Unknown,
-            value => Field::Known(T::decode_value(value, path)?),
-        })
+    fn decode_member(
+        name: &'static str,
+        fields: &BTreeMap<String, Value>,
+        path: &mut Vec<PathStep>,
+    ) -> Result<Self, ShapeError> {
+        decode_named(name, fields, path, Field::decode)
     }
 
-    fn encode_member(&self) -> Value {
-        match self {
-            Field::Null => Value::Null,
-            Field::Unknown => Value::Unknown,
-            Field::Known(value) => value.encode_value(),
-        }
+    fn encode_member(&self, name: &'static str, fields: &mut BTreeMap<String, Value>) {
+        fields.insert(name.to_string(), self.encode());
     }
 }
 
 impl<T: Object> MemberType for Block<T> {
     type Spec = BlockSpec;
 
-    fn member(name: &'static str, spec: BlockSpec) -> Member {
+    fn members(name: &'static str, spec: BlockSpec) -> Vec<Member> {
         let (attributes, blocks) = split(T::members());
-        Member::Block(NestedBlock { name, description: spec.description, attributes, blocks })
+        vec![Member::Block(NestedBlock { name, description: spec.description, attributes, blocks })]
     }
 
-    fn decode_member(value: Option<&Value>, path: &mut Vec<PathStep>) -> Result<Self, ShapeError> {
-        Ok(Block(match value.unwrap_or(&Value::Null) {
-            Value::Null => Field::Null,
-            Value::Unknown => Field::Unknown,
-            value => Field::Known(T::decode_object(value, path)?),
-        }))
+    fn decode_member(
+        name: &'static str,
+        fields: &BTreeMap<String, Value>,
+        path: &mut Vec<PathStep>,
+    ) -> Result<Self, ShapeError> {
+        decode_named(name, fields, path, |value, path| {
+            Ok(Block(match value {
+                Value::Null => Field::Null,
+                Value::Unknown => Field::Unknown,
+                value => Field::Known(T::decode_object(value, path)?),
+            }))
+        })
     }
 
-    fn encode_member(&self) -> Value {
-        match &self.0 {
+    fn encode_member(&self, name: &'static str, fields: &mut BTreeMap<String, Value>) {
+        let value = match &self.0 {
             Field::Null => Value::Null,
             Field::Unknown => Value::Unknown,
             Field::Known(value) => value.to_value(),
+        };
+        fields.insert(name.to_string(), value);
+    }
+}
+
+impl<T: Object> MemberType for Flat<T> {
+    type Spec = FlattenSpec;
+
+    fn members(_: &'static str, _: FlattenSpec) -> Vec<Member> {
+        T::members()
+    }
+
+    fn decode_member(
+        _: &'static str,
+        fields: &BTreeMap<String, Value>,
+        path: &mut Vec<PathStep>,
+    ) -> Result<Self, ShapeError> {
+        // The same object, read for the attributes the inner struct declares.
+        T::decode_object(&Value::Object(fields.clone()), path).map(Flat)
+    }
+
+    fn encode_member(&self, _: &'static str, fields: &mut BTreeMap<String, Value>) {
+        if let Value::Object(inner) = self.0.to_value() {
+            fields.extend(inner);
         }
     }
 }
@@ -273,13 +365,13 @@ impl<T: CtyValue> CtyValue for BTreeMap<String, Field<T>> {
         let mut out = BTreeMap::new();
         for (key, item) in object_fields(value, path, "a map")? {
             path.push(PathStep::Key(key.clone()));
-            out.insert(key.clone(), Field::<T>::decode_member(Some(item), path)?);
+            out.insert(key.clone(), Field::<T>::decode(item, path)?);
             path.pop();
         }
         Ok(out)
     }
     fn encode_value(&self) -> Value {
-        Value::Object(self.iter().map(|(key, item)| (key.clone(), item.encode_member())).collect())
+        Value::Object(self.iter().map(|(key, item)| (key.clone(), item.encode())).collect())
     }
 }
 
@@ -292,13 +384,25 @@ impl<T: CtyValue> CtyValue for Vec<Field<T>> {
         let mut out = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             path.push(PathStep::Index(index as i64));
-            out.push(Field::<T>::decode_member(Some(item), path)?);
+            out.push(Field::<T>::decode(item, path)?);
             path.pop();
         }
         Ok(out)
     }
     fn encode_value(&self) -> Value {
-        Value::List(self.iter().map(MemberType::encode_member).collect())
+        Value::List(self.iter().map(Field::encode).collect())
+    }
+}
+
+impl<T: CtyValue> CtyValue for SetOf<T> {
+    fn cty_type() -> Type {
+        Type::Set(Box::new(T::cty_type()))
+    }
+    fn decode_value(value: &Value, path: &mut Vec<PathStep>) -> Result<Self, ShapeError> {
+        Vec::<Field<T>>::decode_value(value, path).map(SetOf)
+    }
+    fn encode_value(&self) -> Value {
+        self.0.encode_value()
     }
 }
 
@@ -360,9 +464,9 @@ macro_rules! object {
 
         impl $crate::protocol::object::Object for $name {
             fn members() -> ::std::vec::Vec<$crate::protocol::object::Member> {
-                ::std::vec![
-                    $( <$ty as $crate::protocol::object::MemberType>::member(Self::$field, $spec), )*
-                ]
+                let mut members = ::std::vec::Vec::new();
+                $( members.extend(<$ty as $crate::protocol::object::MemberType>::members(Self::$field, $spec)); )*
+                members
             }
 
             fn decode_object(
@@ -371,31 +475,14 @@ macro_rules! object {
             ) -> ::core::result::Result<Self, $crate::protocol::object::ShapeError> {
                 let fields = $crate::protocol::object::object_fields(value, path, "an object")?;
                 ::core::result::Result::Ok($name {
-                    $(
-                        $field: {
-                            path.push($crate::protocol::diagnostic::PathStep::Attribute(
-                                ::std::string::ToString::to_string(Self::$field),
-                            ));
-                            let decoded = <$ty as $crate::protocol::object::MemberType>::decode_member(
-                                fields.get(Self::$field),
-                                path,
-                            )?;
-                            path.pop();
-                            decoded
-                        },
-                    )*
+                    $( $field: <$ty as $crate::protocol::object::MemberType>::decode_member(Self::$field, fields, path)?, )*
                 })
             }
 
             fn to_value(&self) -> $crate::protocol::value::Value {
-                $crate::protocol::value::Value::Object(::std::collections::BTreeMap::from([
-                    $(
-                        (
-                            ::std::string::ToString::to_string(Self::$field),
-                            $crate::protocol::object::MemberType::encode_member(&self.$field),
-                        ),
-                    )*
-                ]))
+                let mut fields = ::std::collections::BTreeMap::new();
+                $( $crate::protocol::object::MemberType::encode_member(&self.$field, Self::$field, &mut fields); )*
+                $crate::protocol::value::Value::Object(fields)
             }
         }
 
@@ -528,6 +615,47 @@ mod tests {
             [PathStep::Attribute("limits".into()), PathStep::Attribute("create".into())]
         );
         assert_eq!(Sample::from_value(&Value::Bool(true)).unwrap_err().expected, "an object");
+    }
+
+    crate::object! {
+        /// Attributes several objects share.
+        struct Shared {
+            account: Field<String> => required("An account."),
+            states: Field<SetOf<String>> => optional("A set."),
+        }
+    }
+
+    crate::object! {
+        /// An object with the shared attributes written into it.
+        struct WithShared {
+            shared: Flat<Shared> => flatten(),
+            own: Field<bool> => computed("Its own."),
+        }
+    }
+
+    #[test]
+    fn flattened_attributes_stand_in_the_object_and_sets_may_hold_unknowns() {
+        let (attributes, _) = split(WithShared::members());
+        let names: Vec<_> = attributes.iter().map(|a| (a.name, a.ty.to_json().to_string())).collect();
+        assert_eq!(
+            names,
+            [
+                ("account", r#""string""#.to_string()),
+                ("states", r#"["set","string"]"#.into()),
+                ("own", r#""bool""#.into())
+            ]
+        );
+        let value = Value::object([
+            ("account", Value::String("a".into())),
+            ("states", Value::List(vec![Value::String("RUNNING".into()), Value::Unknown])),
+            ("own", Value::Bool(true)),
+        ]);
+        let decoded = WithShared::from_value(&value).unwrap();
+        assert_eq!(decoded.shared.account, Field::Known("a".to_string()));
+        assert_eq!(decoded.shared.states.known().unwrap().0[1], Field::Unknown);
+        assert_eq!(decoded.to_value(), value);
+        let wrong = WithShared::from_value(&Value::object([("account", Value::Bool(true))])).unwrap_err();
+        assert_eq!(wrong.path, [PathStep::Attribute("account".into())]);
     }
 
     #[test]
