@@ -2,6 +2,8 @@
 //! where the API's documentation is vague: times and ids may come as text or numbers, and a
 //! detail may stand at the top level of the answer or under `contents`.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use serde_json::{Map, Value as Json};
 
 use super::error::{ApiError, classify};
@@ -44,6 +46,11 @@ impl AppInfo {
         is_terminal_state(&self.state)
     }
 
+    /// When the app started, if `startedAt` can be read (see [`parse_time`]).
+    pub fn started(&self) -> Option<SystemTime> {
+        parse_time(&self.started_at)
+    }
+
     fn from_json(object: &Map<String, Json>) -> Option<AppInfo> {
         let text = |key: &str| match object.get(key) {
             Some(Json::String(s)) => s.clone(),
@@ -68,6 +75,73 @@ impl AppInfo {
             disabled: matches!(object.get("disabled"), Some(Json::Bool(true))),
         })
     }
+}
+
+/// A time as DataForest writes it: RFC 3339 with an offset (`2025-02-25T15:49:07+09:00`, with or
+/// without fractions of a second, `Z` for UTC), or a number of milliseconds since the Unix epoch
+/// (seconds, if it has 11 digits or fewer). Anything else is `None`.
+pub fn parse_time(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let number: u64 = text.parse().ok()?;
+        let since_epoch =
+            if text.len() <= 11 { Duration::from_secs(number) } else { Duration::from_millis(number) };
+        return UNIX_EPOCH.checked_add(since_epoch);
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(at, separator)| bytes[at] != separator) {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut nanos = 0u32;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let length = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if length == 0 {
+            return None;
+        }
+        let kept = &fraction[..length.min(9)];
+        nanos = kept.parse::<u32>().ok()? * 10u32.pow(9 - kept.len() as u32);
+        rest = &fraction[length..];
+    }
+    let offset_seconds = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let number = |a: &u8, b: &u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from((a - b'0') * 10 + (b - b'0')))
+            };
+            let (hours, minutes) = (number(h1, h2)?, number(m1, m2)?);
+            let offset = hours * 3600 + minutes * 60;
+            if *sign == b'+' { offset } else { -offset }
+        }
+        _ => return None,
+    };
+    let seconds =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    let since_epoch = Duration::new(u64::try_from(seconds).ok()?, nanos);
+    UNIX_EPOCH.checked_add(since_epoch)
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// Decodes a `getDetail` answer, which must describe the app asked for.
@@ -117,6 +191,30 @@ mod tests {
         assert!(decode_detail(200, nested, "B2").is_err());
         assert!(decode_detail(200, br#"{"success":true}"#, "A1").is_err());
         assert!(decode_detail(404, br#"{"success":false,"message":"no such element"}"#, "A1").is_err());
+    }
+
+    #[test]
+    fn times_with_offsets_fractions_or_epoch_numbers() {
+        let utc = |text| parse_time(text).map(|t| t.duration_since(UNIX_EPOCH).unwrap());
+        // 2025-02-25T06:49:07Z is 1740466147 seconds after the epoch.
+        assert_eq!(utc("2025-02-25T15:49:07+09:00"), Some(Duration::from_secs(1_740_466_147)));
+        assert_eq!(utc("2025-02-25T06:49:07Z"), Some(Duration::from_secs(1_740_466_147)));
+        assert_eq!(utc("2025-02-25T01:49:07-05:00"), Some(Duration::from_secs(1_740_466_147)));
+        assert_eq!(utc("2025-02-25T06:49:07.250Z"), Some(Duration::new(1_740_466_147, 250_000_000)));
+        assert_eq!(utc("1970-01-01T00:00:00Z"), Some(Duration::ZERO));
+        assert_eq!(utc("2000-02-29T00:00:00Z"), Some(Duration::from_secs(951_782_400)));
+        assert_eq!(utc("1740466147000"), Some(Duration::from_secs(1_740_466_147)));
+        assert_eq!(utc("1740466147"), Some(Duration::from_secs(1_740_466_147)));
+        for unreadable in [
+            "",
+            "yesterday",
+            "2025-02-25",
+            "2025-02-25T15:49:07",
+            "2025-13-01T00:00:00Z",
+            "2025-02-25T15:49:07+0900",
+        ] {
+            assert_eq!(parse_time(unreadable), None, "{unreadable:?}");
+        }
     }
 
     #[test]

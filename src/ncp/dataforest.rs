@@ -1,5 +1,6 @@
 //! The DataForest client: signs each request with signature v2, sends it with reqwest, reads at
-//! most [`MAX_BODY_BYTES`] of the answer, decodes it into a typed result or [`ApiError`], and
+//! at most [`MAX_BODY_BYTES`] of the answer (a `getList` answer, which holds an account's whole
+//! history, up to [`MAX_LIST_BODY_BYTES`]), decodes it into a typed result or [`ApiError`], and
 //! retries as [`super::retry`] says.
 
 use std::fmt;
@@ -17,6 +18,9 @@ use super::signing;
 pub const KILL_PATH: &str = "/api/v2/aiapps/kill";
 /// Answers longer than this are refused rather than read.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// `getList` answers longer than this are refused: an account's history of tens of thousands of
+/// apps fits.
+pub const MAX_LIST_BODY_BYTES: usize = 64 << 20;
 /// Default bound on one HTTP attempt, so a silent endpoint cannot hang an apply.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -112,7 +116,7 @@ impl DataForestClient {
 
     /// Forcibly ends an AI app: a signed `POST /api/v2/aiapps/kill`, retried as the policy says.
     pub async fn kill(&self, app_id: &str) -> Result<KillOutcome, CallError> {
-        self.call_with_retries(KILL_PATH, &json!({ "id": app_id }), |answer| {
+        self.call_with_retries(KILL_PATH, &json!({ "id": app_id }), MAX_BODY_BYTES, |answer| {
             decode_kill(answer.status, &answer.body, app_id)
         })
         .await
@@ -120,7 +124,7 @@ impl DataForestClient {
 
     /// One app's details: `POST /api/v2/aiapps/getDetail`.
     pub async fn get_detail(&self, id: &str) -> Result<AppInfo, CallError> {
-        self.call_with_retries(GET_DETAIL_PATH, &json!({ "id": id }), |answer| {
+        self.call_with_retries(GET_DETAIL_PATH, &json!({ "id": id }), MAX_BODY_BYTES, |answer| {
             decode_detail(answer.status, &answer.body, id)
         })
         .await
@@ -128,23 +132,26 @@ impl DataForestClient {
 
     /// The apps of a DataForest account: `POST /api/v2/aiapps/getList`.
     pub async fn list_apps(&self, account_id: &str) -> Result<Vec<AppInfo>, CallError> {
-        self.call_with_retries(GET_LIST_PATH, &json!({ "search": { "accountId": account_id } }), |answer| {
+        let body = json!({ "search": { "accountId": account_id } });
+        self.call_with_retries(GET_LIST_PATH, &body, MAX_LIST_BODY_BYTES, |answer| {
             decode_list(answer.status, &answer.body)
         })
         .await
     }
 
+    /// Calls `api_path`, reading at most `limit` bytes of each answer, retried as the policy says.
     async fn call_with_retries<T>(
         &self,
         api_path: &str,
         body: &Json,
+        limit: usize,
         decode: impl Fn(&Answer) -> Result<T, ApiError>,
     ) -> Result<T, CallError> {
         let mut attempts = 0;
         let mut earlier_attempt_uncertain = false;
         loop {
             attempts += 1;
-            let (error, retry_after) = match self.post(api_path, body).await {
+            let (error, retry_after) = match self.post(api_path, body, limit).await {
                 Ok(answer) => match decode(&answer) {
                     Ok(decoded) => return Ok(decoded),
                     Err(error) => (error, answer.retry_after),
@@ -162,9 +169,9 @@ impl DataForestClient {
     }
 
     /// One attempt, logged at debug with its outcome and duration; never with a header.
-    async fn post(&self, api_path: &str, body: &Json) -> Result<Answer, ApiError> {
+    async fn post(&self, api_path: &str, body: &Json, limit: usize) -> Result<Answer, ApiError> {
         let started = std::time::Instant::now();
-        let result = self.send(api_path, body).await;
+        let result = self.send(api_path, body, limit).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(answer) => {
@@ -183,7 +190,7 @@ impl DataForestClient {
         result
     }
 
-    async fn send(&self, api_path: &str, body: &Json) -> Result<Answer, ApiError> {
+    async fn send(&self, api_path: &str, body: &Json, limit: usize) -> Result<Answer, ApiError> {
         let url = self.endpoint.url_for(api_path);
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let signature = signing::sign(
@@ -216,8 +223,9 @@ impl DataForestClient {
             .and_then(retry::parse_retry_after);
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ApiError::unexpected(status, "the body is larger than 1 MiB", &bytes));
+            if bytes.len() + chunk.len() > limit {
+                let reason = format!("the body is larger than {} MiB", limit >> 20);
+                return Err(ApiError::unexpected(status, reason, &bytes));
             }
             bytes.extend_from_slice(&chunk);
         }
