@@ -1,13 +1,15 @@
-//! The look-up data sources: `ncloud_dataforest_aiapps` lists an account's AI apps (`getList`),
-//! filtered by exact name and state, so users can find an app by the name they know;
-//! `ncloud_dataforest_aiapp` reads one app's details (`getDetail`).
+//! The look-up data sources: `ncloud_dataforest_aiapps` lists the AI apps of an account
+//! (`getList`) that a [`Selector`] picks (by name, name pattern, queue, state and age), with their
+//! ids in a flat list for `for_each`; `ncloud_dataforest_aiapp` reads one app's details
+//! (`getDetail`).
 
 use crate::ncp::{AppInfo, CallError, DataForestClient};
 use crate::protocol::diagnostic::PathStep;
-use crate::protocol::object::{Field, Object, ShapeError, computed, optional, required, split};
+use crate::protocol::object::{Field, Flat, Object, ShapeError, computed, flatten, optional, split};
 use crate::protocol::schema::{Presence, Schema};
 
-use super::error::ProviderError;
+use super::error::{ProviderError, ProviderWarning};
+use super::selector::{Selector, UnsetStates};
 
 pub const APPS: &str = "ncloud_dataforest_aiapps";
 pub const APP: &str = "ncloud_dataforest_aiapp";
@@ -15,12 +17,18 @@ pub const APP: &str = "ncloud_dataforest_aiapp";
 tfplugin::object! {
     /// The `ncloud_dataforest_aiapps` data source: a query and the apps it found.
     pub struct AppList {
-        account_id: Field<String> => required("The DataForest account whose apps to list."),
-        name: Field<String> => optional("Only apps with exactly this name."),
-        state: Field<String> => optional("Only apps in this state, such as `RUNNING` (any case)."),
+        selector: Flat<Selector> => flatten(),
+        state: Field<String> => optional(
+            "Only the apps in this state, such as `RUNNING` (any case): `states` with one state. Set one or the \
+             other.",
+        ),
         apps: Field<Vec<Field<App>>> => computed(
             "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_name`, \
              `queue_name`, `workspace_name`, `started_at`, `finished_at` and `disabled`.",
+        ),
+        ids: Field<Vec<Field<String>>> => computed(
+            "The ids of the matching apps, in the order of `apps`: `for_each = toset(...ids)` plans one kill \
+             per app, keyed by its id.",
         ),
     }
 }
@@ -135,15 +143,22 @@ impl Query {
         }
     }
 
-    /// A blank `account_id` or `id` is refused; unknown values pass.
+    /// A blank `account_id` or `id`, a pattern or duration that cannot be read, and `state` with
+    /// `states` are refused; unknown values pass.
     pub fn validate(&self) -> Vec<ProviderError> {
-        let (name, value) = match self {
-            Query::List(list) => (AppList::account_id, &list.account_id),
-            Query::Detail(app) => (App::id, &app.id),
-        };
-        match value {
-            Field::Known(text) if text.trim().is_empty() => vec![ProviderError::EmptyArgument { name }],
-            _ => Vec::new(),
+        match self {
+            Query::List(list) => {
+                let mut errors = list.selector.validate();
+                if list.state != Field::Null && list.selector.states != Field::Null {
+                    errors
+                        .push(ProviderError::Conflicting { first: Selector::states, second: AppList::state });
+                }
+                errors
+            }
+            Query::Detail(App { id: Field::Known(text), .. }) if text.trim().is_empty() => {
+                vec![ProviderError::EmptyArgument { name: App::id }]
+            }
+            Query::Detail(_) => Vec::new(),
         }
     }
 
@@ -151,12 +166,19 @@ impl Query {
     /// are known.
     pub fn unknown_result(&self) -> Query {
         match self {
-            Query::List(list) => Query::List(AppList { apps: Field::Unknown, ..list.clone() }),
+            Query::List(list) => {
+                Query::List(AppList { apps: Field::Unknown, ids: Field::Unknown, ..list.clone() })
+            }
             Query::Detail(app) => Query::Detail(App::unknown(app.id.clone())),
         }
     }
 
-    pub async fn read(&self, client: &DataForestClient) -> Result<Query, ProviderError> {
+    /// Reads what the query asks for, as of `now`; and what is worth a warning.
+    pub async fn read(
+        &self,
+        client: &DataForestClient,
+        now: std::time::SystemTime,
+    ) -> Result<(Query, Vec<ProviderWarning>), ProviderError> {
         let failed = |what: String| {
             move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
                 what,
@@ -166,25 +188,27 @@ impl Query {
         };
         match self {
             Query::List(list) => {
-                let account_id = known(&list.account_id, AppList::account_id)?.cloned().unwrap_or_default();
+                if let Some(error) = self.validate().into_iter().next() {
+                    return Err(error);
+                }
+                let mut selection = list.selector.selection(UnsetStates::Any)?;
+                if let Some(state) = known(&list.state, AppList::state)? {
+                    selection = selection.only_state(state);
+                }
                 let apps = client
-                    .list_apps(&account_id)
+                    .list_apps(&selection.account_id)
                     .await
-                    .map_err(failed(format!("the apps of account {account_id:?}")))?;
-                let name = known(&list.name, AppList::name)?;
-                let state = known(&list.state, AppList::state)?;
-                let matching = apps
-                    .iter()
-                    .filter(|app| name.is_none_or(|name| &app.name == name))
-                    .filter(|app| state.is_none_or(|state| app.state.eq_ignore_ascii_case(state)))
-                    .map(|app| Field::Known(App::read(app)))
-                    .collect();
-                Ok(Query::List(AppList { apps: Field::Known(matching), ..list.clone() }))
+                    .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
+                let selected = selection.select(&apps, now);
+                let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
+                let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
+                let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..list.clone() };
+                Ok((Query::List(found), selected.warnings))
             }
             Query::Detail(app) => {
                 let id = known(&app.id, App::id)?.cloned().unwrap_or_default();
                 let found = client.get_detail(&id).await.map_err(failed(format!("AI app {id:?}")))?;
-                Ok(Query::Detail(App::read(&found)))
+                Ok((Query::Detail(App::read(&found)), Vec::new()))
             }
         }
     }
@@ -224,7 +248,8 @@ mod tests {
 
     #[test]
     fn blank_required_arguments_are_refused() {
-        let list = Query::List(AppList { account_id: Field::Known(" ".into()), ..AppList::default() });
+        let selector = Selector { account_id: Field::Known(" ".into()), ..Selector::default() };
+        let list = Query::List(AppList { selector: Flat(selector), ..AppList::default() });
         assert!(matches!(&list.validate()[..], [ProviderError::EmptyArgument { name: "account_id" }]));
         assert!(Query::Detail(App { id: Field::Unknown, ..App::default() }).validate().is_empty());
     }

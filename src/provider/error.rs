@@ -12,6 +12,7 @@ use crate::protocol::value::DecodeError;
 use super::aiapp_kill::AppKill;
 use super::config::{ACCESS_KEY, ConfigError, Source};
 use super::kill::Phase;
+use super::selector::Selector;
 
 #[derive(Debug)]
 pub enum ProviderError {
@@ -59,6 +60,36 @@ pub enum ProviderError {
         what: String,
         error: Box<ApiError>,
         attempts: u32,
+    },
+    /// A pattern that does not compile.
+    InvalidRegex {
+        attribute: &'static str,
+        reason: String,
+    },
+    /// More apps matched than `max_apps` allows: none is killed.
+    TooManyApps {
+        count: usize,
+        max: usize,
+        first: Vec<String>,
+    },
+    /// Some kills of a bulk kill failed (the others went through); nothing is recorded.
+    BulkFailed {
+        phase: Phase,
+        attempted: usize,
+        /// Each failed app, as messages name it, and why.
+        failures: Vec<(String, String)>,
+    },
+    /// Two arguments that cannot both be set.
+    Conflicting {
+        first: &'static str,
+        second: &'static str,
+    },
+    /// A whole number out of its range.
+    OutOfRange {
+        attribute: &'static str,
+        value: String,
+        low: u64,
+        high: u64,
     },
     /// A required argument is blank.
     EmptyArgument {
@@ -127,6 +158,9 @@ pub enum ProviderWarning {
     /// DataForest accepted the kill, then stopped knowing the app while the provider waited for
     /// it to end: it counts as ended.
     VanishedWhileWaiting { app_id: String },
+    /// Apps that matched all but `running_longer_than` have no readable start time, so they were
+    /// not selected: how many, and the first few.
+    UnreadableStart { count: usize, first: Vec<String> },
 }
 
 impl ProviderWarning {
@@ -161,6 +195,16 @@ impl ProviderWarning {
                 ),
             )
             .at_attribute(AppKill::app_id),
+            ProviderWarning::UnreadableStart { count, first } => Diagnostic::warning(
+                "Start time unreadable",
+                format!(
+                    "{count} app(s) matched every condition but `running_longer_than`, and DataForest gave no start \
+                     time that could be read, so they were not selected: {}{}.",
+                    first.join(", "),
+                    if *count > first.len() { ", ..." } else { "" }
+                ),
+            )
+            .at_attribute(Selector::running_longer_than),
             ProviderWarning::VanishedWhileWaiting { app_id } => Diagnostic::warning(
                 "App gone while waiting",
                 format!(
@@ -253,6 +297,47 @@ impl ProviderError {
                     if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
                 ),
             ),
+            ProviderError::InvalidRegex { attribute, reason } => Diagnostic::error(
+                "Invalid regular expression",
+                format!("{attribute} is not a regular expression the `regex` crate accepts: {reason}"),
+            )
+            .at_attribute(attribute),
+            ProviderError::TooManyApps { count, max, first } => Diagnostic::error(
+                "Too many apps selected",
+                format!(
+                    "{count} apps match, more than max_apps ({max}) allows, so none was killed. The first ones: {}{}. \
+                     Narrow the selector, or raise max_apps if they should all go.",
+                    first.join(", "),
+                    if *count > first.len() { ", ..." } else { "" }
+                ),
+            )
+            .at_attribute("max_apps"),
+            ProviderError::BulkFailed { phase, attempted, failures } => {
+                let listed: Vec<String> = failures.iter().map(|(app, reason)| format!("- {app}: {reason}")).collect();
+                let next = match phase {
+                    Phase::Create | Phase::Update => "Nothing was recorded, so the next apply selects again and kills what still matches.",
+                    Phase::Destroy => "The resource stays in state, so the next destroy selects again and kills what still matches.",
+                    Phase::Action => "Nothing is recorded; invoke the action again to kill what still matches.",
+                };
+                Diagnostic::error(
+                    "DataForest kills failed",
+                    format!(
+                        "{} of {attempted} kills failed; the others went through.\n{}\n{next}",
+                        failures.len(),
+                        listed.join("\n")
+                    ),
+                )
+            }
+            ProviderError::Conflicting { first, second } => Diagnostic::error(
+                "Conflicting arguments",
+                format!("Set {first} or {second}, not both."),
+            )
+            .at_attribute(second),
+            ProviderError::OutOfRange { attribute, value, low, high } => Diagnostic::error(
+                format!("Invalid {attribute}"),
+                format!("{attribute} must be a whole number from {low} to {high}, not {value}."),
+            )
+            .at_attribute(attribute),
             ProviderError::EmptyArgument { name } => {
                 Diagnostic::error(format!("Empty {name}"), format!("{name} must not be blank.")).at_attribute(name)
             }

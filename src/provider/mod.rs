@@ -9,6 +9,7 @@ pub mod config;
 pub mod data_sources;
 pub mod error;
 pub mod kill;
+pub mod selector;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -221,7 +222,10 @@ impl NcloudProvider {
         tokio::select! {
             biased;
             () = stop.cancelled() => Err(ProviderError::Interrupted),
-            read = query.read(client) => read.map(|found| DataRead::Read(found.to_value())),
+            read = query.read(client, std::time::SystemTime::now()) => read.map(|(found, warnings)| DataRead::Read {
+                state: found.to_value(),
+                warnings: warnings.iter().map(ProviderWarning::to_diagnostic).collect(),
+            }),
         }
     }
 

@@ -45,8 +45,8 @@ pub struct AppliedChange {
 /// What reading a data source gave.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DataRead {
-    /// The data source's state.
-    Read(Value),
+    /// The data source's state, and any warnings.
+    Read { state: Value, warnings: Vec<Diagnostic> },
     /// The read waits until the provider's configuration is known (Terraform allowed deferral):
     /// the state as far as known.
     DeferredForProviderConfig(Value),

@@ -204,9 +204,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             Err(diagnostics) => Err(diagnostics),
         };
         Ok(Response::new(match read {
-            Ok(DataRead::Read(state)) => {
-                pb::read_data_source::Response { state: encode(&state), ..Default::default() }
-            }
+            Ok(DataRead::Read { state, warnings }) => pb::read_data_source::Response {
+                state: encode(&state),
+                diagnostics: to_proto(&warnings),
+                ..Default::default()
+            },
             Ok(DataRead::DeferredForProviderConfig(state)) => pb::read_data_source::Response {
                 state: encode(&state),
                 deferred: Some(pb::Deferred { reason: pb::deferred::Reason::ProviderConfigUnknown as i32 }),
