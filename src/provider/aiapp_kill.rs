@@ -128,13 +128,7 @@ impl AppKill {
 
     /// When the kill happens; `None` while `when` is unknown.
     pub fn when_to_kill(&self) -> Result<Option<When>, ProviderError> {
-        match &self.when {
-            Field::Null => Ok(Some(When::Create)),
-            Field::Unknown => Ok(None),
-            Field::Known(when) if when == "create" => Ok(Some(When::Create)),
-            Field::Known(when) if when == "destroy" => Ok(Some(When::Destroy)),
-            Field::Known(when) => Err(ProviderError::InvalidWhen { value: when.clone() }),
-        }
+        when_to_kill(&self.when)
     }
 
     /// Whether the kill happens at destroy (`when = "destroy"`) rather than at create.
@@ -142,24 +136,8 @@ impl AppKill {
         Ok(self.when_to_kill()? == Some(When::Destroy))
     }
 
-    /// The bound on a kill in `phase`: `timeouts.delete` at destroy, else `timeouts.create`, or
-    /// the default when not set or not yet known.
     fn timeout(&self, phase: Phase) -> Result<Duration, ProviderError> {
-        let timeouts = self.timeouts.known();
-        let (name, field) = match phase {
-            Phase::Destroy => (Timeouts::delete, timeouts.map(|t| &t.delete)),
-            Phase::Create | Phase::Update | Phase::Action => (Timeouts::create, timeouts.map(|t| &t.create)),
-        };
-        let Some(Field::Known(text)) = field else { return Ok(DEFAULT_TIMEOUT) };
-        let invalid = |reason: String| ProviderError::InvalidTimeout {
-            path: vec![PathStep::Attribute(AppKill::timeouts.into()), PathStep::Attribute(name.into())],
-            value: text.clone(),
-            reason,
-        };
-        match parse_duration(text).map_err(invalid)? {
-            limit if limit > LONGEST_TIMEOUT => Err(invalid("it is longer than 24h".to_string())),
-            limit => Ok(limit),
-        }
+        timeout(&self.timeouts, phase)
     }
 
     /// The kill this state asks for in `phase`: its app, whether to wait, and its time-out.
@@ -224,6 +202,37 @@ impl AppKill {
             replacing.push(AppKill::triggers);
         }
         replacing
+    }
+}
+
+/// When a kill happens, as `when` says (unset is `create`); `None` while it is unknown.
+pub(super) fn when_to_kill(when: &Field<String>) -> Result<Option<When>, ProviderError> {
+    match when {
+        Field::Null => Ok(Some(When::Create)),
+        Field::Unknown => Ok(None),
+        Field::Known(when) if when == "create" => Ok(Some(When::Create)),
+        Field::Known(when) if when == "destroy" => Ok(Some(When::Destroy)),
+        Field::Known(when) => Err(ProviderError::InvalidWhen { value: when.clone() }),
+    }
+}
+
+/// The bound on a kill in `phase`: `timeouts.delete` at destroy, else `timeouts.create`, or the
+/// default when not set or not yet known.
+pub(super) fn timeout(timeouts: &Block<Timeouts>, phase: Phase) -> Result<Duration, ProviderError> {
+    let timeouts = timeouts.known();
+    let (name, field) = match phase {
+        Phase::Destroy => (Timeouts::delete, timeouts.map(|t| &t.delete)),
+        Phase::Create | Phase::Update | Phase::Action => (Timeouts::create, timeouts.map(|t| &t.create)),
+    };
+    let Some(Field::Known(text)) = field else { return Ok(DEFAULT_TIMEOUT) };
+    let invalid = |reason: String| ProviderError::InvalidTimeout {
+        path: vec![PathStep::Attribute(AppKill::timeouts.into()), PathStep::Attribute(name.into())],
+        value: text.clone(),
+        reason,
+    };
+    match parse_duration(text).map_err(invalid)? {
+        limit if limit > LONGEST_TIMEOUT => Err(invalid("it is longer than 24h".to_string())),
+        limit => Ok(limit),
     }
 }
 

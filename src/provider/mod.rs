@@ -5,6 +5,8 @@
 
 pub mod action;
 pub mod aiapp_kill;
+pub mod aiapps_kill;
+mod bulk;
 pub mod config;
 pub mod data_sources;
 pub mod error;
@@ -22,6 +24,7 @@ use crate::protocol::object::Object;
 use crate::protocol::provider::{AppliedChange, DataRead, PlannedChange, Provider, Schemas};
 use crate::protocol::value::{self, Value};
 use aiapp_kill::AppKill;
+use aiapps_kill::AppsKill;
 use config::{Environment, ProviderBlock, ResolvedConfig};
 use data_sources::Query;
 use error::{KillFailure, ProviderError, ProviderWarning};
@@ -88,22 +91,110 @@ impl Session {
 /// A failed apply: the error, and the state to record despite it: a kill DataForest accepted
 /// before waiting for the app to end failed. `None` keeps the prior state.
 #[derive(Debug)]
-struct ApplyError {
+struct ApplyError<T> {
     error: ProviderError,
-    state: Option<AppKill>,
+    state: Option<T>,
 }
 
-impl From<ProviderError> for ApplyError {
-    fn from(error: ProviderError) -> ApplyError {
+impl<T> From<ProviderError> for ApplyError<T> {
+    fn from(error: ProviderError) -> ApplyError<T> {
         ApplyError { error, state: None }
     }
 }
 
 /// What an apply leaves: the state to record (`None` once destroyed), and anything worth a
 /// warning.
-struct Applied {
-    state: Option<AppKill>,
+struct Applied<T> {
+    state: Option<T>,
     warnings: Vec<ProviderWarning>,
+}
+
+/// A resource type as the provider validates, plans and records it.
+trait ResourceType: Object {
+    fn schema() -> crate::protocol::schema::Schema;
+    fn validate(&self) -> Vec<ProviderError>;
+    /// The planned state over `prior` (`None` when creating), and what forces a replacement.
+    fn plan(prior: Option<&Self>, proposed: &Self) -> (Self, Vec<&'static str>);
+}
+
+impl ResourceType for AppKill {
+    fn schema() -> crate::protocol::schema::Schema {
+        aiapp_kill::schema()
+    }
+    fn validate(&self) -> Vec<ProviderError> {
+        AppKill::validate(self)
+    }
+    fn plan(prior: Option<&Self>, proposed: &Self) -> (Self, Vec<&'static str>) {
+        let plan = aiapp_kill::plan(prior, proposed);
+        (plan.planned, plan.requires_replace)
+    }
+}
+
+impl ResourceType for AppsKill {
+    fn schema() -> crate::protocol::schema::Schema {
+        aiapps_kill::schema()
+    }
+    fn validate(&self) -> Vec<ProviderError> {
+        AppsKill::validate(self)
+    }
+    fn plan(prior: Option<&Self>, proposed: &Self) -> (Self, Vec<&'static str>) {
+        let plan = aiapps_kill::plan(prior, proposed);
+        (plan.planned, plan.requires_replace)
+    }
+}
+
+fn unknown_type(kind: &'static str, name: &str) -> ProviderError {
+    ProviderError::UnknownType { kind, name: name.to_string() }
+}
+
+/// Validates a resource configuration of type `T`.
+fn validate_as<T: ResourceType>(config: &Value) -> Vec<ProviderError> {
+    match decode_nullable::<T>(config) {
+        Ok(resource) => resource.map(|resource| resource.validate()).unwrap_or_default(),
+        Err(error) => vec![error],
+    }
+}
+
+/// Brings a stored state of type `T` to the current schema: attributes an older schema had are
+/// dropped, new ones are null.
+fn upgrade_as<T: ResourceType>(version: i64, stored: Value) -> Result<Value, ProviderError> {
+    let schema = T::schema();
+    if version > schema.version {
+        return Err(ProviderError::StateTooNew { version, supported: schema.version });
+    }
+    let conformed = value::conform(stored, &schema.object_type())
+        .map_err(|error| ProviderError::Decode { what: "stored state", error })?;
+    Ok(decode_nullable::<T>(&conformed)?.map_or(Value::Null, |state| state.to_value()))
+}
+
+/// Plans a change of a resource of type `T`.
+fn plan_as<T: ResourceType>(prior: &Value, proposed: &Value) -> Result<PlannedChange, ProviderError> {
+    let prior = decode_nullable::<T>(prior)?;
+    let Some(proposed) = decode_nullable::<T>(proposed)? else {
+        return Ok(PlannedChange { planned_state: Value::Null, requires_replace: Vec::new() });
+    };
+    let (planned, requires_replace) = T::plan(prior.as_ref(), &proposed);
+    Ok(PlannedChange {
+        planned_state: planned.to_value(),
+        requires_replace: requires_replace
+            .into_iter()
+            .map(|name| vec![PathStep::Attribute(name.to_string())])
+            .collect(),
+    })
+}
+
+/// The answer to an apply of a resource of type `T`.
+fn applied_change<T: Object>(applied: Result<Applied<T>, ApplyError<T>>) -> AppliedChange {
+    match applied {
+        Ok(Applied { state, warnings }) => AppliedChange {
+            new_state: Some(state.map_or(Value::Null, |state| state.to_value())),
+            diagnostics: warnings.iter().map(ProviderWarning::to_diagnostic).collect(),
+        },
+        Err(ApplyError { error, state }) => AppliedChange {
+            new_state: state.map(|state| state.to_value()),
+            diagnostics: diagnostics([error]),
+        },
+    }
 }
 
 pub struct NcloudProvider {
@@ -149,7 +240,7 @@ impl NcloudProvider {
 
     fn check_resource(&self, type_name: &str) -> Result<(), ProviderError> {
         match type_name {
-            aiapp_kill::TYPE_NAME => Ok(()),
+            aiapp_kill::TYPE_NAME | aiapps_kill::TYPE_NAME => Ok(()),
             other => Err(ProviderError::UnknownType { kind: "resource", name: other.to_string() }),
         }
     }
@@ -163,7 +254,7 @@ impl NcloudProvider {
 
     fn check_action(&self, type_name: &str) -> Result<(), ProviderError> {
         match type_name {
-            action::TYPE_NAME => Ok(()),
+            action::TYPE_NAME | aiapps_kill::TYPE_NAME => Ok(()),
             other => Err(ProviderError::UnknownType { kind: "action", name: other.to_string() }),
         }
     }
@@ -230,7 +321,11 @@ impl NcloudProvider {
     }
 
     /// Applies a planned change of the kill resource.
-    async fn apply(&self, prior: Option<AppKill>, planned: Option<AppKill>) -> Result<Applied, ApplyError> {
+    async fn apply(
+        &self,
+        prior: Option<AppKill>,
+        planned: Option<AppKill>,
+    ) -> Result<Applied<AppKill>, ApplyError<AppKill>> {
         match (prior, planned) {
             (Some(prior), None) if prior.kills_on_destroy()? => {
                 let report =
@@ -254,7 +349,11 @@ impl NcloudProvider {
 
     /// Kills as `planned` asks, at create or at a change of `when` to `create`, and returns the
     /// state recording the answer.
-    async fn kill_into(&self, planned: &AppKill, phase: Phase) -> Result<Applied, ApplyError> {
+    async fn kill_into(
+        &self,
+        planned: &AppKill,
+        phase: Phase,
+    ) -> Result<Applied<AppKill>, ApplyError<AppKill>> {
         match self.resource_kill(planned, phase).await {
             Ok(report) => {
                 Ok(Applied { state: Some(planned.with_answer(&report)), warnings: report.warnings })
@@ -266,18 +365,33 @@ impl NcloudProvider {
         }
     }
 
-    /// The kill of a resource in `state`, sent at most once per app in a run: once DataForest
-    /// accepted a kill of an app (or it had ended), later kills of it in the run reuse that
-    /// answer. The app's lock is held only until DataForest answered, and is waited for within
-    /// this kill's own time-out; each kill then waits for the app on its own.
+    /// The kill of a resource in `state`.
     async fn resource_kill(&self, state: &AppKill, phase: Phase) -> Result<KillReport, KillError> {
         let kill = state.kill(phase)?;
         let deadline = kill.deadline()?;
         let stop = self.running()?;
         let session = self.session()?;
-        let client = session.client_for(&kill)?;
         let app_id = &kill.app_id;
-        let mut progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
+        let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
+        let report = self.kill_once(&session, &kill, deadline, &stop, &progress).await?;
+        tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
+        Ok(report)
+    }
+
+    /// A resource's kill of one app, sent at most once per app in a run: once DataForest accepted
+    /// a kill of an app (or it had ended), later kills of it in the run reuse that answer. The
+    /// app's lock is held only until DataForest answered, and is waited for before `deadline`;
+    /// each kill then waits for the app on its own.
+    async fn kill_once(
+        &self,
+        session: &Session,
+        kill: &Kill,
+        deadline: tokio::time::Instant,
+        stop: &CancellationToken,
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<KillReport, KillError> {
+        let client = session.client_for(kill)?;
+        let app_id = &kill.app_id;
         let kills_of_app = session.kills_of(app_id);
         let report = {
             let mut answered = tokio::select! {
@@ -293,7 +407,7 @@ impl NcloudProvider {
                     KillReport { warnings: Vec::new(), ..earlier.clone() }
                 }
                 None => {
-                    let report = kill::send(client, &kill, deadline, &stop, &mut progress).await?;
+                    let report = kill::send(client, kill, deadline, stop, &mut |step| progress(step)).await?;
                     // An app found gone is not a kill: a later create-time kill of it must fail.
                     if report.success || report.observed.is_some() {
                         *answered = Some(report.clone());
@@ -302,9 +416,7 @@ impl NcloudProvider {
                 }
             }
         };
-        let report = kill::finish(client, &kill, report, deadline, &stop, progress).await?;
-        tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
-        Ok(report)
+        kill::finish(client, kill, report, deadline, stop, progress).await
     }
 
     /// Create with `when = "destroy"`: checks that DataForest knows the app, then records the
@@ -361,12 +473,18 @@ impl Provider for NcloudProvider {
     fn schemas(&self) -> Schemas {
         Schemas {
             provider: config::schema(),
-            resources: vec![(aiapp_kill::TYPE_NAME, aiapp_kill::schema())],
+            resources: vec![
+                (aiapp_kill::TYPE_NAME, aiapp_kill::schema()),
+                (aiapps_kill::TYPE_NAME, aiapps_kill::schema()),
+            ],
             data_sources: vec![
                 (data_sources::APPS, data_sources::apps_schema()),
                 (data_sources::APP, data_sources::app_schema()),
             ],
-            actions: vec![(action::TYPE_NAME, action::schema())],
+            actions: vec![
+                (action::TYPE_NAME, action::schema()),
+                (aiapps_kill::TYPE_NAME, aiapps_kill::action_schema()),
+            ],
             // Terraform then asks the provider to plan destroys too; they plan to null.
             plan_destroy: true,
         }
@@ -386,10 +504,10 @@ impl Provider for NcloudProvider {
     }
 
     fn validate_resource_config(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
-        let checked = self.check_resource(type_name).and_then(|()| decode_nullable::<AppKill>(config));
-        diagnostics(match checked {
-            Ok(resource) => resource.map(|resource| resource.validate()).unwrap_or_default(),
-            Err(error) => vec![error],
+        diagnostics(match type_name {
+            aiapp_kill::TYPE_NAME => validate_as::<AppKill>(config),
+            aiapps_kill::TYPE_NAME => validate_as::<AppsKill>(config),
+            other => vec![unknown_type("resource", other)],
         })
     }
 
@@ -399,25 +517,23 @@ impl Provider for NcloudProvider {
         version: i64,
         stored: Value,
     ) -> Result<Value, Vec<Diagnostic>> {
-        let upgrade = || {
-            self.check_resource(type_name)?;
-            let schema = aiapp_kill::schema();
-            if version > schema.version {
-                return Err(ProviderError::StateTooNew { version, supported: schema.version });
-            }
-            // Attributes an older schema had are dropped, new ones are null.
-            let conformed = value::conform(stored, &schema.object_type())
-                .map_err(|error| ProviderError::Decode { what: "stored state", error })?;
-            Ok(decode_nullable::<AppKill>(&conformed)?.map_or(Value::Null, |state| state.to_value()))
+        let upgraded = match type_name {
+            aiapp_kill::TYPE_NAME => upgrade_as::<AppKill>(version, stored),
+            aiapps_kill::TYPE_NAME => upgrade_as::<AppsKill>(version, stored),
+            other => Err(unknown_type("resource", other)),
         };
-        upgrade().map_err(|error| diagnostics([error]))
+        upgraded.map_err(|error| diagnostics([error]))
     }
 
     async fn read_resource(&self, type_name: &str, current: Value) -> Result<Value, Vec<Diagnostic>> {
-        // A recorded kill stays as recorded: there is nothing in DataForest to refresh it from.
-        let read = self.check_resource(type_name).and_then(|()| decode_nullable::<AppKill>(&current));
-        read.map(|state| state.map_or(Value::Null, |state| state.to_value()))
-            .map_err(|error| diagnostics([error]))
+        // A recorded kill stays as recorded: there is nothing in DataForest to refresh it from. The
+        // state is decoded all the same, so one this provider cannot read is reported.
+        let read = match type_name {
+            aiapp_kill::TYPE_NAME => decode_nullable::<AppKill>(&current).map(|_| current),
+            aiapps_kill::TYPE_NAME => decode_nullable::<AppsKill>(&current).map(|_| current),
+            other => Err(unknown_type("resource", other)),
+        };
+        read.map_err(|error| diagnostics([error]))
     }
 
     async fn plan_resource_change(
@@ -427,42 +543,33 @@ impl Provider for NcloudProvider {
         proposed: &Value,
         _config: &Value,
     ) -> Result<PlannedChange, Vec<Diagnostic>> {
-        let plan = || {
-            self.check_resource(type_name)?;
-            let prior = decode_nullable::<AppKill>(prior)?;
-            let Some(proposed) = decode_nullable::<AppKill>(proposed)? else {
-                return Ok(PlannedChange { planned_state: Value::Null, requires_replace: Vec::new() });
-            };
-            let plan = aiapp_kill::plan(prior.as_ref(), &proposed);
-            Ok(PlannedChange {
-                planned_state: plan.planned.to_value(),
-                requires_replace: plan
-                    .requires_replace
-                    .into_iter()
-                    .map(|name| vec![PathStep::Attribute(name.to_string())])
-                    .collect(),
-            })
+        let plan = match type_name {
+            aiapp_kill::TYPE_NAME => plan_as::<AppKill>(prior, proposed),
+            aiapps_kill::TYPE_NAME => plan_as::<AppsKill>(prior, proposed),
+            other => Err(unknown_type("resource", other)),
         };
-        plan().map_err(|error: ProviderError| diagnostics([error]))
+        plan.map_err(|error| diagnostics([error]))
     }
 
     async fn apply_resource_change(&self, type_name: &str, prior: &Value, planned: &Value) -> AppliedChange {
-        let values = self
-            .check_resource(type_name)
-            .and_then(|()| Ok((decode_nullable::<AppKill>(prior)?, decode_nullable::<AppKill>(planned)?)));
-        let applied = match values {
-            Ok((prior, planned)) => self.apply(prior, planned).await,
-            Err(error) => Err(error.into()),
-        };
-        match applied {
-            Ok(Applied { state, warnings }) => AppliedChange {
-                new_state: Some(state.map_or(Value::Null, |state| state.to_value())),
-                diagnostics: warnings.iter().map(ProviderWarning::to_diagnostic).collect(),
-            },
-            Err(ApplyError { error, state }) => AppliedChange {
-                new_state: state.map(|state| state.to_value()),
-                diagnostics: diagnostics([error]),
-            },
+        match type_name {
+            aiapp_kill::TYPE_NAME => {
+                let values = decode_nullable::<AppKill>(prior)
+                    .and_then(|prior| Ok((prior, decode_nullable(planned)?)));
+                applied_change(match values {
+                    Ok((prior, planned)) => self.apply(prior, planned).await,
+                    Err(error) => Err(error.into()),
+                })
+            }
+            aiapps_kill::TYPE_NAME => {
+                let values = decode_nullable::<AppsKill>(prior)
+                    .and_then(|prior| Ok((prior, decode_nullable(planned)?)));
+                applied_change(match values {
+                    Ok((prior, planned)) => self.apply_bulk(prior, planned).await,
+                    Err(error) => Err(error.into()),
+                })
+            }
+            other => applied_change::<AppKill>(Err(unknown_type("resource", other).into())),
         }
     }
 
@@ -496,10 +603,17 @@ impl Provider for NcloudProvider {
     }
 
     fn validate_action_config(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
-        let checked =
-            self.check_action(type_name).and_then(|()| decode_nullable::<action::KillAction>(config));
+        let checked = match type_name {
+            action::TYPE_NAME => {
+                decode_nullable::<action::KillAction>(config).map(|a| a.map(|a| a.validate()))
+            }
+            aiapps_kill::TYPE_NAME => {
+                decode_nullable::<aiapps_kill::AppsKillAction>(config).map(|a| a.map(|a| a.validate()))
+            }
+            other => Err(unknown_type("action", other)),
+        };
         diagnostics(match checked {
-            Ok(action) => action.map(|action| action.validate()).unwrap_or_default(),
+            Ok(errors) => errors.unwrap_or_default(),
             Err(error) => vec![error],
         })
     }
@@ -510,7 +624,11 @@ impl Provider for NcloudProvider {
         config: &Value,
         progress: impl FnMut(String) + Send,
     ) -> Vec<Diagnostic> {
-        match self.run_action(type_name, config, progress).await {
+        let ran = match type_name {
+            aiapps_kill::TYPE_NAME => self.run_bulk_action(config, progress).await,
+            _ => self.run_action(type_name, config, progress).await,
+        };
+        match ran {
             Ok(warnings) => warnings.iter().map(ProviderWarning::to_diagnostic).collect(),
             Err(error) => diagnostics([error]),
         }
