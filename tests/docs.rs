@@ -141,6 +141,14 @@ fn sample(ty: &serde_json::Value, variant: i64) -> Value {
         serde_json::Value::Array(parts) if parts[0] == "map" => {
             Value::object([("k", sample(&parts[1], variant))])
         }
+        serde_json::Value::Array(parts) if parts[0] == "object" => Value::Object(
+            parts[1]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(name, ty)| (name.clone(), sample(ty, variant)))
+                .collect(),
+        ),
         serde_json::Value::Array(parts) => Value::List(vec![sample(&parts[1], variant)]),
         other => panic!("no sample for {other}"),
     }
@@ -239,7 +247,7 @@ async fn every_page_documents_exactly_its_schema() {
             .iter()
             .map(|(t, s)| (format!("actions/{}.md", short(t)), block(s.schema.as_ref().unwrap()))),
     );
-    assert_eq!(pages.len(), 5, "a page for the provider, each resource, data source and action");
+    assert_eq!(pages.len(), 7, "a page for the provider, each resource, data source and action");
     for (page, block) in pages {
         let documented = page_items(&read(&page));
         let mut expected = schema_items(&block);
@@ -265,6 +273,7 @@ fn every_example_is_shown_verbatim_on_a_page() {
     let pages: Vec<String> = [
         "index.md",
         "resources/dataforest_aiapp_kill.md",
+        "resources/dataforest_aiapps_kill.md",
         "data-sources/dataforest_aiapps.md",
         "actions/dataforest_aiapp_kill.md",
     ]

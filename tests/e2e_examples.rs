@@ -93,3 +93,22 @@ on_each_terraform!(with_official_provider_applies_beside_another_ncloud, |terraf
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
     assert!(workspace.state().is_empty());
 });
+
+on_each_terraform!(teardown_by_selector_kills_the_environment_at_destroy, |terraform| {
+    let sim = Sim::start(&[]);
+    let gpu = |id: &str, name: &str| App { name: name.into(), queue_name: "gpu".into(), ..App::running(id) };
+    sim.simulator.put_app(gpu("Env01", "env-42-train"));
+    sim.simulator.put_app(App { queue_name: "default".into(), ..gpu("Env02", "env-42-etl") });
+    sim.simulator.put_app(gpu("Env03", "env-7-train"));
+    let workspace = Workspace::new(terraform, &sim, "");
+    workspace.use_example("teardown-by-selector");
+    workspace.apply();
+    assert_eq!(outputs(&workspace)["would_go"]["value"], serde_json::json!(["Env01"]));
+    // Started after the apply: it goes too.
+    sim.simulator.put_app(gpu("Env04", "env-42-notebook"));
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    let states: Vec<String> =
+        ["Env01", "Env02", "Env03", "Env04"].iter().map(|id| sim.state_of(id)).collect();
+    assert_eq!(states, ["KILLED", "RUNNING", "RUNNING", "KILLED"]);
+    assert!(workspace.state().is_empty());
+});

@@ -211,6 +211,37 @@ impl Simulator {
         simulator
     }
 
+    /// Adds `count` apps to the account `df-account`, spread as a busy account's history is:
+    /// names `env-E-KIND-NNNNN` (50 environments, four kinds), four queues, seven in ten
+    /// RUNNING and the rest ACCEPTED, FINISHED or KILLED, start times over the last two days
+    /// written with a `+09:00` or a `Z` offset. The same `count` always gives the same apps (ids
+    /// `Gen00000` on), apart from the start times, which count back from now.
+    pub fn generate(&self, count: usize) {
+        const KINDS: [&str; 4] = ["etl", "train", "serve", "notebook"];
+        const QUEUES: [&str; 4] = ["default", "gpu", "etl", "adhoc"];
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut inner = self.lock();
+        for n in 0..count {
+            let state = match n % 10 {
+                0..=6 => "RUNNING",
+                7 => "ACCEPTED",
+                8 => "FINISHED",
+                _ => "KILLED",
+            };
+            let ended = matches!(state, "FINISHED" | "KILLED");
+            let started = now.saturating_sub((n as u64 * 7_919) % (48 * 3_600));
+            let app = App {
+                name: format!("env-{}-{}-{n:05}", n % 50, KINDS[n % 4]),
+                queue_name: QUEUES[(n / 7) % 4].to_string(),
+                state: state.to_string(),
+                final_status: if ended { state.replace("FINISHED", "SUCCEEDED") } else { "UNDEFINED".into() },
+                started_at: rfc3339_with_offset(started, if n % 2 == 0 { 9 } else { 0 }),
+                ..App::running(&format!("Gen{n:05}"))
+            };
+            inner.apps.insert(app.id.clone(), app);
+        }
+    }
+
     /// Adds an app, or replaces the one with the same id.
     pub fn put_app(&self, app: App) {
         self.lock().apps.insert(app.id.clone(), app);
@@ -626,6 +657,60 @@ fn gateway_error(status: StatusCode, code: &str, message: &str, details: &str) -
         .into_response()
 }
 
+/// `seconds` since the epoch as RFC 3339 at a whole-hour UTC offset (`Z` for 0), as DataForest
+/// writes times.
+fn rfc3339_with_offset(seconds: u64, offset_hours: i64) -> String {
+    let local = seconds as i64 + offset_hours * 3_600;
+    let (days, of_day) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar).
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let offset = if offset_hours == 0 { "Z".to_string() } else { format!("{:+03}:00", offset_hours) };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{offset}",
+        of_day / 3_600,
+        of_day % 3_600 / 60,
+        of_day % 60
+    )
+}
+
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_with_offsets() {
+        assert_eq!(rfc3339_with_offset(1_740_466_147, 0), "2025-02-25T06:49:07Z");
+        assert_eq!(rfc3339_with_offset(1_740_466_147, 9), "2025-02-25T15:49:07+09:00");
+        assert_eq!(rfc3339_with_offset(951_782_400, 0), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_with_offset(0, -5), "1969-12-31T19:00:00-05:00");
+    }
+
+    #[test]
+    fn generated_apps_spread_over_names_queues_states_and_times() {
+        let simulator = Simulator::default();
+        simulator.generate(1_000);
+        let apps: Vec<App> = simulator.lock().apps.values().cloned().collect();
+        assert_eq!(apps.len(), 1_000);
+        let running = apps.iter().filter(|app| app.state == "RUNNING").count();
+        assert_eq!(running, 700);
+        assert!(apps.iter().all(|app| apps::is_valid_app_id(&app.id)));
+        let queues: std::collections::BTreeSet<_> = apps.iter().map(|app| app.queue_name.as_str()).collect();
+        assert_eq!(queues.len(), 4);
+        assert!(
+            apps.iter().any(|app| app.started_at.ends_with("+09:00"))
+                && apps.iter().any(|app| app.started_at.ends_with('Z'))
+        );
+    }
 }

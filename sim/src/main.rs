@@ -15,6 +15,8 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
   --secret-key KEY    its secret key (default: $NCLOUD_SECRET_KEY, else sim-secret-key)
   --app ID            seed a RUNNING app with this id (repeatable)
   --apps FILE         seed apps from a JSON array of objects (id, name, accountId, state, ...)
+  --generate N        seed N apps in account df-account (ids Gen00000 on), spread over names,
+                      queues, states and start times in the last two days
   --latency DUR       delay every API answer this long (default 0s)
   --kill-takes DUR    a killed app stays RUNNING this long before it is KILLED (default 0s)
   --fault ID=F[,F...] fail the next kills of app ID, one fault per call: an HTTP status (400-599),
@@ -36,6 +38,7 @@ struct Options {
     kill_takes: std::time::Duration,
     latency: std::time::Duration,
     tls: bool,
+    generate: usize,
     tls_name: String,
     ca_out: Option<std::path::PathBuf>,
 }
@@ -54,6 +57,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         kill_takes: std::time::Duration::ZERO,
         latency: std::time::Duration::ZERO,
         tls: false,
+        generate: 0,
         tls_name: "localhost".to_string(),
         ca_out: None,
     };
@@ -77,6 +81,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--fault" => options.faults.push(faults(&flag, &value()?)?),
             "--detail-fault" => options.detail_faults.push(faults(&flag, &value()?)?),
             "--tls" => options.tls = true,
+            "--generate" => options.generate = value()?.parse().map_err(|e| format!("--generate: {e}"))?,
             "--tls-name" => options.tls_name = value()?,
             "--ca-out" => options.ca_out = Some(value()?.into()),
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
     for app in options.apps {
         simulator.put_app(app);
     }
+    simulator.generate(options.generate);
     simulator.set_kill_duration(options.kill_takes);
     simulator.set_latency(options.latency);
     for (id, faults) in options.faults {

@@ -1,0 +1,296 @@
+//! Under real Terraform: the selector (each field alone, and combined) in the data source and the
+//! bulk kill resource; the safety cap; one failed kill among ten; a destroy-time bulk kill taking
+//! apps started after the apply; an invalid pattern caught by validate; the bulk action's dry run
+//! and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{Sim, Terraform, Workspace};
+use dataforest_sim::{App, Fault};
+
+fn started(ago: Duration) -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now() - ago).to_string()
+}
+
+fn app(id: &str, name: &str, queue: &str, state: &str, started_at: String) -> App {
+    App {
+        account_id: "acc1".into(),
+        name: name.into(),
+        queue_name: queue.into(),
+        state: state.into(),
+        started_at,
+        ..App::running(id)
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn seeded_sim() -> Sim {
+    let sim = Sim::start(&[]);
+    for app in [
+        app("Sel01", "env-42-etl", "gpu", "RUNNING", started(Duration::from_secs(60))),
+        app("Sel02", "env-42-train", "gpu", "RUNNING", started(8 * HOUR)),
+        app("Sel03", "env-7-etl", "default", "ACCEPTED", started(8 * HOUR)),
+        app("Sel04", "env-42-old", "gpu", "KILLED", started(48 * HOUR)),
+        app("Sel05", "env-42-mystery", "gpu", "RUNNING", String::new()),
+        App { account_id: "acc2".into(), ..app("Oth01", "env-42-etl", "gpu", "RUNNING", started(8 * HOUR)) },
+    ] {
+        sim.simulator.put_app(app);
+    }
+    sim
+}
+
+const SELECTORS: &str = r#"
+data "ncloud_dataforest_aiapps" "all" {
+  account_id = "acc1"
+}
+data "ncloud_dataforest_aiapps" "by_name" {
+  account_id = "acc1"
+  name       = "env-7-etl"
+}
+data "ncloud_dataforest_aiapps" "by_regex" {
+  account_id = "acc1"
+  name_regex = "^env-42-"
+}
+data "ncloud_dataforest_aiapps" "by_queue" {
+  account_id = "acc1"
+  queue_name = "default"
+}
+data "ncloud_dataforest_aiapps" "by_states" {
+  account_id = "acc1"
+  states     = ["running"]
+}
+data "ncloud_dataforest_aiapps" "by_age" {
+  account_id          = "acc1"
+  running_longer_than = "6h"
+}
+output "ids" {
+  value = {
+    all       = data.ncloud_dataforest_aiapps.all.ids
+    by_name   = data.ncloud_dataforest_aiapps.by_name.ids
+    by_regex  = data.ncloud_dataforest_aiapps.by_regex.ids
+    by_queue  = data.ncloud_dataforest_aiapps.by_queue.ids
+    by_states = data.ncloud_dataforest_aiapps.by_states.ids
+    by_age    = data.ncloud_dataforest_aiapps.by_age.ids
+  }
+}
+resource "ncloud_dataforest_aiapps_kill" "combined" {
+  account_id          = "acc1"
+  name_regex          = "^env-42-"
+  queue_name          = "gpu"
+  running_longer_than = "6h"
+}
+"#;
+
+fn outputs(workspace: &Workspace) -> serde_json::Value {
+    serde_json::from_str(&workspace.ok(&["output", "-json"]).stdout()).unwrap()
+}
+
+on_each_terraform!(each_selector_field_alone_and_combined, |terraform| {
+    let sim = seeded_sim();
+    let workspace = Workspace::new(terraform, &sim, SELECTORS);
+    let apply = workspace.apply();
+    let ids = &outputs(&workspace)["ids"]["value"];
+    let list = |name: &str| {
+        ids[name].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list("all"),
+        ["Sel01", "Sel02", "Sel03", "Sel04", "Sel05"],
+        "the data source lists ended apps too"
+    );
+    assert_eq!(list("by_name"), ["Sel03"]);
+    assert_eq!(list("by_regex"), ["Sel01", "Sel02", "Sel04", "Sel05"]);
+    assert_eq!(list("by_queue"), ["Sel03"]);
+    assert_eq!(list("by_states"), ["Sel01", "Sel02", "Sel05"]);
+    assert_eq!(list("by_age"), ["Sel02", "Sel03", "Sel04"]);
+    apply.assert_contains("Start time unreadable").assert_contains("Sel05");
+
+    // Combined, in the bulk kill: only the long-running gpu app of env 42 (ended apps never).
+    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.combined"]["killed"];
+    assert_eq!(killed.as_array().unwrap().len(), 1, "{killed}");
+    assert_eq!(
+        (&killed[0]["id"], &killed[0]["name"], &killed[0]["success"]),
+        (&"Sel02".into(), &"env-42-train".into(), &true.into())
+    );
+    for id in ["Sel01", "Sel03", "Sel04", "Sel05", "Oth01"] {
+        assert_eq!(sim.simulator.kill_calls(id), 0, "{id}");
+    }
+    assert_eq!(sim.state_of("Sel02"), "KILLED");
+    // The recorded bulk kill plans no change (the outputs change: Sel02 is no longer running).
+    let replan = workspace.ok(&["plan", "-input=false"]);
+    for change in ["will be created", "will be updated", "must be replaced", "will be destroyed"] {
+        assert!(!replan.stdout().contains(change), "{replan}");
+    }
+});
+
+on_each_terraform!(more_matches_than_max_apps_kill_none, |terraform| {
+    let sim = Sim::start(&[]);
+    for n in 1..=5 {
+        sim.simulator.put_app(app(
+            &format!("Cap0{n}"),
+            &format!("batch-{n}"),
+            "default",
+            "RUNNING",
+            started(HOUR),
+        ));
+    }
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "all" {
+  account_id = "acc1"
+  name_regex = "^batch-"
+  max_apps   = 3
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    failed
+        .assert_contains("Too many apps selected")
+        .assert_contains("5 apps match")
+        .assert_contains("Cap01 (batch-1)");
+    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(one_failed_kill_among_ten_is_named_and_retried_alone, |terraform| {
+    let sim = Sim::start(&[]);
+    let ids: Vec<String> = (1..=10).map(|n| format!("Ten{n:02}")).collect();
+    for id in &ids {
+        sim.simulator.put_app(app(id, &format!("job-{id}"), "default", "RUNNING", started(HOUR)));
+    }
+    sim.simulator.fail_kills("Ten07", [Fault::Status(403)]);
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "jobs" {
+  account_id  = "acc1"
+  name_regex  = "^job-"
+  concurrency = 4
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    failed
+        .assert_contains("1 of 10 kills failed")
+        .assert_contains("Ten07 (job-Ten07)")
+        .assert_contains("not allowed to access");
+    assert!(workspace.state().is_empty(), "nothing is recorded: {}", workspace.state_text());
+    for id in &ids {
+        let expected = if id == "Ten07" { "RUNNING" } else { "KILLED" };
+        assert_eq!(sim.state_of(id), expected, "{id}");
+    }
+
+    // The next apply selects again: only the one still running is left, and it is killed.
+    workspace.apply();
+    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.jobs"]["killed"];
+    assert_eq!(killed.as_array().unwrap().len(), 1, "{killed}");
+    assert_eq!(killed[0]["id"], "Ten07");
+    for id in &ids {
+        assert_eq!(sim.simulator.kill_calls(id), if id == "Ten07" { 2 } else { 1 }, "{id}");
+    }
+});
+
+on_each_terraform!(a_destroy_time_bulk_kill_takes_apps_started_after_the_apply, |terraform| {
+    let sim = Sim::start(&[]);
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "teardown" {
+  account_id = "acc1"
+  name_regex = "^late-"
+  when       = "destroy"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace.apply();
+    assert!(sim.simulator.calls().is_empty(), "nothing is listed or killed at create");
+    for id in ["Late01", "Late02"] {
+        sim.simulator.put_app(app(id, &format!("late-{id}"), "default", "RUNNING", started(HOUR)));
+    }
+    sim.simulator.put_app(app("Early01", "early-1", "default", "RUNNING", started(HOUR)));
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]).assert_contains("1 destroyed");
+    assert_eq!((sim.state_of("Late01").as_str(), sim.state_of("Late02").as_str()), ("KILLED", "KILLED"));
+    assert_eq!(sim.state_of("Early01"), "RUNNING");
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(an_invalid_pattern_fails_validate_with_its_path, |terraform| {
+    let sim = Sim::start(&[]);
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "bad" {
+  account_id = "acc1"
+  name_regex = "env-(42"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace
+        .fails(&["validate"])
+        .assert_contains("Invalid regular expression")
+        .assert_contains(r#"name_regex = "env-(42""#);
+    assert!(sim.simulator.calls().is_empty());
+});
+
+on_each_terraform!(a_get_list_of_twenty_thousand_apps, |terraform| {
+    let sim = Sim::start(&[]);
+    sim.simulator.generate(20_000);
+    let expected: Vec<String> =
+        (0..20_000usize).filter(|n| n % 50 == 7 && n % 10 <= 6).map(|n| format!("Gen{n:05}")).collect();
+    let config = r#"
+data "ncloud_dataforest_aiapps" "env7" {
+  account_id = "df-account"
+  name_regex = "^env-7-"
+  states     = ["RUNNING"]
+}
+output "ids" {
+  value = data.ncloud_dataforest_aiapps.env7.ids
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace.apply();
+    let ids = &outputs(&workspace)["ids"]["value"];
+    let ids: Vec<String> =
+        ids.as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_string()).collect();
+    assert_eq!(ids, expected);
+});
+
+#[test]
+fn the_bulk_action_dry_runs_and_kills_on_terraform_1_15_5() {
+    let sim = Sim::start(&[]);
+    for n in 1..=3 {
+        sim.simulator.put_app(app(
+            &format!("Act0{n}"),
+            &format!("nightly-{n}"),
+            "default",
+            "RUNNING",
+            started(HOUR),
+        ));
+    }
+    let config = r#"
+action "ncloud_dataforest_aiapps_kill" "nightly" {
+  config {
+    account_id = "acc1"
+    name_regex = "^nightly-"
+    dry_run    = var.dry_run
+  }
+}
+variable "dry_run" {
+  type    = bool
+  default = true
+}
+"#;
+    let workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    let invoke =
+        ["apply", "-auto-approve", "-input=false", "-invoke=action.ncloud_dataforest_aiapps_kill.nightly"];
+    workspace
+        .ok(&invoke)
+        .assert_contains("Would kill Act01 (nightly-1)")
+        .assert_contains("3 app(s) match; nothing was killed");
+    assert!(
+        sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")),
+        "a dry run sends no kill"
+    );
+
+    let real = [&invoke[..], &["-var", "dry_run=false"]].concat();
+    workspace.ok(&real).assert_contains("Killed 3 app(s)");
+    for n in 1..=3 {
+        assert_eq!(sim.state_of(&format!("Act0{n}")), "KILLED");
+    }
+}
