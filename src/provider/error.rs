@@ -106,6 +106,12 @@ pub enum ProviderError {
         value: String,
         reason: String,
     },
+    /// A duration argument that is not a time-out (`running_longer_than`) and cannot be read.
+    InvalidDuration {
+        path: Vec<PathStep>,
+        value: String,
+        reason: String,
+    },
     ImportRefused {
         type_name: String,
     },
@@ -353,6 +359,14 @@ impl ProviderError {
                 "Invalid time-out",
                 format!(
                     "{} {value:?} is not a usable duration: {reason}. Write it like \"30s\", \"5m\" or \"1h30m\".",
+                    path_text(path)
+                ),
+            )
+            .at_path(path.clone()),
+            ProviderError::InvalidDuration { path, value, reason } => Diagnostic::error(
+                "Invalid duration",
+                format!(
+                    "{} {value:?} is not a usable duration: {reason}. Write it like \"90m\", \"6h\" or \"1d\".",
                     path_text(path)
                 ),
             )

@@ -92,7 +92,7 @@ impl Selector {
         if let Field::Known(text) = &self.running_longer_than
             && let Err(reason) = parse_duration(text)
         {
-            errors.push(ProviderError::InvalidTimeout {
+            errors.push(ProviderError::InvalidDuration {
                 path: at(Selector::running_longer_than),
                 value: text.clone(),
                 reason,
@@ -146,7 +146,7 @@ impl Selector {
             states,
             unset_states,
             running_longer_than: running_longer_than.map(|text| parse_duration(&text)).transpose().map_err(
-                |reason| ProviderError::InvalidTimeout {
+                |reason| ProviderError::InvalidDuration {
                     path: at(Selector::running_longer_than),
                     value: String::new(),
                     reason,
@@ -271,6 +271,11 @@ mod tests {
         };
         assert_eq!(by(Selector { name: known("env-7-etl"), ..base.clone() }), ["A3"]);
         assert_eq!(by(Selector { name_regex: known("^env-42-"), ..base.clone() }), ["A1", "A2", "A5"]);
+        assert_eq!(
+            by(Selector { name_regex: known("(?i)^ENV-42-"), ..base.clone() }),
+            ["A1", "A2", "A5"],
+            "a pattern can ignore case"
+        );
         assert_eq!(by(Selector { queue_name: known("default"), ..base.clone() }), ["A3"]);
         let states = |names: &[&str]| Field::Known(SetOf(names.iter().map(|n| known(n)).collect()));
         assert_eq!(by(Selector { states: states(&["Running"]), ..base.clone() }), ["A1", "A2", "A5"]);
@@ -310,7 +315,7 @@ mod tests {
                 [
                     ProviderError::EmptyArgument { name: "account_id" },
                     ProviderError::InvalidRegex { attribute: "name_regex", .. },
-                    ProviderError::InvalidTimeout { .. },
+                    ProviderError::InvalidDuration { .. },
                 ]
             ),
             "{errors:?}"
