@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 
 use dataforest_sim::{App, Fault, Simulator};
 use terraform_provider_ncloud::ncp::{
-    ApiError, CallError, ClientOptions, Credentials, DataForestClient, Endpoint, RetryPolicy, SecretKey,
+    ApiError, CallError, ClientOptions, Credentials, DataForestClient, Endpoint, NetworkEnv, RetryPolicy,
+    SecretKey,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn client(endpoint: &str, options: ClientOptions) -> DataForestClient {
     let credentials = Credentials { access_key: "ak".into(), secret_key: SecretKey::new("sk") };
-    DataForestClient::new(Endpoint::parse(endpoint).unwrap(), credentials, options).unwrap()
+    DataForestClient::new(Endpoint::parse(endpoint).unwrap(), credentials, options, &NetworkEnv::default())
+        .unwrap()
 }
 
 async fn simulator(id: &str, faults: Vec<Fault>) -> (Simulator, String) {

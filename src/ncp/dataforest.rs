@@ -4,6 +4,7 @@
 //! retries as [`super::retry`] says.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
@@ -11,6 +12,7 @@ use serde_json::{Value as Json, json};
 use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, decode_detail, decode_list};
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
+use super::network::{self, NetworkEnv, ProxyRules};
 use super::retry::{self, RetryPolicy};
 use super::signing;
 
@@ -98,19 +100,45 @@ pub struct DataForestClient {
 }
 
 impl DataForestClient {
+    /// A client for `endpoint`, reaching it through the proxy and trusting the CAs that `network`
+    /// names (see [`super::network`]). The CAs are read only when TLS is needed.
     pub fn new(
         endpoint: Endpoint,
         credentials: Credentials,
         options: ClientOptions,
+        network: &NetworkEnv,
     ) -> Result<DataForestClient, ApiError> {
-        let http = reqwest::Client::builder()
+        let setup = |error: &dyn std::error::Error| ApiError::Local {
+            reason: format!("cannot set up HTTP: {}", with_causes(error)),
+        };
+        let mut http = reqwest::Client::builder()
             .user_agent(concat!("terraform-provider-ncloud/", env!("CARGO_PKG_VERSION")))
             .timeout(options.request_timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(options.request_timeout))
             // A redirect would carry the signed headers to whatever host it names.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ApiError::Local { reason: format!("cannot set up HTTP: {e}") })?;
+            .redirect(reqwest::redirect::Policy::none());
+        let proxy = ProxyRules::from_env(network).map_err(|error| setup(&error))?;
+        let needs_tls = endpoint.is_https() || proxy.as_ref().is_some_and(ProxyRules::proxy_uses_tls);
+        let proxy_text = proxy.as_ref().map_or_else(|| "none".to_string(), ProxyRules::describe);
+        http = match proxy {
+            Some(rules) => http.proxy(reqwest::Proxy::custom(move |url| rules.proxy_for(url))),
+            None => http.no_proxy(),
+        };
+        let mut trusted = 0;
+        if needs_tls {
+            let roots = network::trusted_cas(network).map_err(|error| setup(&error))?;
+            trusted = roots.len();
+            let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|error| setup(&error))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            http = http.tls_backend_preconfigured(tls);
+        }
+        let http = http.build().map_err(|error| setup(&error))?;
+        tracing::debug!(proxy = %proxy_text, trusted_cas = trusted, "HTTP client set up");
         Ok(DataForestClient { http, endpoint, credentials, retry: options.retry })
     }
 
@@ -255,14 +283,20 @@ fn sensitive(text: &str) -> Result<reqwest::header::HeaderValue, ApiError> {
     Ok(value)
 }
 
-fn transport_error(error: reqwest::Error) -> ApiError {
-    // reqwest's message names the URL, which holds no secret; the signature is in a header.
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(&error);
+/// An error and the chain of errors that caused it, as one line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
     while let Some(inner) = source {
-        reason = format!("{reason}: {inner}");
+        text = format!("{text}: {inner}");
         source = inner.source();
     }
+    text
+}
+
+fn transport_error(error: reqwest::Error) -> ApiError {
+    // reqwest's message names the URL, which holds no secret; the signature is in a header.
+    let reason = with_causes(&error);
     if is_certificate_error(&error) {
         ApiError::Certificate { reason }
     } else {

@@ -97,6 +97,11 @@ impl Endpoint {
         Ok(Endpoint(url))
     }
 
+    /// Whether it is reached over TLS.
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+
     /// The full URL of an API path such as `/api/v2/aiapps/kill`, keeping any base path prefix
     /// (a private gateway may mount DataForest below one).
     pub fn url_for(&self, api_path: &str) -> Url {

@@ -1,10 +1,11 @@
-//! NAVER Cloud Platform client: sites and endpoints, credentials, signature v2, and the DataForest
-//! API calls with their typed errors. It knows nothing of Terraform.
+//! NAVER Cloud Platform client: sites and endpoints, credentials, signature v2, the network
+//! (proxy and trusted CAs), and the DataForest API calls with their typed errors. It knows nothing of Terraform.
 
 pub mod apps;
 pub mod dataforest;
 pub mod endpoint;
 pub mod error;
+pub mod network;
 pub mod retry;
 pub mod signing;
 
@@ -12,4 +13,5 @@ pub use apps::AppInfo;
 pub use dataforest::{CallError, ClientOptions, Credentials, DataForestClient, KillOutcome, SecretKey};
 pub use endpoint::{Endpoint, EndpointError, Site};
 pub use error::ApiError;
+pub use network::NetworkEnv;
 pub use retry::RetryPolicy;

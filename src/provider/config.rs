@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use crate::ncp::dataforest::DEFAULT_REQUEST_TIMEOUT;
 use crate::ncp::retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
-use crate::ncp::{ClientOptions, Credentials, Endpoint, EndpointError, RetryPolicy, SecretKey, Site};
+use crate::ncp::{
+    ClientOptions, Credentials, Endpoint, EndpointError, NetworkEnv, RetryPolicy, SecretKey, Site,
+};
 use crate::protocol::object::{Field, Object, optional, split};
 use crate::protocol::schema::Schema;
 use crate::protocol::value::Number;
@@ -206,6 +208,8 @@ pub struct ResolvedConfig {
     pub endpoint: Endpoint,
     pub credentials: Credentials,
     pub options: ClientOptions,
+    /// The proxy and CA variables, read with the rest of the environment.
+    pub network: NetworkEnv,
 }
 
 /// Looks up an environment variable.
@@ -298,6 +302,7 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
         endpoint,
         credentials: Credentials { access_key, secret_key: SecretKey::new(secret_key) },
         options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries } },
+        network: NetworkEnv::read(&environment.var),
     })
 }
 

@@ -61,7 +61,12 @@ impl Session {
         self.client
             .get_or_init(|| {
                 let config = &self.config;
-                DataForestClient::new(config.endpoint.clone(), config.credentials.clone(), config.options)
+                DataForestClient::new(
+                    config.endpoint.clone(),
+                    config.credentials.clone(),
+                    config.options,
+                    &config.network,
+                )
             })
             .as_ref()
             .map_err(Clone::clone)
