@@ -1,7 +1,8 @@
 //! Under real Terraform: the selector (each field alone, and combined) in the data source and the
 //! bulk kill resource; the safety cap; one failed kill among ten; a destroy-time bulk kill taking
-//! apps started after the apply; an invalid pattern caught by validate; the bulk action's dry run
-//! and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
+//! apps started after the apply, and one whose listing or kill fails; an invalid pattern caught by
+//! validate; the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000
+//! apps.
 
 mod common;
 
@@ -171,7 +172,7 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
     let workspace = Workspace::new(terraform, &sim, config);
     let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
     failed
-        .assert_contains("1 of 10 kills failed")
+        .assert_contains("1 of the 10 selected kills failed")
         .assert_contains("Ten07 (job-Ten07)")
         .assert_contains("not allowed to access");
     assert!(workspace.state().is_empty(), "nothing is recorded: {}", workspace.state_text());
@@ -201,7 +202,8 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
 "#;
     let workspace = Workspace::new(terraform, &sim, config);
     workspace.apply();
-    assert!(sim.simulator.calls().is_empty(), "nothing is listed or killed at create");
+    let calls: Vec<String> = sim.simulator.calls().iter().map(|call| call.path.clone()).collect();
+    assert_eq!(calls, ["/api/v2/aiapps/getList"], "one listing checks the account at create, and no kill");
     for id in ["Late01", "Late02"] {
         sim.simulator.put_app(app(id, &format!("late-{id}"), "default", "RUNNING", started(HOUR)));
     }
@@ -209,6 +211,44 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]).assert_contains("1 destroyed");
     assert_eq!((sim.state_of("Late01").as_str(), sim.state_of("Late02").as_str()), ("KILLED", "KILLED"));
     assert_eq!(sim.state_of("Early01"), "RUNNING");
+    assert!(workspace.state().is_empty());
+});
+
+on_each_terraform!(a_failed_destroy_time_bulk_kill_keeps_the_resource_for_the_next_destroy, |terraform| {
+    let sim = Sim::start(&[]);
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "teardown" {
+  account_id = "acc1"
+  name_regex = "^late-"
+  when       = "destroy"
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
+    // A listing that fails at create fails the apply: a destroy hook that cannot work is not recorded.
+    workspace.env.insert("NCLOUD_SECRET_KEY".into(), "not-the-key".into());
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("the apps of account \"acc1\"");
+    assert!(workspace.state().is_empty(), "{}", workspace.state_text());
+    workspace.env.insert("NCLOUD_SECRET_KEY".into(), common::SECRET_KEY.into());
+    workspace.apply();
+
+    for id in ["Late01", "Late02"] {
+        sim.simulator.put_app(app(id, &format!("late-{id}"), "default", "RUNNING", started(HOUR)));
+    }
+    sim.simulator.fail_kills("Late02", [Fault::Status(403)]);
+    let failed = workspace.fails(&["destroy", "-auto-approve", "-input=false"]);
+    failed.assert_contains("1 of the 2 selected kills failed").assert_contains("Late02 (late-Late02)");
+    assert!(
+        workspace.state().contains_key("ncloud_dataforest_aiapps_kill.teardown"),
+        "the resource stays for the next destroy: {}",
+        workspace.state_text()
+    );
+    assert_eq!((sim.state_of("Late01").as_str(), sim.state_of("Late02").as_str()), ("KILLED", "RUNNING"));
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]).assert_contains("1 destroyed");
+    assert_eq!(sim.state_of("Late02"), "KILLED");
+    assert_eq!(sim.simulator.kill_calls("Late01"), 1, "an ended app no longer matches");
     assert!(workspace.state().is_empty());
 });
 

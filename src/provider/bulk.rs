@@ -17,7 +17,7 @@ use crate::protocol::value::Value;
 use super::aiapps_kill::{self, AppsKill, AppsKillAction, BulkSettings};
 use super::error::{KillFailure, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillError, KillReport, Phase};
-use super::selector::{Selection, describe};
+use super::selector::{Selected, Selection, describe};
 use super::{Applied, ApplyError, NcloudProvider, Session, decode};
 
 /// What a bulk kill did: each app killed with DataForest's answer (in the order `getList` gave
@@ -44,7 +44,17 @@ impl NcloudProvider {
             }
             (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
             (None, Some(planned)) if planned.kills_on_destroy()? => {
-                // The selection runs at destroy, so apps started after this apply go too.
+                // The selection runs at destroy, so apps started after this apply go too. One
+                // listing now checks the account and the keys, so that a typo fails here rather
+                // than in the destroy it guards.
+                let (selection, settings) = planned.bulk(Phase::Create)?;
+                let deadline = deadline_after(&settings)?;
+                let (listed, selected) = self.list_and_select(&selection, deadline, &settings).await?;
+                log(format!(
+                    "{} of {listed} app(s) of account {:?} match now; the selection runs again at destroy",
+                    selected.apps.len(),
+                    selection.account_id
+                ));
                 Ok(Applied {
                     state: Some(AppsKill { killed: crate::protocol::object::Field::Null, ..planned }),
                     warnings: Vec::new(),
@@ -104,9 +114,95 @@ impl NcloudProvider {
         remember: bool,
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<BulkOutcome, ProviderError> {
-        let deadline = Instant::now()
-            .checked_add(settings.limit)
-            .ok_or(ProviderError::TimeoutTooLong { limit: settings.limit })?;
+        let deadline = deadline_after(settings)?;
+        let (listed, selected) = self.list_and_select(selection, deadline, settings).await?;
+        progress(format!(
+            "{} of {listed} app(s) of account {:?} match",
+            selected.apps.len(),
+            selection.account_id
+        ));
+        if selected.apps.len() > settings.max_apps {
+            return Err(ProviderError::TooManyApps {
+                count: selected.apps.len(),
+                max: settings.max_apps,
+                first: selected.apps.iter().take(10).map(describe).collect(),
+            });
+        }
+        if dry_run {
+            for app in &selected.apps {
+                progress(format!("Would kill {}", describe(app)));
+            }
+            return Ok(BulkOutcome {
+                killed: Vec::new(),
+                selected: selected.apps,
+                warnings: selected.warnings,
+            });
+        }
+        let session = self.session()?;
+        let stop = self.running()?;
+        let kills = futures_util::stream::iter(selected.apps.iter().cloned().enumerate())
+            .map(|(index, app)| {
+                let (session, stop) = (&session, &stop);
+                async move {
+                    // Once Terraform asks to stop or the time-out runs out, no new kill starts.
+                    if stop.is_cancelled() || Instant::now() >= deadline {
+                        return (index, app, None);
+                    }
+                    let kill = Kill {
+                        app_id: app.id.clone(),
+                        phase,
+                        wait_for_termination: settings.wait_for_termination,
+                        limit: settings.limit,
+                    };
+                    let result = self.kill_app(session, &kill, deadline, stop, remember, progress).await;
+                    match &result {
+                        Ok(report) => progress(format!("Killed {}: {}", describe(&app), report.message)),
+                        Err(failed) => {
+                            progress(format!("Could not kill {}: {}", describe(&app), reason(&failed.error)))
+                        }
+                    }
+                    (index, app, Some(result))
+                }
+            })
+            .buffer_unordered(settings.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let mut kills = kills;
+        kills.sort_by_key(|(index, _, _)| *index);
+        let mut killed = Vec::new();
+        let mut failures = Vec::new();
+        let mut not_attempted = 0;
+        let mut warnings = selected.warnings;
+        for (_, app, result) in kills {
+            match result {
+                Some(Ok(report)) => {
+                    warnings.extend(report.warnings.iter().cloned());
+                    killed.push((app, report));
+                }
+                Some(Err(KillError { error, .. })) => failures.push((describe(&app), reason(&error))),
+                None => not_attempted += 1,
+            }
+        }
+        if !failures.is_empty() || not_attempted > 0 {
+            return Err(ProviderError::BulkFailed {
+                phase,
+                selected: selected.apps.len(),
+                failures,
+                not_attempted,
+                stopped: stop.is_cancelled(),
+            });
+        }
+        Ok(BulkOutcome { killed, selected: Vec::new(), warnings })
+    }
+
+    /// Lists the account (one `getList`, bounded by `deadline` and Terraform's stop) and selects:
+    /// how many apps were listed, and what matched.
+    async fn list_and_select(
+        &self,
+        selection: &Selection,
+        deadline: Instant,
+        settings: &BulkSettings,
+    ) -> Result<(usize, Selected), ProviderError> {
         let stop = self.running()?;
         let session = self.session()?;
         let listing = format!("the apps of account {:?}", selection.account_id);
@@ -135,72 +231,7 @@ impl NcloudProvider {
                 });
             }
         };
-        let selected = selection.select(&apps, SystemTime::now());
-        progress(format!(
-            "{} of {} app(s) of account {:?} match",
-            selected.apps.len(),
-            apps.len(),
-            selection.account_id
-        ));
-        if selected.apps.len() > settings.max_apps {
-            return Err(ProviderError::TooManyApps {
-                count: selected.apps.len(),
-                max: settings.max_apps,
-                first: selected.apps.iter().take(10).map(describe).collect(),
-            });
-        }
-        if dry_run {
-            for app in &selected.apps {
-                progress(format!("Would kill {}", describe(app)));
-            }
-            return Ok(BulkOutcome {
-                killed: Vec::new(),
-                selected: selected.apps,
-                warnings: selected.warnings,
-            });
-        }
-        let kills = futures_util::stream::iter(selected.apps.iter().cloned().enumerate())
-            .map(|(index, app)| {
-                let (session, stop) = (&session, &stop);
-                async move {
-                    let kill = Kill {
-                        app_id: app.id.clone(),
-                        phase,
-                        wait_for_termination: settings.wait_for_termination,
-                        limit: settings.limit,
-                    };
-                    let result = self.kill_app(session, &kill, deadline, stop, remember, progress).await;
-                    match &result {
-                        Ok(report) => progress(format!("Killed {}: {}", describe(&app), report.message)),
-                        Err(failed) => {
-                            progress(format!("Could not kill {}: {}", describe(&app), reason(&failed.error)))
-                        }
-                    }
-                    (index, app, result)
-                }
-            })
-            .buffer_unordered(settings.concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        let mut kills = kills;
-        kills.sort_by_key(|(index, _, _)| *index);
-        let attempted = kills.len();
-        let mut killed = Vec::new();
-        let mut failures = Vec::new();
-        let mut warnings = selected.warnings;
-        for (_, app, result) in kills {
-            match result {
-                Ok(report) => {
-                    warnings.extend(report.warnings.iter().cloned());
-                    killed.push((app, report));
-                }
-                Err(KillError { error, .. }) => failures.push((describe(&app), reason(&error))),
-            }
-        }
-        if !failures.is_empty() {
-            return Err(ProviderError::BulkFailed { phase, attempted, failures });
-        }
-        Ok(BulkOutcome { killed, selected: Vec::new(), warnings })
+        Ok((apps.len(), selection.select(&apps, SystemTime::now())))
     }
 
     /// One app's kill in a bulk kill: through the run's per-app memory for a resource, on its
@@ -221,6 +252,11 @@ impl NcloudProvider {
         let report = kill::send(client, kill, deadline, stop, &mut |step| progress(step)).await?;
         kill::finish(client, kill, report, deadline, stop, progress).await
     }
+}
+
+/// When a bulk kill that starts now must be done.
+fn deadline_after(settings: &BulkSettings) -> Result<Instant, ProviderError> {
+    Instant::now().checked_add(settings.limit).ok_or(ProviderError::TimeoutTooLong { limit: settings.limit })
 }
 
 /// Why one app's kill failed, in a line.

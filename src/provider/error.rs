@@ -14,6 +14,9 @@ use super::config::{ACCESS_KEY, ConfigError, Source};
 use super::kill::Phase;
 use super::selector::Selector;
 
+/// How many failed apps a bulk kill's error lists; the rest are counted.
+const MAX_LISTED_FAILURES: usize = 20;
+
 #[derive(Debug)]
 pub enum ProviderError {
     Config(Box<ConfigError>),
@@ -73,11 +76,15 @@ pub enum ProviderError {
         first: Vec<String>,
     },
     /// Some kills of a bulk kill failed (the others went through); nothing is recorded.
+    /// A bulk kill that did not kill all it selected: some kills failed, or were never started
+    /// because Terraform asked to stop (`stopped`) or the time-out ran out.
     BulkFailed {
         phase: Phase,
-        attempted: usize,
+        selected: usize,
         /// Each failed app, as messages name it, and why.
         failures: Vec<(String, String)>,
+        not_attempted: usize,
+        stopped: bool,
     },
     /// Two arguments that cannot both be set.
     Conflicting {
@@ -318,21 +325,33 @@ impl ProviderError {
                 ),
             )
             .at_attribute("max_apps"),
-            ProviderError::BulkFailed { phase, attempted, failures } => {
-                let listed: Vec<String> = failures.iter().map(|(app, reason)| format!("- {app}: {reason}")).collect();
+            ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped } => {
+                let mut listed: Vec<String> = failures
+                    .iter()
+                    .take(MAX_LISTED_FAILURES)
+                    .map(|(app, reason)| format!("- {app}: {reason}"))
+                    .collect();
+                if failures.len() > MAX_LISTED_FAILURES {
+                    listed.push(format!("- and {} more", failures.len() - MAX_LISTED_FAILURES));
+                }
+                let mut counts = Vec::new();
+                if !failures.is_empty() {
+                    counts.push(format!("{} of the {selected} selected kills failed", failures.len()));
+                }
+                if *not_attempted > 0 {
+                    let why = if *stopped { "Terraform asked the provider to stop" } else { "the time-out ran out" };
+                    counts.push(format!("{not_attempted} were not attempted, because {why}"));
+                }
                 let next = match phase {
                     Phase::Create | Phase::Update => "Nothing was recorded, so the next apply selects again and kills what still matches.",
                     Phase::Destroy => "The resource stays in state, so the next destroy selects again and kills what still matches.",
                     Phase::Action => "Nothing is recorded; invoke the action again to kill what still matches.",
                 };
-                Diagnostic::error(
-                    "DataForest kills failed",
-                    format!(
-                        "{} of {attempted} kills failed; the others went through.\n{}\n{next}",
-                        failures.len(),
-                        listed.join("\n")
-                    ),
-                )
+                let mut detail = format!("{}; the others went through.", counts.join(", and "));
+                if !listed.is_empty() {
+                    detail = format!("{detail}\n{}", listed.join("\n"));
+                }
+                Diagnostic::error("DataForest kills failed", format!("{detail}\n{next}"))
             }
             ProviderError::Conflicting { first, second } => Diagnostic::error(
                 "Conflicting arguments",
