@@ -1066,3 +1066,100 @@ async fn a_kill_accepted_before_a_failed_wait_is_reused_in_the_run() {
     assert_eq!(decode(again.new_state).get("success"), &Value::Bool(true));
     assert_eq!(simulator.kill_calls("A1"), 1);
 }
+
+const BULK: &str = "ncloud_dataforest_aiapps_kill";
+
+impl Harness {
+    /// A bulk kill resource's configuration as Terraform sends it: every attribute and block of
+    /// its schema present, `fields` set, the rest null.
+    async fn bulk_config(&mut self, fields: &[(&str, Value)]) -> Value {
+        let schemas = self.client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap();
+        let block = schemas.into_inner().resource_schemas[BULK].block.clone().unwrap();
+        let names = block
+            .attributes
+            .iter()
+            .map(|a| a.name.clone())
+            .chain(block.block_types.iter().map(|b| b.type_name.clone()));
+        let names: Vec<String> = names.collect();
+        let config = Value::object(names.iter().map(|name| (name.as_str(), Value::Null)));
+        fields.iter().cloned().fold(config, |config, (name, value)| with(&config, name, value))
+    }
+
+    /// Plans creating a bulk kill, then starts applying it, handing back the call to await.
+    async fn bulk_create_in_background(
+        &mut self,
+        config: &Value,
+    ) -> tokio::task::JoinHandle<pb::apply_resource_change::Response> {
+        let plan = pb::plan_resource_change::Request {
+            type_name: BULK.into(),
+            prior_state: dynamic(&Value::Null),
+            proposed_new_state: dynamic(config),
+            config: dynamic(config),
+            ..Default::default()
+        };
+        let planned = self.client.plan_resource_change(plan).await.unwrap().into_inner().planned_state;
+        let request = pb::apply_resource_change::Request {
+            type_name: BULK.into(),
+            prior_state: dynamic(&Value::Null),
+            planned_state: planned,
+            config: dynamic(config),
+            ..Default::default()
+        };
+        let mut client = self.client.clone();
+        tokio::spawn(async move { client.apply_resource_change(request).await.unwrap().into_inner() })
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_kill_and_a_single_kill_of_one_app_in_a_run_send_one_kill() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.set_latency(Duration::from_millis(200));
+    // The app stays RUNNING a while after its kill, so the bulk kill's listing still selects it.
+    simulator.set_kill_duration(Duration::from_secs(2));
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let bulk = harness.bulk_config(&[("account_id", string("df-account")), ("name", string("app-A1"))]).await;
+    let planned = harness.planned(&resource_config(string("A1"))).await;
+    let single = harness.create_in_background(&planned);
+    let bulk = harness.bulk_create_in_background(&bulk).await;
+    let (single, bulk) = (single.await.unwrap(), bulk.await.unwrap());
+    assert!(single.diagnostics.is_empty(), "{:?}", single.diagnostics);
+    assert!(bulk.diagnostics.is_empty(), "{:?}", bulk.diagnostics);
+    let Value::List(killed) = decode(bulk.new_state).get("killed").clone() else { panic!("no killed list") };
+    assert_eq!(killed.len(), 1);
+    assert_eq!(killed[0].get("id"), &string("A1"));
+    assert_eq!(killed[0].get("success"), &Value::Bool(true));
+    assert_eq!(simulator.kill_calls("A1"), 1, "the run's memory is shared by both resources");
+}
+
+#[tokio::test]
+async fn stop_during_a_bulk_kill_starts_no_new_kill_and_records_nothing() {
+    let ids = ["B1", "B2", "B3", "B4", "B5", "B6"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    simulator.set_latency(Duration::from_millis(300));
+    let mut harness = start().await;
+    harness.configure(provider_block(string(&endpoint))).await;
+    let config = harness
+        .bulk_config(&[
+            ("account_id", string("df-account")),
+            ("name_regex", string("^app-B")),
+            ("concurrency", Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(1))),
+        ])
+        .await;
+    let apply = harness.bulk_create_in_background(&config).await;
+    // The listing takes 300 ms, then the first kill is in flight.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(2), apply).await.expect("ends at once").unwrap();
+    let error = errors(&response.diagnostics)[0];
+    assert_eq!(error.summary, "DataForest kills failed");
+    assert!(
+        error.detail.contains("5 were not attempted, because Terraform asked the provider to stop"),
+        "{}",
+        error.detail
+    );
+    assert!(error.detail.contains("interrupted by Terraform"), "{}", error.detail);
+    assert_eq!(decode(response.new_state), Value::Null);
+    let kills: usize = ids.iter().map(|id| simulator.kill_calls(id)).sum();
+    assert_eq!(kills, 1, "only the kill in flight was sent");
+}

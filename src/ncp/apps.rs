@@ -102,7 +102,12 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
     }
     let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
     let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month(year, month)).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
@@ -123,6 +128,9 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
                 (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from((a - b'0') * 10 + (b - b'0')))
             };
             let (hours, minutes) = (number(h1, h2)?, number(m1, m2)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
             let offset = hours * 3600 + minutes * 60;
             if *sign == b'+' { offset } else { -offset }
         }
@@ -132,6 +140,15 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
         days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
     let since_epoch = Duration::new(u64::try_from(seconds).ok()?, nanos);
     UNIX_EPOCH.checked_add(since_epoch)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar.
@@ -203,6 +220,8 @@ mod tests {
         assert_eq!(utc("2025-02-25T06:49:07.250Z"), Some(Duration::new(1_740_466_147, 250_000_000)));
         assert_eq!(utc("1970-01-01T00:00:00Z"), Some(Duration::ZERO));
         assert_eq!(utc("2000-02-29T00:00:00Z"), Some(Duration::from_secs(951_782_400)));
+        assert_eq!(utc("2024-02-29T00:00:00Z"), Some(Duration::from_secs(1_709_164_800)));
+        assert!(utc("2025-02-25T06:49:07+23:59").is_some());
         assert_eq!(utc("1740466147000"), Some(Duration::from_secs(1_740_466_147)));
         assert_eq!(utc("1740466147"), Some(Duration::from_secs(1_740_466_147)));
         for unreadable in [
@@ -212,6 +231,12 @@ mod tests {
             "2025-02-25T15:49:07",
             "2025-13-01T00:00:00Z",
             "2025-02-25T15:49:07+0900",
+            "2025-02-30T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2025-04-31T00:00:00Z",
+            "2025-02-25T15:49:07+24:00",
+            "2025-02-25T15:49:07+09:60",
         ] {
             assert_eq!(parse_time(unreadable), None, "{unreadable:?}");
         }

@@ -93,8 +93,9 @@ pub fn apps_schema() -> Schema {
     let (attributes, blocks) = split(AppList::members());
     Schema {
         version: 0,
-        description: "Lists the AI apps of a DataForest account (`getList`), optionally only those with an exact \
-            `name` or `state`.",
+        description: "Lists the AI apps of a DataForest account (`getList`) that a selector matches: by exact \
+            name, name pattern, queue, state and age. Unlike the kill resource and action, it lists ended apps \
+            too unless `states` or `state` says otherwise.",
         attributes,
         blocks,
     }
@@ -149,7 +150,8 @@ impl Query {
         match self {
             Query::List(list) => {
                 let mut errors = list.selector.validate();
-                if list.state != Field::Null && list.selector.states != Field::Null {
+                // Only when both are certainly set: an unknown value may turn out null.
+                if matches!(list.state, Field::Known(_)) && matches!(list.selector.states, Field::Known(_)) {
                     errors
                         .push(ProviderError::Conflicting { first: Selector::states, second: AppList::state });
                 }
@@ -230,7 +232,7 @@ fn known<'a>(field: &'a Field<String>, attribute: &'static str) -> Result<Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::object::CtyValue;
+    use crate::protocol::object::{CtyValue, SetOf};
 
     #[test]
     fn the_detail_schema_reads_the_same_fields_as_each_listed_app() {
@@ -252,5 +254,25 @@ mod tests {
         let list = Query::List(AppList { selector: Flat(selector), ..AppList::default() });
         assert!(matches!(&list.validate()[..], [ProviderError::EmptyArgument { name: "account_id" }]));
         assert!(Query::Detail(App { id: Field::Unknown, ..App::default() }).validate().is_empty());
+    }
+
+    #[test]
+    fn state_and_states_conflict_only_when_both_are_set() {
+        let states = |field: Field<SetOf<String>>| {
+            let selector =
+                Selector { account_id: Field::Known("acc".into()), states: field, ..Selector::default() };
+            Query::List(AppList {
+                selector: Flat(selector),
+                state: Field::Known("RUNNING".into()),
+                ..AppList::default()
+            })
+        };
+        let both = states(Field::Known(SetOf(vec![Field::Known("KILLED".into())])));
+        assert!(matches!(
+            &both.validate()[..],
+            [ProviderError::Conflicting { first: "states", second: "state" }]
+        ));
+        assert!(states(Field::Unknown).validate().is_empty(), "an unknown value may turn out null");
+        assert!(states(Field::Null).validate().is_empty());
     }
 }

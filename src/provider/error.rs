@@ -658,4 +658,36 @@ mod tests {
         );
         assert!(diagnostic.detail.contains("Nothing was recorded, so the next apply sends the kill again"));
     }
+
+    #[test]
+    fn a_bulk_failure_lists_twenty_failures_and_counts_the_rest() {
+        let failures: Vec<(String, String)> =
+            (1..=25).map(|n| (format!("App{n:02}"), "refused".into())).collect();
+        let error = ProviderError::BulkFailed {
+            phase: Phase::Destroy,
+            selected: 40,
+            failures,
+            not_attempted: 7,
+            stopped: true,
+        };
+        let detail = error.to_diagnostic().detail;
+        assert!(detail.contains("25 of the 40 selected kills failed"), "{detail}");
+        assert!(
+            detail.contains("7 were not attempted, because Terraform asked the provider to stop"),
+            "{detail}"
+        );
+        assert!(detail.contains("- App20: refused") && !detail.contains("App21"), "{detail}");
+        assert!(detail.contains("- and 5 more"), "{detail}");
+        assert!(detail.contains("The resource stays in state"), "{detail}");
+
+        let timed_out = ProviderError::BulkFailed {
+            phase: Phase::Action,
+            selected: 3,
+            failures: Vec::new(),
+            not_attempted: 3,
+            stopped: false,
+        };
+        let detail = timed_out.to_diagnostic().detail;
+        assert!(detail.starts_with("3 were not attempted, because the time-out ran out"), "{detail}");
+    }
 }

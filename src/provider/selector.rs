@@ -165,9 +165,10 @@ fn unknown(attribute: &'static str) -> ProviderError {
 }
 
 impl Selection {
-    /// Narrows the states to one more (the data source's `state`).
+    /// Selects only the apps in `state` (the data source's `state`, which cannot be set
+    /// together with `states`).
     pub fn only_state(mut self, state: &str) -> Selection {
-        self.states.get_or_insert_with(BTreeSet::new).insert(state.to_ascii_uppercase());
+        self.states = Some(BTreeSet::from([state.to_ascii_uppercase()]));
         self
     }
 
