@@ -61,6 +61,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         tls_name: "localhost".to_string(),
         ca_out: None,
     };
+    let mut tls_name_given = false;
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -82,11 +83,20 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--detail-fault" => options.detail_faults.push(faults(&flag, &value()?)?),
             "--tls" => options.tls = true,
             "--generate" => options.generate = value()?.parse().map_err(|e| format!("--generate: {e}"))?,
-            "--tls-name" => options.tls_name = value()?,
+            "--tls-name" => {
+                let name = value()?;
+                // An IPv6 address may come as it appears in a URL, in brackets.
+                let bare = name.strip_prefix('[').and_then(|inner| inner.strip_suffix(']'));
+                options.tls_name = bare.unwrap_or(&name).to_string();
+                tls_name_given = true;
+            }
             "--ca-out" => options.ca_out = Some(value()?.into()),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
         }
+    }
+    if !options.tls && (tls_name_given || options.ca_out.is_some()) {
+        return Err("--tls-name and --ca-out only apply with --tls".to_string());
     }
     Ok(options)
 }
@@ -100,6 +110,11 @@ fn faults(flag: &str, text: &str) -> Result<(String, Vec<Fault>), String> {
 
 fn duration(flag: &str, text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{flag} {text:?}: {e}"))
+}
+
+/// A host name as a URL writes it: an IPv6 address in brackets.
+fn url_host(name: &str) -> String {
+    if name.parse::<std::net::Ipv6Addr>().is_ok() { format!("[{name}]") } else { name.to_string() }
 }
 
 fn main() -> ExitCode {
@@ -148,7 +163,7 @@ fn main() -> ExitCode {
                 simulator.serve(listener, ctrl_c).await
             }
             Some(tls) => {
-                println!("endpoint=https://{}:{}", options.tls_name, address.port());
+                println!("endpoint=https://{}:{}", url_host(&options.tls_name), address.port());
                 match &options.ca_out {
                     Some(path) => {
                         std::fs::write(path, &tls.ca_pem)?;
@@ -167,5 +182,33 @@ fn main() -> ExitCode {
             eprintln!("dataforest-sim: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Result<Options, String> {
+        parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn tls_flags_need_tls() {
+        for args in [&["--tls-name", "df.test"][..], &["--ca-out", "ca.pem"]] {
+            let error = parsed(args).err().unwrap_or_else(|| panic!("{args:?} was accepted"));
+            assert!(error.contains("only apply with --tls"), "{error}");
+        }
+        let options = parsed(&["--tls", "--tls-name", "df.test", "--ca-out", "ca.pem"]).unwrap();
+        assert_eq!((options.tls_name.as_str(), options.ca_out.is_some()), ("df.test", true));
+    }
+
+    #[test]
+    fn an_ipv6_name_may_come_in_brackets() {
+        let options = parsed(&["--tls", "--tls-name", "[::1]"]).unwrap();
+        assert_eq!(options.tls_name, "::1");
+        assert_eq!(url_host(&options.tls_name), "[::1]");
+        assert_eq!(url_host("127.0.0.1"), "127.0.0.1");
+        SimTls::generate(&options.tls_name).expect("an IP address certificate");
     }
 }

@@ -70,9 +70,18 @@ impl Simulator {
         let router = self.router();
         tokio::pin!(shutdown);
         loop {
-            let (stream, _) = tokio::select! {
+            let accepted = tokio::select! {
                 () = &mut shutdown => return Ok(()),
-                accepted = listener.accept() => accepted?,
+                accepted = listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, say: the server lives on, and tries again shortly.
+                    eprintln!("dataforest-sim: cannot accept a connection: {error}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             self.count_connection();
             let (acceptor, router, simulator) = (acceptor.clone(), router.clone(), self.clone());
