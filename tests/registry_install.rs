@@ -46,10 +46,22 @@ fn gpg(home: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Runs `scripts/release` on the test binary into `dist`, with `env` set.
+fn run_release(dist: &Path, env: &[(&str, &Path)]) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release");
+    let mut command = Command::new(script);
+    command.args(["--binary", BINARY, "--dist"]).arg(dist).env_remove("RELEASE_GPG_FINGERPRINT");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
 fn release() -> &'static Release {
     static RELEASE: OnceLock<Release> = OnceLock::new();
     RELEASE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        // Under target/: a static is never dropped, so this folder outlives the tests.
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let home = dir.path().join("gnupg");
         std::fs::create_dir(&home).unwrap();
         std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
@@ -72,15 +84,16 @@ fn release() -> &'static Release {
             .find_map(|line| line.strip_prefix("fpr:").map(|rest| rest.trim_matches(':').to_string()))
             .expect("a fingerprint");
         let dist = dir.path().join("dist");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release");
-        let status = Command::new(script)
-            .args(["--binary", BINARY, "--dist"])
-            .arg(&dist)
-            .env("RELEASE_GPG_FINGERPRINT", &fingerprint)
-            .env("GNUPGHOME", &home)
-            .status()
-            .unwrap();
-        assert!(status.success(), "scripts/release failed");
+        let signed =
+            run_release(&dist, &[("RELEASE_GPG_FINGERPRINT", Path::new(&fingerprint)), ("GNUPGHOME", &home)]);
+        // The key has done its work: stop the agent gpg started, and drop the keyring.
+        let _ = Command::new("gpgconf").args(["--kill", "gpg-agent"]).env("GNUPGHOME", &home).status();
+        let _ = std::fs::remove_dir_all(&home);
+        assert!(
+            signed.status.success(),
+            "scripts/release failed: {}",
+            String::from_utf8_lossy(&signed.stderr)
+        );
         Release { _dir: dir, dist, fingerprint }
     })
 }
@@ -249,3 +262,20 @@ on_each_terraform!(init_refuses_a_tampered_signature_or_zip, |terraform| {
         );
     }
 });
+
+#[test]
+fn the_release_script_refuses_a_bad_fingerprint_and_leaves_no_stale_signature() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dist = dir.path().join("dist");
+    let bad = run_release(&dist, &[("RELEASE_GPG_FINGERPRINT", Path::new("not-a-fingerprint"))]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(stderr.contains("40 or 64 hex digits") && !stderr.contains("Traceback"), "{stderr}");
+
+    let stale = dist.join(format!("{NAME}_{VERSION}_SHA256SUMS.sig"));
+    std::fs::write(&stale, "an old signature").unwrap();
+    let unsigned = run_release(&dist, &[]);
+    assert!(unsigned.status.success(), "{}", String::from_utf8_lossy(&unsigned.stderr));
+    assert!(String::from_utf8_lossy(&unsigned.stderr).contains("unsigned"));
+    assert!(!stale.exists(), "a signature of earlier sums was left beside the new ones");
+}
