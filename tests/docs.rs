@@ -3,7 +3,8 @@
 //! provider's own GetProviderSchema reports them, each with its type, under the right section
 //! (arguments or attributes), and marked required, optional and sensitive as the schema says, and
 //! `forces replacement` exactly where the provider plans a change of it as a replacement;
-//! and every example under `examples/` is shown verbatim on a page.
+//! and every example under `examples/` is shown verbatim on a page; and CHANGELOG.md opens with
+//! this version in the registry's form.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -308,4 +309,45 @@ fn the_reference_parser_reads_sections_types_flags_and_nested_items() {
     assert!(differences("a", &item(false, "String", &[]), &item(true, "String", &["optional"])).is_some());
     let replacing = item(true, "String", &["required", "forces replacement"]);
     assert!(differences("a", &replacing, &item(true, "String", &["required"])).is_some());
+}
+
+#[test]
+fn the_changelog_opens_with_this_version_in_the_registry_form() {
+    let text = std::fs::read_to_string(root().join("CHANGELOG.md")).unwrap();
+    let headings: Vec<&str> = text.lines().filter(|line| line.starts_with("## ")).collect();
+    let first = headings.first().expect("a release heading");
+    let expected = format!("## {} (", env!("CARGO_PKG_VERSION"));
+    assert!(first.starts_with(&expected), "the newest entry is {first:?}, not this version");
+    let months = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let sections = ["BREAKING CHANGES:", "FEATURES:", "ENHANCEMENTS:", "BUG FIXES:", "NOTES:"];
+    for heading in &headings {
+        // `## X.Y.Z (Month D, YYYY)`
+        let (version, date) = heading[3..].split_once(" (").unwrap_or_else(|| panic!("{heading:?}"));
+        let date = date.strip_suffix(')').unwrap_or_else(|| panic!("{heading:?}"));
+        assert_eq!(version.split('.').filter(|part| part.parse::<u32>().is_ok()).count(), 3, "{heading:?}");
+        let (month, rest) = date.split_once(' ').unwrap_or_else(|| panic!("{heading:?}"));
+        let (day, year) = rest.split_once(", ").unwrap_or_else(|| panic!("{heading:?}"));
+        assert!(months.contains(&month), "{heading:?}");
+        assert!(
+            day.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d)) && !day.starts_with('0'),
+            "{heading:?}"
+        );
+        assert!(year.len() == 4 && year.parse::<u32>().is_ok(), "{heading:?}");
+    }
+    for line in text.lines().filter(|line| line.ends_with(':') && !line.starts_with(['*', ' '])) {
+        assert!(sections.contains(&line), "unknown section {line:?}");
+    }
 }
