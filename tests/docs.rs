@@ -350,4 +350,31 @@ fn the_changelog_opens_with_this_version_in_the_registry_form() {
     for line in text.lines().filter(|line| line.ends_with(':') && !line.starts_with(['*', ' '])) {
         assert!(sections.contains(&line), "unknown section {line:?}");
     }
+    // Each entry of the sections about the provider opens with the registry's prefix.
+    let prefixes = [
+        "**New Resource:** `",
+        "**New Data Source:** `",
+        "**New Action:** `",
+        "provider: ",
+        "resource/ncloud_",
+        "data-source/ncloud_",
+        "action/ncloud_",
+    ];
+    let mut section = "";
+    let mut previous = "";
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            section = "";
+        } else if sections.contains(&line) {
+            section = line;
+        } else if let Some(entry) = line.strip_prefix("* ")
+            && section != "NOTES:"
+        {
+            assert!(prefixes.iter().any(|prefix| entry.starts_with(prefix)), "{section} {line:?}: no prefix");
+        }
+        // An entry's lines go together, and sections are one blank line apart.
+        assert!(!(line.starts_with("  ") && previous.is_empty()), "a blank line inside an entry: {line:?}");
+        assert!(!(line.is_empty() && previous.is_empty()), "two blank lines in a row before {line:?}");
+        previous = line;
+    }
 }

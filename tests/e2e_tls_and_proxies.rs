@@ -53,6 +53,16 @@ on_each_terraform!(a_private_ca_is_trusted_through_ssl_cert_dir, |terraform| {
     assert_eq!(sim.state_of("Tls01"), "KILLED");
 });
 
+on_each_terraform!(a_plain_http_endpoint_reads_no_cas, |terraform| {
+    let sim = Sim::start(&["Http01"]);
+    let mut workspace = Workspace::new(terraform, &sim, &KILL.replace("Tls01", "Http01"));
+    let missing = workspace.dir.path().join("missing");
+    workspace.env.insert("SSL_CERT_FILE".into(), missing.join("ca.pem").display().to_string());
+    workspace.env.insert("SSL_CERT_DIR".into(), missing.display().to_string());
+    workspace.apply();
+    assert_eq!(sim.state_of("Http01"), "KILLED");
+});
+
 on_each_terraform!(an_untrusted_certificate_is_refused_after_one_attempt, |terraform| {
     let sim = Sim::start_tls(&["Tls01"], "localhost");
     let mut workspace = Workspace::new(terraform, &sim, KILL);

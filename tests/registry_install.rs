@@ -24,7 +24,7 @@ const NAME: &str = "terraform-provider-ncloud";
 
 /// A signed release, made once for every test in this file.
 struct Release {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     dist: PathBuf,
     fingerprint: String,
 }
@@ -46,6 +46,37 @@ fn gpg(home: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// A throwaway GnuPG home. Dropped (once the release is signed, or when making it panics), it stops
+/// the gpg-agent that gpg started for it and removes it, so no agent outlives the tests.
+struct GnupgHome(PathBuf);
+
+impl GnupgHome {
+    fn new(path: PathBuf) -> GnupgHome {
+        std::fs::create_dir(&path).unwrap();
+        // Dropped from here on, even if setting the mode fails.
+        let home = GnupgHome(path);
+        std::fs::set_permissions(&home.0, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        home
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let gpgconf = |args: &[&str]| {
+            Command::new("gpgconf")
+                .args(args)
+                .env("GNUPGHOME", &self.0)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+        };
+        let _ = gpgconf(&["--kill", "gpg-agent"]);
+        // Where the agent's sockets were in a folder of their own under /run/user.
+        let _ = gpgconf(&["--remove-socketdir"]);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Runs `scripts/release` on the test binary into `dist`, with `env` set.
 fn run_release(dist: &Path, env: &[(&str, &Path)]) -> std::process::Output {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release");
@@ -57,14 +88,23 @@ fn run_release(dist: &Path, env: &[(&str, &Path)]) -> std::process::Output {
     command.output().unwrap()
 }
 
+static RELEASE: OnceLock<Release> = OnceLock::new();
+
+/// Removes the release's folder as the test process exits, since a static is never dropped.
+extern "C" fn remove_release() {
+    if let Some(release) = RELEASE.get() {
+        let _ = std::fs::remove_dir_all(release.dir.path());
+    }
+}
+
 fn release() -> &'static Release {
-    static RELEASE: OnceLock<Release> = OnceLock::new();
     RELEASE.get_or_init(|| {
-        // Under target/: a static is never dropped, so this folder outlives the tests.
+        // Under target/, and removed at exit (or by `cargo clean`, should the process be killed).
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let home = dir.path().join("gnupg");
-        std::fs::create_dir(&home).unwrap();
-        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        // SAFETY: atexit has no precondition; `remove_release` only reads the static and removes files.
+        unsafe { libc::atexit(remove_release) };
+        let gnupg = GnupgHome::new(dir.path().join("gnupg"));
+        let home = gnupg.0.clone();
         // RSA: Terraform 1.0's OpenPGP code cannot verify EdDSA.
         gpg(
             &home,
@@ -87,14 +127,13 @@ fn release() -> &'static Release {
         let signed =
             run_release(&dist, &[("RELEASE_GPG_FINGERPRINT", Path::new(&fingerprint)), ("GNUPGHOME", &home)]);
         // The key has done its work: stop the agent gpg started, and drop the keyring.
-        let _ = Command::new("gpgconf").args(["--kill", "gpg-agent"]).env("GNUPGHOME", &home).status();
-        let _ = std::fs::remove_dir_all(&home);
+        drop(gnupg);
         assert!(
             signed.status.success(),
             "scripts/release failed: {}",
             String::from_utf8_lossy(&signed.stderr)
         );
-        Release { _dir: dir, dist, fingerprint }
+        Release { dir, dist, fingerprint }
     })
 }
 
@@ -272,10 +311,36 @@ fn the_release_script_refuses_a_bad_fingerprint_and_leaves_no_stale_signature() 
     assert!(!bad.status.success());
     assert!(stderr.contains("40 or 64 hex digits") && !stderr.contains("Traceback"), "{stderr}");
 
-    let stale = dist.join(format!("{NAME}_{VERSION}_SHA256SUMS.sig"));
-    std::fs::write(&stale, "an old signature").unwrap();
+    // A well-formed fingerprint of a key the keyring does not hold: gpg's failure as one line.
+    let gnupg = GnupgHome::new(dir.path().join("gnupg"));
+    let missing = run_release(
+        &dist,
+        &[
+            ("RELEASE_GPG_FINGERPRINT", Path::new("0123 4567 89AB CDEF 0123  4567 89ab cdef 0123 4567")),
+            ("GNUPGHOME", &gnupg.0),
+        ],
+    );
+    drop(gnupg);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success());
+    assert!(
+        stderr.contains("release: gpg failed")
+            && stderr.contains("0123456789ABCDEF0123456789ABCDEF01234567")
+            && !stderr.contains("Traceback"),
+        "{stderr}"
+    );
+
+    let stale = [
+        dist.join(format!("{NAME}_{VERSION}_SHA256SUMS.sig")),
+        dist.join(format!("{NAME}_{VERSION}_signing_key.asc")),
+    ];
+    for path in &stale {
+        std::fs::write(path, "from an earlier release").unwrap();
+    }
     let unsigned = run_release(&dist, &[]);
     assert!(unsigned.status.success(), "{}", String::from_utf8_lossy(&unsigned.stderr));
     assert!(String::from_utf8_lossy(&unsigned.stderr).contains("unsigned"));
-    assert!(!stale.exists(), "a signature of earlier sums was left beside the new ones");
+    for path in &stale {
+        assert!(!path.exists(), "{} of earlier sums was left beside the new ones", path.display());
+    }
 }

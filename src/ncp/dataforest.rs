@@ -118,25 +118,29 @@ impl DataForestClient {
             // A redirect would carry the signed headers to whatever host it names.
             .redirect(reqwest::redirect::Policy::none());
         let proxy = ProxyRules::from_env(network).map_err(|error| setup(&error))?;
-        let needs_tls = endpoint.is_https() || proxy.as_ref().is_some_and(ProxyRules::proxy_uses_tls);
         let proxy_text = proxy.as_ref().map_or_else(|| "none".to_string(), ProxyRules::describe);
         http = match proxy {
             Some(rules) => http.proxy(reqwest::Proxy::custom(move |url| rules.proxy_for(url))),
             None => http.no_proxy(),
         };
-        let mut trusted = 0;
-        if needs_tls {
-            let roots = network::trusted_cas(network).map_err(|error| setup(&error))?;
-            trusted = roots.len();
-            let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|error| setup(&error))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            http = http.tls_backend_preconfigured(tls);
-        }
+        // The CAs are read only for an https endpoint (plain http goes to loopback, never through
+        // a proxy). The TLS set-up is always this one: reqwest's own would read the system's CAs
+        // at once, by rules other than Go's.
+        let roots = if endpoint.is_https() {
+            network::trusted_cas(network).map_err(|error| setup(&error))?
+        } else {
+            rustls::RootCertStore::empty()
+        };
+        let trusted = roots.len();
+        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| setup(&error))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        http = http.tls_backend_preconfigured(tls);
         let http = http.build().map_err(|error| setup(&error))?;
         tracing::debug!(proxy = %proxy_text, trusted_cas = trusted, "HTTP client set up");
         Ok(DataForestClient { http, endpoint, credentials, retry: options.retry })

@@ -122,11 +122,6 @@ impl ProxyRules {
         }
     }
 
-    /// Whether the proxy is reached over TLS, so needs the trusted CAs too.
-    pub fn proxy_uses_tls(&self) -> bool {
-        self.https.scheme() == "https"
-    }
-
     /// The proxy for a request to `url`, if it goes through one.
     pub fn proxy_for(&self, url: &Url) -> Option<Url> {
         (url.scheme() == "https" && self.no_proxy.proxies(url)).then(|| self.https.clone())
@@ -198,7 +193,7 @@ impl NoProxy {
                 None => (entry.as_str(), None),
             };
             if let Ok(ip) = host.parse::<IpAddr>() {
-                rules.ips.push(IpRule::Address { ip, port });
+                rules.ips.push(IpRule::Address { ip: ip.to_canonical(), port });
                 continue;
             }
             let host = host.strip_prefix('*').filter(|rest| rest.starts_with('.')).unwrap_or(host);
@@ -206,7 +201,10 @@ impl NoProxy {
                 continue;
             }
             let itself = !host.starts_with('.');
-            let suffix = if itself { format!(".{host}") } else { host.to_string() };
+            let name = host.trim_start_matches('.');
+            // Request hosts come in their ASCII (punycode) form; so must the rules.
+            let name = idna::domain_to_ascii(name).unwrap_or_else(|_| name.to_string());
+            let suffix = format!(".{name}");
             rules.domains.push(DomainRule { suffix, port, itself });
         }
         rules
@@ -217,7 +215,7 @@ impl NoProxy {
         let port = url.port_or_known_default().map(|port| port.to_string()).unwrap_or_default();
         let Some(host) = url.host_str() else { return false };
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        let ip = host.parse::<IpAddr>().ok();
+        let ip = host.parse::<IpAddr>().ok().map(|ip| ip.to_canonical());
         if host == "localhost" || ip.is_some_and(|ip| ip.is_loopback()) || self.everything {
             return false;
         }
@@ -233,10 +231,12 @@ impl NoProxy {
                 }
             }
         }
-        !self.domains.iter().any(|rule| {
-            (host.ends_with(&rule.suffix) || (rule.itself && host == rule.suffix[1..]))
-                && port_matches(&rule.port)
-        })
+        // Domain rules match names only, never an IP address (as Go does since CVE-2025-22870).
+        ip.is_some()
+            || !self.domains.iter().any(|rule| {
+                (host.ends_with(&rule.suffix) || (rule.itself && host == rule.suffix[1..]))
+                    && port_matches(&rule.port)
+            })
     }
 }
 
@@ -253,6 +253,9 @@ fn split_host_port(text: &str) -> Option<(&str, &str)> {
 fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
     let (address, prefix) = text.split_once('/')?;
     let network: IpAddr = address.parse().ok()?;
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let prefix: u8 = prefix.parse().ok()?;
     let bits = if network.is_ipv4() { 32 } else { 128 };
     (prefix <= bits).then_some((network, prefix))
@@ -336,7 +339,8 @@ fn ca_sources(env: &NetworkEnv) -> (Vec<&str>, Vec<&str>) {
 }
 
 fn certificates_in(pem: &[u8]) -> impl Iterator<Item = CertificateDer<'static>> + '_ {
-    CertificateDer::pem_slice_iter(pem).map_while(Result::ok)
+    // A block that cannot be read is skipped, and the rest still count, as in Go.
+    CertificateDer::pem_slice_iter(pem).filter_map(Result::ok)
 }
 
 /// The files of a CA folder, leaving out symbolic links to files in the same folder (such as
@@ -408,6 +412,14 @@ mod tests {
         assert!(!proxied("fd00::/8", "https://[fd00::1]"));
         assert!(!proxied("[fd00::1]:443", "https://[fd00::1]"));
         assert!(proxied(":443", url), "an entry without a host is ignored");
+        assert!(proxied("2.3.4", "https://1.2.3.4"), "domain rules never match an IP address");
+        assert!(!proxied("10.0.0.0/8", "https://[::ffff:10.1.2.3]"), "an IPv4-mapped address is its IPv4");
+        assert!(proxied("10.0.0.0/+8", "https://10.1.2.3"), "a prefix is digits only");
+        assert!(
+            !proxied("BÜCHER.example", "https://www.bücher.example"),
+            "names compare in their ASCII form"
+        );
+        assert!(!proxied("", "https://[::ffff:127.0.0.1]"), "an IPv4-mapped loopback is loopback");
     }
 
     #[test]
@@ -430,7 +442,7 @@ mod tests {
         };
         assert_eq!(url("proxy.corp:3128").unwrap().unwrap().https.as_str(), "http://proxy.corp:3128/");
         assert_eq!(url("10.0.0.1:3128").unwrap().unwrap().https.as_str(), "http://10.0.0.1:3128/");
-        assert!(url("https://proxy.corp").unwrap().unwrap().proxy_uses_tls());
+        assert_eq!(url("https://proxy.corp").unwrap().unwrap().describe(), "https://proxy.corp:443");
         let with_password = url("http://ops:s3cret@proxy.corp:3128").unwrap().unwrap();
         assert_eq!(with_password.https.password(), Some("s3cret"));
         assert_eq!(with_password.describe(), "http://proxy.corp:3128");
