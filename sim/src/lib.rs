@@ -353,7 +353,8 @@ impl Simulator {
             .with_state(self.clone())
     }
 
-    /// Serves on `listener` until `shutdown` completes.
+    /// Serves on `listener` until `shutdown` completes. An error accepting a connection (out of
+    /// file descriptors, say) does not end it: axum's loop waits a second and accepts again.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,

@@ -24,8 +24,10 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
   --detail-fault ID=F[,F...]
                       the same for the next getDetail calls of app ID
   --tls               serve HTTPS, with a certificate from a CA made at start
-  --tls-name NAME     the host name the certificate is for (default localhost)
-  --ca-out PATH       write the CA's PEM there (without it, the PEM follows the endpoint line)
+  --tls-name NAME     the host name or IP address the certificate is for (default localhost); an
+                      IPv6 address may come in brackets ([::1]); needs --tls
+  --ca-out PATH       write the CA's PEM there (without it, the PEM follows the endpoint line);
+                      needs --tls
 Prints `endpoint=http://ADDR` (with --tls, `endpoint=https://NAME:PORT`) on stdout once listening.";
 
 struct Options {
@@ -85,9 +87,15 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--generate" => options.generate = value()?.parse().map_err(|e| format!("--generate: {e}"))?,
             "--tls-name" => {
                 let name = value()?;
-                // An IPv6 address may come as it appears in a URL, in brackets.
-                let bare = name.strip_prefix('[').and_then(|inner| inner.strip_suffix(']'));
-                options.tls_name = bare.unwrap_or(&name).to_string();
+                // An IPv6 address may come as it appears in a URL, in brackets; an IP address
+                // (bracketed or not) is certified as an IP address, anything else as a DNS name.
+                options.tls_name = match name.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')) {
+                    Some(inner) if inner.parse::<std::net::Ipv6Addr>().is_ok() => inner.to_string(),
+                    Some(_) => {
+                        return Err(format!("--tls-name {name:?}: only an IPv6 address goes in brackets"));
+                    }
+                    None => name,
+                };
                 tls_name_given = true;
             }
             "--ca-out" => options.ca_out = Some(value()?.into()),
@@ -207,6 +215,9 @@ mod tests {
     fn an_ipv6_name_may_come_in_brackets() {
         let options = parsed(&["--tls", "--tls-name", "[::1]"]).unwrap();
         assert_eq!(options.tls_name, "::1");
+        assert_eq!(parsed(&["--tls", "--tls-name", "::1"]).unwrap().tls_name, "::1");
+        let error = parsed(&["--tls", "--tls-name", "[df.test]"]).err().expect("[df.test] was accepted");
+        assert!(error.contains("only an IPv6 address goes in brackets"), "{error}");
         assert_eq!(url_host(&options.tls_name), "[::1]");
         assert_eq!(url_host("127.0.0.1"), "127.0.0.1");
         SimTls::generate(&options.tls_name).expect("an IP address certificate");

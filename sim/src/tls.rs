@@ -110,3 +110,61 @@ impl Simulator {
         Ok(bound)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::ServerName;
+    use rustls::pki_types::pem::PemObject as _;
+
+    use super::*;
+
+    /// Whether a client that trusts only the simulator's CA completes a handshake with its
+    /// certificate when it connects to `server_name`.
+    fn handshake(tls: &SimTls, server_name: &str) -> Result<(), rustls::Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(tls.ca_pem.as_bytes()).unwrap()).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = ServerName::try_from(server_name.to_string()).unwrap();
+        let mut client = rustls::ClientConnection::new(Arc::new(config), name)?;
+        let mut server = rustls::ServerConnection::new(Arc::clone(&tls.config))?;
+        // In memory: each side's records go straight to the other, a few rounds at most.
+        for _ in 0..10 {
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok(());
+            }
+            let mut records = Vec::new();
+            client.write_tls(&mut records).unwrap();
+            if !records.is_empty() {
+                server.read_tls(&mut records.as_slice()).unwrap();
+                server.process_new_packets()?;
+            }
+            records.clear();
+            server.write_tls(&mut records).unwrap();
+            if !records.is_empty() {
+                client.read_tls(&mut records.as_slice()).unwrap();
+                client.process_new_packets()?;
+            }
+        }
+        panic!("the handshake with {server_name} did not finish");
+    }
+
+    #[test]
+    fn an_ip_address_is_certified_as_one() {
+        for address in ["::1", "127.0.0.1"] {
+            let tls = SimTls::generate(address).unwrap();
+            handshake(&tls, address).unwrap_or_else(|e| panic!("{address}: {e}"));
+            assert!(
+                handshake(&tls, "localhost").is_err(),
+                "a certificate for {address} is not for localhost"
+            );
+        }
+        let tls = SimTls::generate("localhost").unwrap();
+        handshake(&tls, "localhost").unwrap();
+        assert!(handshake(&tls, "::1").is_err(), "a certificate for localhost is not for ::1");
+    }
+}
