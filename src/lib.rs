@@ -19,10 +19,12 @@
 //!   use the provider.
 //! - [`provider`]: the `ncloud` provider, implementing `protocol`'s interface: its configuration,
 //!   the kill every entry point shares, the `ncloud_dataforest_aiapp_kill` resource and action,
-//!   the look-up data sources, each a typed object, and the typed errors that become diagnostics
+//!   the selector and the bulk `ncloud_dataforest_aiapps_kill` resource and action, the look-up
+//!   data sources, each a typed object, and the typed errors that become diagnostics
 //!   in one place. It calls DataForest through `ncp`.
-//! - [`ncp`]: the NCP client: sites and endpoints, signature v2, the retry policy, DataForest
-//!   calls and API errors. It knows nothing of Terraform.
+//! - [`ncp`]: the NCP client: sites and endpoints, signature v2, the retry policy, the network
+//!   (proxy and trusted CAs, by Go's rules), DataForest calls and API errors. It knows nothing of
+//!   Terraform.
 //! - [`logging`]: hclog-style JSON lines on stderr, for `tracing`.
 //!
 //! `main.rs` puts them together: it serves `provider::NcloudProvider` through
