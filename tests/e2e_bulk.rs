@@ -252,6 +252,27 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     assert!(workspace.state().is_empty());
 });
 
+on_each_terraform!(retargeting_a_destroy_hook_kills_nothing_until_the_destroy, |terraform| {
+    let sim = Sim::start(&[]);
+    for (id, name) in [("Old01", "old-1"), ("New01", "new-1")] {
+        sim.simulator.put_app(app(id, name, "default", "RUNNING", started(HOUR)));
+    }
+    let hook = |pattern: &str| {
+        format!(
+            "resource \"ncloud_dataforest_aiapps_kill\" \"teardown\" {{\n  account_id = \"acc1\"\n  \
+             name_regex = \"{pattern}\"\n  when = \"destroy\"\n}}\n"
+        )
+    };
+    let workspace = Workspace::new(terraform, &sim, &hook("^old-"));
+    workspace.apply();
+    // A changed selector applies in place: the old selection is not killed mid-apply.
+    workspace.write_main(&hook("^new-"));
+    workspace.apply().assert_contains("1 changed").assert_contains("0 destroyed");
+    assert_eq!(sim.simulator.kill_calls("Old01"), 0, "the old selection ran");
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]).assert_contains("1 destroyed");
+    assert_eq!((sim.state_of("Old01").as_str(), sim.state_of("New01").as_str()), ("RUNNING", "KILLED"));
+});
+
 on_each_terraform!(an_invalid_pattern_fails_validate_with_its_path, |terraform| {
     let sim = Sim::start(&[]);
     let config = r#"

@@ -22,7 +22,7 @@ pub fn is_valid_app_id(id: &str) -> bool {
 }
 
 pub fn is_terminal_state(state: &str) -> bool {
-    TERMINAL_STATES.contains(&state)
+    TERMINAL_STATES.iter().any(|terminal| terminal.eq_ignore_ascii_case(state))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

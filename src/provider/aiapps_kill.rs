@@ -45,7 +45,8 @@ tfplugin::object! {
             "After each kill, poll the app's state until it has ended, within the time-out.",
         ),
         triggers: Field<BTreeMap<String, Field<String>>> => optional(
-            "Arbitrary values; changing any of them replaces the resource, which selects and kills again.",
+            "Arbitrary values; changing any of them replaces the resource, which selects and kills again (a \
+             destroy hook, `when = \"destroy\"`, changes in place instead).",
         ),
         killed: Field<Vec<Field<KilledApp>>> => computed(
             "The apps killed, each with `id`, `name`, `success` and `message` (DataForest's answer): empty when \
@@ -191,9 +192,15 @@ impl AppsKill {
         AppsKill { killed: Field::Known(killed), ..self.clone() }
     }
 
-    /// The arguments whose change, from `prior`, replaces the resource.
+    /// The arguments whose change, from `prior`, replaces the resource. Nothing does while the
+    /// prior is a destroy hook (`when = "destroy"`): it recorded no kill, and a replacement would
+    /// run its old selection's kills in the middle of an apply; the change applies in place, and
+    /// the destroy selects with the new arguments.
     fn replacing(&self, prior: &AppsKill) -> Vec<&'static str> {
         let mut replacing = Vec::new();
+        if matches!(prior.kills_on_destroy(), Ok(true)) {
+            return replacing;
+        }
         let (now, before) = (&self.selector, &prior.selector);
         let changed = [
             (Selector::account_id, now.account_id != before.account_id),
@@ -223,13 +230,16 @@ pub struct Plan {
 
 /// Plans `proposed` over `prior` (`None` when creating).
 pub fn plan(prior: Option<&AppsKill>, proposed: &AppsKill) -> Plan {
-    let killing = AppsKill { killed: Field::Unknown, ..proposed.clone() };
+    // A destroy hook records nothing until it goes: `killed` is null.
+    let hook = matches!(proposed.kills_on_destroy(), Ok(true));
+    let killing = AppsKill { killed: if hook { Field::Null } else { Field::Unknown }, ..proposed.clone() };
     let Some(prior) = prior else {
         return Plan { planned: killing, requires_replace: Vec::new() };
     };
     let requires_replace = proposed.replacing(prior);
     if requires_replace.is_empty() && !kills_on_update(prior, proposed) {
-        return Plan { planned: proposed.clone(), requires_replace };
+        let planned = if hook { killing } else { proposed.clone() };
+        return Plan { planned, requires_replace };
     }
     Plan { planned: killing, requires_replace }
 }
@@ -240,7 +250,13 @@ pub fn update(prior: &AppsKill, planned: &AppsKill) -> Result<AppsKill, Provider
     if !planned.replacing(prior).is_empty() || kills_on_update(prior, planned) {
         return Err(ProviderError::UnexpectedUpdate);
     }
-    let killed = if planned.killed.is_unknown() { prior.killed.clone() } else { planned.killed.clone() };
+    let killed = if matches!(planned.kills_on_destroy(), Ok(true)) {
+        Field::Null
+    } else if planned.killed.is_unknown() {
+        prior.killed.clone()
+    } else {
+        planned.killed.clone()
+    };
     let state = AppsKill { killed, ..planned.clone() };
     if state.to_value().has_unknowns() {
         return Err(ProviderError::UnexpectedUpdate);
@@ -302,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn the_selector_and_triggers_replace_and_when_changes_in_place() {
+    fn the_selector_and_triggers_replace_but_a_destroy_hook_and_when_change_in_place() {
         let prior = AppsKill { killed: Field::Known(Vec::new()), ..config("acc") };
         let other_queue = AppsKill {
             selector: Flat(Selector { queue_name: known("gpu"), ..prior.selector.0.clone() }),
@@ -311,12 +327,23 @@ mod tests {
         let replaced = plan(Some(&prior), &other_queue);
         assert_eq!(replaced.requires_replace, ["queue_name"]);
         assert!(replaced.planned.killed.is_unknown());
+        // To a destroy hook in place: it records nothing until it goes.
         let later = plan(Some(&prior), &AppsKill { when: known("destroy"), ..prior.clone() });
-        assert!(later.requires_replace.is_empty() && later.planned.killed == Field::Known(Vec::new()));
+        assert!(later.requires_replace.is_empty() && later.planned.killed == Field::Null);
+        assert_eq!(update(&prior, &later.planned).unwrap().killed, Field::Null);
         let intent = AppsKill { when: known("destroy"), killed: Field::Null, ..config("acc") };
         let sooner = plan(Some(&intent), &AppsKill { when: known("create"), ..intent.clone() });
         assert!(sooner.requires_replace.is_empty() && sooner.planned.killed.is_unknown());
         assert!(kills_on_update(&intent, &sooner.planned));
+        // A destroy hook's selector and triggers change in place: a replacement would run the old
+        // selection's kills in the middle of the apply.
+        let retargeted = AppsKill {
+            selector: Flat(Selector { queue_name: known("gpu"), ..intent.selector.0.clone() }),
+            ..intent.clone()
+        };
+        let hook = plan(Some(&intent), &retargeted);
+        assert!(hook.requires_replace.is_empty() && hook.planned.killed == Field::Null, "{hook:?}");
+        assert_eq!(update(&intent, &hook.planned).unwrap(), retargeted);
         assert!(plan(None, &config("acc")).planned.killed.is_unknown());
     }
 }

@@ -45,8 +45,8 @@ impl NcloudProvider {
             (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
             (None, Some(planned)) if planned.kills_on_destroy()? => {
                 // The selection runs at destroy, so apps started after this apply go too. One
-                // listing now checks the account and the keys, so that a typo fails here rather
-                // than in the destroy it guards.
+                // listing now checks the keys and the endpoint, so that a mistake fails here
+                // rather than in the destroy it guards.
                 let (selection, settings) = planned.bulk(Phase::Create)?;
                 let deadline = deadline_after(&settings)?;
                 let (listed, selected) = self.list_and_select(&selection, deadline, &settings).await?;
@@ -57,7 +57,7 @@ impl NcloudProvider {
                 ));
                 Ok(Applied {
                     state: Some(AppsKill { killed: crate::protocol::object::Field::Null, ..planned }),
-                    warnings: Vec::new(),
+                    warnings: selected.warnings,
                 })
             }
             (None, Some(planned)) => self.bulk_into(&planned, Phase::Create, &log).await,

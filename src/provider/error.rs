@@ -75,7 +75,6 @@ pub enum ProviderError {
         max: usize,
         first: Vec<String>,
     },
-    /// Some kills of a bulk kill failed (the others went through); nothing is recorded.
     /// A bulk kill that did not kill all it selected: some kills failed, or were never started
     /// because Terraform asked to stop (`stopped`) or the time-out ran out.
     BulkFailed {
@@ -347,7 +346,11 @@ impl ProviderError {
                     Phase::Destroy => "The resource stays in state, so the next destroy selects again and kills what still matches.",
                     Phase::Action => "Nothing is recorded; invoke the action again to kill what still matches.",
                 };
-                let mut detail = format!("{}; the others went through.", counts.join(", and "));
+                let went_through = selected.saturating_sub(failures.len() + not_attempted);
+                let mut detail = match went_through {
+                    0 => format!("{}; none was killed.", counts.join(", and ")),
+                    n => format!("{}; the other {n} were killed.", counts.join(", and ")),
+                };
                 if !listed.is_empty() {
                     detail = format!("{detail}\n{}", listed.join("\n"));
                 }
@@ -672,6 +675,7 @@ mod tests {
         };
         let detail = error.to_diagnostic().detail;
         assert!(detail.contains("25 of the 40 selected kills failed"), "{detail}");
+        assert!(detail.contains("the other 8 were killed"), "{detail}");
         assert!(
             detail.contains("7 were not attempted, because Terraform asked the provider to stop"),
             "{detail}"
@@ -688,6 +692,9 @@ mod tests {
             stopped: false,
         };
         let detail = timed_out.to_diagnostic().detail;
-        assert!(detail.starts_with("3 were not attempted, because the time-out ran out"), "{detail}");
+        assert!(
+            detail.starts_with("3 were not attempted, because the time-out ran out; none was killed."),
+            "{detail}"
+        );
     }
 }
