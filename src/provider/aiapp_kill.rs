@@ -239,7 +239,14 @@ pub(super) fn timeout(timeouts: &Block<Timeouts>, phase: Phase) -> Result<Durati
 /// Whether an in-place change kills: `when` going from `destroy` to `create` (or unknown, which
 /// may turn out to be `create`).
 pub fn kills_on_update(prior: &AppKill, planned: &AppKill) -> bool {
-    matches!(prior.kills_on_destroy(), Ok(true)) && !matches!(planned.kills_on_destroy(), Ok(true))
+    when_turns_to_create(&prior.when, &planned.when)
+}
+
+/// Whether `when` goes from `destroy` to `create` (or unknown, which may turn out to be
+/// `create`): the in-place change that kills, for the single and the bulk kill alike.
+pub(super) fn when_turns_to_create(prior: &Field<String>, planned: &Field<String>) -> bool {
+    let destroy = |when| matches!(when_to_kill(when), Ok(Some(When::Destroy)));
+    destroy(prior) && !destroy(planned)
 }
 
 /// A planned change: the state after apply as far as known, and what forces a replacement.

@@ -12,7 +12,7 @@ use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatt
 use crate::protocol::schema::Schema;
 use crate::protocol::value::Number;
 
-use super::aiapp_kill::{Timeouts, When, timeout, when_to_kill};
+use super::aiapp_kill::{Timeouts, When, timeout, when_to_kill, when_turns_to_create};
 use super::error::ProviderError;
 use super::kill::{DEFAULT_TIMEOUT, KillReport, Phase};
 use super::selector::{Selection, Selector, UnsetStates};
@@ -218,7 +218,7 @@ impl AppsKill {
 
 /// Whether an in-place change kills: `when` going from `destroy` to `create` (or unknown).
 pub fn kills_on_update(prior: &AppsKill, planned: &AppsKill) -> bool {
-    matches!(prior.kills_on_destroy(), Ok(true)) && !matches!(planned.kills_on_destroy(), Ok(true))
+    when_turns_to_create(&prior.when, &planned.when)
 }
 
 /// A planned change: the state after apply as far as known, and what forces a replacement.
