@@ -488,6 +488,10 @@ mod tests {
             "both folders; a hash link adds nothing"
         );
         assert_eq!(cas(Some(&bundle), &[&a]).unwrap().len(), 3, "the file and the folder");
+        let damaged = temp.path().join("damaged.pem");
+        let unreadable = "-----BEGIN CERTIFICATE-----\n!!! not base64 !!!\n-----END CERTIFICATE-----\n";
+        std::fs::write(&damaged, format!("{unreadable}{}", ca_pem())).unwrap();
+        assert_eq!(cas(Some(&damaged), &[&empty]).unwrap().len(), 1, "a damaged block leaves the rest");
 
         assert_eq!(cas(Some(&missing), &[&a]).unwrap().len(), 1, "a missing file is no error");
         let none = cas(Some(&missing), &[&empty]).unwrap_err();
