@@ -211,6 +211,14 @@ mod tests {
     }
 
     #[test]
+    fn ended_states_are_recognised_in_any_case() {
+        for state in ["KILLED", "killed", "Finished", "failed"] {
+            assert!(is_terminal_state(state), "{state}");
+        }
+        assert!(!is_terminal_state("RUNNING") && !is_terminal_state("accepted"));
+    }
+
+    #[test]
     fn times_with_offsets_fractions_or_epoch_numbers() {
         let utc = |text| parse_time(text).map(|t| t.duration_since(UNIX_EPOCH).unwrap());
         // 2025-02-25T06:49:07Z is 1740466147 seconds after the epoch.
