@@ -1158,7 +1158,11 @@ async fn stop_during_a_bulk_kill_starts_no_new_kill_and_records_nothing() {
         "{}",
         error.detail
     );
-    assert!(error.detail.contains("interrupted by Terraform"), "{}", error.detail);
+    assert!(
+        error.detail.contains("Terraform asked the provider to stop while the kill of AI app"),
+        "{}",
+        error.detail
+    );
     assert_eq!(decode(response.new_state), Value::Null);
     let kills: usize = ids.iter().map(|id| simulator.kill_calls(id)).sum();
     assert_eq!(kills, 1, "only the kill in flight was sent");

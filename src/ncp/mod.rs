@@ -1,11 +1,13 @@
-//! NAVER Cloud Platform client: sites and endpoints, credentials, signature v2, the network
-//! (proxy and trusted CAs), and the DataForest API calls with their typed errors. It knows nothing of Terraform.
+//! NAVER Cloud Platform client: sites and endpoints, credentials (and the NCP CLI's profile file
+//! that can hold them), signature v2, the network (proxy and trusted CAs), and the DataForest API
+//! calls with their typed errors. It knows nothing of Terraform.
 
 pub mod apps;
 pub mod dataforest;
 pub mod endpoint;
 pub mod error;
 pub mod network;
+pub mod profile;
 pub mod retry;
 pub mod signing;
 

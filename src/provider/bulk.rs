@@ -1,283 +1,439 @@
-//! The bulk kill as the provider runs it, for the `ncloud_dataforest_aiapps_kill` resource and
-//! action: list the account (one `getList`), select, refuse a selection larger than `max_apps`,
-//! then kill what was selected, `concurrency` at a time through the one HTTP client, each as a
-//! single kill is (retries, the refusal check, waiting). A kill that fails does not stop the
-//! others; the failures are reported together once all have run.
+//! The bulk kill that the `ncloud_dataforest_aiapps_kill` resource and action share: the
+//! arguments both take ([`KillSettings`]), and the kill itself: list the account (one `getList`),
+//! select, refuse a selection larger than `max_apps`, then kill what was selected, `concurrency`
+//! at a time through the one HTTP client, each as a single kill is (retries, the refusal check,
+//! waiting). A kill that fails does not stop the others; the failures are reported together once
+//! all have run. Once Terraform asks to stop or the time-out runs out, no new kill starts.
 
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt as _;
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
 use crate::ncp::{ApiError, AppInfo, CallError};
-use crate::protocol::value::Value;
+use crate::protocol::object::{Field, optional};
+use crate::protocol::value::Number;
 
-use super::aiapps_kill::{self, AppsKill, AppsKillAction, BulkSettings};
-use super::error::{KillFailure, ProviderError, ProviderWarning};
-use super::kill::{self, Kill, KillError, KillReport, Phase};
+use super::error::{FailedKill, Phase, ProviderError, ProviderWarning};
+use super::kill::{self, Kill, KillError, KillReport};
 use super::selector::{Selected, Selection, describe};
-use super::{Applied, ApplyError, NcloudProvider, Session, decode};
+use super::session::Context;
 
-/// What a bulk kill did: each app killed with DataForest's answer (in the order `getList` gave
-/// them), and what is worth a warning. A dry run kills nothing and reports what it would kill.
-struct BulkOutcome {
-    killed: Vec<(AppInfo, KillReport)>,
-    selected: Vec<AppInfo>,
-    warnings: Vec<ProviderWarning>,
+const DEFAULT_MAX_APPS: u64 = 20;
+const MAX_APPS_LIMIT: u64 = 10_000;
+const DEFAULT_CONCURRENCY: u64 = 8;
+const CONCURRENCY_LIMIT: u64 = 64;
+/// How many of the selected apps the error of a selection past `max_apps` names.
+const NAMED_WHEN_TOO_MANY: usize = 10;
+
+tfplugin::object! {
+    /// How a bulk kill runs, as the resource and the action both take it.
+    pub struct KillSettings {
+        max_apps: Field<Number> => optional(
+            "The most apps one kill may take, 1 to 10000 (default 20): if more match, none is killed and the \
+             error shows how many and the first ten, so a pattern written wrong cannot empty an account.",
+        ),
+        concurrency: Field<Number> => optional(
+            "How many kills run at once, 1 to 64 (default 8), sharing one HTTP client and its connections.",
+        ),
+        wait_for_termination: Field<bool> => optional(
+            "After each kill, poll the app's state until it has ended, within the time-out (the action's is 20 \
+             minutes).",
+        ),
+    }
 }
 
-impl NcloudProvider {
-    /// Applies a planned change of the bulk kill resource.
-    pub(super) async fn apply_bulk(
-        &self,
-        prior: Option<AppsKill>,
-        planned: Option<AppsKill>,
-    ) -> Result<Applied<AppsKill>, ApplyError<AppsKill>> {
-        let log = |step: String| tracing::info!("{step}");
-        match (prior, planned) {
-            (Some(prior), None) if prior.kills_on_destroy()? => {
-                let outcome =
-                    self.bulk_kill(&prior.bulk(Phase::Destroy)?, Phase::Destroy, false, true, &log).await?;
-                Ok(Applied { state: None, warnings: outcome.warnings })
-            }
-            (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
-            (None, Some(planned)) if planned.kills_on_destroy()? => {
-                // The selection runs at destroy, so apps started after this apply go too. One
-                // listing now checks the keys and the endpoint, so that a mistake fails here
-                // rather than in the destroy it guards.
-                let (selection, settings) = planned.bulk(Phase::Create)?;
-                let deadline = deadline_after(&settings)?;
-                let (listed, selected) = self.list_and_select(&selection, deadline, &settings).await?;
-                log(format!(
-                    "{} of {listed} app(s) of account {:?} match now; the selection runs again at destroy",
-                    selected.apps.len(),
-                    selection.account_id
-                ));
-                Ok(Applied {
-                    state: Some(AppsKill { killed: crate::protocol::object::Field::Null, ..planned }),
-                    warnings: selected.warnings,
-                })
-            }
-            (None, Some(planned)) => self.bulk_into(&planned, Phase::Create, &log).await,
-            (Some(prior), Some(planned)) if aiapps_kill::kills_on_update(&prior, &planned) => {
-                self.bulk_into(&planned, Phase::Update, &log).await
-            }
-            (Some(prior), Some(planned)) => {
-                Ok(Applied { state: Some(aiapps_kill::update(&prior, &planned)?), warnings: Vec::new() })
-            }
-        }
+/// How a bulk kill runs, checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BulkSettings {
+    pub max_apps: usize,
+    pub concurrency: usize,
+    pub wait_for_termination: bool,
+    /// Bound on the whole bulk kill: the list, every kill and every wait.
+    pub limit: Duration,
+}
+
+/// A whole number in `low..=high`, or `default` when not set (or not yet known).
+fn whole(
+    field: &Field<Number>,
+    attribute: &'static str,
+    default: u64,
+    low: u64,
+    high: u64,
+) -> Result<u64, ProviderError> {
+    let Field::Known(number) = field else { return Ok(default) };
+    let out_of_range = |value: String| ProviderError::OutOfRange { attribute, value, low, high };
+    match number {
+        Number::Int(n) if (low as i64..=high as i64).contains(n) => Ok(*n as u64),
+        Number::Int(n) => Err(out_of_range(n.to_string())),
+        Number::Float(f) => Err(out_of_range(f.to_string())),
+        Number::Decimal(d) => Err(out_of_range(d.clone())),
+    }
+}
+
+impl KillSettings {
+    /// The settings, checked, for a bulk kill bounded by `limit`.
+    pub fn resolve(&self, limit: Duration) -> Result<BulkSettings, ProviderError> {
+        let max_apps = whole(&self.max_apps, KillSettings::max_apps, DEFAULT_MAX_APPS, 1, MAX_APPS_LIMIT)?;
+        let concurrency =
+            whole(&self.concurrency, KillSettings::concurrency, DEFAULT_CONCURRENCY, 1, CONCURRENCY_LIMIT)?;
+        Ok(BulkSettings {
+            max_apps: max_apps as usize,
+            concurrency: concurrency as usize,
+            wait_for_termination: self.wait_for_termination == Field::Known(true),
+            limit,
+        })
     }
 
-    /// Kills what `planned` selects and returns the state recording it.
-    async fn bulk_into(
-        &self,
-        planned: &AppsKill,
-        phase: Phase,
-        progress: &(dyn Fn(String) + Sync),
-    ) -> Result<Applied<AppsKill>, ApplyError<AppsKill>> {
-        let outcome = self.bulk_kill(&planned.bulk(phase)?, phase, false, true, progress).await?;
-        Ok(Applied { state: Some(planned.with_killed(&outcome.killed)), warnings: outcome.warnings })
+    /// Checks the settings that are known.
+    pub fn validate(&self) -> Option<ProviderError> {
+        self.resolve(Duration::ZERO).err()
     }
+}
 
-    /// Runs the bulk action; `progress` hears about each app and, at the end, the summary.
-    pub(super) async fn run_bulk_action(
-        &self,
-        config: &Value,
-        progress: impl FnMut(String) + Send,
-    ) -> Result<Vec<ProviderWarning>, ProviderError> {
-        let action = decode::<AppsKillAction>(config)?;
-        if let Some(error) = action.validate().into_iter().next() {
-            return Err(error);
-        }
-        let (selection, settings, dry_run) = action.bulk()?;
-        // Kills run at once; their progress goes out one message at a time.
-        let progress = Mutex::new(progress);
-        let report = |step: String| (progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))(step);
-        let outcome = self.bulk_kill(&(selection, settings), Phase::Action, dry_run, false, &report).await?;
-        report(if dry_run {
-            format!("Dry run: {} app(s) match; nothing was killed", outcome.selected.len())
-        } else {
-            format!("Killed {} app(s)", outcome.killed.len())
-        });
-        Ok(outcome.warnings)
-    }
+/// What a bulk kill does with what it selected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkMode {
+    /// Report what would be killed, and kill nothing (the action's `dry_run`).
+    DryRun,
+    /// Kill each app on its own (the action, which records nothing).
+    Kill,
+    /// Kill each app through the run's per-app memory, so that an app this run already killed
+    /// (a single kill of it, say) is not killed again (the resource).
+    KillOnce,
+}
 
-    /// Lists, selects and kills. `remember` shares the run's per-app kill memory (resources);
-    /// `dry_run` selects only.
-    async fn bulk_kill(
-        &self,
-        (selection, settings): &(Selection, BulkSettings),
-        phase: Phase,
-        dry_run: bool,
-        remember: bool,
-        progress: &(dyn Fn(String) + Sync),
-    ) -> Result<BulkOutcome, ProviderError> {
-        let deadline = deadline_after(settings)?;
-        let (listed, selected) = self.list_and_select(selection, deadline, settings).await?;
-        progress(format!(
-            "{} of {listed} app(s) of account {:?} match",
-            selected.apps.len(),
-            selection.account_id
-        ));
-        if selected.apps.len() > settings.max_apps {
-            return Err(ProviderError::TooManyApps {
-                count: selected.apps.len(),
-                max: settings.max_apps,
-                first: selected.apps.iter().take(10).map(describe).collect(),
-            });
-        }
-        if dry_run {
-            for app in &selected.apps {
-                progress(format!("Would kill {}", describe(app)));
-            }
-            return Ok(BulkOutcome {
-                killed: Vec::new(),
-                selected: selected.apps,
-                warnings: selected.warnings,
-            });
-        }
-        let session = self.session()?;
-        let stop = self.running()?;
-        let kills = futures_util::stream::iter(selected.apps.iter().cloned().enumerate())
-            .map(|(index, app)| {
-                let (session, stop) = (&session, &stop);
-                async move {
-                    // Once Terraform asks to stop or the time-out runs out, no new kill starts.
-                    if stop.is_cancelled() || Instant::now() >= deadline {
-                        return (index, app, None);
-                    }
-                    let kill = Kill {
-                        app_id: app.id.clone(),
-                        phase,
-                        wait_for_termination: settings.wait_for_termination,
-                        limit: settings.limit,
-                    };
-                    let result = self.kill_app(session, &kill, deadline, stop, remember, progress).await;
-                    match &result {
-                        Ok(report) => progress(format!("Killed {}: {}", describe(&app), report.message)),
-                        Err(failed) => {
-                            progress(format!("Could not kill {}: {}", describe(&app), reason(&failed.error)))
-                        }
-                    }
-                    (index, app, Some(result))
-                }
-            })
-            .buffer_unordered(settings.concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        let mut kills = kills;
-        kills.sort_by_key(|(index, _, _)| *index);
-        let mut killed = Vec::new();
-        let mut failures = Vec::new();
-        let mut not_attempted = 0;
-        let mut warnings = selected.warnings;
-        for (_, app, result) in kills {
-            match result {
-                Some(Ok(report)) => {
-                    warnings.extend(report.warnings.iter().cloned());
-                    killed.push((app, report));
-                }
-                Some(Err(KillError { error, .. })) => failures.push((describe(&app), reason(&error))),
-                None => not_attempted += 1,
-            }
-        }
-        if !failures.is_empty() || not_attempted > 0 {
-            return Err(ProviderError::BulkFailed {
-                phase,
-                selected: selected.apps.len(),
-                failures,
-                not_attempted,
-                stopped: stop.is_cancelled(),
-            });
-        }
-        Ok(BulkOutcome { killed, selected: Vec::new(), warnings })
-    }
-
-    /// Lists the account (one `getList`, bounded by `deadline` and Terraform's stop) and selects:
-    /// how many apps were listed, and what matched.
-    async fn list_and_select(
-        &self,
-        selection: &Selection,
-        deadline: Instant,
-        settings: &BulkSettings,
-    ) -> Result<(usize, Selected), ProviderError> {
-        let stop = self.running()?;
-        let session = self.session()?;
-        let listing = format!("the apps of account {:?}", selection.account_id);
-        let client = session.client().map_err(|error| ProviderError::LookupFailed {
-            what: listing.clone(),
-            error: Box::new(error),
-            attempts: 0,
-        })?;
-        let listed = tokio::select! {
-            biased;
-            () = stop.cancelled() => return Err(ProviderError::Interrupted),
-            listed = timeout_at(deadline, client.list_apps(&selection.account_id)) => listed,
-        };
-        let apps = match listed {
-            Ok(Ok(apps)) => apps,
-            Ok(Err(CallError { error, attempts, .. })) => {
-                return Err(ProviderError::LookupFailed { what: listing, error: Box::new(error), attempts });
-            }
-            Err(_) => {
-                let reason = format!("no answer within {}", humantime::format_duration(settings.limit));
-                let error = ApiError::Transport { reason, timed_out: true, connected: true };
-                return Err(ProviderError::LookupFailed {
-                    what: listing,
-                    error: Box::new(error),
-                    attempts: 1,
-                });
-            }
-        };
-        Ok((apps.len(), selection.select(&apps, SystemTime::now())))
-    }
-
-    /// One app's kill in a bulk kill: through the run's per-app memory for a resource, on its
-    /// own for the action.
-    async fn kill_app(
-        &self,
-        session: &Session,
-        kill: &Kill,
-        deadline: Instant,
-        stop: &CancellationToken,
-        remember: bool,
-        progress: &(dyn Fn(String) + Sync),
-    ) -> Result<KillReport, KillError> {
-        if remember {
-            return self.kill_once(session, kill, deadline, stop, progress).await;
-        }
-        let client = session.client_for(kill)?;
-        let report = kill::send(client, kill, deadline, stop, &mut |step| progress(step)).await?;
-        kill::finish(client, kill, report, deadline, stop, progress).await
-    }
+/// What a bulk kill did: each app killed with DataForest's answer (in the order `getList` gave
+/// them), what a dry run would kill, and what is worth a warning.
+#[derive(Debug)]
+pub struct BulkOutcome {
+    pub killed: Vec<(AppInfo, KillReport)>,
+    pub selected: Vec<AppInfo>,
+    pub warnings: Vec<ProviderWarning>,
 }
 
 /// When a bulk kill that starts now must be done.
-fn deadline_after(settings: &BulkSettings) -> Result<Instant, ProviderError> {
+pub fn deadline_after(settings: &BulkSettings) -> Result<Instant, ProviderError> {
     Instant::now().checked_add(settings.limit).ok_or(ProviderError::TimeoutTooLong { limit: settings.limit })
 }
 
-/// Why one app's kill failed, in a line.
-fn reason(error: &ProviderError) -> String {
+/// Lists, selects and, unless a dry run, kills.
+pub async fn bulk_kill(
+    context: &Context,
+    selection: &Selection,
+    settings: &BulkSettings,
+    phase: Phase,
+    mode: BulkMode,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<BulkOutcome, ProviderError> {
+    let deadline = deadline_after(settings)?;
+    let (listed, selected) = list_and_select(context, selection, deadline, settings.limit).await?;
+    progress(format!(
+        "{} of {listed} app(s) of account {:?} match",
+        selected.apps.len(),
+        selection.account_id
+    ));
+    check_cap(&selected.apps, settings.max_apps)?;
+    if mode == BulkMode::DryRun {
+        for app in &selected.apps {
+            progress(format!("Would kill {}", describe(app)));
+        }
+        return Ok(BulkOutcome { killed: Vec::new(), selected: selected.apps, warnings: selected.warnings });
+    }
+    let session = context.session()?;
+    let stop = context.running()?;
+    let results = kill_each(&selected.apps, settings.concurrency, deadline, &stop, |app| {
+        let (session, stop) = (&session, &stop);
+        async move {
+            let kill = Kill {
+                app_id: app.id.clone(),
+                attribute: None,
+                phase,
+                wait_for_termination: settings.wait_for_termination,
+                limit: settings.limit,
+            };
+            let result = match mode {
+                BulkMode::KillOnce => session.kill_once(&kill, deadline, stop, progress).await,
+                BulkMode::Kill | BulkMode::DryRun => match session.client_for(&kill) {
+                    Ok(client) => {
+                        let mut relay = |step| progress(step);
+                        match kill::send(client, &kill, deadline, stop, &mut relay).await {
+                            Ok(report) => kill::finish(client, &kill, report, deadline, stop, progress).await,
+                            Err(error) => Err(error.into()),
+                        }
+                    }
+                    Err(error) => Err(error.into()),
+                },
+            };
+            match &result {
+                Ok(report) => progress(format!("Killed {}: {}", describe(app), report.message)),
+                Err(failed) => progress(failure_line(app, &failed.error)),
+            }
+            result
+        }
+    })
+    .await;
+    let mut outcome = tally(phase, results, stop.is_cancelled())?;
+    outcome.warnings.splice(0..0, selected.warnings);
+    Ok(outcome)
+}
+
+/// A line about an app whose kill failed, in the words a single kill's failure uses.
+fn failure_line(app: &AppInfo, error: &ProviderError) -> String {
     match error {
-        ProviderError::Kill { failure, .. } => match failure {
-            KillFailure::Failed { error, .. } => error.to_string(),
-            KillFailure::TimedOut { limit } => {
-                format!(
-                    "no final answer within {}; it may or may not have happened",
-                    humantime::format_duration(*limit)
-                )
+        ProviderError::Kill { failure, .. } => failure.sentence(&describe(app)),
+        other => format!("Could not kill {}: {}", describe(app), other.to_diagnostic().summary),
+    }
+}
+
+/// Refuses a selection of more than `max_apps` apps: then none is killed.
+fn check_cap(selected: &[AppInfo], max_apps: usize) -> Result<(), ProviderError> {
+    if selected.len() <= max_apps {
+        return Ok(());
+    }
+    Err(ProviderError::TooManyApps {
+        attribute: KillSettings::max_apps,
+        count: selected.len(),
+        max: max_apps,
+        first: selected.iter().take(NAMED_WHEN_TOO_MANY).map(describe).collect(),
+    })
+}
+
+/// The result of one app's kill in a bulk kill; `None` when it never started.
+type Attempt = Option<Result<KillReport, KillError>>;
+
+/// Runs `kill_one` for each app, `concurrency` at a time; once `stop` is cancelled or `deadline`
+/// passed, no new kill starts. The results come in the apps' order.
+async fn kill_each<'a, F, Fut>(
+    apps: &'a [AppInfo],
+    concurrency: usize,
+    deadline: Instant,
+    stop: &CancellationToken,
+    kill_one: F,
+) -> Vec<(&'a AppInfo, Attempt)>
+where
+    F: Fn(&'a AppInfo) -> Fut,
+    Fut: Future<Output = Result<KillReport, KillError>>,
+{
+    let kill_one = &kill_one;
+    // By index rather than by reference: a closure over borrowed items would make the stream's
+    // future fail the `Send` check that the gRPC service needs.
+    let mut results = futures_util::stream::iter(0..apps.len())
+        .map(|index| async move {
+            if stop.is_cancelled() || Instant::now() >= deadline {
+                return (index, None);
             }
-            KillFailure::Interrupted { .. } => "interrupted by Terraform".to_string(),
-            KillFailure::WaitFailed { error, .. } => {
-                format!("accepted, but reading its state failed: {error}")
+            (index, Some(kill_one(&apps[index]).await))
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(index, attempt)| (&apps[index], attempt)).collect()
+}
+
+/// What a bulk kill's attempts add up to: each app killed, and the warnings; or, when any kill
+/// failed or was not attempted (`stopped`: because Terraform asked to stop), the error counting
+/// and naming them.
+fn tally(
+    phase: Phase,
+    results: Vec<(&AppInfo, Attempt)>,
+    stopped: bool,
+) -> Result<BulkOutcome, ProviderError> {
+    let selected = results.len();
+    let mut killed = Vec::new();
+    let mut warnings = Vec::new();
+    let mut failures = Vec::new();
+    let mut not_attempted = 0;
+    for (app, attempt) in results {
+        match attempt {
+            Some(Ok(report)) => {
+                warnings.extend(report.warnings.iter().cloned());
+                killed.push((app.clone(), report));
             }
-            KillFailure::StillRunning { last_state, .. } => {
-                format!("accepted, but still {last_state} when the time-out ran out")
+            Some(Err(KillError { error, .. })) => failures.push(FailedKill { app: describe(app), error }),
+            None => not_attempted += 1,
+        }
+    }
+    if !failures.is_empty() || not_attempted > 0 {
+        return Err(ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped });
+    }
+    Ok(BulkOutcome { killed, selected: Vec::new(), warnings })
+}
+
+/// Lists the account (one `getList`, bounded by `deadline` and Terraform's stop) and selects:
+/// how many apps were listed, and what matched. `limit` is the time-out, for the message when it
+/// runs out.
+pub async fn list_and_select(
+    context: &Context,
+    selection: &Selection,
+    deadline: Instant,
+    limit: Duration,
+) -> Result<(usize, Selected), ProviderError> {
+    let stop = context.running()?;
+    let session = context.session()?;
+    let listing = format!("the apps of account {:?}", selection.account_id);
+    let client = session.client().map_err(|error| ProviderError::LookupFailed {
+        what: listing.clone(),
+        error: Box::new(error),
+        attempts: 0,
+    })?;
+    let listed = tokio::select! {
+        biased;
+        () = stop.cancelled() => return Err(ProviderError::Interrupted),
+        listed = timeout_at(deadline, client.list_apps(&selection.account_id)) => listed,
+    };
+    let apps = match listed {
+        Ok(Ok(apps)) => apps,
+        Ok(Err(CallError { error, attempts, .. })) => {
+            return Err(ProviderError::LookupFailed { what: listing, error: Box::new(error), attempts });
+        }
+        Err(_) => {
+            let reason = format!("no answer within {}", humantime::format_duration(limit));
+            let error = ApiError::Transport { reason, timed_out: true, connected: true };
+            return Err(ProviderError::LookupFailed { what: listing, error: Box::new(error), attempts: 1 });
+        }
+    };
+    Ok((apps.len(), selection.select(&apps, SystemTime::now())))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::provider::error::KillFailure;
+
+    fn apps(count: usize) -> Vec<AppInfo> {
+        (1..=count)
+            .map(|n| AppInfo { id: format!("App{n:02}"), name: format!("job-{n}"), ..AppInfo::default() })
+            .collect()
+    }
+
+    fn accepted(app: &AppInfo) -> KillReport {
+        KillReport {
+            id: app.id.clone(),
+            success: true,
+            message: "kill requested".into(),
+            killed_at: "2026-11-29T00:00:00Z".into(),
+            observed: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
+    #[test]
+    fn the_cap_refuses_a_selection_larger_than_max_apps_and_names_the_first_ten() {
+        assert!(check_cap(&apps(3), 3).is_ok());
+        assert!(check_cap(&[], 1).is_ok());
+        let refused = check_cap(&apps(12), 11);
+        let Err(ProviderError::TooManyApps { attribute, count, max, first }) = refused else {
+            panic!("{refused:?}")
+        };
+        assert_eq!((attribute, count, max), ("max_apps", 12, 11));
+        assert_eq!(first.len(), 10);
+        assert_eq!(first[0], "App01 (job-1)");
+    }
+
+    #[tokio::test]
+    async fn once_stop_is_asked_no_new_kill_starts_and_the_rest_count_as_not_attempted() {
+        let apps = apps(6);
+        let stop = CancellationToken::new();
+        let started = AtomicUsize::new(0);
+        let results = kill_each(&apps, 1, far(), &stop, |app| {
+            started.fetch_add(1, Ordering::SeqCst);
+            stop.cancel();
+            let report = accepted(app);
+            async move { Ok(report) }
+        })
+        .await;
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        let attempted: Vec<bool> = results.iter().map(|(_, attempt)| attempt.is_some()).collect();
+        assert_eq!(attempted, [true, false, false, false, false, false]);
+        let tallied = tally(Phase::Action, results, stop.is_cancelled());
+        let Err(ProviderError::BulkFailed { selected, failures, not_attempted, stopped, .. }) = tallied
+        else {
+            panic!("{tallied:?}")
+        };
+        assert_eq!((selected, failures.len(), not_attempted, stopped), (6, 0, 5, true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_kill_starts_after_the_deadline_and_at_most_concurrency_run_at_once() {
+        let apps = apps(6);
+        let stop = CancellationToken::new();
+        let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        // Each kill takes 10 s, two at a time: four start before the 15 s deadline, two after it.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let results = kill_each(&apps, 2, deadline, &stop, |app| {
+            let (running, most) = (&running, &most);
+            let report = accepted(app);
+            async move {
+                most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(report)
             }
-        },
-        other => other.to_diagnostic().summary,
+        })
+        .await;
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        let ids: Vec<&str> = results.iter().map(|(app, _)| app.id.as_str()).collect();
+        assert_eq!(ids, ["App01", "App02", "App03", "App04", "App05", "App06"], "in the listing's order");
+        let attempted = results.iter().filter(|(_, attempt)| attempt.is_some()).count();
+        assert_eq!(attempted, 4);
+        let tallied = tally(Phase::Create, results, stop.is_cancelled());
+        assert!(
+            matches!(tallied, Err(ProviderError::BulkFailed { not_attempted: 2, stopped: false, .. })),
+            "{tallied:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_kill_is_kept_typed_and_the_others_are_killed() {
+        let apps = apps(3);
+        let stop = CancellationToken::new();
+        let results = kill_each(&apps, 3, far(), &stop, |app| {
+            let result = if app.id == "App02" {
+                let failure = KillFailure::Failed {
+                    error: Box::new(ApiError::Transport {
+                        reason: "reset".into(),
+                        timed_out: false,
+                        connected: true,
+                    }),
+                    attempts: 5,
+                    earlier_attempt_uncertain: false,
+                };
+                Err(KillError {
+                    error: ProviderError::Kill {
+                        app_id: app.id.clone(),
+                        attribute: None,
+                        phase: Phase::Destroy,
+                        failure,
+                    },
+                    accepted: None,
+                })
+            } else {
+                Ok(accepted(app))
+            };
+            async move { result }
+        })
+        .await;
+        let tallied = tally(Phase::Destroy, results, false);
+        let Err(error @ ProviderError::BulkFailed { .. }) = tallied else { panic!("{tallied:?}") };
+        let ProviderError::BulkFailed { failures, not_attempted, .. } = &error else { unreachable!() };
+        assert_eq!((failures.len(), *not_attempted), (1, 0));
+        let detail = error.to_diagnostic().detail;
+        assert!(detail.contains("1 of the 3 selected kills failed; the other 2 were killed."), "{detail}");
+        // Worded as a single kill's failure is, uncertainty included.
+        assert!(
+            detail.contains("- Killing AI app App02 (job-2) failed after 5 attempts: request failed: reset."),
+            "{detail}"
+        );
+        assert!(detail.contains("so the kill may have happened all the same"), "{detail}");
     }
 }

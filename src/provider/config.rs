@@ -3,11 +3,11 @@
 //! `~/.ncloud/configure` profile, and only as a pair: the file is read only when neither key is
 //! set in the block or the environment, and then it supplies both.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::ncp::dataforest::DEFAULT_REQUEST_TIMEOUT;
+use crate::ncp::profile::{self, ProfileError, ProfileKeys};
 use crate::ncp::retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use crate::ncp::{
     ClientOptions, Credentials, Endpoint, EndpointError, NetworkEnv, RetryPolicy, SecretKey, Site,
@@ -15,6 +15,8 @@ use crate::ncp::{
 use crate::protocol::object::{Field, Object, optional, split};
 use crate::protocol::schema::Schema;
 use crate::protocol::value::Number;
+
+use super::duration::parse_duration;
 
 tfplugin::object! {
     /// The `provider "ncloud"` block.
@@ -85,10 +87,6 @@ const ALL_SETTINGS: [Setting; 7] =
     [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE, MAX_RETRIES, REQUEST_TIMEOUT];
 /// The longest `request_timeout` accepted.
 const LONGEST_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// The NCP CLI's credentials file, below the home folder.
-pub const CLI_CONFIG_FILE: &str = ".ncloud/configure";
-const DEFAULT_PROFILE: &str = "DEFAULT";
 
 /// A provider attribute, the environment variable it falls back to, and how to read its value
 /// from a block, as the text it would be written as.
@@ -308,25 +306,19 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
 
 /// Both keys from a profile of the NCP CLI file: `profile` if named, else `DEFAULT`.
 fn keys_from_profile(profile: Option<String>, home: Option<&Path>) -> Result<(String, String), ConfigError> {
-    let Some(home) = home else {
-        return Err(match profile {
-            Some(profile) => ConfigError::ProfileNotFound { profile, path: PathBuf::from(CLI_CONFIG_FILE) },
-            None => ConfigError::Missing(ACCESS_KEY),
-        });
-    };
-    let path = home.join(CLI_CONFIG_FILE);
-    let Some((path, profile, entries)) = read_profile(&path, profile.as_deref())? else {
-        return Err(ConfigError::Missing(ACCESS_KEY));
-    };
-    let key = |name: &str, setting: Setting| match entries.get(name).filter(|value| !value.is_empty()) {
-        Some(value) => Ok(value.clone()),
-        None => Err(ConfigError::ProfileIncomplete {
-            profile: profile.clone(),
-            path: path.clone(),
-            missing: setting,
+    match profile::read_keys(home, profile.as_deref()) {
+        Ok(Some(ProfileKeys { access_key, secret_key })) => Ok((access_key, secret_key)),
+        Ok(None) => Err(ConfigError::Missing(ACCESS_KEY)),
+        Err(ProfileError::NotFound { profile, path }) => Err(ConfigError::ProfileNotFound { profile, path }),
+        Err(ProfileError::Unreadable { path, reason }) => {
+            Err(ConfigError::ProfileFileUnreadable { path, reason })
+        }
+        Err(ProfileError::Incomplete { profile, path, entry }) => Err(ConfigError::ProfileIncomplete {
+            profile,
+            path,
+            missing: if entry == profile::ACCESS_KEY_ENTRY { ACCESS_KEY } else { SECRET_KEY },
         }),
-    };
-    Ok((key("ncloud_access_key_id", ACCESS_KEY)?, key("ncloud_secret_access_key", SECRET_KEY)?))
+    }
 }
 
 /// The settings whose value is not yet known (during plan), in schema order.
@@ -367,76 +359,13 @@ fn parse_request_timeout(text: &str, source: Source) -> Result<Duration, ConfigE
     Ok(duration)
 }
 
-/// A positive duration written as Terraform users write them: `30s`, `5m`, `1h30m`, `500ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim()).map_err(|error| error.to_string())?;
-    if duration.is_zero() {
-        return Err("it must be longer than zero".to_string());
-    }
-    Ok(duration)
-}
-
-type Profile = (PathBuf, String, HashMap<String, String>);
-
-/// Reads one profile of the NCP CLI file. A missing file is no error unless a profile was named.
-fn read_profile(path: &Path, named: Option<&str>) -> Result<Option<Profile>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return match named {
-                Some(profile) => Err(ConfigError::ProfileNotFound {
-                    profile: profile.to_string(),
-                    path: path.to_path_buf(),
-                }),
-                None => Ok(None),
-            };
-        }
-        Err(error) => {
-            return Err(ConfigError::ProfileFileUnreadable {
-                path: path.to_path_buf(),
-                reason: error.to_string(),
-            });
-        }
-    };
-    let profile = named.unwrap_or(DEFAULT_PROFILE);
-    match parse_ini_section(&text, profile) {
-        Some(entries) => Ok(Some((path.to_path_buf(), profile.to_string(), entries))),
-        None if named.is_some() => {
-            Err(ConfigError::ProfileNotFound { profile: profile.to_string(), path: path.to_path_buf() })
-        }
-        None => Ok(None),
-    }
-}
-
-/// The `key = value` pairs of `[section]` in an INI text; `None` when the section is absent.
-fn parse_ini_section(text: &str, section: &str) -> Option<HashMap<String, String>> {
-    let mut current: Option<&str> = None;
-    let mut found = None;
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = Some(name.trim());
-            if current == Some(section) {
-                found.get_or_insert_with(HashMap::new);
-            }
-            continue;
-        }
-        if current == Some(section)
-            && let Some((key, value)) = line.split_once('=')
-        {
-            found.get_or_insert_with(HashMap::new).insert(key.trim().to_string(), value.trim().to_string());
-        }
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ncp::profile::CLI_CONFIG_FILE;
     use crate::protocol::value::Value;
     use std::collections::BTreeMap;
+    use std::collections::HashMap;
 
     fn validate_value(config: &Value) -> Vec<ConfigError> {
         validate(&ProviderBlock::from_value(config).unwrap())
@@ -444,10 +373,7 @@ mod tests {
 
     fn block(pairs: &[(&str, &str)]) -> Value {
         let mut fields: BTreeMap<String, Value> =
-            ["access_key", "secret_key", "site", "endpoint", "profile", "max_retries", "request_timeout"]
-                .iter()
-                .map(|k| (k.to_string(), Value::Null))
-                .collect();
+            schema().attributes.iter().map(|a| (a.name.to_string(), Value::Null)).collect();
         for (k, v) in pairs {
             fields.insert(k.to_string(), Value::String(v.to_string()));
         }
@@ -661,23 +587,5 @@ mod tests {
             let errors = validate_value(&block(&[("request_timeout", text)]));
             assert_eq!(errors.is_empty(), valid, "{text}: {errors:?}");
         }
-    }
-
-    #[test]
-    fn durations_as_terraform_users_write_them() {
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration(" 3s "), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("3").is_err());
-        assert!(parse_duration("-3s").is_err());
-    }
-
-    #[test]
-    fn ini_sections() {
-        let entries = parse_ini_section("# c\n[a]\nk = v = w\n[b]\nk=x\n", "a").unwrap();
-        assert_eq!(entries.get("k").map(String::as_str), Some("v = w"));
-        assert!(parse_ini_section("[a]\n", "a").unwrap().is_empty());
-        assert!(parse_ini_section("[a]\n", "b").is_none());
     }
 }

@@ -7,15 +7,21 @@
 //! `"success": false` below HTTP 500): then `getDetail` tells whether the app had already ended,
 //! which counts as killed, or, at destroy only, no longer exists, which leaves nothing to kill.
 //! A time-out or a transport failure is reported as it is, at once.
+//!
+//! The single kill's resource and action name their app in one argument, checked here
+//! ([`required_app_id`]); a bulk kill's apps come from a listing.
 
 use std::time::{Duration, SystemTime};
 
 use tokio::time::{Instant, sleep_until, timeout_at};
 use tokio_util::sync::CancellationToken;
 
+use crate::ncp::apps::is_valid_app_id;
 use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient, KillOutcome};
+use crate::protocol::diagnostic::PathStep;
+use crate::protocol::object::{Field, ShapeError};
 
-use super::error::{KillFailure, ProviderError, ProviderWarning};
+use super::error::{KillFailure, Phase, ProviderError, ProviderWarning};
 
 /// Bound on a whole kill, retries and waiting included, unless a time-out says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
@@ -23,24 +29,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const LONGEST_POLL: Duration = Duration::from_secs(10);
 
-/// Where a kill runs. It decides what a missing app means (done at destroy, an error elsewhere)
-/// and what a failure tells the user to do next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// The resource's create.
-    Create,
-    /// The resource's in-place change of `when` from `destroy` to `create`.
-    Update,
-    /// The destroy of a `when = "destroy"` resource.
-    Destroy,
-    /// The action.
-    Action,
-}
-
 /// One kill to perform.
 #[derive(Clone, Debug)]
 pub struct Kill {
     pub app_id: String,
+    /// The argument that names the app, for the messages about it: the single kill's `app_id`;
+    /// none for a bulk kill's apps.
+    pub attribute: Option<&'static str>,
     pub phase: Phase,
     pub wait_for_termination: bool,
     /// Bound on the whole kill, retries and waiting included.
@@ -82,7 +77,36 @@ impl Kill {
 
     /// This kill failing for `failure`.
     pub fn failed(&self, failure: KillFailure) -> ProviderError {
-        ProviderError::Kill { app_id: self.app_id.clone(), phase: self.phase, failure }
+        ProviderError::Kill {
+            app_id: self.app_id.clone(),
+            attribute: self.attribute,
+            phase: self.phase,
+            failure,
+        }
+    }
+}
+
+/// Checks a known app id in `attribute`; unknown and null pass, to be checked when known.
+pub fn check_app_id<'a>(
+    app_id: &'a Field<String>,
+    attribute: &'static str,
+) -> Result<Option<&'a str>, ProviderError> {
+    match app_id {
+        Field::Known(id) if is_valid_app_id(id) => Ok(Some(id)),
+        Field::Known(id) => Err(ProviderError::InvalidAppId { attribute, value: id.clone() }),
+        Field::Null | Field::Unknown => Ok(None),
+    }
+}
+
+/// A known, valid app id in `attribute`, as an apply needs it.
+pub fn required_app_id(app_id: &Field<String>, attribute: &'static str) -> Result<String, ProviderError> {
+    match check_app_id(app_id, attribute)? {
+        Some(id) => Ok(id.to_string()),
+        None => Err(ProviderError::Shape(ShapeError {
+            path: vec![PathStep::Attribute(attribute.to_string())],
+            expected: "a string",
+            got: if app_id.is_unknown() { "an unknown value" } else { "null" },
+        })),
     }
 }
 
@@ -108,7 +132,7 @@ pub async fn send(
     stop: &CancellationToken,
     progress: &mut impl FnMut(String),
 ) -> Result<KillReport, ProviderError> {
-    let Kill { ref app_id, phase, limit, .. } = *kill;
+    let Kill { ref app_id, attribute, phase, limit, .. } = *kill;
     let app_id = app_id.as_str();
     if stop.is_cancelled() {
         return Err(ProviderError::Stopped);
@@ -133,7 +157,7 @@ pub async fn send(
                 () = stop.cancelled() => None,
                 detail = timeout_at(deadline, client.get_detail(app_id)) => detail.ok(),
             };
-            let report = explain_refusal(app_id, phase, &refused, explained, killed_at)
+            let report = explain_refusal(app_id, attribute, phase, &refused, explained, killed_at)
                 .ok_or_else(|| kill.failed(call_failed(refused)))?;
             if let Some(app) = &report.observed {
                 progress(format!("AI app {app_id} had already ended ({})", app.state));
@@ -167,7 +191,10 @@ pub async fn finish(
         }
         Ok(None) => {
             report.observed = None;
-            report.warnings.push(ProviderWarning::VanishedWhileWaiting { app_id: kill.app_id.clone() });
+            report.warnings.push(ProviderWarning::VanishedWhileWaiting {
+                app_id: kill.app_id.clone(),
+                attribute: kill.attribute,
+            });
             Ok(report)
         }
         Err((failure, last_seen)) => {
@@ -181,16 +208,17 @@ fn call_failed(CallError { error, attempts, earlier_attempt_uncertain }: CallErr
     KillFailure::Failed { error: Box::new(error), attempts, earlier_attempt_uncertain }
 }
 
-/// Before a kill is armed for destroy time: checks, within `limit`, that DataForest knows the
+/// Before `kill` is armed for destroy time: checks, within its limit, that DataForest knows the
 /// app, so that a mistyped id fails now rather than pass as "gone" at destroy.
 pub async fn check_exists(
     client: &DataForestClient,
-    app_id: &str,
-    limit: Duration,
+    kill: &Kill,
     stop: &CancellationToken,
 ) -> Result<AppInfo, ProviderError> {
+    let Kill { ref app_id, attribute, limit, .. } = *kill;
     let unchecked = |error: ApiError, attempts: u32| ProviderError::IntentUnchecked {
-        app_id: app_id.to_string(),
+        app_id: app_id.clone(),
+        attribute,
         error: Box::new(error),
         attempts,
     };
@@ -218,6 +246,7 @@ pub async fn check_exists(
 /// refusal stands.
 fn explain_refusal(
     app_id: &str,
+    attribute: Option<&'static str>,
     phase: Phase,
     refused: &CallError,
     detail: Option<Result<AppInfo, CallError>>,
@@ -234,13 +263,18 @@ fn explain_refusal(
     let uncertain = refused.earlier_attempt_uncertain;
     match detail? {
         Ok(app) if app.is_terminal() => Some(report(
-            ProviderWarning::AlreadyEnded { app_id: app_id.to_string(), state: app.state.clone(), uncertain },
+            ProviderWarning::AlreadyEnded {
+                app_id: app_id.to_string(),
+                attribute,
+                state: app.state.clone(),
+                uncertain,
+            },
             Some(app),
         )),
         Err(CallError { error: ApiError::Rejected { status: 404, .. }, .. })
             if phase == Phase::Destroy && refused.error.is_not_found() =>
         {
-            Some(report(ProviderWarning::AppGone { app_id: app_id.to_string(), uncertain }, None))
+            Some(report(ProviderWarning::AppGone { app_id: app_id.to_string(), attribute, uncertain }, None))
         }
         _ => None,
     }
@@ -318,20 +352,23 @@ mod tests {
     fn a_refusal_of_an_app_that_had_ended_counts_as_killed() {
         let refused = refusal(400, "invalid request parameters", false);
         let report =
-            explain_refusal("A1", Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into()).unwrap();
+            explain_refusal("A1", None, Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into())
+                .unwrap();
         assert!(!report.success);
         assert_eq!(report.observed.unwrap().state, "KILLED");
         assert!(report.message.contains("invalid request parameters"));
         assert!(matches!(&report.warnings[..], [ProviderWarning::AlreadyEnded { uncertain: false, .. }]));
         assert!(
-            explain_refusal("A1", Phase::Create, &refused, Some(Ok(ended("RUNNING"))), "t".into()).is_none()
+            explain_refusal("A1", None, Phase::Create, &refused, Some(Ok(ended("RUNNING"))), "t".into())
+                .is_none()
         );
-        assert!(explain_refusal("A1", Phase::Create, &refused, None, "t".into()).is_none());
+        assert!(explain_refusal("A1", None, Phase::Create, &refused, None, "t".into()).is_none());
     }
 
     #[test]
     fn a_missing_app_is_done_only_at_destroy() {
-        let gone = |phase| explain_refusal("A1", phase, &not_found(), Some(Err(not_found())), "t".into());
+        let gone =
+            |phase| explain_refusal("A1", None, phase, &not_found(), Some(Err(not_found())), "t".into());
         assert!(gone(Phase::Create).is_none(), "a typo at create must stay an error");
         assert!(gone(Phase::Action).is_none());
         let report = gone(Phase::Destroy).unwrap();
@@ -340,7 +377,8 @@ mod tests {
         // for another reason is no proof.
         let forbidden = refusal(403, "not allowed to access", false);
         assert!(
-            explain_refusal("A1", Phase::Destroy, &forbidden, Some(Err(not_found())), "t".into()).is_none()
+            explain_refusal("A1", None, Phase::Destroy, &forbidden, Some(Err(not_found())), "t".into())
+                .is_none()
         );
         let gateway_not_found = CallError {
             error: ApiError::Gateway {
@@ -353,8 +391,15 @@ mod tests {
             earlier_attempt_uncertain: false,
         };
         assert!(
-            explain_refusal("A1", Phase::Destroy, &not_found(), Some(Err(gateway_not_found)), "t".into())
-                .is_none()
+            explain_refusal(
+                "A1",
+                None,
+                Phase::Destroy,
+                &not_found(),
+                Some(Err(gateway_not_found)),
+                "t".into()
+            )
+            .is_none()
         );
     }
 
@@ -362,7 +407,8 @@ mod tests {
     fn an_uncertain_earlier_attempt_is_carried_to_the_warning() {
         let refused = refusal(400, "invalid request parameters", true);
         let report =
-            explain_refusal("A1", Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into()).unwrap();
+            explain_refusal("A1", None, Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into())
+                .unwrap();
         assert!(matches!(&report.warnings[..], [ProviderWarning::AlreadyEnded { uncertain: true, .. }]));
     }
 }

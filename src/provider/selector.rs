@@ -13,7 +13,7 @@ use crate::ncp::apps::TERMINAL_STATES;
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, SetOf, ShapeError, optional, required};
 
-use super::config::parse_duration;
+use super::duration::parse_duration;
 use super::error::{ProviderError, ProviderWarning};
 
 tfplugin::object! {
@@ -203,6 +203,7 @@ impl Selection {
         }
         if !unreadable.is_empty() {
             selected.warnings.push(ProviderWarning::UnreadableStart {
+                attribute: Selector::running_longer_than,
                 count: unreadable.len(),
                 first: unreadable.iter().take(10).map(|app| describe(app)).collect(),
             });
@@ -289,7 +290,7 @@ mod tests {
         let selected = select(older, UnsetStates::NotEnded);
         assert_eq!(ids(&selected), ["A2", "A3"]);
         assert!(
-            matches!(&selected.warnings[..], [ProviderWarning::UnreadableStart { count: 1, first }] if first[0].starts_with("A5"))
+            matches!(&selected.warnings[..], [ProviderWarning::UnreadableStart { count: 1, first, .. }] if first[0].starts_with("A5"))
         );
         let combined = Selector {
             name_regex: known("^env-42-"),

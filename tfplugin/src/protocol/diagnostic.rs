@@ -55,6 +55,14 @@ impl Diagnostic {
         self.at_path(vec![PathStep::Attribute(name.to_string())])
     }
 
+    /// Points the diagnostic at a top-level attribute, when there is one to point at.
+    pub fn at_optional_attribute(self, name: Option<&str>) -> Diagnostic {
+        match name {
+            Some(name) => self.at_attribute(name),
+            None => self,
+        }
+    }
+
     /// Points the diagnostic at a path: an attribute inside blocks (`timeouts.create`), a map's
     /// key, a list's element.
     pub fn at_path(mut self, path: Vec<PathStep>) -> Diagnostic {

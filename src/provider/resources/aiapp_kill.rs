@@ -6,23 +6,19 @@
 //! which kills again. `when` changes in place, so that no change of it kills one app twice:
 //! `destroy` -> `create` kills during that apply, `create` -> `destroy` only arms the kill at
 //! destroy. `wait_for_termination` and `timeouts` change in place and take effect at the next
-//! kill.
+//! kill. Each kill goes through the run's memory, so one app is killed once per run.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::ncp::apps::is_valid_app_id;
-use crate::protocol::diagnostic::PathStep;
-use crate::protocol::object::{Block, Field, Object, ShapeError, block, computed, optional, required, split};
+use crate::protocol::object::{Block, Field, Object, block, computed, optional, required, split};
 use crate::protocol::schema::Schema;
 
-use super::config::parse_duration;
-use super::error::ProviderError;
-use super::kill::{DEFAULT_TIMEOUT, Kill, KillReport, Phase};
-
-pub const TYPE_NAME: &str = "ncloud_dataforest_aiapp_kill";
-/// The longest time-out accepted: a kill that has not finished in a day will not.
-const LONGEST_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+use super::super::error::{Phase, ProviderError};
+use super::super::kill::{self, Kill, KillError, KillReport, check_app_id, required_app_id};
+use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
+use super::super::session::Context;
+use super::super::types::{Applied, ApplyError, Plan, ResourceType};
 
 tfplugin::object! {
     /// The resource as Terraform holds it: its configuration, a plan, or a recorded kill.
@@ -60,90 +56,83 @@ tfplugin::object! {
     }
 }
 
-tfplugin::object! {
-    /// The `timeouts` block.
-    pub struct Timeouts {
-        create: Field<String> => optional(
-            "Bound on a kill at create or at a change of `when` to `create`, retries and waiting included \
-             (default `20m`). When it runs out before DataForest answers, the kill may or may not have \
-             happened, and nothing is recorded.",
-        ),
-        delete: Field<String> => optional("The same bound for a `when = \"destroy\"` kill (default `20m`)."),
+impl ResourceType for AppKill {
+    const TYPE_NAME: &'static str = "ncloud_dataforest_aiapp_kill";
+
+    fn schema() -> Schema {
+        let (attributes, blocks) = split(AppKill::members());
+        Schema {
+            version: 0,
+            description: "Force-ends a DataForest AI app through the signed `POST /api/v2/aiapps/kill` call and \
+                records the API's answer, at create (default) or at destroy. Changing `app_id` or `triggers` \
+                replaces it, which kills again (with `when = \"destroy\"`, the old app is killed as the old \
+                resource goes).",
+            attributes,
+            blocks,
+        }
     }
-}
 
-pub fn schema() -> Schema {
-    let (attributes, blocks) = split(AppKill::members());
-    Schema {
-        version: 0,
-        description: "Force-ends a DataForest AI app through the signed `POST /api/v2/aiapps/kill` call and records \
-            the API's answer, at create (default) or at destroy. Changing `app_id` or `triggers` replaces it, which \
-            kills again (with `when = \"destroy\"`, the old app is killed as the old resource goes).",
-        attributes,
-        blocks,
+    fn validate(&self) -> Vec<ProviderError> {
+        let mut errors: Vec<ProviderError> =
+            check_app_id(&self.app_id, AppKill::app_id).err().into_iter().collect();
+        errors.extend(self.kills_on_destroy().err());
+        errors.extend(lifecycle::check_timeouts(&self.timeouts, AppKill::timeouts));
+        errors
     }
-}
 
-/// When the kill happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum When {
-    Create,
-    Destroy,
-}
-
-/// Checks a known app id; unknown and null pass, to be checked when known.
-pub(super) fn check_app_id(app_id: &Field<String>) -> Result<Option<&str>, ProviderError> {
-    match app_id {
-        Field::Known(id) if is_valid_app_id(id) => Ok(Some(id)),
-        Field::Known(id) => Err(ProviderError::InvalidAppId { value: id.clone() }),
-        Field::Null | Field::Unknown => Ok(None),
+    fn plan(prior: Option<&AppKill>, proposed: &AppKill) -> Plan<AppKill> {
+        let Some(prior) = prior else {
+            return Plan { planned: proposed.answer_unknown(), requires_replace: Vec::new() };
+        };
+        let requires_replace = proposed.replacing(prior);
+        if requires_replace.is_empty() && !kills_on_update(prior, proposed) {
+            // The proposal carries the recorded answer forward; only in-place settings can differ.
+            return Plan { planned: proposed.clone(), requires_replace };
+        }
+        Plan { planned: proposed.answer_unknown(), requires_replace }
     }
-}
 
-/// A known, valid app id, as an apply needs it; `attribute` names where it stands.
-pub(super) fn required_app_id(
-    app_id: &Field<String>,
-    attribute: &'static str,
-) -> Result<String, ProviderError> {
-    match check_app_id(app_id)? {
-        Some(id) => Ok(id.to_string()),
-        None => Err(ProviderError::Shape(ShapeError {
-            path: vec![PathStep::Attribute(attribute.to_string())],
-            expected: "a string",
-            got: if app_id.is_unknown() { "an unknown value" } else { "null" },
-        })),
+    async fn apply(
+        context: &Context,
+        prior: Option<AppKill>,
+        planned: Option<AppKill>,
+    ) -> Result<Applied<AppKill>, ApplyError<AppKill>> {
+        match (prior, planned) {
+            (Some(prior), None) if prior.kills_on_destroy()? => {
+                let report = prior.send_kill(context, Phase::Destroy).await.map_err(|failed| failed.error)?;
+                Ok(Applied { state: None, warnings: report.warnings })
+            }
+            // A kill cannot be undone, so forgetting it is all there is to do.
+            (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
+            (None, Some(planned)) if planned.kills_on_destroy()? => {
+                Ok(Applied { state: Some(planned.arm(context).await?), warnings: Vec::new() })
+            }
+            (None, Some(planned)) => planned.kill_into(context, Phase::Create).await,
+            (Some(prior), Some(planned)) if kills_on_update(&prior, &planned) => {
+                planned.kill_into(context, Phase::Update).await
+            }
+            (Some(prior), Some(planned)) => {
+                Ok(Applied { state: Some(update(&prior, &planned)?), warnings: Vec::new() })
+            }
+        }
     }
 }
 
 impl AppKill {
-    /// Checks the configuration; unknown values pass, to be checked when known.
-    pub fn validate(&self) -> Vec<ProviderError> {
-        let mut errors: Vec<ProviderError> = check_app_id(&self.app_id).err().into_iter().collect();
-        errors.extend(self.when_to_kill().err());
-        errors.extend(
-            [Phase::Create, Phase::Destroy].into_iter().filter_map(|phase| self.timeout(phase).err()),
-        );
-        errors
-    }
-
-    /// When the kill happens; `None` while `when` is unknown.
-    pub fn when_to_kill(&self) -> Result<Option<When>, ProviderError> {
-        when_to_kill(&self.when)
-    }
-
     /// Whether the kill happens at destroy (`when = "destroy"`) rather than at create.
     pub fn kills_on_destroy(&self) -> Result<bool, ProviderError> {
-        Ok(self.when_to_kill()? == Some(When::Destroy))
+        lifecycle::kills_on_destroy(&self.when, AppKill::when)
     }
 
     fn timeout(&self, phase: Phase) -> Result<Duration, ProviderError> {
-        timeout(&self.timeouts, phase)
+        lifecycle::timeout(&self.timeouts, AppKill::timeouts, phase)
     }
 
     /// The kill this state asks for in `phase`: its app, whether to wait, and its time-out.
     pub fn kill(&self, phase: Phase) -> Result<Kill, ProviderError> {
         Ok(Kill {
             app_id: required_app_id(&self.app_id, AppKill::app_id)?,
+            attribute: Some(AppKill::app_id),
             phase,
             wait_for_termination: self.wait_for_termination == Field::Known(true),
             limit: self.timeout(phase)?,
@@ -203,75 +192,57 @@ impl AppKill {
         }
         replacing
     }
-}
 
-/// When a kill happens, as `when` says (unset is `create`); `None` while it is unknown.
-pub(super) fn when_to_kill(when: &Field<String>) -> Result<Option<When>, ProviderError> {
-    match when {
-        Field::Null => Ok(Some(When::Create)),
-        Field::Unknown => Ok(None),
-        Field::Known(when) if when == "create" => Ok(Some(When::Create)),
-        Field::Known(when) if when == "destroy" => Ok(Some(When::Destroy)),
-        Field::Known(when) => Err(ProviderError::InvalidWhen { value: when.clone() }),
+    /// Kills as this plan asks, at create or at a change of `when` to `create`, and returns the
+    /// state recording the answer; a kill accepted before its wait failed is recorded too.
+    async fn kill_into(
+        &self,
+        context: &Context,
+        phase: Phase,
+    ) -> Result<Applied<AppKill>, ApplyError<AppKill>> {
+        match self.send_kill(context, phase).await {
+            Ok(report) => Ok(Applied { state: Some(self.with_answer(&report)), warnings: report.warnings }),
+            Err(KillError { error, accepted: Some(report) }) => {
+                Err(ApplyError { error, state: Some(self.with_answer(&report)) })
+            }
+            Err(KillError { error, accepted: None }) => Err(error.into()),
+        }
     }
-}
 
-/// The bound on a kill in `phase`: `timeouts.delete` at destroy, else `timeouts.create`, or the
-/// default when not set or not yet known.
-pub(super) fn timeout(timeouts: &Block<Timeouts>, phase: Phase) -> Result<Duration, ProviderError> {
-    let timeouts = timeouts.known();
-    let (name, field) = match phase {
-        Phase::Destroy => (Timeouts::delete, timeouts.map(|t| &t.delete)),
-        Phase::Create | Phase::Update | Phase::Action => (Timeouts::create, timeouts.map(|t| &t.create)),
-    };
-    let Some(Field::Known(text)) = field else { return Ok(DEFAULT_TIMEOUT) };
-    let invalid = |reason: String| ProviderError::InvalidTimeout {
-        path: vec![PathStep::Attribute(AppKill::timeouts.into()), PathStep::Attribute(name.into())],
-        value: text.clone(),
-        reason,
-    };
-    match parse_duration(text).map_err(invalid)? {
-        limit if limit > LONGEST_TIMEOUT => Err(invalid("it is longer than 24h".to_string())),
-        limit => Ok(limit),
+    /// The kill of this resource's app in `phase`, through the run's memory.
+    async fn send_kill(&self, context: &Context, phase: Phase) -> Result<KillReport, KillError> {
+        let kill = self.kill(phase)?;
+        let deadline = kill.deadline()?;
+        let stop = context.running()?;
+        let session = context.session()?;
+        let app_id = &kill.app_id;
+        let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
+        let report = session.kill_once(&kill, deadline, &stop, &progress).await?;
+        tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
+        Ok(report)
+    }
+
+    /// Create with `when = "destroy"`: checks that DataForest knows the app, then records the
+    /// intent; nothing is killed.
+    async fn arm(&self, context: &Context) -> Result<AppKill, ProviderError> {
+        let kill = self.kill(Phase::Create)?;
+        let stop = context.running()?;
+        let session = context.session()?;
+        let client = session.client_for(&kill)?;
+        kill::check_exists(client, &kill, &stop).await?;
+        self.with_intent()
     }
 }
 
 /// Whether an in-place change kills: `when` going from `destroy` to `create` (or unknown, which
 /// may turn out to be `create`).
-pub fn kills_on_update(prior: &AppKill, planned: &AppKill) -> bool {
+fn kills_on_update(prior: &AppKill, planned: &AppKill) -> bool {
     when_turns_to_create(&prior.when, &planned.when)
-}
-
-/// Whether `when` goes from `destroy` to `create` (or unknown, which may turn out to be
-/// `create`): the in-place change that kills, for the single and the bulk kill alike.
-pub(super) fn when_turns_to_create(prior: &Field<String>, planned: &Field<String>) -> bool {
-    let destroy = |when| matches!(when_to_kill(when), Ok(Some(When::Destroy)));
-    destroy(prior) && !destroy(planned)
-}
-
-/// A planned change: the state after apply as far as known, and what forces a replacement.
-#[derive(Debug, PartialEq)]
-pub struct Plan {
-    pub planned: AppKill,
-    pub requires_replace: Vec<&'static str>,
-}
-
-/// Plans `proposed` over `prior` (`None` when creating).
-pub fn plan(prior: Option<&AppKill>, proposed: &AppKill) -> Plan {
-    let Some(prior) = prior else {
-        return Plan { planned: proposed.answer_unknown(), requires_replace: Vec::new() };
-    };
-    let requires_replace = proposed.replacing(prior);
-    if requires_replace.is_empty() && !kills_on_update(prior, proposed) {
-        // The proposal carries the recorded answer forward; only in-place settings can differ.
-        return Plan { planned: proposed.clone(), requires_replace };
-    }
-    Plan { planned: proposed.answer_unknown(), requires_replace }
 }
 
 /// An in-place update that sends nothing: the plan is the state, with the recorded answer kept
 /// where the plan could not tell yet (a `when` unknown at plan that turned out `destroy`).
-pub fn update(prior: &AppKill, planned: &AppKill) -> Result<AppKill, ProviderError> {
+fn update(prior: &AppKill, planned: &AppKill) -> Result<AppKill, ProviderError> {
     if !planned.replacing(prior).is_empty() || kills_on_update(prior, planned) {
         return Err(ProviderError::UnexpectedUpdate);
     }
@@ -296,6 +267,13 @@ pub fn update(prior: &AppKill, planned: &AppKill) -> Result<AppKill, ProviderErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ncp::apps::is_valid_app_id;
+    use crate::protocol::object::ShapeError;
+    use crate::provider::kill::DEFAULT_TIMEOUT;
+
+    fn plan(prior: Option<&AppKill>, proposed: &AppKill) -> Plan<AppKill> {
+        <AppKill as ResourceType>::plan(prior, proposed)
+    }
 
     fn known(text: &str) -> Field<String> {
         Field::Known(text.to_string())

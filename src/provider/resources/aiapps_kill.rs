@@ -1,28 +1,24 @@
-//! The bulk kill, `ncloud_dataforest_aiapps_kill`, as a resource (Terraform 1.0+) and as an
-//! action (Terraform 1.14+): list an account's apps, pick them with a [`Selector`], and kill every
-//! one picked, several at once. A selection larger than `max_apps` kills none. The resource kills
-//! at create or, with `when = "destroy"`, at destroy (so apps started after the apply go too), and
-//! records what it killed in `killed`; like the single kill, `when` changes in place, and the
-//! selector or `triggers` replace it. The action can report what it would kill (`dry_run`).
+//! The `ncloud_dataforest_aiapps_kill` resource (Terraform 1.0+): list an account's apps, pick
+//! them with a [`Selector`], and kill every one picked, several at once (the [`bulk`] kill). A
+//! selection larger than `max_apps` kills none. It kills at create or, with `when = "destroy"`, at
+//! destroy (so apps started after the apply go too), and records what it killed in `killed`; like
+//! the single kill, `when` changes in place, and the selector or `triggers` replace it (a destroy
+//! hook's change in place). Its kills go through the run's memory, so an app a single kill of the
+//! same run took is not killed twice.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
+use crate::ncp::AppInfo;
 use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatten, optional, split};
 use crate::protocol::schema::Schema;
-use crate::protocol::value::Number;
 
-use super::aiapp_kill::{Timeouts, When, timeout, when_to_kill, when_turns_to_create};
-use super::error::ProviderError;
-use super::kill::{DEFAULT_TIMEOUT, KillReport, Phase};
-use super::selector::{Selection, Selector, UnsetStates};
-use crate::ncp::AppInfo;
-
-pub const TYPE_NAME: &str = "ncloud_dataforest_aiapps_kill";
-const DEFAULT_MAX_APPS: u64 = 20;
-const MAX_APPS_LIMIT: u64 = 10_000;
-const DEFAULT_CONCURRENCY: u64 = 8;
-const CONCURRENCY_LIMIT: u64 = 64;
+use super::super::bulk::{self, BulkMode, BulkSettings, KillSettings};
+use super::super::error::{Phase, ProviderError};
+use super::super::kill::KillReport;
+use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
+use super::super::selector::{Selection, Selector, UnsetStates};
+use super::super::session::Context;
+use super::super::types::{Applied, ApplyError, Plan, ResourceType};
 
 tfplugin::object! {
     /// The resource as Terraform holds it: its configuration, a plan, or what it killed.
@@ -34,16 +30,7 @@ tfplugin::object! {
              keeps the resource. Changes in place: from `destroy` to `create` kills during that apply; from \
              `create` to `destroy` sends nothing and kills at destroy.",
         ),
-        max_apps: Field<Number> => optional(
-            "The most apps one kill may take, 1 to 10000 (default 20): if more match, none is killed and the \
-             error shows how many and the first ten, so a pattern written wrong cannot empty an account.",
-        ),
-        concurrency: Field<Number> => optional(
-            "How many kills run at once, 1 to 64 (default 8), sharing one HTTP client and its connections.",
-        ),
-        wait_for_termination: Field<bool> => optional(
-            "After each kill, poll the app's state until it has ended, within the time-out.",
-        ),
+        settings: Flat<KillSettings> => flatten(),
         triggers: Field<BTreeMap<String, Field<String>>> => optional(
             "Arbitrary values; changing any of them replaces the resource, which selects and kills again (a \
              destroy hook, `when = \"destroy\"`, changes in place instead).",
@@ -68,112 +55,113 @@ tfplugin::object! {
     }
 }
 
-tfplugin::object! {
-    /// The action's `config` block.
-    pub struct AppsKillAction {
-        selector: Flat<Selector> => flatten(),
-        max_apps: Field<Number> => optional(
-            "The most apps one run may kill, 1 to 10000 (default 20): if more match, none is killed.",
-        ),
-        concurrency: Field<Number> => optional("How many kills run at once, 1 to 64 (default 8)."),
-        wait_for_termination: Field<bool> => optional(
-            "After each kill, poll the app's state until it has ended. The whole action is bounded by 20 minutes.",
-        ),
-        dry_run: Field<bool> => optional("Report what would be killed, and kill nothing."),
+impl ResourceType for AppsKill {
+    const TYPE_NAME: &'static str = "ncloud_dataforest_aiapps_kill";
+
+    fn schema() -> Schema {
+        let (attributes, blocks) = split(AppsKill::members());
+        Schema {
+            version: 0,
+            description: "Force-ends every AI app of an account that a selector picks (by name, name pattern, \
+                queue, state and age), several at once, at create (default) or at destroy, and records what it \
+                killed. More matches than `max_apps` kill none. Changing the selector or `triggers` replaces it, \
+                which kills again.",
+            attributes,
+            blocks,
+        }
     }
-}
 
-pub fn schema() -> Schema {
-    let (attributes, blocks) = split(AppsKill::members());
-    Schema {
-        version: 0,
-        description: "Force-ends every AI app of an account that a selector picks (by name, name pattern, queue, \
-            state and age), several at once, at create (default) or at destroy, and records what it killed. More \
-            matches than `max_apps` kill none. Changing the selector or `triggers` replaces it, which kills again.",
-        attributes,
-        blocks,
-    }
-}
-
-pub fn action_schema() -> Schema {
-    let (attributes, blocks) = split(AppsKillAction::members());
-    Schema {
-        version: 0,
-        description: "Force-ends every AI app of an account that a selector picks, several at once, without \
-            recording anything in state; with `dry_run`, reports what it would kill. A failed kill fails the apply.",
-        attributes,
-        blocks,
-    }
-}
-
-/// How a bulk kill runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BulkSettings {
-    pub max_apps: usize,
-    pub concurrency: usize,
-    pub wait_for_termination: bool,
-    /// Bound on the whole bulk kill: the list, every kill and every wait.
-    pub limit: Duration,
-}
-
-/// A whole number in `low..=high`, or `default` when not set (or not yet known).
-fn whole(
-    field: &Field<Number>,
-    attribute: &'static str,
-    default: u64,
-    low: u64,
-    high: u64,
-) -> Result<u64, ProviderError> {
-    let Field::Known(number) = field else { return Ok(default) };
-    let out_of_range = |value: String| ProviderError::OutOfRange { attribute, value, low, high };
-    match number {
-        Number::Int(n) if (low as i64..=high as i64).contains(n) => Ok(*n as u64),
-        Number::Int(n) => Err(out_of_range(n.to_string())),
-        Number::Float(f) => Err(out_of_range(f.to_string())),
-        Number::Decimal(d) => Err(out_of_range(d.clone())),
-    }
-}
-
-fn settings(
-    max_apps: &Field<Number>,
-    concurrency: &Field<Number>,
-    wait_for_termination: &Field<bool>,
-    limit: Duration,
-) -> Result<BulkSettings, ProviderError> {
-    Ok(BulkSettings {
-        max_apps: whole(max_apps, AppsKill::max_apps, DEFAULT_MAX_APPS, 1, MAX_APPS_LIMIT)? as usize,
-        concurrency: whole(concurrency, AppsKill::concurrency, DEFAULT_CONCURRENCY, 1, CONCURRENCY_LIMIT)?
-            as usize,
-        wait_for_termination: wait_for_termination == &Field::Known(true),
-        limit,
-    })
-}
-
-impl AppsKill {
-    /// Checks the configuration; unknown values pass, to be checked when known.
-    pub fn validate(&self) -> Vec<ProviderError> {
+    fn validate(&self) -> Vec<ProviderError> {
         let mut errors = self.selector.validate();
-        errors.extend(when_to_kill(&self.when).err());
-        errors.extend(
-            settings(&self.max_apps, &self.concurrency, &self.wait_for_termination, DEFAULT_TIMEOUT).err(),
-        );
-        errors.extend(
-            [Phase::Create, Phase::Destroy]
-                .into_iter()
-                .filter_map(|phase| timeout(&self.timeouts, phase).err()),
-        );
+        errors.extend(self.kills_on_destroy().err());
+        errors.extend(self.settings.validate());
+        errors.extend(lifecycle::check_timeouts(&self.timeouts, AppsKill::timeouts));
         errors
     }
 
+    fn plan(prior: Option<&AppsKill>, proposed: &AppsKill) -> Plan<AppsKill> {
+        // A destroy hook records nothing until it goes: `killed` is null.
+        let hook = matches!(proposed.kills_on_destroy(), Ok(true));
+        let killing =
+            AppsKill { killed: if hook { Field::Null } else { Field::Unknown }, ..proposed.clone() };
+        let Some(prior) = prior else {
+            return Plan { planned: killing, requires_replace: Vec::new() };
+        };
+        let requires_replace = proposed.replacing(prior);
+        if requires_replace.is_empty() && !kills_on_update(prior, proposed) {
+            let planned = if hook { killing } else { proposed.clone() };
+            return Plan { planned, requires_replace };
+        }
+        Plan { planned: killing, requires_replace }
+    }
+
+    async fn apply(
+        context: &Context,
+        prior: Option<AppsKill>,
+        planned: Option<AppsKill>,
+    ) -> Result<Applied<AppsKill>, ApplyError<AppsKill>> {
+        let log = |step: String| tracing::info!("{step}");
+        match (prior, planned) {
+            (Some(prior), None) if prior.kills_on_destroy()? => {
+                let (selection, settings) = prior.bulk(Phase::Destroy)?;
+                let outcome =
+                    bulk::bulk_kill(context, &selection, &settings, Phase::Destroy, BulkMode::KillOnce, &log)
+                        .await?;
+                Ok(Applied { state: None, warnings: outcome.warnings })
+            }
+            (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
+            (None, Some(planned)) if planned.kills_on_destroy()? => {
+                // The selection runs at destroy, so apps started after this apply go too. One
+                // listing now checks the keys and the endpoint, so that a mistake fails here
+                // rather than in the destroy it guards.
+                let (selection, settings) = planned.bulk(Phase::Create)?;
+                let deadline = bulk::deadline_after(&settings)?;
+                let (listed, selected) =
+                    bulk::list_and_select(context, &selection, deadline, settings.limit).await?;
+                log(format!(
+                    "{} of {listed} app(s) of account {:?} match now; the selection runs again at destroy",
+                    selected.apps.len(),
+                    selection.account_id
+                ));
+                Ok(Applied {
+                    state: Some(AppsKill { killed: Field::Null, ..planned }),
+                    warnings: selected.warnings,
+                })
+            }
+            (None, Some(planned)) => planned.kill_into(context, Phase::Create, &log).await,
+            (Some(prior), Some(planned)) if kills_on_update(&prior, &planned) => {
+                planned.kill_into(context, Phase::Update, &log).await
+            }
+            (Some(prior), Some(planned)) => {
+                Ok(Applied { state: Some(update(&prior, &planned)?), warnings: Vec::new() })
+            }
+        }
+    }
+}
+
+impl AppsKill {
     pub fn kills_on_destroy(&self) -> Result<bool, ProviderError> {
-        Ok(when_to_kill(&self.when)? == Some(When::Destroy))
+        lifecycle::kills_on_destroy(&self.when, AppsKill::when)
     }
 
     /// The apps to select and how to kill them, in `phase`.
     pub fn bulk(&self, phase: Phase) -> Result<(Selection, BulkSettings), ProviderError> {
-        let limit = timeout(&self.timeouts, phase)?;
-        let settings = settings(&self.max_apps, &self.concurrency, &self.wait_for_termination, limit)?;
+        let limit = lifecycle::timeout(&self.timeouts, AppsKill::timeouts, phase)?;
+        let settings = self.settings.resolve(limit)?;
         Ok((self.selector.selection(UnsetStates::NotEnded)?, settings))
+    }
+
+    /// Kills what this plan selects and returns the state recording it.
+    async fn kill_into(
+        &self,
+        context: &Context,
+        phase: Phase,
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Applied<AppsKill>, ApplyError<AppsKill>> {
+        let (selection, settings) = self.bulk(phase)?;
+        let outcome =
+            bulk::bulk_kill(context, &selection, &settings, phase, BulkMode::KillOnce, progress).await?;
+        Ok(Applied { state: Some(self.with_killed(&outcome.killed)), warnings: outcome.warnings })
     }
 
     /// This object recording what a bulk kill took.
@@ -217,36 +205,13 @@ impl AppsKill {
 }
 
 /// Whether an in-place change kills: `when` going from `destroy` to `create` (or unknown).
-pub fn kills_on_update(prior: &AppsKill, planned: &AppsKill) -> bool {
+fn kills_on_update(prior: &AppsKill, planned: &AppsKill) -> bool {
     when_turns_to_create(&prior.when, &planned.when)
-}
-
-/// A planned change: the state after apply as far as known, and what forces a replacement.
-#[derive(Debug, PartialEq)]
-pub struct Plan {
-    pub planned: AppsKill,
-    pub requires_replace: Vec<&'static str>,
-}
-
-/// Plans `proposed` over `prior` (`None` when creating).
-pub fn plan(prior: Option<&AppsKill>, proposed: &AppsKill) -> Plan {
-    // A destroy hook records nothing until it goes: `killed` is null.
-    let hook = matches!(proposed.kills_on_destroy(), Ok(true));
-    let killing = AppsKill { killed: if hook { Field::Null } else { Field::Unknown }, ..proposed.clone() };
-    let Some(prior) = prior else {
-        return Plan { planned: killing, requires_replace: Vec::new() };
-    };
-    let requires_replace = proposed.replacing(prior);
-    if requires_replace.is_empty() && !kills_on_update(prior, proposed) {
-        let planned = if hook { killing } else { proposed.clone() };
-        return Plan { planned, requires_replace };
-    }
-    Plan { planned: killing, requires_replace }
 }
 
 /// An in-place update that sends nothing: the plan is the state, with what was killed kept where
 /// the plan could not tell yet (a `when` unknown at plan that turned out `destroy`).
-pub fn update(prior: &AppsKill, planned: &AppsKill) -> Result<AppsKill, ProviderError> {
+fn update(prior: &AppsKill, planned: &AppsKill) -> Result<AppsKill, ProviderError> {
     if !planned.replacing(prior).is_empty() || kills_on_update(prior, planned) {
         return Err(ProviderError::UnexpectedUpdate);
     }
@@ -264,27 +229,15 @@ pub fn update(prior: &AppsKill, planned: &AppsKill) -> Result<AppsKill, Provider
     Ok(state)
 }
 
-impl AppsKillAction {
-    pub fn validate(&self) -> Vec<ProviderError> {
-        let mut errors = self.selector.validate();
-        errors.extend(
-            settings(&self.max_apps, &self.concurrency, &self.wait_for_termination, DEFAULT_TIMEOUT).err(),
-        );
-        errors
-    }
-
-    /// The apps to select and how to kill them; the whole action is bounded by [`DEFAULT_TIMEOUT`].
-    pub fn bulk(&self) -> Result<(Selection, BulkSettings, bool), ProviderError> {
-        let settings =
-            settings(&self.max_apps, &self.concurrency, &self.wait_for_termination, DEFAULT_TIMEOUT)?;
-        let selection = self.selector.selection(UnsetStates::NotEnded)?;
-        Ok((selection, settings, self.dry_run == Field::Known(true)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::value::Number;
+    use crate::provider::kill::DEFAULT_TIMEOUT;
+
+    fn plan(prior: Option<&AppsKill>, proposed: &AppsKill) -> Plan<AppsKill> {
+        <AppsKill as ResourceType>::plan(prior, proposed)
+    }
 
     fn known(text: &str) -> Field<String> {
         Field::Known(text.to_string())
@@ -304,11 +257,21 @@ mod tests {
         for (max_apps, concurrency, valid) in
             [(1, 1, true), (10_000, 64, true), (0, 8, false), (20, 65, false), (10_001, 8, false)]
         {
-            let resource =
-                AppsKill { max_apps: number(max_apps), concurrency: number(concurrency), ..config("acc") };
+            let settings = KillSettings {
+                max_apps: number(max_apps),
+                concurrency: number(concurrency),
+                ..KillSettings::default()
+            };
+            let resource = AppsKill { settings: Flat(settings), ..config("acc") };
             assert_eq!(resource.validate().is_empty(), valid, "{max_apps} {concurrency}");
         }
-        let fraction = AppsKill { max_apps: Field::Known(Number::Float(2.5)), ..config("acc") };
+        let fraction = AppsKill {
+            settings: Flat(KillSettings {
+                max_apps: Field::Known(Number::Float(2.5)),
+                ..KillSettings::default()
+            }),
+            ..config("acc")
+        };
         assert!(matches!(
             &fraction.validate()[..],
             [ProviderError::OutOfRange { attribute: "max_apps", .. }]

@@ -1,16 +1,15 @@
 //! The `ncloud_dataforest_aiapp_kill` action (Terraform 1.14+): the kill as a one-off operation,
 //! run with `terraform apply -invoke=action.ncloud_dataforest_aiapp_kill.NAME` or from another
-//! resource's `action_trigger`. It records nothing in state; a failure fails the apply.
+//! resource's `action_trigger`. It records nothing in state, and kills on its own, outside the
+//! run's memory; a failure fails the apply.
 
 use crate::protocol::object::{Field, Object, optional, required, split};
 use crate::protocol::schema::Schema;
 
-use super::aiapp_kill::{check_app_id, required_app_id};
-use super::error::ProviderError;
-use super::kill::{DEFAULT_TIMEOUT, Kill, Phase};
-
-/// The action shares the resource's name: both are the kill.
-pub const TYPE_NAME: &str = super::aiapp_kill::TYPE_NAME;
+use super::super::error::{Phase, ProviderError, ProviderWarning};
+use super::super::kill::{self, DEFAULT_TIMEOUT, Kill, check_app_id, required_app_id};
+use super::super::session::Context;
+use super::super::types::ActionType;
 
 tfplugin::object! {
     /// The action's `config` block.
@@ -23,27 +22,46 @@ tfplugin::object! {
     }
 }
 
-pub fn schema() -> Schema {
-    let (attributes, blocks) = split(KillAction::members());
-    Schema {
-        version: 0,
-        description: "Force-ends a DataForest AI app once, through the signed `POST /api/v2/aiapps/kill` call, \
-            without recording anything in state. A failed kill fails the apply with DataForest's message.",
-        attributes,
-        blocks,
+impl ActionType for KillAction {
+    /// The action shares the resource's name: both are the kill.
+    const TYPE_NAME: &'static str = "ncloud_dataforest_aiapp_kill";
+
+    fn schema() -> Schema {
+        let (attributes, blocks) = split(KillAction::members());
+        Schema {
+            version: 0,
+            description: "Force-ends a DataForest AI app once, through the signed `POST /api/v2/aiapps/kill` \
+                call, without recording anything in state. A failed kill fails the apply with DataForest's \
+                message.",
+            attributes,
+            blocks,
+        }
+    }
+
+    fn validate(&self) -> Vec<ProviderError> {
+        check_app_id(&self.app_id, KillAction::app_id).err().into_iter().collect()
+    }
+
+    async fn invoke(
+        &self,
+        context: &Context,
+        progress: &mut (dyn FnMut(String) + Send),
+    ) -> Result<Vec<ProviderWarning>, ProviderError> {
+        let kill = self.kill()?;
+        let stop = context.running()?;
+        let session = context.session()?;
+        let client = session.client_for(&kill)?;
+        let report = kill::kill(client, &kill, &stop, progress).await.map_err(|failed| failed.error)?;
+        Ok(report.warnings)
     }
 }
 
 impl KillAction {
-    /// Checks the configuration; values unknown until apply pass.
-    pub fn validate(&self) -> Vec<ProviderError> {
-        check_app_id(&self.app_id).err().into_iter().collect()
-    }
-
     /// The kill a configuration known in full asks for; it is bounded by [`DEFAULT_TIMEOUT`].
     pub fn kill(&self) -> Result<Kill, ProviderError> {
         Ok(Kill {
             app_id: required_app_id(&self.app_id, KillAction::app_id)?,
+            attribute: Some(KillAction::app_id),
             phase: Phase::Action,
             wait_for_termination: self.wait_for_termination == Field::Known(true),
             limit: DEFAULT_TIMEOUT,

@@ -1,0 +1,69 @@
+//! The `ncloud_dataforest_aiapps_kill` action (Terraform 1.14+): the [`bulk`] kill as a one-off
+//! operation, without recording anything in state; with `dry_run`, it reports what it would
+//! kill. Its kills go outside the run's memory, as the single action's do.
+
+use std::sync::Mutex;
+
+use crate::protocol::object::{Field, Flat, Object, flatten, optional, split};
+use crate::protocol::schema::Schema;
+
+use super::super::bulk::{self, BulkMode, KillSettings};
+use super::super::error::{Phase, ProviderError, ProviderWarning};
+use super::super::kill::DEFAULT_TIMEOUT;
+use super::super::selector::{Selector, UnsetStates};
+use super::super::session::Context;
+use super::super::types::ActionType;
+
+tfplugin::object! {
+    /// The action's `config` block.
+    pub struct AppsKillAction {
+        selector: Flat<Selector> => flatten(),
+        settings: Flat<KillSettings> => flatten(),
+        dry_run: Field<bool> => optional("Report what would be killed, and kill nothing."),
+    }
+}
+
+impl ActionType for AppsKillAction {
+    /// The action shares the resource's name: both are the bulk kill.
+    const TYPE_NAME: &'static str = "ncloud_dataforest_aiapps_kill";
+
+    fn schema() -> Schema {
+        let (attributes, blocks) = split(AppsKillAction::members());
+        Schema {
+            version: 0,
+            description: "Force-ends every AI app of an account that a selector picks, several at once, without \
+                recording anything in state; with `dry_run`, reports what it would kill. A failed kill fails the \
+                apply. The whole action is bounded by 20 minutes.",
+            attributes,
+            blocks,
+        }
+    }
+
+    fn validate(&self) -> Vec<ProviderError> {
+        let mut errors = self.selector.validate();
+        errors.extend(self.settings.validate());
+        errors
+    }
+
+    /// Runs the bulk kill; `progress` hears about each app and, at the end, the summary.
+    async fn invoke(
+        &self,
+        context: &Context,
+        progress: &mut (dyn FnMut(String) + Send),
+    ) -> Result<Vec<ProviderWarning>, ProviderError> {
+        let settings = self.settings.resolve(DEFAULT_TIMEOUT)?;
+        let selection = self.selector.selection(UnsetStates::NotEnded)?;
+        let mode = if self.dry_run == Field::Known(true) { BulkMode::DryRun } else { BulkMode::Kill };
+        // Kills run at once; their progress goes out one message at a time.
+        let progress = Mutex::new(progress);
+        let report = |step: String| (progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))(step);
+        let outcome = bulk::bulk_kill(context, &selection, &settings, Phase::Action, mode, &report).await?;
+        report(match mode {
+            BulkMode::DryRun => {
+                format!("Dry run: {} app(s) match; nothing was killed", outcome.selected.len())
+            }
+            BulkMode::Kill | BulkMode::KillOnce => format!("Killed {} app(s)", outcome.killed.len()),
+        });
+        Ok(outcome.warnings)
+    }
+}

@@ -1,0 +1,135 @@
+//! The `ncloud_dataforest_aiapp` data source: one AI app's details (`getDetail`), read by its
+//! `id`. Its object, [`App`], is also how `ncloud_dataforest_aiapps` describes each app it lists.
+
+use std::time::SystemTime;
+
+use crate::ncp::{AppInfo, CallError, DataForestClient};
+use crate::protocol::object::{Field, Object, computed, split};
+use crate::protocol::schema::{Presence, Schema};
+
+use super::super::error::{ProviderError, ProviderWarning};
+use super::super::types::DataSourceType;
+use super::known;
+
+tfplugin::object! {
+    /// An app as both data sources describe it; `ncloud_dataforest_aiapp` is this object, read by
+    /// its `id`.
+    pub struct App {
+        id: Field<String> => computed("The AI app id, as `app_id` of `ncloud_dataforest_aiapp_kill` takes it."),
+        app_id: Field<String> => computed("The YARN application id."),
+        name: Field<String> => computed("The app's name."),
+        state: Field<String> => computed("The app's state, such as `RUNNING` or `KILLED`."),
+        final_status: Field<String> => computed("The app's final status, such as `UNDEFINED` or `KILLED`."),
+        account_name: Field<String> => computed("The DataForest account's name."),
+        queue_name: Field<String> => computed("The YARN queue."),
+        workspace_name: Field<String> => computed("The workspace."),
+        started_at: Field<String> => computed("When the app started, as DataForest reports it."),
+        finished_at: Field<String> => computed(
+            "When the app finished, as DataForest reports it; empty while it runs.",
+        ),
+        disabled: Field<bool> => computed("Whether DataForest marks the app disabled."),
+    }
+}
+
+impl App {
+    /// The app as DataForest described it.
+    pub fn read(app: &AppInfo) -> App {
+        let text = |s: &String| Field::Known(s.clone());
+        App {
+            id: text(&app.id),
+            app_id: text(&app.app_id),
+            name: text(&app.name),
+            state: text(&app.state),
+            final_status: text(&app.final_status),
+            account_name: text(&app.account_name),
+            queue_name: text(&app.queue_name),
+            workspace_name: text(&app.workspace_name),
+            started_at: text(&app.started_at),
+            finished_at: text(&app.finished_at),
+            disabled: Field::Known(app.disabled),
+        }
+    }
+}
+
+impl DataSourceType for App {
+    const TYPE_NAME: &'static str = "ncloud_dataforest_aiapp";
+
+    fn schema() -> Schema {
+        let (mut attributes, blocks) = split(App::members());
+        for attribute in attributes.iter_mut().filter(|attribute| attribute.name == App::id) {
+            attribute.presence = Presence::Required;
+        }
+        Schema {
+            version: 0,
+            description: "Reads one DataForest AI app's details (`getDetail`).",
+            attributes,
+            blocks,
+        }
+    }
+
+    /// A blank `id` is refused; an unknown one passes.
+    fn validate(&self) -> Vec<ProviderError> {
+        match &self.id {
+            Field::Known(text) if text.trim().is_empty() => {
+                vec![ProviderError::EmptyArgument { name: App::id }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The app with `id` known and every other field unknown.
+    fn unknown_result(&self) -> App {
+        App {
+            id: self.id.clone(),
+            app_id: Field::Unknown,
+            name: Field::Unknown,
+            state: Field::Unknown,
+            final_status: Field::Unknown,
+            account_name: Field::Unknown,
+            queue_name: Field::Unknown,
+            workspace_name: Field::Unknown,
+            started_at: Field::Unknown,
+            finished_at: Field::Unknown,
+            disabled: Field::Unknown,
+        }
+    }
+
+    async fn read(
+        &self,
+        client: &DataForestClient,
+        _now: SystemTime,
+    ) -> Result<(App, Vec<ProviderWarning>), ProviderError> {
+        let id = known(&self.id, App::id)?.cloned().unwrap_or_default();
+        let found = client.get_detail(&id).await.map_err(|CallError { error, attempts, .. }| {
+            ProviderError::LookupFailed { what: format!("AI app {id:?}"), error: Box::new(error), attempts }
+        })?;
+        Ok((App::read(&found), Vec::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_detail_schema_reads_the_same_fields_as_each_listed_app() {
+        use crate::protocol::object::CtyValue;
+        assert_eq!(App::schema().object_type(), App::cty_type());
+        let required: Vec<_> = App::schema()
+            .attributes
+            .iter()
+            .filter(|a| a.presence == Presence::Required)
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(required, ["id"]);
+        let app = App::read(&AppInfo { id: "A1".into(), state: "RUNNING".into(), ..AppInfo::default() });
+        assert!(!app.to_value().has_unknowns());
+    }
+
+    #[test]
+    fn a_blank_id_is_refused_and_an_unknown_one_passes() {
+        let blank = App { id: Field::Known(" ".into()), ..App::default() };
+        assert!(matches!(&blank.validate()[..], [ProviderError::EmptyArgument { name: "id" }]));
+        assert!(App { id: Field::Unknown, ..App::default() }.validate().is_empty());
+    }
+}

@@ -1,0 +1,121 @@
+//! The `ncloud_dataforest_aiapps` data source: the AI apps of an account (`getList`) that a
+//! [`Selector`] picks (by name, name pattern, queue, state and age), each described as
+//! `ncloud_dataforest_aiapp` describes one, with their ids in a flat list for `for_each`. Unlike
+//! the kills, it lists ended apps too unless `states` or `state` says otherwise.
+
+use std::time::SystemTime;
+
+use crate::ncp::{CallError, DataForestClient};
+use crate::protocol::object::{Field, Flat, Object, computed, flatten, optional, split};
+use crate::protocol::schema::Schema;
+
+use super::super::error::{ProviderError, ProviderWarning};
+use super::super::selector::{Selector, UnsetStates};
+use super::super::types::DataSourceType;
+use super::aiapp::App;
+use super::known;
+
+tfplugin::object! {
+    /// The `ncloud_dataforest_aiapps` data source: a query and the apps it found.
+    pub struct AppList {
+        selector: Flat<Selector> => flatten(),
+        state: Field<String> => optional(
+            "Only the apps in this state, such as `RUNNING` (any case): `states` with one state. Set one or the \
+             other.",
+        ),
+        apps: Field<Vec<Field<App>>> => computed(
+            "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_name`, \
+             `queue_name`, `workspace_name`, `started_at`, `finished_at` and `disabled`.",
+        ),
+        ids: Field<Vec<Field<String>>> => computed(
+            "The ids of the matching apps, in the order of `apps`: `for_each = toset(...ids)` plans one kill \
+             per app, keyed by its id.",
+        ),
+    }
+}
+
+impl DataSourceType for AppList {
+    const TYPE_NAME: &'static str = "ncloud_dataforest_aiapps";
+
+    fn schema() -> Schema {
+        let (attributes, blocks) = split(AppList::members());
+        Schema {
+            version: 0,
+            description: "Lists the AI apps of a DataForest account (`getList`) that a selector matches: by exact \
+                name, name pattern, queue, state and age. Unlike the kill resource and action, it lists ended apps \
+                too unless `states` or `state` says otherwise.",
+            attributes,
+            blocks,
+        }
+    }
+
+    /// A blank `account_id`, a pattern or duration that cannot be read, and `state` with `states`
+    /// are refused; unknown values pass.
+    fn validate(&self) -> Vec<ProviderError> {
+        let mut errors = self.selector.validate();
+        // Only when both are certainly set: an unknown value may turn out null.
+        if matches!(self.state, Field::Known(_)) && matches!(self.selector.states, Field::Known(_)) {
+            errors.push(ProviderError::Conflicting { first: Selector::states, second: AppList::state });
+        }
+        errors
+    }
+
+    fn unknown_result(&self) -> AppList {
+        AppList { apps: Field::Unknown, ids: Field::Unknown, ..self.clone() }
+    }
+
+    async fn read(
+        &self,
+        client: &DataForestClient,
+        now: SystemTime,
+    ) -> Result<(AppList, Vec<ProviderWarning>), ProviderError> {
+        if let Some(error) = self.validate().into_iter().next() {
+            return Err(error);
+        }
+        let mut selection = self.selector.selection(UnsetStates::Any)?;
+        if let Some(state) = known(&self.state, AppList::state)? {
+            selection = selection.only_state(state);
+        }
+        let apps = client.list_apps(&selection.account_id).await.map_err(
+            |CallError { error, attempts, .. }| ProviderError::LookupFailed {
+                what: format!("the apps of account {:?}", selection.account_id),
+                error: Box::new(error),
+                attempts,
+            },
+        )?;
+        let selected = selection.select(&apps, now);
+        let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
+        let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
+        let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..self.clone() };
+        Ok((found, selected.warnings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::object::SetOf;
+
+    #[test]
+    fn a_blank_account_is_refused() {
+        let selector = Selector { account_id: Field::Known(" ".into()), ..Selector::default() };
+        let list = AppList { selector: Flat(selector), ..AppList::default() };
+        assert!(matches!(&list.validate()[..], [ProviderError::EmptyArgument { name: "account_id" }]));
+    }
+
+    #[test]
+    fn state_and_states_conflict_only_when_both_are_set() {
+        let states = |field: Field<SetOf<String>>| {
+            let selector =
+                Selector { account_id: Field::Known("acc".into()), states: field, ..Selector::default() };
+            AppList { selector: Flat(selector), state: Field::Known("RUNNING".into()), ..AppList::default() }
+        };
+        let both = states(Field::Known(SetOf(vec![Field::Known("KILLED".into())])));
+        assert!(matches!(
+            &both.validate()[..],
+            [ProviderError::Conflicting { first: "states", second: "state" }]
+        ));
+        assert!(states(Field::Unknown).validate().is_empty(), "an unknown value may turn out null");
+        assert!(states(Field::Null).validate().is_empty());
+    }
+}

@@ -1,0 +1,81 @@
+//! What a provider block that cannot be resolved tells the user: each [`ConfigError`] worded
+//! once, naming the setting, where its value came from, and how to fix it.
+
+use crate::ncp::profile::{ACCESS_KEY_ENTRY, SECRET_KEY_ENTRY};
+use crate::protocol::diagnostic::Diagnostic;
+
+use super::super::config::{ACCESS_KEY, ConfigError, Source};
+
+pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
+    match error {
+        ConfigError::Missing(setting) => Diagnostic::error(
+            format!("Missing {}", setting.attribute),
+            format!(
+                "No NCP {} was found. Set `access_key` and `secret_key` in the provider block, or the \
+                 NCLOUD_ACCESS_KEY and NCLOUD_SECRET_KEY environment variables, or put both keys in a profile of \
+                 ~/.ncloud/configure (`ncloud configure`).",
+                setting.attribute.replace('_', " "),
+            ),
+        ),
+        ConfigError::KeyWithoutPartner { set, source, missing } => Diagnostic::error(
+            format!("Missing {}", missing.attribute),
+            format!(
+                "{} is set (in {source}) but {} is not. Set `{}` in the provider block or the {} environment \
+                 variable as well. Keys come from the NCP CLI profile in ~/.ncloud/configure only as a pair, when \
+                 neither is set in the block or the environment, so a key is never paired with a secret from \
+                 elsewhere.",
+                set.attribute, missing.attribute, missing.attribute, missing.env
+            ),
+        ),
+        ConfigError::ProfileIncomplete { profile, path, missing } => Diagnostic::error(
+            format!("Missing {}", missing.attribute),
+            format!(
+                "Profile [{profile}] of {} has no {}. The profile supplies both keys or neither: add the key \
+                 (`ncloud configure --profile {profile}`), or set both `access_key` and `secret_key` another way.",
+                path.display(),
+                if *missing == ACCESS_KEY { ACCESS_KEY_ENTRY } else { SECRET_KEY_ENTRY },
+            ),
+        ),
+        ConfigError::InvalidSite { value, source } => Diagnostic::error(
+            "Invalid site",
+            format!("site {value:?} (from {source}) is not one of \"public\", \"gov\" or \"fin\"."),
+        ),
+        ConfigError::EndpointRequired { site } => Diagnostic::error(
+            "Endpoint required",
+            format!(
+                "NCP publishes no DataForest endpoint for the {site} site. Set `endpoint` (or \
+                 NCLOUD_DATAFOREST_ENDPOINT) to your DataForest API gateway's https:// URL."
+            ),
+        ),
+        ConfigError::InvalidEndpoint { error, source } => {
+            let from = if *source == Source::Attribute { String::new() } else { format!(" (from {source})") };
+            Diagnostic::error("Invalid endpoint", format!("The endpoint{from} is not usable: {error}."))
+        }
+        ConfigError::ProfileNotFound { profile, path } => Diagnostic::error(
+            "Profile not found",
+            format!(
+                "Profile [{profile}] is not in {}. Create it with the NCP CLI (`ncloud configure --profile \
+                 {profile}`) or choose another profile.",
+                path.display()
+            ),
+        ),
+        ConfigError::InvalidMaxRetries { value, source } => Diagnostic::error(
+            "Invalid max_retries",
+            format!("max_retries {value:?} (from {source}) must be a whole number from 0 to 20."),
+        ),
+        ConfigError::InvalidRequestTimeout { value, reason, source } => Diagnostic::error(
+            "Invalid request_timeout",
+            format!(
+                "request_timeout {value:?} (from {source}) is not usable: {reason}. Write it like \"30s\", \"2m\" or \"1m30s\"."
+            ),
+        ),
+        ConfigError::ProfileFileUnreadable { path, reason } => Diagnostic::error(
+            "Cannot read the NCP CLI file",
+            format!(
+                "Neither key is set in the provider block or the environment, so they must come from {}, which \
+                 could not be read: {reason}. Fix the file, or set both keys another way.",
+                path.display()
+            ),
+        ),
+    }
+}

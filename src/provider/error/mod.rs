@@ -1,0 +1,474 @@
+//! Every failure the provider reports, typed until here, and the one place where each becomes a
+//! Terraform diagnostic: a short summary, an actionable detail, and the attribute path when
+//! there is one. No message carries a secret: errors hold none. This module imports none of the
+//! provider's resources, selector or kill: each variant carries the names, paths and typed causes
+//! its message needs. Its parts: [`kill`] words a failed kill, [`warning`] what succeeded with
+//! something worth saying, and `config` a provider block that cannot be resolved.
+
+mod config;
+pub mod kill;
+pub mod warning;
+
+use std::time::Duration;
+
+use crate::ncp::ApiError;
+use crate::protocol::diagnostic::{Diagnostic, PathStep};
+use crate::protocol::object::ShapeError;
+use crate::protocol::value::DecodeError;
+
+use super::config::ConfigError;
+pub use kill::{KillFailure, Phase};
+pub use warning::ProviderWarning;
+
+/// How many failed apps a bulk kill's error lists; the rest are counted.
+const MAX_LISTED_FAILURES: usize = 20;
+
+#[derive(Debug)]
+pub enum ProviderError {
+    Config(Box<ConfigError>),
+    /// Terraform sent a value this provider cannot read.
+    Decode {
+        what: &'static str,
+        error: DecodeError,
+    },
+    UnknownType {
+        kind: &'static str,
+        name: String,
+    },
+    /// `attribute` holds something that is not an app id.
+    InvalidAppId {
+        attribute: &'static str,
+        value: String,
+    },
+    NotConfigured,
+    /// A kill did not complete: where it ran, and why. `attribute` names the app in the
+    /// configuration, when one argument does.
+    Kill {
+        app_id: String,
+        attribute: Option<&'static str>,
+        phase: Phase,
+        failure: KillFailure,
+    },
+    /// Terraform sent `StopProvider`, and has not configured the provider since: nothing new
+    /// starts.
+    Stopped,
+    /// A data source was read while these provider settings were still unknown (during plan).
+    ProviderConfigUnknown {
+        settings: Vec<&'static str>,
+    },
+    /// Terraform asked the provider to stop during a look-up.
+    Interrupted,
+    /// `attribute` (`when`) is neither `create` nor `destroy`.
+    InvalidWhen {
+        attribute: &'static str,
+        value: String,
+    },
+    /// Before arming a kill for destroy time, reading the app (named by `attribute`) failed (404:
+    /// DataForest does not know it); nothing is recorded.
+    IntentUnchecked {
+        app_id: String,
+        attribute: Option<&'static str>,
+        error: Box<ApiError>,
+        attempts: u32,
+    },
+    /// A look-up (`getList`, `getDetail`) failed.
+    LookupFailed {
+        what: String,
+        error: Box<ApiError>,
+        attempts: u32,
+    },
+    /// A pattern that does not compile.
+    InvalidRegex {
+        attribute: &'static str,
+        reason: String,
+    },
+    /// More apps matched than the cap (`attribute`, `max_apps`) allows: none is killed.
+    TooManyApps {
+        attribute: &'static str,
+        count: usize,
+        max: usize,
+        first: Vec<String>,
+    },
+    /// A bulk kill that did not kill all it selected: some kills failed, or were never started
+    /// because Terraform asked to stop (`stopped`) or the time-out ran out.
+    BulkFailed {
+        phase: Phase,
+        selected: usize,
+        failures: Vec<FailedKill>,
+        not_attempted: usize,
+        stopped: bool,
+    },
+    /// Two arguments that cannot both be set.
+    Conflicting {
+        first: &'static str,
+        second: &'static str,
+    },
+    /// A whole number out of its range.
+    OutOfRange {
+        attribute: &'static str,
+        value: String,
+        low: u64,
+        high: u64,
+    },
+    /// A required argument is blank.
+    EmptyArgument {
+        name: &'static str,
+    },
+    /// A time-out too long to compute a deadline from.
+    TimeoutTooLong {
+        limit: Duration,
+    },
+    /// A value of the wrong kind, which Terraform's own type checks should have stopped.
+    Shape(ShapeError),
+    InvalidTimeout {
+        path: Vec<PathStep>,
+        value: String,
+        reason: String,
+    },
+    /// A duration argument that is not a time-out (`running_longer_than`) and cannot be read.
+    InvalidDuration {
+        path: Vec<PathStep>,
+        value: String,
+        reason: String,
+    },
+    ImportRefused {
+        type_name: String,
+    },
+    StateTooNew {
+        version: i64,
+        supported: i64,
+    },
+    UnexpectedUpdate,
+}
+
+/// One app of a bulk kill whose kill failed: the app as messages name it, and why.
+#[derive(Debug)]
+pub struct FailedKill {
+    pub app: String,
+    pub error: ProviderError,
+}
+
+impl FailedKill {
+    /// Why this app's kill failed, in the words a single kill's failure uses.
+    pub fn sentence(&self) -> String {
+        match &self.error {
+            ProviderError::Kill { failure, .. } => failure.sentence(&self.app),
+            other => format!("{}: {}", self.app, other.to_diagnostic().summary),
+        }
+    }
+}
+
+impl From<ConfigError> for ProviderError {
+    fn from(error: ConfigError) -> ProviderError {
+        ProviderError::Config(Box::new(error))
+    }
+}
+
+impl ProviderError {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            ProviderError::Config(error) => config::diagnostic(error).at_attribute(error.attribute()),
+            ProviderError::Decode { what, error } => Diagnostic::unreadable(what, error),
+            ProviderError::UnknownType { kind, name } => Diagnostic::error(
+                format!("Unknown {kind} type"),
+                format!(
+                    "This provider has no {kind} named {}. Check the type name in your configuration.",
+                    quote_start(name)
+                ),
+            ),
+            ProviderError::InvalidAppId { attribute, value } => Diagnostic::error(
+                format!("Invalid {attribute}"),
+                format!(
+                    "{attribute} must be a DataForest AI app id: 1 to 22 characters of 0-9, A-Z and a-z. \
+                     Got {} ({} characters).",
+                    quote_start(value),
+                    value.chars().count()
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::NotConfigured => Diagnostic::error(
+                "Provider not configured",
+                "The ncloud provider is not configured: its settings were still unknown, or Terraform has not \
+                 configured it yet. Make the provider block depend only on values known at plan time.",
+            ),
+            ProviderError::Kill { app_id, attribute, phase, failure } => {
+                let sentence = failure.sentence(&format!("{app_id:?}"));
+                let next = kill::next_step(*phase, failure.accepted());
+                Diagnostic::error(failure.summary(), format!("{sentence} {next}")).at_optional_attribute(*attribute)
+            }
+            ProviderError::Stopped => Diagnostic::error(
+                "Provider stopped",
+                "Terraform asked this provider to stop (Ctrl-C, or a cancelled run), so it starts no new kill or \
+                 look-up until it is configured again. Nothing was sent to DataForest; run Terraform again.",
+            ),
+            ProviderError::ProviderConfigUnknown { settings } => {
+                let names = settings.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+                let (are, them, they_depend) =
+                    if settings.len() == 1 { ("is", "it", "it depends") } else { ("are", "them", "they depend") };
+                Diagnostic::error(
+                    "Provider configuration unknown",
+                    format!(
+                        "DataForest cannot be called yet: the provider's {names} {are} not known until apply. Data \
+                         sources are read while Terraform plans, so their provider's settings must be known then: \
+                         set {them} from values known at plan time (variables, locals, other data sources), or \
+                         first apply what {they_depend} on, with `terraform apply -target=ADDRESS`."
+                    ),
+                )
+            }
+            ProviderError::InvalidWhen { attribute, value } => Diagnostic::error(
+                format!("Invalid {attribute}"),
+                format!("{attribute} must be \"create\" or \"destroy\", not {}.", quote_start(value)),
+            )
+            .at_attribute(attribute),
+            ProviderError::Interrupted => {
+                Diagnostic::error("Interrupted", "Terraform asked the provider to stop before DataForest answered.")
+            }
+            ProviderError::IntentUnchecked { app_id, attribute, error, attempts } => Diagnostic::error(
+                "Cannot arm the kill at destroy",
+                format!(
+                    "Before recording a kill for destroy time, the provider checks that DataForest knows AI app \
+                     {app_id:?}, so that a mistyped id fails now rather than at the destroy. Reading it failed{}: \
+                     {error}.{} Nothing was recorded, so the next apply checks again.",
+                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() },
+                    kill::api_hint(error)
+                ),
+            )
+            .at_optional_attribute(*attribute),
+            ProviderError::LookupFailed { what, error, attempts } => Diagnostic::error(
+                "DataForest look-up failed",
+                format!(
+                    "Reading {what} failed{}: {error}.",
+                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
+                ),
+            ),
+            ProviderError::InvalidRegex { attribute, reason } => Diagnostic::error(
+                "Invalid regular expression",
+                format!("{attribute} is not a regular expression the `regex` crate accepts: {reason}"),
+            )
+            .at_attribute(attribute),
+            ProviderError::TooManyApps { attribute, count, max, first } => Diagnostic::error(
+                "Too many apps selected",
+                format!(
+                    "{count} apps match, more than {attribute} ({max}) allows, so none was killed. The first ones: \
+                     {}{}. Narrow the selector, or raise {attribute} if they should all go.",
+                    first.join(", "),
+                    if *count > first.len() { ", ..." } else { "" }
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped } => {
+                let mut listed: Vec<String> = failures
+                    .iter()
+                    .take(MAX_LISTED_FAILURES)
+                    .map(|failed| format!("- {}", failed.sentence()))
+                    .collect();
+                if failures.len() > MAX_LISTED_FAILURES {
+                    listed.push(format!("- and {} more", failures.len() - MAX_LISTED_FAILURES));
+                }
+                let mut counts = Vec::new();
+                if !failures.is_empty() {
+                    counts.push(format!("{} of the {selected} selected kills failed", failures.len()));
+                }
+                if *not_attempted > 0 {
+                    let why = if *stopped { "Terraform asked the provider to stop" } else { "the time-out ran out" };
+                    counts.push(format!("{not_attempted} were not attempted, because {why}"));
+                }
+                let next = kill::next_bulk_step(*phase);
+                let went_through = selected.saturating_sub(failures.len() + not_attempted);
+                let mut detail = match went_through {
+                    0 => format!("{}; none was killed.", counts.join(", and ")),
+                    n => format!("{}; the other {n} were killed.", counts.join(", and ")),
+                };
+                if !listed.is_empty() {
+                    detail = format!("{detail}\n{}", listed.join("\n"));
+                }
+                Diagnostic::error("DataForest kills failed", format!("{detail}\n{next}"))
+            }
+            ProviderError::Conflicting { first, second } => Diagnostic::error(
+                "Conflicting arguments",
+                format!("Set {first} or {second}, not both."),
+            )
+            .at_attribute(second),
+            ProviderError::OutOfRange { attribute, value, low, high } => Diagnostic::error(
+                format!("Invalid {attribute}"),
+                format!("{attribute} must be a whole number from {low} to {high}, not {value}."),
+            )
+            .at_attribute(attribute),
+            ProviderError::EmptyArgument { name } => {
+                Diagnostic::error(format!("Empty {name}"), format!("{name} must not be blank.")).at_attribute(name)
+            }
+            ProviderError::TimeoutTooLong { limit } => Diagnostic::error(
+                "Time-out too long",
+                format!("A time-out of {} is too long to wait for.", humantime::format_duration(*limit)),
+            ),
+            ProviderError::Shape(ShapeError { path, expected, got }) => {
+                Diagnostic::error("Wrong type", format!("{} must be {expected}, not {got}.", path_text(path)))
+                    .at_path(path.clone())
+            }
+            ProviderError::InvalidTimeout { path, value, reason } => Diagnostic::error(
+                "Invalid time-out",
+                format!(
+                    "{} {value:?} is not a usable duration: {reason}. Write it like \"30s\", \"5m\" or \"1h30m\".",
+                    path_text(path)
+                ),
+            )
+            .at_path(path.clone()),
+            ProviderError::InvalidDuration { path, value, reason } => Diagnostic::error(
+                "Invalid duration",
+                format!(
+                    "{} {value:?} is not a usable duration: {reason}. Write it like \"90m\", \"6h\" or \"1d\".",
+                    path_text(path)
+                ),
+            )
+            .at_path(path.clone()),
+            ProviderError::ImportRefused { type_name } => Diagnostic::error(
+                "Import is not supported",
+                format!(
+                    "{type_name} records a kill that this configuration performed; there is nothing in DataForest \
+                     to import. Declare the resource and apply it instead: the apply sends the kill and records \
+                     DataForest's answer."
+                ),
+            ),
+            ProviderError::StateTooNew { version, supported } => Diagnostic::error(
+                "State from a newer provider",
+                format!(
+                    "This state was written with schema version {version}, but this provider knows versions up to \
+                     {supported}. Use the provider version that wrote it, or newer."
+                ),
+            ),
+            ProviderError::UnexpectedUpdate => Diagnostic::error(
+                "Unexpected in-place update",
+                "Only wait_for_termination and timeouts change in place, but Terraform asked to update another \
+                 argument in place. This is a bug in the provider; please report it.",
+            ),
+        }
+    }
+}
+
+/// An attribute path as a user reads it: `timeouts.create`, `triggers["run"]`, `apps[0].id`.
+fn path_text(path: &[PathStep]) -> String {
+    if path.is_empty() {
+        return "The value".to_string();
+    }
+    let mut text = String::new();
+    for step in path {
+        match step {
+            PathStep::Attribute(name) if text.is_empty() => text.push_str(name),
+            PathStep::Attribute(name) => text.push_str(&format!(".{name}")),
+            PathStep::Key(key) => text.push_str(&format!("[{key:?}]")),
+            PathStep::Index(index) => text.push_str(&format!("[{index}]")),
+        }
+    }
+    text
+}
+
+impl From<ShapeError> for ProviderError {
+    fn from(error: ShapeError) -> ProviderError {
+        ProviderError::Shape(error)
+    }
+}
+
+/// A value quoted for a message, cut short: a hostile configuration can hold megabytes.
+fn quote_start(value: &str) -> String {
+    const SHOWN_CHARS: usize = 40;
+    if value.chars().count() <= SHOWN_CHARS {
+        format!("{value:?}")
+    } else {
+        format!("{:?}…", value.chars().take(SHOWN_CHARS).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::config::ACCESS_KEY;
+
+    #[test]
+    fn missing_credential_names_attribute_and_env() {
+        let diagnostic = ProviderError::from(ConfigError::Missing(ACCESS_KEY)).to_diagnostic();
+        assert_eq!(diagnostic.summary, "Missing access_key");
+        assert!(
+            diagnostic.detail.contains("`access_key`") && diagnostic.detail.contains("NCLOUD_ACCESS_KEY")
+        );
+        assert_eq!(diagnostic, diagnostic.clone().at_attribute("access_key"));
+    }
+
+    #[test]
+    fn kill_failure_shows_status_code_and_message() {
+        let error = ApiError::Gateway {
+            status: 401,
+            code: "210".into(),
+            message: "Permission Denied".into(),
+            details: None,
+        };
+        let failure =
+            KillFailure::Failed { error: Box::new(error), attempts: 1, earlier_attempt_uncertain: false };
+        let diagnostic = ProviderError::Kill {
+            app_id: "abc".into(),
+            attribute: Some("app_id"),
+            phase: Phase::Create,
+            failure,
+        }
+        .to_diagnostic();
+        assert!(
+            diagnostic.detail.contains("HTTP 401, API Gateway error 210: Permission Denied"),
+            "{}",
+            diagnostic.detail
+        );
+        assert!(diagnostic.detail.contains("Nothing was recorded, so the next apply sends the kill again"));
+    }
+
+    #[test]
+    fn a_bulk_failure_lists_twenty_failures_and_counts_the_rest() {
+        let refused = || KillFailure::Failed {
+            error: Box::new(ApiError::Rejected { status: 400, message: "refused".into() }),
+            attempts: 1,
+            earlier_attempt_uncertain: false,
+        };
+        let failures: Vec<FailedKill> = (1..=25)
+            .map(|n| FailedKill {
+                app: format!("App{n:02}"),
+                error: ProviderError::Kill {
+                    app_id: format!("App{n:02}"),
+                    attribute: None,
+                    phase: Phase::Destroy,
+                    failure: refused(),
+                },
+            })
+            .collect();
+        let error = ProviderError::BulkFailed {
+            phase: Phase::Destroy,
+            selected: 40,
+            failures,
+            not_attempted: 7,
+            stopped: true,
+        };
+        let detail = error.to_diagnostic().detail;
+        assert!(detail.contains("25 of the 40 selected kills failed"), "{detail}");
+        assert!(detail.contains("the other 8 were killed"), "{detail}");
+        assert!(
+            detail.contains("7 were not attempted, because Terraform asked the provider to stop"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("- Killing AI app App20 failed: HTTP 400, DataForest: refused.")
+                && !detail.contains("App21"),
+            "{detail}"
+        );
+        assert!(detail.contains("- and 5 more"), "{detail}");
+        assert!(detail.contains("The resource stays in state"), "{detail}");
+
+        let timed_out = ProviderError::BulkFailed {
+            phase: Phase::Action,
+            selected: 3,
+            failures: Vec::new(),
+            not_attempted: 3,
+            stopped: false,
+        };
+        let detail = timed_out.to_diagnostic().detail;
+        assert!(
+            detail.starts_with("3 were not attempted, because the time-out ran out; none was killed."),
+            "{detail}"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! Things worth telling the user about an operation that succeeded, each worded once here. A
+//! warning about one app points at the argument that names it, when the configuration has one.
+
+use crate::protocol::diagnostic::Diagnostic;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProviderWarning {
+    /// The kill was refused, but the app had already ended; it counts as done. `uncertain`: an
+    /// earlier attempt of the same kill got no clear answer and may be what ended it.
+    AlreadyEnded { app_id: String, attribute: Option<&'static str>, state: String, uncertain: bool },
+    /// At destroy, the kill was refused because the app no longer exists (`getDetail` finds it
+    /// neither): there is nothing left to kill.
+    AppGone { app_id: String, attribute: Option<&'static str>, uncertain: bool },
+    /// DataForest accepted the kill, then stopped knowing the app while the provider waited for
+    /// it to end: it counts as ended.
+    VanishedWhileWaiting { app_id: String, attribute: Option<&'static str> },
+    /// Apps that matched all but the age condition (`attribute`) have no readable start time, so
+    /// they were not selected: how many, and the first few.
+    UnreadableStart { attribute: &'static str, count: usize, first: Vec<String> },
+}
+
+impl ProviderWarning {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let (diagnostic, attribute) = match self {
+            ProviderWarning::AlreadyEnded { app_id, attribute, state, uncertain: false } => (
+                Diagnostic::warning(
+                    "App had already ended",
+                    format!(
+                        "DataForest refused the kill of AI app {app_id:?}, but the app had already ended (state \
+                         {state}), so the kill counts as done. `success` is false and `message` holds the refusal; \
+                         `app_state` records the state it had ended in."
+                    ),
+                ),
+                *attribute,
+            ),
+            ProviderWarning::AlreadyEnded { app_id, attribute, state, uncertain: true } => (
+                Diagnostic::warning(
+                    "App has ended",
+                    format!(
+                        "An earlier attempt of the kill of AI app {app_id:?} got no clear answer and may have ended \
+                         the app; a later attempt found it ended (state {state}), so the kill counts as done. \
+                         `success` is false and `message` holds DataForest's last answer; `app_state` records the \
+                         state."
+                    ),
+                ),
+                *attribute,
+            ),
+            ProviderWarning::AppGone { app_id, attribute, uncertain } => (
+                Diagnostic::warning(
+                    "App no longer exists",
+                    format!(
+                        "DataForest does not know AI app {app_id:?} (the kill and getDetail both answered \"no \
+                         such element\"), so there is nothing left to kill and the destroy goes on.{} If the \
+                         provider's keys changed since the resource was created, check that they belong to the \
+                         app's account: to another account's keys the app does not exist, and it may still be \
+                         running.",
+                        if *uncertain { " An earlier attempt of the kill got no clear answer." } else { "" }
+                    ),
+                ),
+                *attribute,
+            ),
+            ProviderWarning::UnreadableStart { attribute, count, first } => (
+                Diagnostic::warning(
+                    "Start time unreadable",
+                    format!(
+                        "{count} app(s) matched every condition but `{attribute}`, and DataForest gave no start \
+                         time that could be read, so they were not selected: {}{}.",
+                        first.join(", "),
+                        if *count > first.len() { ", ..." } else { "" }
+                    ),
+                ),
+                Some(*attribute),
+            ),
+            ProviderWarning::VanishedWhileWaiting { app_id, attribute } => (
+                Diagnostic::warning(
+                    "App gone while waiting",
+                    format!(
+                        "DataForest accepted the kill of AI app {app_id:?}, then stopped knowing the app \
+                         (getDetail answered \"no such element\") while the provider waited for it to end, so it \
+                         counts as ended. `app_state` and `final_status` stay empty."
+                    ),
+                ),
+                *attribute,
+            ),
+        };
+        diagnostic.at_optional_attribute(attribute)
+    }
+}

@@ -1,0 +1,370 @@
+//! What each resource, data source and action type implements to be served
+//! ([`ResourceType`], [`DataSourceType`], [`ActionType`]: its schema, checks, plan and what it
+//! does, on its own typed object), and the one adapter per kind ([`Served`]) that stands between
+//! the protocol's values and those objects: it decodes each value once, calls the type with the
+//! run's [`Context`], and turns what comes back, errors included, into the protocol's answers and
+//! diagnostics. The provider's registry lists the types; nothing else names them.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::time::SystemTime;
+
+use futures_util::future::BoxFuture;
+
+use crate::ncp::DataForestClient;
+use crate::protocol::diagnostic::{Diagnostic, PathStep};
+use crate::protocol::object::Object;
+use crate::protocol::provider::{AppliedChange, DataRead, PlannedChange};
+use crate::protocol::schema::Schema;
+use crate::protocol::value::{self, Value};
+
+use super::error::{ProviderError, ProviderWarning};
+use super::session::Context;
+
+/// A planned change: the state after apply as far as known, and the arguments whose change
+/// forces a replacement.
+#[derive(Debug, PartialEq)]
+pub struct Plan<T> {
+    pub planned: T,
+    pub requires_replace: Vec<&'static str>,
+}
+
+/// What an apply leaves: the state to record (`None` once destroyed), and anything worth a
+/// warning.
+pub struct Applied<T> {
+    pub state: Option<T>,
+    pub warnings: Vec<ProviderWarning>,
+}
+
+/// A failed apply: the error, and the state to record despite it (a kill DataForest accepted
+/// before waiting for the app to end failed); `None` keeps the prior state.
+#[derive(Debug)]
+pub struct ApplyError<T> {
+    pub error: ProviderError,
+    pub state: Option<T>,
+}
+
+impl<T> From<ProviderError> for ApplyError<T> {
+    fn from(error: ProviderError) -> ApplyError<T> {
+        ApplyError { error, state: None }
+    }
+}
+
+/// A resource type's whole life, on its typed object (a configuration, a plan or a state).
+pub trait ResourceType: Object + Send + Sync + 'static {
+    const TYPE_NAME: &'static str;
+    fn schema() -> Schema;
+    /// Checks a configuration; values unknown until apply pass.
+    fn validate(&self) -> Vec<ProviderError>;
+    /// Plans `proposed` over `prior` (`None` when creating).
+    fn plan(prior: Option<&Self>, proposed: &Self) -> Plan<Self>;
+    /// Applies a planned change: from `prior` (`None` when creating) to `planned` (`None` when
+    /// destroying).
+    fn apply(
+        context: &Context,
+        prior: Option<Self>,
+        planned: Option<Self>,
+    ) -> impl Future<Output = Result<Applied<Self>, ApplyError<Self>>> + Send;
+}
+
+/// A data source type: its configuration, read into what it found.
+pub trait DataSourceType: Object + Default + Send + Sync + 'static {
+    const TYPE_NAME: &'static str;
+    fn schema() -> Schema;
+    /// Checks a configuration; values unknown until apply pass.
+    fn validate(&self) -> Vec<ProviderError>;
+    /// This configuration with what a read would find unknown: a read deferred until the
+    /// provider's settings are known.
+    fn unknown_result(&self) -> Self;
+    /// Reads what the configuration asks for, as of `now`; and what is worth a warning.
+    fn read(
+        &self,
+        client: &DataForestClient,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<(Self, Vec<ProviderWarning>), ProviderError>> + Send;
+}
+
+/// An action type (Terraform 1.14+): a configuration that, invoked, does something once.
+pub trait ActionType: Object + Send + Sync + 'static {
+    const TYPE_NAME: &'static str;
+    fn schema() -> Schema;
+    /// Checks a configuration; values unknown until apply pass.
+    fn validate(&self) -> Vec<ProviderError>;
+    /// Runs the action; `progress` hears each step as it happens. Dropping the future stops it.
+    fn invoke(
+        &self,
+        context: &Context,
+        progress: &mut (dyn FnMut(String) + Send),
+    ) -> impl Future<Output = Result<Vec<ProviderWarning>, ProviderError>> + Send;
+}
+
+/// A resource type as the provider serves it, in the protocol's values.
+pub trait Resource: Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, config: &Value) -> Vec<Diagnostic>;
+    /// Brings a stored state to the current schema: attributes an older schema had are dropped,
+    /// new ones are null.
+    fn upgrade(&self, version: i64, stored: Value) -> Result<Value, Vec<Diagnostic>>;
+    /// A recorded state as it stands: there is nothing in DataForest to refresh a kill from. It
+    /// is decoded all the same, so one this provider cannot read is reported.
+    fn read(&self, current: Value) -> Result<Value, Vec<Diagnostic>>;
+    fn plan(&self, prior: &Value, proposed: &Value) -> Result<PlannedChange, Vec<Diagnostic>>;
+    fn apply<'a>(
+        &'a self,
+        context: Context,
+        prior: &'a Value,
+        planned: &'a Value,
+    ) -> BoxFuture<'a, AppliedChange>;
+}
+
+/// A data source type as the provider serves it.
+pub trait DataSource: Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, config: &Value) -> Vec<Diagnostic>;
+    /// Reads, or defers the read when the provider's settings are still unknown and Terraform
+    /// allows it.
+    fn read<'a>(
+        &'a self,
+        context: Context,
+        config: &'a Value,
+        deferral_allowed: bool,
+    ) -> BoxFuture<'a, Result<DataRead, Vec<Diagnostic>>>;
+}
+
+/// An action type as the provider serves it.
+pub trait Action: Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, config: &Value) -> Vec<Diagnostic>;
+    fn invoke<'a>(
+        &'a self,
+        context: Context,
+        config: &'a Value,
+        progress: &'a mut (dyn FnMut(String) + Send),
+    ) -> BoxFuture<'a, Vec<Diagnostic>>;
+}
+
+/// The type `T`, served: the registry holds one of these for each type.
+pub struct Served<T>(PhantomData<fn() -> T>);
+
+impl<T> Served<T> {
+    pub const TYPE: Served<T> = Served(PhantomData);
+}
+
+fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<Diagnostic> {
+    errors.into_iter().map(|error| error.to_diagnostic()).collect()
+}
+
+fn warnings(warnings: &[ProviderWarning]) -> Vec<Diagnostic> {
+    warnings.iter().map(ProviderWarning::to_diagnostic).collect()
+}
+
+/// An object of type `T` from a value Terraform sent, or the error naming where it does not fit.
+pub fn decode<T: Object>(value: &Value) -> Result<T, ProviderError> {
+    Ok(T::from_value(value)?)
+}
+
+/// An object of type `T`, or `None` for null (no object: before a create, after a destroy).
+pub fn decode_nullable<T: Object>(value: &Value) -> Result<Option<T>, ProviderError> {
+    match value {
+        Value::Null => Ok(None),
+        value => decode(value).map(Some),
+    }
+}
+
+impl<T: ResourceType> Served<T> {
+    fn upgraded(version: i64, stored: Value) -> Result<Value, ProviderError> {
+        let schema = T::schema();
+        if version > schema.version {
+            return Err(ProviderError::StateTooNew { version, supported: schema.version });
+        }
+        let conformed = value::conform(stored, &schema.object_type())
+            .map_err(|error| ProviderError::Decode { what: "stored state", error })?;
+        Ok(decode_nullable::<T>(&conformed)?.map_or(Value::Null, |state| state.to_value()))
+    }
+
+    fn planned(prior: &Value, proposed: &Value) -> Result<PlannedChange, ProviderError> {
+        let prior = decode_nullable::<T>(prior)?;
+        let Some(proposed) = decode_nullable::<T>(proposed)? else {
+            return Ok(PlannedChange { planned_state: Value::Null, requires_replace: Vec::new() });
+        };
+        let Plan { planned, requires_replace } = T::plan(prior.as_ref(), &proposed);
+        Ok(PlannedChange {
+            planned_state: planned.to_value(),
+            requires_replace: requires_replace
+                .into_iter()
+                .map(|name| vec![PathStep::Attribute(name.to_string())])
+                .collect(),
+        })
+    }
+
+    async fn applied(context: Context, prior: &Value, planned: &Value) -> AppliedChange {
+        let values =
+            decode_nullable::<T>(prior).and_then(|prior| Ok((prior, decode_nullable::<T>(planned)?)));
+        let applied = match values {
+            Ok((prior, planned)) => T::apply(&context, prior, planned).await,
+            Err(error) => Err(error.into()),
+        };
+        match applied {
+            Ok(Applied { state, warnings: said }) => AppliedChange {
+                new_state: Some(state.map_or(Value::Null, |state| state.to_value())),
+                diagnostics: warnings(&said),
+            },
+            Err(ApplyError { error, state }) => AppliedChange {
+                new_state: state.map(|state| state.to_value()),
+                diagnostics: diagnostics([error]),
+            },
+        }
+    }
+}
+
+impl<T: ResourceType> Resource for Served<T> {
+    fn type_name(&self) -> &'static str {
+        T::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        T::schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        diagnostics(match decode_nullable::<T>(config) {
+            Ok(resource) => resource.map(|resource| resource.validate()).unwrap_or_default(),
+            Err(error) => vec![error],
+        })
+    }
+
+    fn upgrade(&self, version: i64, stored: Value) -> Result<Value, Vec<Diagnostic>> {
+        Self::upgraded(version, stored).map_err(|error| diagnostics([error]))
+    }
+
+    fn read(&self, current: Value) -> Result<Value, Vec<Diagnostic>> {
+        match decode_nullable::<T>(&current) {
+            Ok(_) => Ok(current),
+            Err(error) => Err(diagnostics([error])),
+        }
+    }
+
+    fn plan(&self, prior: &Value, proposed: &Value) -> Result<PlannedChange, Vec<Diagnostic>> {
+        Self::planned(prior, proposed).map_err(|error| diagnostics([error]))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: Context,
+        prior: &'a Value,
+        planned: &'a Value,
+    ) -> BoxFuture<'a, AppliedChange> {
+        Box::pin(Self::applied(context, prior, planned))
+    }
+}
+
+/// A data source's configuration; none at all is one with nothing set.
+fn data_config<T: DataSourceType>(config: &Value) -> Result<T, ProviderError> {
+    Ok(decode_nullable::<T>(config)?.unwrap_or_default())
+}
+
+impl<T: DataSourceType> Served<T> {
+    async fn read_data(
+        context: Context,
+        config: &Value,
+        deferral_allowed: bool,
+    ) -> Result<DataRead, ProviderError> {
+        let query = data_config::<T>(config)?;
+        let stop = context.running()?;
+        let session = match context.session() {
+            Err(ProviderError::ProviderConfigUnknown { .. }) if deferral_allowed => {
+                return Ok(DataRead::DeferredForProviderConfig(query.unknown_result().to_value()));
+            }
+            session => session?,
+        };
+        let client = session.client().map_err(|error| ProviderError::LookupFailed {
+            what: T::TYPE_NAME.to_string(),
+            error: Box::new(error),
+            attempts: 0,
+        })?;
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => Err(ProviderError::Interrupted),
+            read = query.read(client, SystemTime::now()) => read.map(|(found, said)| DataRead::Read {
+                state: found.to_value(),
+                warnings: warnings(&said),
+            }),
+        }
+    }
+}
+
+impl<T: DataSourceType> DataSource for Served<T> {
+    fn type_name(&self) -> &'static str {
+        T::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        T::schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        diagnostics(match data_config::<T>(config) {
+            Ok(query) => query.validate(),
+            Err(error) => vec![error],
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: Context,
+        config: &'a Value,
+        deferral_allowed: bool,
+    ) -> BoxFuture<'a, Result<DataRead, Vec<Diagnostic>>> {
+        Box::pin(async move {
+            Self::read_data(context, config, deferral_allowed).await.map_err(|error| diagnostics([error]))
+        })
+    }
+}
+
+impl<T: ActionType> Served<T> {
+    async fn invoked(
+        context: Context,
+        config: &Value,
+        progress: &mut (dyn FnMut(String) + Send),
+    ) -> Result<Vec<ProviderWarning>, ProviderError> {
+        let action = decode::<T>(config)?;
+        if let Some(error) = action.validate().into_iter().next() {
+            return Err(error);
+        }
+        action.invoke(&context, progress).await
+    }
+}
+
+impl<T: ActionType> Action for Served<T> {
+    fn type_name(&self) -> &'static str {
+        T::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        T::schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        diagnostics(match decode_nullable::<T>(config) {
+            Ok(action) => action.map(|action| action.validate()).unwrap_or_default(),
+            Err(error) => vec![error],
+        })
+    }
+
+    fn invoke<'a>(
+        &'a self,
+        context: Context,
+        config: &'a Value,
+        progress: &'a mut (dyn FnMut(String) + Send),
+    ) -> BoxFuture<'a, Vec<Diagnostic>> {
+        Box::pin(async move {
+            match Self::invoked(context, config, progress).await {
+                Ok(said) => warnings(&said),
+                Err(error) => diagnostics([error]),
+            }
+        })
+    }
+}
