@@ -17,14 +17,18 @@
 //!   `TF_REATTACH_PROVIDERS`), unix socket or TCP listener, AutoMTLS, the routes to the health,
 //!   controller, stdio and provider services, and shutdown. Being a crate of its own, it cannot
 //!   use the provider.
-//! - [`provider`]: the `ncloud` provider, implementing `protocol`'s interface: its configuration,
-//!   the kill every entry point shares, the `ncloud_dataforest_aiapp_kill` resource and action,
-//!   the selector and the bulk `ncloud_dataforest_aiapps_kill` resource and action, the look-up
-//!   data sources, each a typed object, and the typed errors that become diagnostics
-//!   in one place. It calls DataForest through `ncp`.
-//! - [`ncp`]: the NCP client: sites and endpoints, signature v2, the retry policy, the network
-//!   (proxy and trusted CAs, by Go's rules), DataForest calls and API errors. It knows nothing of
-//!   Terraform.
+//! - [`provider`]: the `ncloud` provider, implementing `protocol`'s interface. Its `mod.rs` holds
+//!   the configuration, Terraform's stop and the registry that routes each call by type name;
+//!   each resource, action and data source type is one file (`resources/`, `actions/`,
+//!   `data_sources/`) owning its typed object, schema, checks, plan and apply, read or invoke.
+//!   Beneath them, shared: `types` (what a type implements, and the adapters that decode values
+//!   once), `bulk` (the bulk kill), `lifecycle` (`when`, `timeouts`), `session` (the per-run
+//!   state each call receives) and `memory` (one kill per app per run), `kill` (the kill of one
+//!   app), `selector`, `error` (typed failures, each made a diagnostic in one place), `config`
+//!   (the provider block) and `duration`. It calls DataForest through `ncp`.
+//! - [`ncp`]: the NCP client: sites and endpoints, the NCP CLI's profile file, signature v2, the
+//!   retry policy, the network (proxy and trusted CAs, by Go's rules), DataForest calls and API
+//!   errors. It knows nothing of Terraform.
 //! - [`logging`]: hclog-style JSON lines on stderr, for `tracing`.
 //!
 //! `main.rs` puts them together: it serves `provider::NcloudProvider` through
