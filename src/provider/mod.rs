@@ -39,26 +39,24 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::diagnostic::Diagnostic;
 use crate::protocol::provider::{AppliedChange, DataRead, PlannedChange, Provider, Schemas};
 use crate::protocol::value::Value;
-use actions::aiapp_kill::KillAction;
-use actions::aiapps_kill::AppsKillAction;
 use config::{Environment, ProviderBlock};
-use data_sources::aiapp::App;
-use data_sources::aiapps::AppList;
 use error::ProviderError;
-use resources::aiapp_kill::AppKill;
-use resources::aiapps_kill::AppsKill;
 use session::{Configuration, Context, Session};
 use types::{Action, DataSource, Resource, Served, decode_nullable};
 
 /// The provider's type name, the prefix of its resource types.
 pub const TYPE_NAME: &str = "ncloud";
 
-/// Every resource type the provider serves.
-const RESOURCES: &[&dyn Resource] = &[&Served::<AppKill>::TYPE, &Served::<AppsKill>::TYPE];
-/// Every data source type.
-const DATA_SOURCES: &[&dyn DataSource] = &[&Served::<AppList>::TYPE, &Served::<App>::TYPE];
-/// Every action type.
-const ACTIONS: &[&dyn Action] = &[&Served::<KillAction>::TYPE, &Served::<AppsKillAction>::TYPE];
+// The registry: every type the provider serves, one line each. A new type is its file, its
+// `mod` line beside its kind's others, and a line here.
+const RESOURCES: &[&dyn Resource] =
+    &[&Served::<resources::aiapp_kill::AppKill>::TYPE, &Served::<resources::aiapps_kill::AppsKill>::TYPE];
+const DATA_SOURCES: &[&dyn DataSource] =
+    &[&Served::<data_sources::aiapps::AppList>::TYPE, &Served::<data_sources::aiapp::App>::TYPE];
+const ACTIONS: &[&dyn Action] = &[
+    &Served::<actions::aiapp_kill::KillAction>::TYPE,
+    &Served::<actions::aiapps_kill::AppsKillAction>::TYPE,
+];
 
 /// The type of `kind` named `name` in `registry`.
 fn find<T: ?Sized>(
