@@ -44,9 +44,6 @@ use error::ProviderError;
 use session::{Configuration, Context, Session};
 use types::{Action, DataSource, Resource, Served, decode_nullable};
 
-/// The provider's type name, the prefix of its resource types.
-pub const TYPE_NAME: &str = "ncloud";
-
 // The registry: every type the provider serves, one line each. A new type is its file, its
 // `mod` line beside its kind's others, and a line here.
 const RESOURCES: &[&dyn Resource] =
