@@ -3,8 +3,6 @@
 //! provider binary cargo built, and commands whose failure message shows everything needed to
 //! see why (command, folder, exit code, stdout, stderr).
 
-#![allow(dead_code)] // Each test binary uses a different part of the harness.
-
 pub mod proxy;
 
 use std::collections::BTreeMap;
@@ -50,18 +48,17 @@ impl Terraform {
 }
 
 /// Runs the test body once per Terraform version, as separate tests.
-#[macro_export]
 macro_rules! on_each_terraform {
     ($name:ident, $body:expr) => {
         mod $name {
             use super::*;
             #[test]
             fn terraform_1_0_3() {
-                ($body)(common::Terraform::V1_0_3)
+                ($body)($crate::harness::Terraform::V1_0_3)
             }
             #[test]
             fn terraform_1_15_5() {
-                ($body)(common::Terraform::V1_15_5)
+                ($body)($crate::harness::Terraform::V1_15_5)
             }
         }
     };

@@ -1,9 +1,7 @@
 //! Under real Terraform: apply records DataForest's answer; re-plan is empty; changing `triggers`
 //! kills again; destroy makes no call.
 
-mod common;
-
-use common::{Sim, Workspace};
+use crate::harness::{Sim, Workspace};
 
 const ONE_KILL: &str = r#"
 resource "ncloud_dataforest_aiapp_kill" "job" {
