@@ -128,11 +128,7 @@ on_each_terraform!(ctrl_c_stops_a_hanging_kill_and_records_nothing, |terraform| 
     sim.simulator.fail_kills("Flaky1", [Fault::Hang]);
     let workspace = Workspace::new(terraform, &sim, JOB);
     let child = workspace.spawn(&["apply", "-auto-approve", "-input=false"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sim.simulator.kill_calls("Flaky1") == 0 {
-        assert!(Instant::now() < deadline, "the kill never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    harness::wait_until("the kill to arrive", || sim.simulator.kill_calls("Flaky1") >= 1);
     let interrupted = Instant::now();
     harness::interrupt(&child);
     let output = child.wait_with_output().unwrap();

@@ -1,7 +1,9 @@
 //! The tfplugin6 provider service in process, over gRPC on a unix socket, against the simulator
 //! on loopback. Every planned and new state the harness sees is checked against its schema, and
 //! every configuration a test sends is built from the schema GetProviderSchema declares, as
-//! Terraform builds it. One module per behaviour:
+//! Terraform builds it. Steps are ordered by waiting on what can be observed (the simulator's
+//! counters and calls, the action's progress events), not by sleeping; a test sleeps only to show
+//! that nothing happens. One module per behaviour:
 //!
 //! - `config_and_plan`: schemas, validation, configure, plan, state upgrade, import, hostile
 //!   values and provider settings
@@ -20,6 +22,8 @@ mod data_sources;
 mod kill_outcomes;
 mod one_kill_per_run;
 mod stop;
+
+use std::time::{Duration, Instant};
 
 use dataforest_sim::{App, Simulator};
 use hyper_util::rt::TokioIo;
@@ -377,4 +381,14 @@ async fn simulator_with(apps: &[&str]) -> (Simulator, String) {
 
 fn detail_calls(simulator: &Simulator) -> usize {
     simulator.calls().iter().filter(|call| call.path.ends_with("/getDetail")).count()
+}
+
+/// Waits until `condition` holds, looking every 10 ms, to order a test's steps by what can be
+/// observed; fails the test, naming `what`, after 10 s, so a bug cannot hang the suite.
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited 10 s for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -9,7 +9,7 @@ use dataforest_sim::{App, Fault};
 use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::Value;
 
-use crate::{BULK, Schema, decode, errors, simulator_with, start, string, with};
+use crate::{BULK, Schema, decode, errors, simulator_with, start, string, wait_until, with};
 
 #[tokio::test]
 async fn changing_when_never_kills_one_app_twice() {
@@ -84,9 +84,7 @@ async fn a_kill_waiting_for_another_kill_of_its_app_keeps_its_own_time_out() {
     harness.configure(harness.provider_block(string(&endpoint))).await;
     let planned = harness.planned(&harness.kill_config(string("A1"))).await;
     let first = harness.create_in_background(&planned);
-    while simulator.kills_in_flight() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the first kill to be in flight", || simulator.kills_in_flight() >= 1).await;
     let started = Instant::now();
     let second =
         harness.create(&with(&harness.kill_config(string("A1")), "timeouts", harness.timeouts("1s"))).await;

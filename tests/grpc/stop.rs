@@ -9,7 +9,7 @@ use dataforest_sim::Fault;
 use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::{Number, Value};
 
-use crate::{BULK, Schema, decode, detail_calls, dynamic, errors, simulator_with, start, string};
+use crate::{BULK, Schema, decode, detail_calls, dynamic, errors, simulator_with, start, string, wait_until};
 
 #[tokio::test]
 async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
@@ -20,7 +20,7 @@ async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
     let planned = decode(harness.plan(&Value::Null, &harness.kill_config(string("A1"))).await.planned_state);
 
     let apply = harness.create_in_background(&planned);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until("the kill to be in flight", || simulator.kills_in_flight() >= 1).await;
     assert!(!apply.is_finished(), "the kill should still be waiting for an answer");
     let stopped = Instant::now();
     harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
@@ -77,10 +77,15 @@ async fn stop_provider_cancels_a_back_off_sleep() {
     harness.configure(harness.provider_block(string(&endpoint))).await;
     let planned = decode(harness.plan(&Value::Null, &harness.kill_config(string("A1"))).await.planned_state);
     let apply = harness.create_in_background(&planned);
-    while simulator.kill_calls("A1") == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Answered and no longer in flight: what remains before the client sleeps is reading the
+    // answer on loopback. (Should Stop still come first, the test passes all the same, having
+    // then cancelled the call rather than the sleep.)
+    wait_until("the throttled kill to be answered", || {
+        let answered =
+            simulator.calls().iter().any(|call| call.path.ends_with("/kill") && call.status == 429);
+        answered && simulator.kills_in_flight() == 0
+    })
+    .await;
     harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
     let response =
         tokio::time::timeout(Duration::from_secs(1), apply).await.expect("cancelled within 1 s").unwrap();
@@ -104,9 +109,7 @@ async fn a_data_source_read_is_interrupted_by_stop() {
         };
         client.read_data_source(request).await.unwrap().into_inner()
     });
-    while detail_calls(&simulator) == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the read to be in flight", || detail_calls(&simulator) >= 1).await;
     harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
     let response =
         tokio::time::timeout(Duration::from_secs(1), read).await.expect("stopped within 1 s").unwrap();
@@ -130,22 +133,19 @@ async fn a_dropped_action_stream_stops_the_kill_and_its_polling() {
         }
     }
     drop(events);
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let polls = detail_calls(&simulator);
+    // A sleep, since what it proves is that nothing happens: the next check was due 1.5 s after
+    // the first, and the one after 2.25 s later.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(detail_calls(&simulator), polls, "polling goes on after the stream was dropped");
 
     // A kill in flight: dropping the stream drops the HTTP call.
     let events = harness.invoke(&harness.action_config("B2", Value::Bool(true))).await;
-    while simulator.kills_in_flight() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the kill to be in flight", || simulator.kills_in_flight() >= 1).await;
     drop(events);
     let dropped = Instant::now();
-    while simulator.kills_in_flight() > 0 {
-        assert!(dropped.elapsed() < Duration::from_secs(1), "the kill is still in flight");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the dropped kill to end", || simulator.kills_in_flight() == 0).await;
+    assert!(dropped.elapsed() < Duration::from_secs(1), "the kill was in flight {:?}", dropped.elapsed());
 }
 
 #[tokio::test]
@@ -189,8 +189,8 @@ async fn stop_during_a_bulk_kill_starts_no_new_kill_and_records_nothing() {
     ];
     let config = harness.config(Schema::Resource(BULK), &selector);
     let apply = harness.bulk_create_in_background(&config).await;
-    // The listing takes 300 ms, then the first kill is in flight.
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    // The listing takes 300 ms, then the first kill is in flight for 300 ms.
+    wait_until("the first kill to be in flight", || simulator.kills_in_flight() >= 1).await;
     harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
     let response = tokio::time::timeout(Duration::from_secs(2), apply).await.expect("ends at once").unwrap();
     let error = errors(&response.diagnostics)[0];

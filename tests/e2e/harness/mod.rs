@@ -8,6 +8,7 @@ pub mod proxy;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use dataforest_sim::{App, Simulator};
 use serde_json::Value as Json;
@@ -302,6 +303,17 @@ fn write_cli_config(path: &Path, overrides: &[(&str, &Path)]) {
         format!("provider_installation {{\n  dev_overrides {{\n{lines}  }}\n  direct {{}}\n}}\n"),
     )
     .unwrap();
+}
+
+/// Waits until `condition` holds, looking every 20 ms, to order a test's steps by what can be
+/// observed; fails the test, naming `what`, after 30 s (Terraform can take a while to start), so
+/// a bug cannot hang the suite.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited 30 s for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Sends SIGINT to the process group led by `child`, as Ctrl-C in a terminal does.
