@@ -5,8 +5,6 @@
 //! test CA through `SSL_CERT_FILE`. Init verifies the signature and locks the zip's `zh:` hash and
 //! the package's `h1:` hash; a tampered signature or zip makes it fail.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,9 +12,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
-use common::{Sim, Workspace};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::{self, Sim, Workspace};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-ncloud");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -237,7 +236,7 @@ impl Registry {
 
 /// A workspace that requires the provider from `registry`, trusting its CA, with no
 /// `dev_overrides`.
-fn workspace(terraform: common::Terraform, sim: &Sim, registry: &Registry) -> Workspace {
+fn workspace(terraform: harness::Terraform, sim: &Sim, registry: &Registry) -> Workspace {
     let mut workspace = Workspace::new(terraform, sim, "");
     let main = format!(
         "terraform {{\n  required_providers {{\n    ncloud = {{\n      source  = \"{}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n\

@@ -3,9 +3,7 @@
 //! a replacement that destroys a `when = "destroy"` resource and creates a `when = "create"` one
 //! of the same app sends one kill.
 
-mod common;
-
-use common::{Sim, Workspace};
+use crate::harness::{Sim, Workspace};
 
 fn config(when: &str, run: &str) -> String {
     format!(

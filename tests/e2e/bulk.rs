@@ -4,12 +4,11 @@
 //! validate; the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000
 //! apps.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::{Sim, Terraform, Workspace};
 use dataforest_sim::{App, Fault};
+
+use crate::harness::{self, Sim, Terraform, Workspace};
 
 fn started(ago: Duration) -> String {
     humantime::format_rfc3339_seconds(SystemTime::now() - ago).to_string()
@@ -230,7 +229,7 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
         .fails(&["apply", "-auto-approve", "-input=false"])
         .assert_contains("the apps of account \"acc1\"");
     assert!(workspace.state().is_empty(), "{}", workspace.state_text());
-    workspace.env.insert("NCLOUD_SECRET_KEY".into(), common::SECRET_KEY.into());
+    workspace.env.insert("NCLOUD_SECRET_KEY".into(), harness::SECRET_KEY.into());
     workspace.apply();
 
     for id in ["Late01", "Late02"] {

@@ -2,10 +2,9 @@
 //! several in flight at once); when some fail, those that succeeded stay recorded and the next
 //! apply retries only the failed ones.
 
-mod common;
-
-use common::{Sim, Workspace};
 use dataforest_sim::App;
+
+use crate::harness::{Sim, Workspace};
 
 fn ids() -> Vec<String> {
     (1..=12).map(|n| format!("App{n:02}")).collect()

@@ -147,6 +147,7 @@ async fn redirects_are_refused_and_nothing_reaches_their_target() {
         assert!(message.contains(&format!("HTTP {status}")) && message.contains(&target_address.to_string()));
         assert_eq!(requests.load(Ordering::SeqCst), 1, "{status}: a redirect is not retried");
     }
+    // A sleep, since it proves a negative: a connection to the target would be counted by now.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(reached.load(Ordering::SeqCst), 0, "the redirect target was contacted");
 }

@@ -1,10 +1,9 @@
 //! Under real Terraform: a failed kill records nothing and the next apply retries it; bad input
 //! and missing credentials are clear errors before any call; import is refused.
 
-mod common;
-
-use common::{Sim, Workspace};
 use dataforest_sim::App;
+
+use crate::harness::{self, Sim, Workspace};
 
 on_each_terraform!(failed_kill_records_nothing_and_reapply_works, |terraform| {
     let sim = Sim::start(&[]);
@@ -49,7 +48,7 @@ on_each_terraform!(missing_credentials_name_attribute_and_env_before_any_call, |
     workspace.env.remove("NCLOUD_ACCESS_KEY");
     let plan = workspace.fails(&["plan", "-input=false"]);
     plan.assert_contains("Missing access_key").assert_contains("NCLOUD_ACCESS_KEY");
-    workspace.env.insert("NCLOUD_ACCESS_KEY".into(), common::ACCESS_KEY.into());
+    workspace.env.insert("NCLOUD_ACCESS_KEY".into(), harness::ACCESS_KEY.into());
     workspace.env.remove("NCLOUD_SECRET_KEY");
     workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("NCLOUD_SECRET_KEY");
     assert!(sim.simulator.calls().is_empty());
@@ -66,8 +65,8 @@ on_each_terraform!(credentials_from_block_and_from_cli_profile, |terraform| {
 }}
 resource "ncloud_dataforest_aiapp_kill" "job" {{ app_id = "A1" }}
 "#,
-        common::ACCESS_KEY,
-        common::SECRET_KEY,
+        harness::ACCESS_KEY,
+        harness::SECRET_KEY,
         sim.endpoint
     );
     let mut workspace = Workspace::new(terraform, &sim, &block);
@@ -92,8 +91,8 @@ resource "ncloud_dataforest_aiapp_kill" "job" {{ app_id = "B2" }}
         format!(
             "[DEFAULT]\nncloud_access_key_id = wrong\nncloud_secret_access_key = wrong\n\n[ops]\n\
              ncloud_access_key_id = {}\nncloud_secret_access_key = {}\n",
-            common::ACCESS_KEY,
-            common::SECRET_KEY
+            harness::ACCESS_KEY,
+            harness::SECRET_KEY
         ),
     )
     .unwrap();
@@ -181,7 +180,7 @@ on_each_terraform!(keys_from_the_cli_profile_come_only_as_a_pair, |terraform| {
     let sim = Sim::start(&["A1"]);
     let config = format!(
         "provider \"ncloud\" {{\n  access_key = \"{}\"\n}}\nresource \"ncloud_dataforest_aiapp_kill\" \"job\" {{ app_id = \"A1\" }}\n",
-        common::ACCESS_KEY
+        harness::ACCESS_KEY
     );
     let mut workspace = Workspace::new(terraform, &sim, &config);
     workspace.env.remove("NCLOUD_ACCESS_KEY");
@@ -191,7 +190,7 @@ on_each_terraform!(keys_from_the_cli_profile_come_only_as_a_pair, |terraform| {
         workspace.home().join(".ncloud/configure"),
         format!(
             "[DEFAULT]\nncloud_access_key_id = other\nncloud_secret_access_key = {}\n",
-            common::SECRET_KEY
+            harness::SECRET_KEY
         ),
     )
     .unwrap();

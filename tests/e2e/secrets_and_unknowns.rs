@@ -1,15 +1,13 @@
 //! Under real Terraform: the secret key is in neither state nor `TF_LOG=trace` output, even when
 //! written in the provider block; an `app_id` unknown at plan (from `terraform_data`) applies.
 
-mod common;
-
-use common::{Sim, Workspace};
+use crate::harness::{self, Sim, Workspace};
 
 on_each_terraform!(secret_is_absent_from_state_plan_and_trace_logs, |terraform| {
     let sim = Sim::start(&["A1"]);
     let config = format!(
         "provider \"ncloud\" {{\n  secret_key = \"{}\"\n}}\nresource \"ncloud_dataforest_aiapp_kill\" \"job\" {{ app_id = \"A1\" }}\n",
-        common::SECRET_KEY
+        harness::SECRET_KEY
     );
     let mut workspace = Workspace::new(terraform, &sim, &config);
     workspace.env.remove("NCLOUD_SECRET_KEY");
@@ -42,7 +40,7 @@ on_each_terraform!(secret_is_absent_from_state_plan_and_trace_logs, |terraform| 
     for field in ["tf_req_id=", "tf_resource_type=ncloud_dataforest_aiapp_kill", "duration_ms="] {
         assert!(served.contains(field), "RPC logs should carry {field}: {served}");
     }
-    assert!(!provider_lines.contains(common::ACCESS_KEY), "the access key leaked into the provider's logs");
+    assert!(!provider_lines.contains(harness::ACCESS_KEY), "the access key leaked into the provider's logs");
     assert!(!provider_lines.contains("signature-v2:"), "a signature header leaked into the provider's logs");
     for (what, text) in [
         ("apply", apply.all()),
@@ -50,7 +48,7 @@ on_each_terraform!(secret_is_absent_from_state_plan_and_trace_logs, |terraform| 
         ("show", show.all()),
         ("state", workspace.state_text()),
     ] {
-        assert!(!text.contains(common::SECRET_KEY), "the secret key leaked into {what}");
+        assert!(!text.contains(harness::SECRET_KEY), "the secret key leaked into {what}");
     }
     assert_eq!(sim.state_of("A1"), "KILLED");
 });
@@ -67,7 +65,7 @@ resource "ncloud_dataforest_aiapp_kill" "job" {
   app_id = terraform_data.lookup.output
 }
 "#;
-    let workspace = Workspace::new(common::Terraform::V1_15_5, &sim, config);
+    let workspace = Workspace::new(harness::Terraform::V1_15_5, &sim, config);
     let plan = workspace.ok(&["plan", "-input=false"]);
     plan.assert_contains("app_id = (known after apply)");
     workspace.apply();
@@ -94,7 +92,7 @@ resource "ncloud_dataforest_aiapp_kill" "job" {{
 "#,
         sim.endpoint
     );
-    let mut workspace = Workspace::new(common::Terraform::V1_15_5, &sim, &config);
+    let mut workspace = Workspace::new(harness::Terraform::V1_15_5, &sim, &config);
     workspace.env.remove("NCLOUD_DATAFOREST_ENDPOINT");
     workspace.ok(&["plan", "-input=false"]);
     workspace.apply();

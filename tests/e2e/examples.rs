@@ -2,10 +2,9 @@
 //! (the action example on Terraform 1.15.5 only: actions came in 1.14), the one beside the
 //! official provider with another provider really installed as `navercloudplatform/ncloud`.
 
-mod common;
-
-use common::{Sim, Terraform, Workspace};
 use dataforest_sim::App;
+
+use crate::harness::{Sim, Terraform, Workspace};
 
 fn outputs(workspace: &Workspace) -> serde_json::Value {
     serde_json::from_str(&workspace.ok(&["output", "-json"]).stdout()).unwrap()

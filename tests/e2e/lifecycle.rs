@@ -1,10 +1,9 @@
 //! Under real Terraform: the kill at destroy (`when = "destroy"`), waiting for the app to end, and
 //! an app that had already ended counting as killed, with a warning.
 
-mod common;
-
-use common::{Sim, Workspace};
 use dataforest_sim::{App, Fault};
+
+use crate::harness::{Sim, Workspace};
 
 const AT_DESTROY: &str = r#"
 resource "ncloud_dataforest_aiapp_kill" "teardown" {

@@ -1,13 +1,11 @@
 //! The provider started by hand: `--version`, usage errors, and `--debug`, whose
 //! `TF_REATTACH_PROVIDERS` line lets real Terraform runs attach to it until Ctrl-C.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Sim, Workspace};
+use crate::harness::{self, Sim, Workspace};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-ncloud");
 
@@ -50,13 +48,13 @@ fn terraform_attaches_to_a_debug_provider() {
     let socket = std::path::PathBuf::from(entry["Addr"]["String"].as_str().unwrap());
 
     let sim = Sim::start(&["Dbg01", "Dbg02"]);
-    for (terraform, app) in [(common::Terraform::V1_15_5, "Dbg01"), (common::Terraform::V1_0_3, "Dbg02")] {
+    for (terraform, app) in [(harness::Terraform::V1_15_5, "Dbg01"), (harness::Terraform::V1_0_3, "Dbg02")] {
         // The debug provider has its own environment, so the block carries its settings.
         let config = format!(
             "provider \"ncloud\" {{\n  access_key = \"{}\"\n  secret_key = \"{}\"\n  endpoint = \"{}\"\n}}\n\
              resource \"ncloud_dataforest_aiapp_kill\" \"job\" {{ app_id = \"{app}\" }}\n",
-            common::ACCESS_KEY,
-            common::SECRET_KEY,
+            harness::ACCESS_KEY,
+            harness::SECRET_KEY,
             sim.endpoint
         );
         let mut workspace = Workspace::new(terraform, &sim, &config);

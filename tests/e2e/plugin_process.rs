@@ -241,6 +241,7 @@ async fn sigint_is_ignored_as_go_plugin_does() {
     let pid = libc::pid_t::try_from(plugin.child.id()).unwrap();
     // SAFETY: kill(2) on a child this test spawned and still owns; no memory is involved.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    // A sleep, since it proves a negative: the process is still there a while after the signal.
     std::thread::sleep(Duration::from_millis(300));
     assert!(plugin.child.try_wait().unwrap().is_none(), "SIGINT must not end the provider");
     let channel = plugin.plaintext_channel().await.unwrap();

@@ -3,13 +3,12 @@
 //! provider binary cargo built, and commands whose failure message shows everything needed to
 //! see why (command, folder, exit code, stdout, stderr).
 
-#![allow(dead_code)] // Each test binary uses a different part of the harness.
-
 pub mod proxy;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use dataforest_sim::{App, Simulator};
 use serde_json::Value as Json;
@@ -50,18 +49,17 @@ impl Terraform {
 }
 
 /// Runs the test body once per Terraform version, as separate tests.
-#[macro_export]
 macro_rules! on_each_terraform {
     ($name:ident, $body:expr) => {
         mod $name {
             use super::*;
             #[test]
             fn terraform_1_0_3() {
-                ($body)(common::Terraform::V1_0_3)
+                ($body)($crate::harness::Terraform::V1_0_3)
             }
             #[test]
             fn terraform_1_15_5() {
-                ($body)(common::Terraform::V1_15_5)
+                ($body)($crate::harness::Terraform::V1_15_5)
             }
         }
     };
@@ -305,6 +303,17 @@ fn write_cli_config(path: &Path, overrides: &[(&str, &Path)]) {
         format!("provider_installation {{\n  dev_overrides {{\n{lines}  }}\n  direct {{}}\n}}\n"),
     )
     .unwrap();
+}
+
+/// Waits until `condition` holds, looking every 20 ms, to order a test's steps by what can be
+/// observed; fails the test, naming `what`, after 30 s (Terraform can take a while to start), so
+/// a bug cannot hang the suite.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited 30 s for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Sends SIGINT to the process group led by `child`, as Ctrl-C in a terminal does.

@@ -1,9 +1,9 @@
 //! Under real Terraform: apply records DataForest's answer; re-plan is empty; changing `triggers`
 //! kills again; destroy makes no call.
 
-mod common;
+use std::time::{Duration, SystemTime};
 
-use common::{Sim, Workspace};
+use crate::harness::{self, Sim, Workspace};
 
 const ONE_KILL: &str = r#"
 resource "ncloud_dataforest_aiapp_kill" "job" {
@@ -38,8 +38,13 @@ on_each_terraform!(changed_triggers_kill_again, |terraform| {
     let workspace = Workspace::new(terraform, &sim, ONE_KILL);
     workspace.apply();
     let first = workspace.state()["ncloud_dataforest_aiapp_kill.job"]["killed_at"].clone();
-    // killed_at has whole seconds: let one pass, so the second kill's time differs.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let time = |value: &serde_json::Value| {
+        humantime::parse_rfc3339(value.as_str().expect("killed_at is a string")).unwrap()
+    };
+    // killed_at has whole seconds: wait for the clock to leave the first kill's second, so the
+    // second kill's time differs.
+    let next_second = time(&first) + Duration::from_secs(1);
+    harness::wait_until("the clock to pass the first kill's second", || SystemTime::now() >= next_second);
 
     workspace.write_main(&ONE_KILL.replace("run = \"1\"", "run = \"2\""));
     let apply = workspace.apply();
@@ -49,7 +54,6 @@ on_each_terraform!(changed_triggers_kill_again, |terraform| {
     assert_eq!(job["triggers"]["run"], "2");
     let second = &job["killed_at"];
     assert!(first.is_string() && second.is_string(), "{first} {second}");
-    let time = |value: &serde_json::Value| humantime::parse_rfc3339(value.as_str().unwrap()).unwrap();
     assert!(time(second) > time(&first), "the replacement records its own kill: {first} then {second}");
 });
 

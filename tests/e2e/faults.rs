@@ -2,12 +2,11 @@
 //! (with `Retry-After` honoured), permanent ones are not, `max_retries = 0` sends once, a hang is
 //! bounded by `timeouts { create }`, Ctrl-C stops a hanging kill, and no failed kill is recorded.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Sim, Workspace};
 use dataforest_sim::Fault;
+
+use crate::harness::{self, Sim, Workspace};
 
 const JOB: &str = r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "Flaky1" }"#;
 
@@ -129,16 +128,12 @@ on_each_terraform!(ctrl_c_stops_a_hanging_kill_and_records_nothing, |terraform| 
     sim.simulator.fail_kills("Flaky1", [Fault::Hang]);
     let workspace = Workspace::new(terraform, &sim, JOB);
     let child = workspace.spawn(&["apply", "-auto-approve", "-input=false"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sim.simulator.kill_calls("Flaky1") == 0 {
-        assert!(Instant::now() < deadline, "the kill never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    harness::wait_until("the kill to arrive", || sim.simulator.kill_calls("Flaky1") >= 1);
     let interrupted = Instant::now();
-    common::interrupt(&child);
+    harness::interrupt(&child);
     let output = child.wait_with_output().unwrap();
     let took = interrupted.elapsed();
-    let run = common::Run { description: format!("interrupted apply ({})", terraform.version()), output };
+    let run = harness::Run { description: format!("interrupted apply ({})", terraform.version()), output };
     assert!(!run.output.status.success(), "{run}");
     assert!(took < Duration::from_secs(5), "Terraform took {took:?} to stop: {run}");
     assert!(workspace.state().is_empty(), "{}", workspace.state_text());

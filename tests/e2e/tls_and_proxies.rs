@@ -6,13 +6,12 @@
 //! (Which hosts `NO_PROXY` exempts is pinned in `ncp::network`'s unit tests: reaching a name
 //! directly here would need DNS.)
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use common::proxy::ConnectProxy;
-use common::{Sim, Workspace};
+
+use crate::harness::proxy::ConnectProxy;
+use crate::harness::{Sim, Workspace};
 
 const KILL: &str = r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "Tls01" }"#;
 const APPLY: [&str; 3] = ["apply", "-auto-approve", "-input=false"];

@@ -2,10 +2,9 @@
 //! from another resource's `action_trigger`, and a failing action failing the apply. Terraform
 //! 1.0.3 ignores action schemas; every other end-to-end test runs it against this same provider.
 
-mod common;
-
-use common::{Sim, Terraform, Workspace};
 use dataforest_sim::{App, Fault};
+
+use crate::harness::{Sim, Terraform, Workspace};
 
 const ACTION: &str = r#"
 action "ncloud_dataforest_aiapp_kill" "stop" {

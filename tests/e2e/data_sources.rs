@@ -1,10 +1,9 @@
 //! Under real Terraform: find an app by the name users know and feed its id to the kill; read one
 //! app's details.
 
-mod common;
-
-use common::{Sim, Workspace};
 use dataforest_sim::App;
+
+use crate::harness::{Sim, Workspace};
 
 fn sim_with_named_apps() -> Sim {
     let sim = Sim::start(&[]);

@@ -1,13 +1,12 @@
 //! Installing without dev_overrides: the release zip, as `scripts/release` packs it, in a packed
 //! filesystem mirror; plain `terraform init` installs it and locks its hashes; the apply kills.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{Sim, Workspace};
 use sha2::{Digest, Sha256};
+
+use crate::harness::{Sim, Workspace};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-ncloud");
 const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,217 @@
+//! What an apply of the kill records or reports: an accepted kill, a failed one recording nothing,
+//! an attempt without an answer reported at once, a refusal looked into (an app already ended), a
+//! wait that fails after an accepted kill, an app that vanishes while waited for, and a
+//! destroy-time kill of an app that no longer exists.
+
+use std::time::{Duration, Instant};
+
+use dataforest_sim::{App, Fault};
+use terraform_provider_ncloud::protocol::value::{Number, Value};
+
+use crate::{Harness, decode, detail_calls, errors, simulator_with, start, string, with};
+
+impl Harness {
+    /// A provider block for `endpoint` with a short per-attempt time-out and `max_retries`.
+    fn impatient_provider(&self, endpoint: &str, max_retries: i64) -> Value {
+        let block = with(&self.provider_block(string(endpoint)), "request_timeout", string("300ms"));
+        with(&block, "max_retries", Value::Number(Number::Int(max_retries)))
+    }
+}
+
+#[tokio::test]
+async fn apply_kills_records_and_failure_records_nothing() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    let mut harness = start().await;
+    assert!(harness.configure(harness.provider_block(string(&endpoint))).await.is_empty());
+
+    let planned = decode(harness.plan(&Value::Null, &harness.kill_config(string("A1"))).await.planned_state);
+    let applied = harness.apply(&Value::Null, &planned).await;
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    let state = decode(applied.new_state);
+    assert_eq!(state.get("success"), &Value::Bool(true));
+    assert_eq!(state.get("id"), &string("A1"));
+    assert_eq!(simulator.app("A1").unwrap().state, "KILLED");
+
+    let missing =
+        decode(harness.plan(&Value::Null, &harness.kill_config(string("Nope"))).await.planned_state);
+    let failed = harness.apply(&Value::Null, &missing).await;
+    let error = errors(&failed.diagnostics)[0];
+    assert!(
+        error.detail.contains("HTTP 404") && error.detail.contains("no such element"),
+        "{}",
+        error.detail
+    );
+    assert_eq!(decode(failed.new_state), Value::Null);
+
+    // A failed update leaves the recorded kill as it was.
+    let moved = with(&state, "app_id", string("B9"));
+    let refused = harness.apply(&state, &moved).await;
+    assert_eq!(errors(&refused.diagnostics)[0].summary, "Unexpected in-place update");
+    assert_eq!(decode(refused.new_state), state);
+
+    let calls = simulator.calls().len();
+    let destroyed = harness.apply(&state, &Value::Null).await;
+    assert_eq!(decode(destroyed.new_state), Value::Null);
+    assert_eq!(simulator.calls().len(), calls, "destroy makes no call");
+}
+
+#[tokio::test]
+async fn a_kill_without_an_answer_is_reported_at_once_without_a_state_check() {
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    simulator.fail_kills("A1", [Fault::Hang]);
+    simulator.fail_kills("B2", [Fault::Reset]);
+    let mut harness = start().await;
+    harness.configure(harness.impatient_provider(&endpoint, 0)).await;
+    for (app, expected) in [("A1", "no answer in time"), ("B2", "request failed")] {
+        let planned = harness.planned(&harness.kill_config(string(app))).await;
+        let started = Instant::now();
+        let failed = harness.apply(&Value::Null, &planned).await;
+        assert!(errors(&failed.diagnostics)[0].detail.contains(expected), "{:?}", failed.diagnostics);
+        assert!(started.elapsed() < Duration::from_secs(2), "{app}: {:?}", started.elapsed());
+        assert_eq!(decode(failed.new_state), Value::Null);
+    }
+    assert_eq!(detail_calls(&simulator), 0, "only a refusal is looked into");
+
+    // A refusal is: DataForest answered, so the app's state may explain it.
+    simulator.fail_kills("A1", [Fault::Status(400)]);
+    let planned = harness.planned(&harness.kill_config(string("A1"))).await;
+    let refused = harness.apply(&Value::Null, &planned).await;
+    assert!(errors(&refused.diagnostics)[0].detail.contains("invalid request parameters"));
+    assert_eq!(detail_calls(&simulator), 1);
+}
+
+#[tokio::test]
+async fn a_retried_kill_that_finds_the_app_ended_does_not_say_it_was_refused() {
+    let (simulator, endpoint) = simulator_with(&[]).await;
+    // The first attempt gets no answer (it may have killed the app); the retry is refused, and
+    // the app has ended.
+    simulator.put_app(App { state: "KILLED".into(), final_status: "KILLED".into(), ..App::running("A1") });
+    simulator.fail_kills("A1", [Fault::Hang, Fault::Status(400)]);
+    let mut harness = start().await;
+    harness.configure(harness.impatient_provider(&endpoint, 1)).await;
+    let planned = harness.planned(&harness.kill_config(string("A1"))).await;
+    let applied = harness.apply(&Value::Null, &planned).await;
+    assert!(errors(&applied.diagnostics).is_empty(), "{:?}", applied.diagnostics);
+    let warning = &applied.diagnostics[0];
+    assert_eq!(warning.summary, "App has ended");
+    assert!(
+        warning.detail.contains("earlier attempt") && !warning.detail.contains("refused"),
+        "{}",
+        warning.detail
+    );
+    let state = decode(applied.new_state);
+    assert_eq!((state.get("success"), state.get("app_state")), (&Value::Bool(false), &string("KILLED")));
+
+    // Without an uncertain attempt before it, the refusal is named as one (in a new run: this
+    // one remembers the app as killed).
+    harness.configure(harness.impatient_provider(&endpoint, 1)).await;
+    simulator.fail_kills("A1", [Fault::Status(400)]);
+    let again = harness.apply(&Value::Null, &planned).await;
+    assert_eq!(again.diagnostics[0].summary, "App had already ended");
+    assert!(again.diagnostics[0].detail.contains("refused"));
+}
+
+#[tokio::test]
+async fn a_wait_that_fails_after_an_accepted_kill_keeps_the_kill() {
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    simulator.set_kill_duration(Duration::from_secs(600));
+    let mut harness = start().await;
+    harness.configure(harness.impatient_provider(&endpoint, 0)).await;
+    let waiting = with(&harness.kill_config(string("A1")), "wait_for_termination", Value::Bool(true));
+
+    // The time-out runs out while the app is still running.
+    let planned = harness.planned(&with(&waiting, "timeouts", harness.timeouts("2s"))).await;
+    let timed_out = harness.apply(&Value::Null, &planned).await;
+    let error = errors(&timed_out.diagnostics)[0];
+    assert_eq!(error.summary, "App still running");
+    assert!(error.detail.contains("tainted"), "{}", error.detail);
+    let kept = decode(timed_out.new_state);
+    assert_eq!(kept.get("success"), &Value::Bool(true));
+    assert_eq!(kept.get("message"), &string("kill requested"));
+    assert!(kept.get("killed_at").as_str().is_some());
+    assert_eq!(kept.get("app_state"), &string("RUNNING"), "the state last seen");
+
+    // getDetail fails while waiting.
+    simulator.fail_details("B2", [Fault::Status(403)]);
+    let planned = harness.planned(&with(&waiting, "app_id", string("B2"))).await;
+    let unreadable = harness.apply(&Value::Null, &planned).await;
+    let error = errors(&unreadable.diagnostics)[0];
+    assert_eq!(error.summary, "Could not confirm the app ended");
+    assert!(error.detail.contains("not allowed to access"), "{}", error.detail);
+    let kept = decode(unreadable.new_state);
+    assert_eq!((kept.get("success"), kept.get("app_state")), (&Value::Bool(true), &Value::Null));
+    assert_eq!(simulator.kill_calls("B2"), 1);
+}
+
+#[tokio::test]
+async fn a_destroy_time_kill_of_an_app_that_no_longer_exists_succeeds_with_a_warning() {
+    let (simulator, endpoint) = simulator_with(&[]).await;
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    let at_destroy = with(&harness.kill_config(string("Gone1")), "when", string("destroy"));
+    let planned = harness.planned(&at_destroy).await;
+    // An app DataForest does not know cannot be armed for destroy time: a typo fails now.
+    let unarmed = harness.apply(&Value::Null, &planned).await;
+    let error = errors(&unarmed.diagnostics)[0];
+    assert_eq!(error.summary, "Cannot arm the kill at destroy");
+    assert!(error.detail.contains("no such element"), "{}", error.detail);
+    assert_eq!(decode(unarmed.new_state), Value::Null);
+    simulator.put_app(App::running("Gone1"));
+    let recorded = decode(harness.apply(&Value::Null, &planned).await.new_state);
+    assert_eq!(simulator.kill_calls("Gone1"), 0, "arming kills nothing");
+
+    // The app is purged before the destroy: there is nothing left to kill.
+    simulator.remove_app("Gone1");
+    let destroyed = harness.apply(&recorded, &Value::Null).await;
+    assert!(errors(&destroyed.diagnostics).is_empty(), "{:?}", destroyed.diagnostics);
+    assert_eq!(destroyed.diagnostics[0].summary, "App no longer exists");
+    assert!(destroyed.diagnostics[0].detail.contains("\"Gone1\""));
+    assert!(destroyed.diagnostics[0].detail.contains("keys"), "{}", destroyed.diagnostics[0].detail);
+    assert_eq!(decode(destroyed.new_state), Value::Null);
+    assert_eq!(detail_calls(&simulator), 3, "two checks at arming, one after the refused kill");
+
+    // A refusal for another reason still fails the destroy and keeps the resource.
+    simulator.put_app(App::running("Gone1"));
+    simulator.fail_kills("Gone1", [Fault::Status(403)]);
+    let refused = harness.apply(&recorded, &Value::Null).await;
+    assert_eq!(errors(&refused.diagnostics)[0].summary, "DataForest kill failed");
+    assert_eq!(decode(refused.new_state), recorded);
+}
+
+#[tokio::test]
+async fn an_app_that_vanishes_while_waiting_counts_as_ended() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.set_kill_duration(Duration::from_secs(600));
+    // The kill is accepted; the first poll finds the app no more.
+    simulator.fail_details("A1", [Fault::Status(404)]);
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    let applied = harness
+        .create(&with(&harness.kill_config(string("A1")), "wait_for_termination", Value::Bool(true)))
+        .await;
+    assert!(errors(&applied.diagnostics).is_empty(), "{:?}", applied.diagnostics);
+    assert_eq!(applied.diagnostics[0].summary, "App gone while waiting");
+    let state = decode(applied.new_state);
+    assert_eq!((state.get("success"), state.get("app_state")), (&Value::Bool(true), &Value::Null));
+}
+
+#[tokio::test]
+async fn a_failed_kill_after_an_attempt_without_an_answer_says_it_may_have_happened() {
+    let (simulator, endpoint) = simulator_with(&["A1", "B2"]).await;
+    simulator.fail_kills("A1", [Fault::Hang, Fault::Status(403)]);
+    simulator.fail_kills("B2", [Fault::Status(403)]);
+    let mut harness = start().await;
+    harness.configure(harness.impatient_provider(&endpoint, 1)).await;
+    let uncertain = harness.create(&harness.kill_config(string("A1"))).await;
+    assert!(
+        errors(&uncertain.diagnostics)[0].detail.contains("may have happened"),
+        "{:?}",
+        uncertain.diagnostics
+    );
+    let refused = harness.create(&harness.kill_config(string("B2"))).await;
+    assert!(
+        !errors(&refused.diagnostics)[0].detail.contains("may have happened"),
+        "{:?}",
+        refused.diagnostics
+    );
+}

@@ -1,0 +1,15 @@
+//! The library and the repository's rules, without the Terraform CLI: the DataForest client
+//! against loopback servers, properties of the decoders over generated inputs, the one-way
+//! layers, and the registry docs tied to the schema. One module per behaviour:
+//!
+//! - `ncp_client`: certificates verified, answers capped, attempts bounded and signed afresh,
+//!   redirects never followed
+//! - `properties`: the value codec and the kill-answer decoder over generated inputs
+//! - `layers`: `tfplugin/` names no provider, and the provider's build pulls in no simulator
+//! - `docs`: each page under `docs/` matches the schema, the examples are shown verbatim, and
+//!   CHANGELOG.md opens with this version
+
+mod docs;
+mod layers;
+mod ncp_client;
+mod properties;
