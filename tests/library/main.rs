@@ -5,7 +5,8 @@
 //! - `ncp_client`: certificates verified, answers capped, attempts bounded and signed afresh,
 //!   redirects never followed
 //! - `properties`: the value codec and the kill-answer decoder over generated inputs
-//! - `layers`: `tfplugin/` names no provider, and the provider's build pulls in no simulator
+//! - `layers`: `tfplugin/` names no provider, the provider's build pulls in no simulator, and the
+//!   provider's modules import one way, with the errors below every resource
 //! - `docs`: each page under `docs/` matches the schema, the examples are shown verbatim, and
 //!   CHANGELOG.md opens with this version
 
