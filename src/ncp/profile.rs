@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::dataforest::SecretKey;
+
 /// The file, below the home folder.
 pub const CLI_CONFIG_FILE: &str = ".ncloud/configure";
 /// The profile read when none is named.
@@ -17,11 +19,11 @@ pub const SECRET_KEY_ENTRY: &str = "ncloud_secret_access_key";
 /// A profile's `key = value` entries.
 type Entries = HashMap<String, String>;
 
-/// Both keys of a profile.
+/// Both keys of a profile; `Debug` never shows the secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileKeys {
     pub access_key: String,
-    pub secret_key: String,
+    pub secret_key: SecretKey,
 }
 
 /// Why a profile's keys could not be read.
@@ -56,7 +58,10 @@ pub fn read_keys(home: Option<&Path>, profile: Option<&str>) -> Result<Option<Pr
         Some(value) => Ok(value.clone()),
         None => Err(ProfileError::Incomplete { profile: profile.clone(), path: path.clone(), entry }),
     };
-    Ok(Some(ProfileKeys { access_key: key(ACCESS_KEY_ENTRY)?, secret_key: key(SECRET_KEY_ENTRY)? }))
+    Ok(Some(ProfileKeys {
+        access_key: key(ACCESS_KEY_ENTRY)?,
+        secret_key: SecretKey::new(key(SECRET_KEY_ENTRY)?),
+    }))
 }
 
 /// One profile of the file: its name and entries. A missing file is no error unless a profile

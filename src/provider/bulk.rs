@@ -93,24 +93,21 @@ impl KillSettings {
     }
 }
 
-/// What a bulk kill does with what it selected.
+/// Whether a bulk kill's kills go through the run's per-app memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BulkMode {
-    /// Report what would be killed, and kill nothing (the action's `dry_run`).
-    DryRun,
-    /// Kill each app on its own (the action, which records nothing).
-    Kill,
-    /// Kill each app through the run's per-app memory, so that an app this run already killed
-    /// (a single kill of it, say) is not killed again (the resource).
-    KillOnce,
+pub enum Memory {
+    /// The resource's: an app this run already killed (a single kill of it, say) is not killed
+    /// again.
+    Shared,
+    /// The action's, which records nothing: each app is killed on its own.
+    Own,
 }
 
 /// What a bulk kill did: each app killed with DataForest's answer (in the order `getList` gave
-/// them), what a dry run would kill, and what is worth a warning.
+/// them), and what is worth a warning.
 #[derive(Debug)]
 pub struct BulkOutcome {
     pub killed: Vec<(AppInfo, KillReport)>,
-    pub selected: Vec<AppInfo>,
     pub warnings: Vec<ProviderWarning>,
 }
 
@@ -119,16 +116,14 @@ pub fn deadline_after(settings: &BulkSettings) -> Result<Instant, ProviderError>
     Instant::now().checked_add(settings.limit).ok_or(ProviderError::TimeoutTooLong { limit: settings.limit })
 }
 
-/// Lists, selects and, unless a dry run, kills.
-pub async fn bulk_kill(
+/// Lists and selects, within the cap: what a bulk kill bounded by `deadline` would kill.
+pub async fn select(
     context: &Context,
     selection: &Selection,
     settings: &BulkSettings,
-    phase: Phase,
-    mode: BulkMode,
+    deadline: Instant,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<BulkOutcome, ProviderError> {
-    let deadline = deadline_after(settings)?;
+) -> Result<Selected, ProviderError> {
     let (listed, selected) = list_and_select(context, selection, deadline, settings.limit).await?;
     progress(format!(
         "{} of {listed} app(s) of account {:?} match",
@@ -136,12 +131,20 @@ pub async fn bulk_kill(
         selection.account_id
     ));
     check_cap(&selected.apps, settings.max_apps)?;
-    if mode == BulkMode::DryRun {
-        for app in &selected.apps {
-            progress(format!("Would kill {}", describe(app)));
-        }
-        return Ok(BulkOutcome { killed: Vec::new(), selected: selected.apps, warnings: selected.warnings });
-    }
+    Ok(selected)
+}
+
+/// Lists, selects and kills what was selected.
+pub async fn bulk_kill(
+    context: &Context,
+    selection: &Selection,
+    settings: &BulkSettings,
+    phase: Phase,
+    memory: Memory,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<BulkOutcome, ProviderError> {
+    let deadline = deadline_after(settings)?;
+    let selected = select(context, selection, settings, deadline, progress).await?;
     let session = context.session()?;
     let stop = context.running()?;
     let results = kill_each(&selected.apps, settings.concurrency, deadline, &stop, |app| {
@@ -154,9 +157,9 @@ pub async fn bulk_kill(
                 wait_for_termination: settings.wait_for_termination,
                 limit: settings.limit,
             };
-            let result = match mode {
-                BulkMode::KillOnce => session.kill_once(&kill, deadline, stop, progress).await,
-                BulkMode::Kill | BulkMode::DryRun => match session.client_for(&kill) {
+            let result = match memory {
+                Memory::Shared => session.kill_once(&kill, deadline, stop, progress).await,
+                Memory::Own => match session.client_for(&kill) {
                     Ok(client) => {
                         let mut relay = |step| progress(step);
                         match kill::send(client, &kill, deadline, stop, &mut relay).await {
@@ -169,7 +172,7 @@ pub async fn bulk_kill(
             };
             match &result {
                 Ok(report) => progress(format!("Killed {}: {}", describe(app), report.message)),
-                Err(failed) => progress(failure_line(app, &failed.error)),
+                Err(failed) => progress(FailedKill::sentence_of(&describe(app), &failed.error)),
             }
             result
         }
@@ -178,14 +181,6 @@ pub async fn bulk_kill(
     let mut outcome = tally(phase, results, stop.is_cancelled())?;
     outcome.warnings.splice(0..0, selected.warnings);
     Ok(outcome)
-}
-
-/// A line about an app whose kill failed, in the words a single kill's failure uses.
-fn failure_line(app: &AppInfo, error: &ProviderError) -> String {
-    match error {
-        ProviderError::Kill { failure, .. } => failure.sentence(&describe(app)),
-        other => format!("Could not kill {}: {}", describe(app), other.to_diagnostic().summary),
-    }
 }
 
 /// Refuses a selection of more than `max_apps` apps: then none is killed.
@@ -260,7 +255,7 @@ fn tally(
     if !failures.is_empty() || not_attempted > 0 {
         return Err(ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped });
     }
-    Ok(BulkOutcome { killed, selected: Vec::new(), warnings })
+    Ok(BulkOutcome { killed, warnings })
 }
 
 /// Lists the account (one `getList`, bounded by `deadline` and Terraform's stop) and selects:
@@ -382,8 +377,6 @@ mod tests {
         })
         .await;
         assert_eq!(most.load(Ordering::SeqCst), 2);
-        let ids: Vec<&str> = results.iter().map(|(app, _)| app.id.as_str()).collect();
-        assert_eq!(ids, ["App01", "App02", "App03", "App04", "App05", "App06"], "in the listing's order");
         let attempted = results.iter().filter(|(_, attempt)| attempt.is_some()).count();
         assert_eq!(attempted, 4);
         let tallied = tally(Phase::Create, results, stop.is_cancelled());
@@ -391,6 +384,27 @@ mod tests {
             matches!(tallied, Err(ProviderError::BulkFailed { not_attempted: 2, stopped: false, .. })),
             "{tallied:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn results_come_in_the_listings_order_whatever_order_the_kills_end_in() {
+        let apps = apps(6);
+        let stop = CancellationToken::new();
+        // The later in the listing, the sooner the kill ends.
+        let results = kill_each(&apps, 6, far(), &stop, |app| {
+            let report = accepted(app);
+            let number: u64 = app.id["App".len()..].parse().unwrap();
+            async move {
+                tokio::time::sleep(Duration::from_secs(10 - number)).await;
+                Ok(report)
+            }
+        })
+        .await;
+        let ids: Vec<&str> = results.iter().map(|(app, _)| app.id.as_str()).collect();
+        assert_eq!(ids, ["App01", "App02", "App03", "App04", "App05", "App06"]);
+        let tallied = tally(Phase::Create, results, false).unwrap();
+        let killed: Vec<&str> = tallied.killed.iter().map(|(app, _)| app.id.as_str()).collect();
+        assert_eq!(killed, ids);
     }
 
     #[tokio::test]

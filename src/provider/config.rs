@@ -266,7 +266,7 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
     };
 
     let (access_key, secret_key) = match (lookup(ACCESS_KEY)?, lookup(SECRET_KEY)?) {
-        (Some((access_key, _)), Some((secret_key, _))) => (access_key, secret_key),
+        (Some((access_key, _)), Some((secret_key, _))) => (access_key, SecretKey::new(secret_key)),
         (None, None) => {
             keys_from_profile(lookup(PROFILE)?.map(|(name, _)| name), environment.home.as_deref())?
         }
@@ -298,14 +298,17 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
     Ok(ResolvedConfig {
         site,
         endpoint,
-        credentials: Credentials { access_key, secret_key: SecretKey::new(secret_key) },
+        credentials: Credentials { access_key, secret_key },
         options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries } },
         network: NetworkEnv::read(&environment.var),
     })
 }
 
 /// Both keys from a profile of the NCP CLI file: `profile` if named, else `DEFAULT`.
-fn keys_from_profile(profile: Option<String>, home: Option<&Path>) -> Result<(String, String), ConfigError> {
+fn keys_from_profile(
+    profile: Option<String>,
+    home: Option<&Path>,
+) -> Result<(String, SecretKey), ConfigError> {
     match profile::read_keys(home, profile.as_deref()) {
         Ok(Some(ProfileKeys { access_key, secret_key })) => Ok((access_key, secret_key)),
         Ok(None) => Err(ConfigError::Missing(ACCESS_KEY)),

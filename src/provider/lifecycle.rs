@@ -52,7 +52,7 @@ pub fn kills_on_destroy(when: &Field<String>, attribute: &'static str) -> Result
 /// Whether `when` goes from `destroy` to `create` (or unknown, which may turn out to be
 /// `create`): the in-place change that kills, for the single and the bulk kill alike.
 pub fn when_turns_to_create(prior: &Field<String>, planned: &Field<String>) -> bool {
-    let destroy = |when| matches!(when_to_kill(when, ""), Ok(Some(When::Destroy)));
+    let destroy = |when: &Field<String>| matches!(when, Field::Known(when) if when == "destroy");
     destroy(prior) && !destroy(planned)
 }
 

@@ -97,6 +97,11 @@ impl Context {
         if self.stop.is_cancelled() { Err(ProviderError::Stopped) } else { Ok(self.stop.clone()) }
     }
 
+    /// Whether Terraform has asked to stop since the provider was last configured.
+    pub fn stopped(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+
     /// The configured session, or why there is none.
     pub fn session(&self) -> Result<Arc<Session>, ProviderError> {
         match &self.configuration {

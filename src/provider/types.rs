@@ -334,7 +334,14 @@ impl<T: ActionType> Served<T> {
         if let Some(error) = action.validate().into_iter().next() {
             return Err(error);
         }
-        action.invoke(&context, progress).await
+        // Once Terraform asks to stop, it may stop reading the stream: Terraform 1.14 and 1.15
+        // panic if another event then arrives, so nothing but the final event goes out.
+        let mut until_stopped = |step: String| {
+            if !context.stopped() {
+                progress(step);
+            }
+        };
+        action.invoke(&context, &mut until_stopped).await
     }
 }
 

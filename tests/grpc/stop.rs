@@ -209,3 +209,45 @@ async fn stop_during_a_bulk_kill_starts_no_new_kill_and_records_nothing() {
     let kills: usize = ids.iter().map(|id| simulator.kill_calls(id)).sum();
     assert_eq!(kills, 1, "only the kill in flight was sent");
 }
+
+#[tokio::test]
+async fn after_stop_a_bulk_action_sends_nothing_but_its_completed_event() {
+    use pb::invoke_action::event::Type;
+    // Terraform 1.14 and 1.15 panic on an event that arrives after they stopped reading, which
+    // they may do once they asked the provider to stop: the kills that Stop interrupts must not
+    // report themselves.
+    let ids = ["B1", "B2", "B3"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    for id in ids {
+        simulator.fail_kills(id, [Fault::Hang]);
+    }
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-B")),
+        ("concurrency", Value::Number(Number::Int(3))),
+    ];
+    let config = harness.config(Schema::Action(BULK), &fields);
+    let request = pb::invoke_action::Request {
+        action_type: BULK.into(),
+        config: dynamic(&config),
+        ..Default::default()
+    };
+    let mut events = harness.client.invoke_action(request).await.unwrap().into_inner();
+    let mut killing = 0;
+    while killing < ids.len() {
+        let event = events.message().await.unwrap().expect("the stream ended early").r#type.unwrap();
+        if matches!(&event, Type::Progress(p) if p.message.starts_with("Killing AI app")) {
+            killing += 1;
+        }
+    }
+    wait_until("the three kills to be in flight", || simulator.kills_in_flight() == 3).await;
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let mut after = Vec::new();
+    while let Some(event) = events.message().await.unwrap() {
+        after.push(event.r#type.unwrap());
+    }
+    let [Type::Completed(done)] = &after[..] else { panic!("after Stop: {after:#?}") };
+    assert_eq!(errors(&done.diagnostics)[0].summary, "DataForest kills failed");
+}

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use crate::protocol::object::{Field, Flat, Object, flatten, optional, split};
 use crate::protocol::schema::Schema;
 
-use super::super::bulk::{self, BulkMode, KillSettings};
+use super::super::bulk::{self, KillSettings, Memory};
 use super::super::error::{Phase, ProviderError, ProviderWarning};
 use super::super::kill::DEFAULT_TIMEOUT;
-use super::super::selector::{Selector, UnsetStates};
+use super::super::selector::{Selector, UnsetStates, describe};
 use super::super::session::Context;
 use super::super::types::ActionType;
 
@@ -53,17 +53,21 @@ impl ActionType for AppsKillAction {
     ) -> Result<Vec<ProviderWarning>, ProviderError> {
         let settings = self.settings.resolve(DEFAULT_TIMEOUT)?;
         let selection = self.selector.selection(UnsetStates::NotEnded)?;
-        let mode = if self.dry_run == Field::Known(true) { BulkMode::DryRun } else { BulkMode::Kill };
         // Kills run at once; their progress goes out one message at a time.
         let progress = Mutex::new(progress);
         let report = |step: String| (progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))(step);
-        let outcome = bulk::bulk_kill(context, &selection, &settings, Phase::Action, mode, &report).await?;
-        report(match mode {
-            BulkMode::DryRun => {
-                format!("Dry run: {} app(s) match; nothing was killed", outcome.selected.len())
+        if self.dry_run == Field::Known(true) {
+            let deadline = bulk::deadline_after(&settings)?;
+            let selected = bulk::select(context, &selection, &settings, deadline, &report).await?;
+            for app in &selected.apps {
+                report(format!("Would kill {}", describe(app)));
             }
-            BulkMode::Kill | BulkMode::KillOnce => format!("Killed {} app(s)", outcome.killed.len()),
-        });
+            report(format!("Dry run: {} app(s) match; nothing was killed", selected.apps.len()));
+            return Ok(selected.warnings);
+        }
+        let outcome =
+            bulk::bulk_kill(context, &selection, &settings, Phase::Action, Memory::Own, &report).await?;
+        report(format!("Killed {} app(s)", outcome.killed.len()));
         Ok(outcome.warnings)
     }
 }

@@ -151,9 +151,15 @@ pub struct FailedKill {
 impl FailedKill {
     /// Why this app's kill failed, in the words a single kill's failure uses.
     pub fn sentence(&self) -> String {
-        match &self.error {
-            ProviderError::Kill { failure, .. } => failure.sentence(&self.app),
-            other => format!("{}: {}", self.app, other.to_diagnostic().summary),
+        FailedKill::sentence_of(&self.app, &self.error)
+    }
+
+    /// Why the kill of `app` (as messages name it) failed with `error`: the bulk kill's error
+    /// lists these, and its progress reports each as it happens.
+    pub fn sentence_of(app: &str, error: &ProviderError) -> String {
+        match error {
+            ProviderError::Kill { failure, .. } => failure.sentence(app),
+            other => format!("Could not kill {app}: {}", other.to_diagnostic().summary),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::ncp::AppInfo;
 use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatten, optional, split};
 use crate::protocol::schema::Schema;
 
-use super::super::bulk::{self, BulkMode, BulkSettings, KillSettings};
+use super::super::bulk::{self, BulkSettings, KillSettings, Memory};
 use super::super::error::{Phase, ProviderError};
 use super::super::kill::KillReport;
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
@@ -105,7 +105,7 @@ impl ResourceType for AppsKill {
             (Some(prior), None) if prior.kills_on_destroy()? => {
                 let (selection, settings) = prior.bulk(Phase::Destroy)?;
                 let outcome =
-                    bulk::bulk_kill(context, &selection, &settings, Phase::Destroy, BulkMode::KillOnce, &log)
+                    bulk::bulk_kill(context, &selection, &settings, Phase::Destroy, Memory::Shared, &log)
                         .await?;
                 Ok(Applied { state: None, warnings: outcome.warnings })
             }
@@ -160,7 +160,7 @@ impl AppsKill {
     ) -> Result<Applied<AppsKill>, ApplyError<AppsKill>> {
         let (selection, settings) = self.bulk(phase)?;
         let outcome =
-            bulk::bulk_kill(context, &selection, &settings, phase, BulkMode::KillOnce, progress).await?;
+            bulk::bulk_kill(context, &selection, &settings, phase, Memory::Shared, progress).await?;
         Ok(Applied { state: Some(self.with_killed(&outcome.killed)), warnings: outcome.warnings })
     }
 
