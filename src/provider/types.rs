@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 
 use crate::ncp::DataForestClient;
 use crate::protocol::diagnostic::{Diagnostic, PathStep};
-use crate::protocol::object::Object;
+use crate::protocol::object::{Object, split};
 use crate::protocol::provider::{AppliedChange, DataRead, PlannedChange};
 use crate::protocol::schema::Schema;
 use crate::protocol::value::{self, Value};
@@ -161,6 +161,21 @@ fn warnings(warnings: &[ProviderWarning]) -> Vec<Diagnostic> {
     warnings.iter().map(ProviderWarning::to_diagnostic).collect()
 }
 
+/// The schema of a type whose object is `T`: its attributes and blocks as `T` declares them.
+pub fn schema_of<T: Object>(description: &'static str) -> Schema {
+    let (attributes, blocks) = split(T::members());
+    Schema { version: 0, description, attributes, blocks }
+}
+
+/// The diagnostics of a configuration that `validate` checks; no configuration at all (null)
+/// has nothing to check.
+fn validated<T: Object>(config: &Value, validate: impl Fn(&T) -> Vec<ProviderError>) -> Vec<Diagnostic> {
+    diagnostics(match decode_nullable::<T>(config) {
+        Ok(object) => object.map(|object| validate(&object)).unwrap_or_default(),
+        Err(error) => vec![error],
+    })
+}
+
 /// An object of type `T` from a value Terraform sent, or the error naming where it does not fit.
 pub fn decode<T: Object>(value: &Value) -> Result<T, ProviderError> {
     Ok(T::from_value(value)?)
@@ -230,10 +245,7 @@ impl<T: ResourceType> Resource for Served<T> {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        diagnostics(match decode_nullable::<T>(config) {
-            Ok(resource) => resource.map(|resource| resource.validate()).unwrap_or_default(),
-            Err(error) => vec![error],
-        })
+        validated(config, T::validate)
     }
 
     fn upgrade(&self, version: i64, stored: Value) -> Result<Value, Vec<Diagnostic>> {
@@ -355,10 +367,7 @@ impl<T: ActionType> Action for Served<T> {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        diagnostics(match decode_nullable::<T>(config) {
-            Ok(action) => action.map(|action| action.validate()).unwrap_or_default(),
-            Err(error) => vec![error],
-        })
+        validated(config, T::validate)
     }
 
     fn invoke<'a>(

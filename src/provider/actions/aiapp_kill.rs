@@ -3,13 +3,13 @@
 //! resource's `action_trigger`. It records nothing in state, and kills on its own, outside the
 //! run's memory; a failure fails the apply.
 
-use crate::protocol::object::{Field, Object, optional, required, split};
+use crate::protocol::object::{Field, optional, required};
 use crate::protocol::schema::Schema;
 
 use super::super::error::{Phase, ProviderError, ProviderWarning};
 use super::super::kill::{self, DEFAULT_TIMEOUT, Kill, check_app_id, required_app_id};
 use super::super::session::Context;
-use super::super::types::ActionType;
+use super::super::types::{ActionType, schema_of};
 
 tfplugin::object! {
     /// The action's `config` block.
@@ -27,15 +27,11 @@ impl ActionType for KillAction {
     const TYPE_NAME: &'static str = "ncloud_dataforest_aiapp_kill";
 
     fn schema() -> Schema {
-        let (attributes, blocks) = split(KillAction::members());
-        Schema {
-            version: 0,
-            description: "Force-ends a DataForest AI app once, through the signed `POST /api/v2/aiapps/kill` \
+        schema_of::<KillAction>(
+            "Force-ends a DataForest AI app once, through the signed `POST /api/v2/aiapps/kill` \
                 call, without recording anything in state. A failed kill fails the apply with DataForest's \
                 message.",
-            attributes,
-            blocks,
-        }
+        )
     }
 
     fn validate(&self) -> Vec<ProviderError> {

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use crate::protocol::object::{Field, Flat, Object, flatten, optional, split};
+use crate::protocol::object::{Field, Flat, flatten, optional};
 use crate::protocol::schema::Schema;
 
 use super::super::bulk::{self, KillSettings, Memory};
@@ -12,7 +12,7 @@ use super::super::error::{Phase, ProviderError, ProviderWarning};
 use super::super::kill::DEFAULT_TIMEOUT;
 use super::super::selector::{Selector, UnsetStates, describe};
 use super::super::session::Context;
-use super::super::types::ActionType;
+use super::super::types::{ActionType, schema_of};
 
 tfplugin::object! {
     /// The action's `config` block.
@@ -28,15 +28,11 @@ impl ActionType for AppsKillAction {
     const TYPE_NAME: &'static str = "ncloud_dataforest_aiapps_kill";
 
     fn schema() -> Schema {
-        let (attributes, blocks) = split(AppsKillAction::members());
-        Schema {
-            version: 0,
-            description: "Force-ends every AI app of an account that a selector picks, several at once, without \
+        schema_of::<AppsKillAction>(
+            "Force-ends every AI app of an account that a selector picks, several at once, without \
                 recording anything in state; with `dry_run`, reports what it would kill. A failed kill fails the \
                 apply. The whole action is bounded by 20 minutes.",
-            attributes,
-            blocks,
-        }
+        )
     }
 
     fn validate(&self) -> Vec<ProviderError> {

@@ -6,12 +6,12 @@
 use std::time::SystemTime;
 
 use crate::ncp::{CallError, DataForestClient};
-use crate::protocol::object::{Field, Flat, Object, computed, flatten, optional, split};
+use crate::protocol::object::{Field, Flat, computed, flatten, optional};
 use crate::protocol::schema::Schema;
 
 use super::super::error::{ProviderError, ProviderWarning};
 use super::super::selector::{Selector, UnsetStates};
-use super::super::types::DataSourceType;
+use super::super::types::{DataSourceType, schema_of};
 use super::aiapp::App;
 use super::known;
 
@@ -38,15 +38,11 @@ impl DataSourceType for AppList {
     const TYPE_NAME: &'static str = "ncloud_dataforest_aiapps";
 
     fn schema() -> Schema {
-        let (attributes, blocks) = split(AppList::members());
-        Schema {
-            version: 0,
-            description: "Lists the AI apps of a DataForest account (`getList`) that a selector matches: by exact \
+        schema_of::<AppList>(
+            "Lists the AI apps of a DataForest account (`getList`) that a selector matches: by exact \
                 name, name pattern, queue, state and age. Unlike the kill resource and action, it lists ended apps \
                 too unless `states` or `state` says otherwise.",
-            attributes,
-            blocks,
-        }
+        )
     }
 
     /// A blank `account_id`, a pattern or duration that cannot be read, and `state` with `states`

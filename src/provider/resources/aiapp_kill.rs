@@ -11,14 +11,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::protocol::object::{Block, Field, Object, block, computed, optional, required, split};
+use crate::protocol::object::{Block, Field, Object, block, computed, optional, required};
 use crate::protocol::schema::Schema;
 
 use super::super::error::{Phase, ProviderError};
 use super::super::kill::{self, Kill, KillError, KillReport, check_app_id, required_app_id};
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
 use super::super::session::Context;
-use super::super::types::{Applied, ApplyError, Plan, ResourceType};
+use super::super::types::{Applied, ApplyError, Plan, ResourceType, schema_of};
 
 tfplugin::object! {
     /// The resource as Terraform holds it: its configuration, a plan, or a recorded kill.
@@ -60,16 +60,12 @@ impl ResourceType for AppKill {
     const TYPE_NAME: &'static str = "ncloud_dataforest_aiapp_kill";
 
     fn schema() -> Schema {
-        let (attributes, blocks) = split(AppKill::members());
-        Schema {
-            version: 0,
-            description: "Force-ends a DataForest AI app through the signed `POST /api/v2/aiapps/kill` call and \
+        schema_of::<AppKill>(
+            "Force-ends a DataForest AI app through the signed `POST /api/v2/aiapps/kill` call and \
                 records the API's answer, at create (default) or at destroy. Changing `app_id` or `triggers` \
                 replaces it, which kills again (with `when = \"destroy\"`, the old app is killed as the old \
                 resource goes).",
-            attributes,
-            blocks,
-        }
+        )
     }
 
     fn validate(&self) -> Vec<ProviderError> {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::ncp::AppInfo;
-use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatten, optional, split};
+use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatten, optional};
 use crate::protocol::schema::Schema;
 
 use super::super::bulk::{self, BulkSettings, KillSettings, Memory};
@@ -18,7 +18,7 @@ use super::super::kill::KillReport;
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
 use super::super::selector::{Selection, Selector, UnsetStates};
 use super::super::session::Context;
-use super::super::types::{Applied, ApplyError, Plan, ResourceType};
+use super::super::types::{Applied, ApplyError, Plan, ResourceType, schema_of};
 
 tfplugin::object! {
     /// The resource as Terraform holds it: its configuration, a plan, or what it killed.
@@ -59,16 +59,12 @@ impl ResourceType for AppsKill {
     const TYPE_NAME: &'static str = "ncloud_dataforest_aiapps_kill";
 
     fn schema() -> Schema {
-        let (attributes, blocks) = split(AppsKill::members());
-        Schema {
-            version: 0,
-            description: "Force-ends every AI app of an account that a selector picks (by name, name pattern, \
+        schema_of::<AppsKill>(
+            "Force-ends every AI app of an account that a selector picks (by name, name pattern, \
                 queue, state and age), several at once, at create (default) or at destroy, and records what it \
                 killed. More matches than `max_apps` kill none. Changing the selector or `triggers` replaces it, \
                 which kills again.",
-            attributes,
-            blocks,
-        }
+        )
     }
 
     fn validate(&self) -> Vec<ProviderError> {
