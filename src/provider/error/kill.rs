@@ -62,15 +62,16 @@ impl KillFailure {
     }
 
     /// What happened to the kill of `app` (the app as the message names it), with what to check
-    /// and whether it may have happened all the same.
-    pub fn sentence(&self, app: &str) -> String {
+    /// and whether it may have happened all the same. `attribute` is the argument that named the
+    /// app, when the configuration did (a bulk kill's apps come from a listing instead).
+    pub fn sentence(&self, app: &str, attribute: Option<&str>) -> String {
         let after =
             |attempts: u32| if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
         match self {
             KillFailure::Failed { error, attempts, earlier_attempt_uncertain } => format!(
                 "Killing AI app {app} failed{}: {error}.{}{}",
                 after(*attempts),
-                api_hint(error),
+                api_hint(error, attribute),
                 if *earlier_attempt_uncertain || error.may_have_taken_effect() {
                     " An attempt got no clear answer, so the kill may have happened all the same."
                 } else {
@@ -143,8 +144,9 @@ pub(super) fn next_bulk_step(phase: Phase) -> &'static str {
     }
 }
 
-/// What to check for an API error, when there is something to say.
-pub(super) fn api_hint(error: &ApiError) -> &'static str {
+/// What to check for an API error, when there is something to say. `attribute` is the argument
+/// that named the app, when the configuration did: only then can its id be mistyped.
+pub(super) fn api_hint(error: &ApiError, attribute: Option<&str>) -> &'static str {
     match error {
         ApiError::Gateway { status: 401, .. } => {
             " Check access_key and secret_key, and that the machine's clock is right (signatures older than \
@@ -153,7 +155,9 @@ pub(super) fn api_hint(error: &ApiError) -> &'static str {
         ApiError::Gateway { status: 403, .. } | ApiError::Rejected { status: 403, .. } => {
             " Check that the key's sub account may use DataForest and this app."
         }
-        ApiError::Rejected { status: 404, .. } => " Check the app id; the app may belong to another account.",
+        ApiError::Rejected { status: 404, .. } if attribute.is_some() => {
+            " Check the app id; the app may belong to another account."
+        }
         ApiError::Transport { .. } => " Check the endpoint and the network.",
         ApiError::Certificate { .. } => {
             " This machine does not trust the endpoint's certificate; add its CA to the system's trust store \

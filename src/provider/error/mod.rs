@@ -158,7 +158,7 @@ impl FailedKill {
     /// lists these, and its progress reports each as it happens.
     pub fn sentence_of(app: &str, error: &ProviderError) -> String {
         match error {
-            ProviderError::Kill { failure, .. } => failure.sentence(app),
+            ProviderError::Kill { failure, attribute, .. } => failure.sentence(app, *attribute),
             other => format!("Could not kill {app}: {}", other.to_diagnostic().summary),
         }
     }
@@ -198,7 +198,7 @@ impl ProviderError {
                  configured it yet. Make the provider block depend only on values known at plan time.",
             ),
             ProviderError::Kill { app_id, attribute, phase, failure } => {
-                let sentence = failure.sentence(&format!("{app_id:?}"));
+                let sentence = failure.sentence(&format!("{app_id:?}"), *attribute);
                 let next = kill::next_step(*phase, failure.accepted());
                 Diagnostic::error(failure.summary(), format!("{sentence} {next}")).at_optional_attribute(*attribute)
             }
@@ -236,7 +236,7 @@ impl ProviderError {
                      {app_id:?}, so that a mistyped id fails now rather than at the destroy. Reading it failed{}: \
                      {error}.{} Nothing was recorded, so the next apply checks again.",
                     if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() },
-                    kill::api_hint(error)
+                    kill::api_hint(error, *attribute)
                 ),
             )
             .at_optional_attribute(*attribute),
@@ -422,6 +422,38 @@ mod tests {
             diagnostic.detail
         );
         assert!(diagnostic.detail.contains("Nothing was recorded, so the next apply sends the kill again"));
+    }
+
+    #[test]
+    fn only_an_app_the_configuration_named_can_have_a_mistyped_id() {
+        let missing = || KillFailure::Failed {
+            error: Box::new(ApiError::Rejected { status: 404, message: "no such element".into() }),
+            attempts: 1,
+            earlier_attempt_uncertain: false,
+        };
+        let hint = "Check the app id";
+        let single = ProviderError::Kill {
+            app_id: "A1".into(),
+            attribute: Some("app_id"),
+            phase: Phase::Create,
+            failure: missing(),
+        };
+        assert!(single.to_diagnostic().detail.contains(hint));
+        // A bulk kill's app came from the account's own listing.
+        let listed = FailedKill {
+            app: "A1 (etl)".into(),
+            error: ProviderError::Kill {
+                app_id: "A1".into(),
+                attribute: None,
+                phase: Phase::Create,
+                failure: missing(),
+            },
+        };
+        let sentence = listed.sentence();
+        assert!(
+            sentence.contains("HTTP 404, DataForest: no such element") && !sentence.contains(hint),
+            "{sentence}"
+        );
     }
 
     #[test]
