@@ -46,13 +46,17 @@ use types::{Action, DataSource, Resource, Served, decode_nullable};
 
 // The registry: every type the provider serves, one line each. A new type is its file, its
 // `mod` line beside its kind's others, and a line here.
-const RESOURCES: &[&dyn Resource] =
-    &[&Served::<resources::aiapp_kill::AppKill>::TYPE, &Served::<resources::aiapps_kill::AppsKill>::TYPE];
-const DATA_SOURCES: &[&dyn DataSource] =
-    &[&Served::<data_sources::aiapps::AppList>::TYPE, &Served::<data_sources::aiapp::App>::TYPE];
+const RESOURCES: &[&dyn Resource] = &[
+    &Served::<resources::aiapp_kill::AppKill>::TYPE, // ncloud_dataforest_aiapp_kill
+    &Served::<resources::aiapps_kill::AppsKill>::TYPE, // ncloud_dataforest_aiapps_kill
+];
+const DATA_SOURCES: &[&dyn DataSource] = &[
+    &Served::<data_sources::aiapps::AppList>::TYPE, // ncloud_dataforest_aiapps
+    &Served::<data_sources::aiapp::App>::TYPE,      // ncloud_dataforest_aiapp
+];
 const ACTIONS: &[&dyn Action] = &[
-    &Served::<actions::aiapp_kill::KillAction>::TYPE,
-    &Served::<actions::aiapps_kill::AppsKillAction>::TYPE,
+    &Served::<actions::aiapp_kill::KillAction>::TYPE, // ncloud_dataforest_aiapp_kill
+    &Served::<actions::aiapps_kill::AppsKillAction>::TYPE, // ncloud_dataforest_aiapps_kill
 ];
 
 /// The type of `kind` named `name` in `registry`.
