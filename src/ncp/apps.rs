@@ -11,7 +11,10 @@ use super::error::{ApiError, classify};
 pub const GET_LIST_PATH: &str = "/api/v2/aiapps/getList";
 pub const GET_DETAIL_PATH: &str = "/api/v2/aiapps/getDetail";
 
-/// States after which an app runs no more (YARN's, which DataForest reports).
+/// Every state a YARN application can be in, which DataForest reports.
+pub const APP_STATES: [&str; 8] =
+    ["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING", "FINISHED", "FAILED", "KILLED"];
+/// States after which an app runs no more.
 pub const TERMINAL_STATES: [&str; 3] = ["KILLED", "FINISHED", "FAILED"];
 /// Longest DataForest AI app id.
 const APP_ID_MAX_CHARS: usize = 22;

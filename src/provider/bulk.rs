@@ -126,9 +126,10 @@ pub async fn select(
 ) -> Result<Selected, ProviderError> {
     let (listed, selected) = list_and_select(context, selection, deadline, settings.limit).await?;
     progress(format!(
-        "{} of {listed} app(s) of account {:?} match",
+        "{} of {listed} app(s) of account {:?} match{}",
         selected.apps.len(),
-        selection.account_id
+        selection.account_id,
+        excluded_note(selected.excluded)
     ));
     check_cap(&selected.apps, settings.max_apps)?;
     Ok(selected)
@@ -181,6 +182,11 @@ pub async fn bulk_kill(
     let mut outcome = tally(phase, results, stop.is_cancelled())?;
     outcome.warnings.splice(0..0, selected.warnings);
     Ok(outcome)
+}
+
+/// How a summary mentions the apps that matched but were excluded, when there were any.
+pub fn excluded_note(excluded: usize) -> String {
+    if excluded == 0 { String::new() } else { format!(" ({excluded} more excluded)") }
 }
 
 /// Refuses a selection of more than `max_apps` apps: then none is killed.

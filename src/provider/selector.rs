@@ -1,7 +1,8 @@
 //! The app selector every bulk entry point shares (the `ncloud_dataforest_aiapps` data source,
 //! the `ncloud_dataforest_aiapps_kill` resource and action): which of an account's apps, by exact
-//! name, name pattern, queue, state and age. Its attributes are declared once, here, and written
-//! into each of those objects.
+//! name, name pattern, queue, workspace, state and age, less the apps excluded by id or by name
+//! pattern, which are never selected. Its attributes are declared once, here, and written into
+//! each of those objects.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
@@ -9,9 +10,9 @@ use std::time::{Duration, SystemTime};
 use regex::Regex;
 
 use crate::ncp::AppInfo;
-use crate::ncp::apps::TERMINAL_STATES;
+use crate::ncp::apps::{APP_STATES, TERMINAL_STATES, is_valid_app_id};
 use crate::protocol::diagnostic::PathStep;
-use crate::protocol::object::{Field, SetOf, ShapeError, optional, required};
+use crate::protocol::object::{Field, Object, SetOf, ShapeError, optional, required, split};
 
 use super::duration::parse_duration;
 use super::error::{ProviderError, ProviderWarning};
@@ -26,14 +27,23 @@ tfplugin::object! {
              match anywhere in the name, so anchor it with `^` and `$` to match the whole name).",
         ),
         queue_name: Field<String> => optional("Only the apps in this YARN queue."),
+        workspace_name: Field<String> => optional("Only the apps in this workspace."),
         states: Field<SetOf<String>> => optional(
-            "Only the apps in one of these states, such as `RUNNING` (any case). When not set, the data source \
-             lists apps in any state, and the kill resource and action select every state but the ended ones \
-             (`KILLED`, `FINISHED`, `FAILED`), so an ended app is never killed.",
+            "Only the apps in one of these YARN states (any case): `NEW`, `NEW_SAVING`, `SUBMITTED`, `ACCEPTED`, \
+             `RUNNING`, `FINISHED`, `FAILED`, `KILLED`. When not set, the data source lists apps in any state, \
+             and the kill resource and action select every state but the ended ones (`KILLED`, `FINISHED`, \
+             `FAILED`), so an ended app is never killed.",
         ),
         running_longer_than: Field<String> => optional(
             "Only the apps that started longer ago than this, as a duration such as `6h` or `90m`. An app whose \
              start time is missing or unreadable never matches, and a warning names it.",
+        ),
+        exclude_ids: Field<SetOf<String>> => optional(
+            "Apps never selected, by id, whatever else matches: the apps to spare.",
+        ),
+        exclude_name_regex: Field<String> => optional(
+            "Apps never selected, by name: those whose name matches this regular expression (the syntax of \
+             `name_regex`), whatever else matches.",
         ),
     }
 }
@@ -54,16 +64,21 @@ pub struct Selection {
     name: Option<String>,
     name_regex: Option<Regex>,
     queue_name: Option<String>,
+    workspace_name: Option<String>,
     /// Upper-cased; `None` matches per [`UnsetStates`].
     states: Option<BTreeSet<String>>,
     unset_states: UnsetStates,
     running_longer_than: Option<Duration>,
+    exclude_ids: BTreeSet<String>,
+    exclude_name_regex: Option<Regex>,
 }
 
-/// The apps a selection matched, and what is worth a warning.
+/// The apps a selection matched, how many more matched but were excluded, and what is worth a
+/// warning.
 #[derive(Debug, Default)]
 pub struct Selected {
     pub apps: Vec<AppInfo>,
+    pub excluded: usize,
     pub warnings: Vec<ProviderWarning>,
 }
 
@@ -73,7 +88,8 @@ fn at(attribute: &'static str) -> Vec<PathStep> {
 
 impl Selector {
     /// Checks the arguments that are known: a blank account, a pattern that does not compile, a
-    /// duration that cannot be read.
+    /// duration that cannot be read, a state YARN does not have (or no state at all), an id to
+    /// exclude that no app can have.
     pub fn validate(&self) -> Vec<ProviderError> {
         let mut errors = Vec::new();
         if let Field::Known(account) = &self.account_id
@@ -81,13 +97,31 @@ impl Selector {
         {
             errors.push(ProviderError::EmptyArgument { name: Selector::account_id });
         }
-        if let Field::Known(pattern) = &self.name_regex
-            && let Err(error) = Regex::new(pattern)
-        {
-            errors.push(ProviderError::InvalidRegex {
-                attribute: Selector::name_regex,
-                reason: error.to_string(),
-            });
+        for (attribute, field) in [
+            (Selector::name_regex, &self.name_regex),
+            (Selector::exclude_name_regex, &self.exclude_name_regex),
+        ] {
+            if let Field::Known(pattern) = field
+                && let Err(error) = Regex::new(pattern)
+            {
+                errors.push(ProviderError::InvalidRegex { attribute, reason: error.to_string() });
+            }
+        }
+        if let Field::Known(SetOf(states)) = &self.states {
+            if states.is_empty() {
+                errors.push(ProviderError::EmptySet { attribute: Selector::states });
+            }
+            errors.extend(
+                states.iter().filter_map(|state| check_state(state.known()?, Selector::states).err()),
+            );
+        }
+        if let Field::Known(SetOf(ids)) = &self.exclude_ids {
+            errors.extend(ids.iter().filter_map(|id| match id {
+                Field::Known(id) if !is_valid_app_id(id) => {
+                    Some(ProviderError::InvalidAppId { attribute: Selector::exclude_ids, value: id.clone() })
+                }
+                _ => None,
+            }));
         }
         if let Field::Known(text) = &self.running_longer_than
             && let Err(reason) = parse_duration(text)
@@ -99,6 +133,17 @@ impl Selector {
             });
         }
         errors
+    }
+
+    /// The arguments that differ from `before`'s, by name, in the order they are declared.
+    pub fn changed_from(&self, before: &Selector) -> Vec<&'static str> {
+        let (now, then) = (self.to_value(), before.to_value());
+        let (attributes, _) = split(Selector::members());
+        attributes
+            .into_iter()
+            .map(|attribute| attribute.name)
+            .filter(|name| now.get(name) != then.get(name))
+            .collect()
     }
 
     /// The selection, once every argument is known.
@@ -120,29 +165,36 @@ impl Selector {
                 got: "null",
             })
         })?;
-        let states = match &self.states {
-            Field::Unknown => return Err(unknown(Selector::states)),
-            Field::Null => None,
-            Field::Known(SetOf(states)) => Some(
-                states
+        let set = |field: &Field<SetOf<String>>,
+                   attribute: &'static str|
+         -> Result<Option<BTreeSet<String>>, ProviderError> {
+            match field {
+                Field::Unknown => Err(unknown(attribute)),
+                Field::Null => Ok(None),
+                Field::Known(SetOf(items)) => items
                     .iter()
-                    .map(|state| match state {
-                        Field::Known(state) => Ok(state.to_ascii_uppercase()),
-                        _ => Err(unknown(Selector::states)),
-                    })
-                    .collect::<Result<BTreeSet<_>, _>>()?,
-            ),
+                    .map(|item| item.known().cloned().ok_or_else(|| unknown(attribute)))
+                    .collect::<Result<BTreeSet<_>, _>>()
+                    .map(Some),
+            }
         };
-        let name_regex = known(&self.name_regex, Selector::name_regex)?;
+        let regex =
+            |field: &Field<String>, attribute: &'static str| -> Result<Option<Regex>, ProviderError> {
+                // Checked by `validate` above.
+                known(field, attribute)?
+                    .map(|pattern| Regex::new(&pattern))
+                    .transpose()
+                    .map_err(|error| ProviderError::InvalidRegex { attribute, reason: error.to_string() })
+            };
+        let states = set(&self.states, Selector::states)?
+            .map(|states| states.iter().map(|state| state.to_ascii_uppercase()).collect());
         let running_longer_than = known(&self.running_longer_than, Selector::running_longer_than)?;
         Ok(Selection {
             account_id,
             name: known(&self.name, Selector::name)?,
-            // Both checked by `validate` above.
-            name_regex: name_regex.map(|pattern| Regex::new(&pattern)).transpose().map_err(|error| {
-                ProviderError::InvalidRegex { attribute: Selector::name_regex, reason: error.to_string() }
-            })?,
+            name_regex: regex(&self.name_regex, Selector::name_regex)?,
             queue_name: known(&self.queue_name, Selector::queue_name)?,
+            workspace_name: known(&self.workspace_name, Selector::workspace_name)?,
             states,
             unset_states,
             running_longer_than: running_longer_than.map(|text| parse_duration(&text)).transpose().map_err(
@@ -152,7 +204,19 @@ impl Selector {
                     reason,
                 },
             )?,
+            exclude_ids: set(&self.exclude_ids, Selector::exclude_ids)?.unwrap_or_default(),
+            exclude_name_regex: regex(&self.exclude_name_regex, Selector::exclude_name_regex)?,
         })
+    }
+}
+
+/// Checks one state of `attribute` (`states`, or the data source's `state`): one of YARN's, in
+/// any case.
+pub fn check_state(state: &str, attribute: &'static str) -> Result<(), ProviderError> {
+    if APP_STATES.iter().any(|known| known.eq_ignore_ascii_case(state)) {
+        Ok(())
+    } else {
+        Err(ProviderError::InvalidState { attribute, value: state.to_string(), valid: &APP_STATES })
     }
 }
 
@@ -187,18 +251,28 @@ impl Selection {
             let matches = state_matches
                 && self.name.as_ref().is_none_or(|name| &app.name == name)
                 && self.name_regex.as_ref().is_none_or(|pattern| pattern.is_match(&app.name))
-                && self.queue_name.as_ref().is_none_or(|queue| &app.queue_name == queue);
+                && self.queue_name.as_ref().is_none_or(|queue| &app.queue_name == queue)
+                && self.workspace_name.as_ref().is_none_or(|workspace| &app.workspace_name == workspace);
             if !matches {
                 continue;
             }
-            match (self.running_longer_than, app.started()) {
-                (None, _) => selected.apps.push(app.clone()),
-                (Some(age), Some(started)) => {
-                    if now.duration_since(started).is_ok_and(|running| running > age) {
-                        selected.apps.push(app.clone());
+            let old_enough = match (self.running_longer_than, app.started()) {
+                (None, _) => true,
+                (Some(age), Some(started)) => now.duration_since(started).is_ok_and(|running| running > age),
+                (Some(_), None) => {
+                    if !self.excludes(app) {
+                        unreadable.push(app);
                     }
+                    false
                 }
-                (Some(_), None) => unreadable.push(app),
+            };
+            if !old_enough {
+                continue;
+            }
+            if self.excludes(app) {
+                selected.excluded += 1;
+            } else {
+                selected.apps.push(app.clone());
             }
         }
         if !unreadable.is_empty() {
@@ -209,6 +283,14 @@ impl Selection {
             });
         }
         selected
+    }
+}
+
+impl Selection {
+    /// Whether `app` is one never to select.
+    fn excludes(&self, app: &AppInfo) -> bool {
+        self.exclude_ids.contains(&app.id)
+            || self.exclude_name_regex.as_ref().is_some_and(|pattern| pattern.is_match(&app.name))
     }
 }
 
@@ -228,6 +310,7 @@ mod tests {
             queue_name: queue.into(),
             state: state.into(),
             started_at: started_at.into(),
+            workspace_name: "ws-a".into(),
             ..AppInfo::default()
         }
     }
@@ -248,8 +331,11 @@ mod tests {
     fn apps() -> Vec<AppInfo> {
         vec![
             app("A1", "env-42-etl", "gpu", "RUNNING", "2025-02-25T15:42:00+09:00"), // 7 min
-            app("A2", "env-42-train", "gpu", "running", "2025-02-24T06:49:07Z"),    // a day
-            app("A3", "env-7-etl", "default", "ACCEPTED", "2025-02-25T06:00:00Z"),  // 49 min
+            AppInfo {
+                workspace_name: "ws-b".into(),
+                ..app("A2", "env-42-train", "gpu", "running", "2025-02-24T06:49:07Z") // a day
+            },
+            app("A3", "env-7-etl", "default", "ACCEPTED", "2025-02-25T06:00:00Z"), // 49 min
             app("A4", "env-42-old", "gpu", "KILLED", "2025-02-20T00:00:00Z"),
             app("A5", "env-42-mystery", "gpu", "RUNNING", ""),
         ]
@@ -300,6 +386,80 @@ mod tests {
             ..base
         };
         assert_eq!(by(combined), ["A2"]);
+    }
+
+    #[test]
+    fn excluded_apps_are_never_selected_and_are_counted() {
+        let base =
+            Selector { account_id: known("acc"), name_regex: known("^env-42-"), ..Selector::default() };
+        let set = |names: &[&str]| Field::Known(SetOf(names.iter().map(|n| known(n)).collect()));
+        let by_id =
+            select(Selector { exclude_ids: set(&["A2", "Z9"]), ..base.clone() }, UnsetStates::NotEnded);
+        assert_eq!((ids(&by_id), by_id.excluded), (vec!["A1", "A5"], 1));
+        let by_name = select(
+            Selector { exclude_name_regex: known("-(etl|train)$"), ..base.clone() },
+            UnsetStates::NotEnded,
+        );
+        assert_eq!((ids(&by_name), by_name.excluded), (vec!["A5"], 2));
+        // Only apps that would have been selected count as excluded; an excluded app whose start
+        // time is unreadable is not warned about.
+        let aged =
+            Selector { running_longer_than: known("30m"), exclude_ids: set(&["A1", "A5"]), ..base.clone() };
+        let aged = select(aged, UnsetStates::NotEnded);
+        assert_eq!((ids(&aged), aged.excluded), (vec!["A2"], 0));
+        assert!(aged.warnings.is_empty(), "{:?}", aged.warnings);
+        let workspace = |name: &str| {
+            select(Selector { workspace_name: known(name), ..base.clone() }, UnsetStates::NotEnded)
+        };
+        assert_eq!(ids(&workspace("ws-b")), ["A2"]);
+        assert!(ids(&workspace("none")).is_empty());
+    }
+
+    #[test]
+    fn states_must_be_yarn_states_and_name_at_least_one() {
+        let with_states = |names: &[&str]| Selector {
+            account_id: known("acc"),
+            states: Field::Known(SetOf(names.iter().map(|n| known(n)).collect())),
+            ..Selector::default()
+        };
+        assert!(with_states(&["running", "NEW_SAVING", "Killed"]).validate().is_empty());
+        let typo = with_states(&["RUNING"]).validate();
+        assert!(
+            matches!(&typo[..], [ProviderError::InvalidState { attribute: "states", value, .. }] if value == "RUNING"),
+            "{typo:?}"
+        );
+        assert!(typo[0].to_diagnostic().detail.contains("NEW, NEW_SAVING, SUBMITTED, ACCEPTED, RUNNING"));
+        assert!(matches!(
+            &with_states(&[]).validate()[..],
+            [ProviderError::EmptySet { attribute: "states" }]
+        ));
+        let unknown_state =
+            Selector { states: Field::Known(SetOf(vec![Field::Unknown])), ..with_states(&[]) };
+        assert!(unknown_state.validate().is_empty(), "an unknown state is checked once known");
+        let bad_id =
+            Selector { exclude_ids: Field::Known(SetOf(vec![known("app-1")])), ..with_states(&["RUNNING"]) };
+        assert!(matches!(
+            &bad_id.validate()[..],
+            [ProviderError::InvalidAppId { attribute: "exclude_ids", .. }]
+        ));
+        let bad_pattern = Selector { exclude_name_regex: known("(prod"), ..with_states(&["RUNNING"]) };
+        assert!(matches!(
+            &bad_pattern.validate()[..],
+            [ProviderError::InvalidRegex { attribute: "exclude_name_regex", .. }]
+        ));
+    }
+
+    #[test]
+    fn every_argument_that_changed_is_named() {
+        let before = Selector { account_id: known("acc"), ..Selector::default() };
+        let now = Selector {
+            workspace_name: known("ws"),
+            exclude_ids: Field::Known(SetOf(vec![known("A1")])),
+            exclude_name_regex: known("^prod-"),
+            ..before.clone()
+        };
+        assert_eq!(now.changed_from(&before), ["workspace_name", "exclude_ids", "exclude_name_regex"]);
+        assert!(before.changed_from(&before).is_empty());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Under real Terraform: the selector (each field alone, and combined) in the data source and the
 //! bulk kill resource; the safety cap; one failed kill among ten; a destroy-time bulk kill taking
 //! apps started after the apply, and one whose listing or kill fails; an invalid pattern caught by
-//! validate; the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000
-//! apps.
+//! validate; exclusions by id and by pattern, and a workspace, sparing apps that otherwise match
+//! (with a pattern escaped from a variable, as the docs say); states YARN has not failing validate;
+//! the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
 
 use std::time::{Duration, SystemTime};
 
@@ -285,6 +286,88 @@ resource "ncloud_dataforest_aiapps_kill" "bad" {
         .fails(&["validate"])
         .assert_contains("Invalid regular expression")
         .assert_contains(r#"name_regex = "env-(42""#);
+    assert!(sim.simulator.calls().is_empty());
+});
+
+on_each_terraform!(exclusions_spare_apps_that_otherwise_match, |terraform| {
+    let sim = seeded_sim();
+    let other_workspace =
+        App { workspace_name: "other".into(), ..app("Ws01", "env-42-ws", "gpu", "RUNNING", started(HOUR)) };
+    sim.simulator.put_app(other_workspace);
+    // The prefix comes from a variable, escaped as the docs say.
+    let config = r#"
+variable "environment" {
+  default = "env-42"
+}
+locals {
+  prefix = "^${replace(var.environment, "/[.^$*+?()\\[\\]{}|\\\\]/", "\\$0")}-"
+}
+data "ncloud_dataforest_aiapps" "spared" {
+  account_id         = "acc1"
+  name_regex         = local.prefix
+  exclude_ids        = ["Sel02"]
+  exclude_name_regex = "-mystery$"
+}
+data "ncloud_dataforest_aiapps" "escaped" {
+  account_id = "acc1"
+  name_regex = "^${replace("env-4.", "/[.^$*+?()\\[\\]{}|\\\\]/", "\\$0")}-"
+}
+output "spared" {
+  value = data.ncloud_dataforest_aiapps.spared.ids
+}
+output "escaped" {
+  value = data.ncloud_dataforest_aiapps.escaped.ids
+}
+resource "ncloud_dataforest_aiapps_kill" "teardown" {
+  account_id         = "acc1"
+  name_regex         = local.prefix
+  workspace_name     = "default"
+  exclude_ids        = ["Sel02"]
+  exclude_name_regex = "-mystery$"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace.apply();
+    let outputs = outputs(&workspace);
+    assert_eq!(outputs["spared"]["value"], serde_json::json!(["Sel01", "Sel04", "Ws01"]));
+    assert_eq!(outputs["escaped"]["value"], serde_json::json!([]), "an escaped `.` matches only a dot");
+    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.teardown"]["killed"];
+    assert_eq!(killed.as_array().unwrap().len(), 1, "{killed}");
+    assert_eq!(killed[0]["id"], "Sel01");
+    for spared in ["Sel02", "Sel05", "Ws01"] {
+        assert_eq!(sim.simulator.kill_calls(spared), 0, "{spared}");
+        assert_eq!(sim.state_of(spared), "RUNNING", "{spared}");
+    }
+    assert_eq!(sim.state_of("Sel01"), "KILLED");
+});
+
+on_each_terraform!(states_that_yarn_has_not_fail_validate_with_their_path, |terraform| {
+    let sim = Sim::start(&[]);
+    let typo = r#"
+resource "ncloud_dataforest_aiapps_kill" "typo" {
+  account_id = "acc1"
+  states     = ["RUNNING", "RUNING"]
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, typo);
+    workspace
+        .fails(&["validate"])
+        .assert_contains("Invalid states")
+        .assert_contains(r#""RUNING" is not a state a DataForest AI app can be in"#)
+        .assert_contains(r#"states     = ["RUNNING", "RUNING"]"#);
+    workspace.write_main(&typo.replace(r#"["RUNNING", "RUNING"]"#, "[]"));
+    workspace.fails(&["validate"]).assert_contains("Empty states");
+    let data = r#"
+data "ncloud_dataforest_aiapps" "typo" {
+  account_id = "acc1"
+  state      = "runing"
+}
+"#;
+    workspace.write_main(data);
+    workspace
+        .fails(&["validate"])
+        .assert_contains("Invalid state")
+        .assert_contains(r#"state      = "runing""#);
     assert!(sim.simulator.calls().is_empty());
 });
 

@@ -58,7 +58,11 @@ impl ActionType for AppsKillAction {
             for app in &selected.apps {
                 report(format!("Would kill {}", describe(app)));
             }
-            report(format!("Dry run: {} app(s) match; nothing was killed", selected.apps.len()));
+            report(format!(
+                "Dry run: {} app(s) match{}; nothing was killed",
+                selected.apps.len(),
+                bulk::excluded_note(selected.excluded)
+            ));
             return Ok(selected.warnings);
         }
         let outcome =

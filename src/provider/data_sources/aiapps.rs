@@ -10,7 +10,7 @@ use crate::protocol::object::{Field, Flat, computed, flatten, optional};
 use crate::protocol::schema::Schema;
 
 use super::super::error::{ProviderError, ProviderWarning};
-use super::super::selector::{Selector, UnsetStates};
+use super::super::selector::{Selector, UnsetStates, check_state};
 use super::super::types::{DataSourceType, schema_of};
 use super::aiapp::App;
 use super::known;
@@ -49,6 +49,9 @@ impl DataSourceType for AppList {
     /// are refused; unknown values pass.
     fn validate(&self) -> Vec<ProviderError> {
         let mut errors = self.selector.validate();
+        if let Field::Known(state) = &self.state {
+            errors.extend(check_state(state, AppList::state).err());
+        }
         // Only when both are certainly set: an unknown value may turn out null.
         if matches!(self.state, Field::Known(_)) && matches!(self.selector.states, Field::Known(_)) {
             errors.push(ProviderError::Conflicting { first: Selector::states, second: AppList::state });

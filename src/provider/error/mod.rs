@@ -98,6 +98,16 @@ pub enum ProviderError {
         not_attempted: usize,
         stopped: bool,
     },
+    /// A state (of `attribute`) that no YARN application has.
+    InvalidState {
+        attribute: &'static str,
+        value: String,
+        valid: &'static [&'static str],
+    },
+    /// A set argument that names nothing.
+    EmptySet {
+        attribute: &'static str,
+    },
     /// Two arguments that cannot both be set.
     Conflicting {
         first: &'static str,
@@ -290,6 +300,20 @@ impl ProviderError {
                 }
                 Diagnostic::error("DataForest kills failed", format!("{detail}\n{next}"))
             }
+            ProviderError::InvalidState { attribute, value, valid } => Diagnostic::error(
+                format!("Invalid {attribute}"),
+                format!(
+                    "{} is not a state a DataForest AI app can be in. Use one of {} (any case).",
+                    quote_start(value),
+                    valid.join(", ")
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::EmptySet { attribute } => Diagnostic::error(
+                format!("Empty {attribute}"),
+                format!("{attribute} names nothing, so nothing would match. Name at least one, or leave it out."),
+            )
+            .at_attribute(attribute),
             ProviderError::Conflicting { first, second } => Diagnostic::error(
                 "Conflicting arguments",
                 format!("Set {first} or {second}, not both."),

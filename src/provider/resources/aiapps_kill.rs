@@ -115,9 +115,10 @@ impl ResourceType for AppsKill {
                 let (listed, selected) =
                     bulk::list_and_select(context, &selection, deadline, settings.limit).await?;
                 log(format!(
-                    "{} of {listed} app(s) of account {:?} match now; the selection runs again at destroy",
+                    "{} of {listed} app(s) of account {:?} match now{}; the selection runs again at destroy",
                     selected.apps.len(),
-                    selection.account_id
+                    selection.account_id,
+                    bulk::excluded_note(selected.excluded)
                 ));
                 Ok(Applied {
                     state: Some(AppsKill { killed: Field::Null, ..planned }),
@@ -185,17 +186,10 @@ impl AppsKill {
         if matches!(prior.kills_on_destroy(), Ok(true)) {
             return replacing;
         }
-        let (now, before) = (&self.selector, &prior.selector);
-        let changed = [
-            (Selector::account_id, now.account_id != before.account_id),
-            (Selector::name, now.name != before.name),
-            (Selector::name_regex, now.name_regex != before.name_regex),
-            (Selector::queue_name, now.queue_name != before.queue_name),
-            (Selector::states, now.states != before.states),
-            (Selector::running_longer_than, now.running_longer_than != before.running_longer_than),
-            (AppsKill::triggers, self.triggers != prior.triggers),
-        ];
-        replacing.extend(changed.into_iter().filter(|(_, changed)| *changed).map(|(name, _)| name));
+        replacing.extend(self.selector.changed_from(&prior.selector));
+        if self.triggers != prior.triggers {
+            replacing.push(AppsKill::triggers);
+        }
         replacing
     }
 }
