@@ -22,6 +22,7 @@ use super::selector::{Selected, Selection, describe};
 use super::session::Context;
 
 const DEFAULT_MAX_APPS: u64 = 20;
+const DEFAULT_MIN_APPS: u64 = 0;
 const MAX_APPS_LIMIT: u64 = 10_000;
 const DEFAULT_CONCURRENCY: u64 = 8;
 const CONCURRENCY_LIMIT: u64 = 64;
@@ -34,6 +35,12 @@ tfplugin::object! {
         max_apps: Field<Number> => optional(
             "The most apps one kill may take, 1 to 10000 (default 20): if more match, none is killed and the \
              error shows how many and the first ten, so a pattern written wrong cannot empty an account.",
+        ),
+        min_apps: Field<Number> => optional(
+            "The fewest apps one kill must take, 0 to 10000 (default 0), at most `max_apps`: if fewer match, none \
+             is killed and the error says how many each condition left, so a selector gone wrong (a mistyped \
+             account or pattern) fails instead of killing nothing. With the default, a kill that matches nothing \
+             warns.",
         ),
         concurrency: Field<Number> => optional(
             "How many kills run at once, 1 to 64 (default 8), sharing one HTTP client and its connections.",
@@ -49,6 +56,7 @@ tfplugin::object! {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BulkSettings {
     pub max_apps: usize,
+    pub min_apps: usize,
     pub concurrency: usize,
     pub wait_for_termination: bool,
     /// Bound on the whole bulk kill: the list, every kill and every wait.
@@ -77,10 +85,18 @@ impl KillSettings {
     /// The settings, checked, for a bulk kill bounded by `limit`.
     pub fn resolve(&self, limit: Duration) -> Result<BulkSettings, ProviderError> {
         let max_apps = whole(&self.max_apps, KillSettings::max_apps, DEFAULT_MAX_APPS, 1, MAX_APPS_LIMIT)?;
+        let min_apps = whole(&self.min_apps, KillSettings::min_apps, DEFAULT_MIN_APPS, 0, MAX_APPS_LIMIT)?;
+        if min_apps > max_apps {
+            return Err(ProviderError::OutOfOrder {
+                low: (KillSettings::min_apps, min_apps),
+                high: (KillSettings::max_apps, max_apps),
+            });
+        }
         let concurrency =
             whole(&self.concurrency, KillSettings::concurrency, DEFAULT_CONCURRENCY, 1, CONCURRENCY_LIMIT)?;
         Ok(BulkSettings {
             max_apps: max_apps as usize,
+            min_apps: min_apps as usize,
             concurrency: concurrency as usize,
             wait_for_termination: self.wait_for_termination == Field::Known(true),
             limit,
@@ -116,7 +132,9 @@ pub fn deadline_after(settings: &BulkSettings) -> Result<Instant, ProviderError>
     Instant::now().checked_add(settings.limit).ok_or(ProviderError::TimeoutTooLong { limit: settings.limit })
 }
 
-/// Lists and selects, within the cap: what a bulk kill bounded by `deadline` would kill.
+/// Lists and selects, within the cap and over the floor: what a bulk kill bounded by `deadline`
+/// would kill. When nothing matches (and nothing had to), a warning says what each condition
+/// left.
 pub async fn select(
     context: &Context,
     selection: &Selection,
@@ -131,8 +149,53 @@ pub async fn select(
         selection.account_id,
         excluded_note(selected.excluded)
     ));
+    within_bounds(selected, settings, &selection.account_id)
+}
+
+/// A selection of `account`'s apps, if it is within `max_apps` and `min_apps`: none is killed
+/// otherwise. One that is empty, as allowed, gains a warning saying what each condition left.
+fn within_bounds(
+    mut selected: Selected,
+    settings: &BulkSettings,
+    account: &str,
+) -> Result<Selected, ProviderError> {
     check_cap(&selected.apps, settings.max_apps)?;
+    let count = selected.apps.len();
+    if count < settings.min_apps {
+        return Err(ProviderError::TooFewApps {
+            attribute: KillSettings::min_apps,
+            account: account.to_string(),
+            count,
+            min: settings.min_apps,
+            funnel: selected.funnel.to_string(),
+        });
+    }
+    if count == 0 {
+        let funnel = selected.funnel.to_string();
+        selected.warnings.push(ProviderWarning::NothingMatched { account: account.to_string(), funnel });
+    }
     Ok(selected)
+}
+
+/// What a destroy hook's selection as it stands now tells of the destroy to come: whether it
+/// would be refused for matching more than `max_apps`, or fewer than `min_apps`, apps.
+pub fn hook_warnings(selected: &Selected, settings: &BulkSettings) -> Option<ProviderWarning> {
+    let count = selected.apps.len();
+    if count > settings.max_apps {
+        return Some(ProviderWarning::HookOverCap {
+            attribute: KillSettings::max_apps,
+            count,
+            max: settings.max_apps,
+        });
+    }
+    if count < settings.min_apps {
+        return Some(ProviderWarning::HookUnderFloor {
+            attribute: KillSettings::min_apps,
+            count,
+            min: settings.min_apps,
+        });
+    }
+    None
 }
 
 /// Lists, selects and kills what was selected.
@@ -306,6 +369,7 @@ mod tests {
 
     use super::*;
     use crate::provider::error::KillFailure;
+    use crate::provider::selector::Funnel;
 
     fn apps(count: usize) -> Vec<AppInfo> {
         (1..=count)
@@ -339,6 +403,75 @@ mod tests {
         assert_eq!((attribute, count, max), ("max_apps", 12, 11));
         assert_eq!(first.len(), 10);
         assert_eq!(first[0], "App01 (job-1)");
+    }
+
+    fn settings(max_apps: usize, min_apps: usize) -> BulkSettings {
+        BulkSettings {
+            max_apps,
+            min_apps,
+            concurrency: 8,
+            wait_for_termination: false,
+            limit: Duration::from_secs(60),
+        }
+    }
+
+    fn selected(count: usize) -> Selected {
+        let funnel = Funnel {
+            listed: 40,
+            steps: vec![("in queue \"gpu\"".into(), 12), ("matching name_regex".into(), count)],
+        };
+        Selected { apps: apps(count), funnel, ..Selected::default() }
+    }
+
+    #[test]
+    fn fewer_matches_than_min_apps_kill_none_and_nothing_matched_is_said() {
+        let refused = within_bounds(selected(2), &settings(20, 3), "acc1");
+        let Err(error @ ProviderError::TooFewApps { count: 2, min: 3, .. }) = refused else {
+            panic!("{refused:?}")
+        };
+        let detail = error.to_diagnostic().detail;
+        assert!(detail.contains("40 listed; 12 in queue \"gpu\"; 2 matching name_regex"), "{detail}");
+        assert_eq!(within_bounds(selected(3), &settings(20, 3), "acc1").unwrap().apps.len(), 3);
+        let empty = within_bounds(selected(0), &settings(20, 0), "acc1").unwrap();
+        let [ProviderWarning::NothingMatched { account, funnel }] = &empty.warnings[..] else {
+            panic!("{:?}", empty.warnings)
+        };
+        assert_eq!(account, "acc1");
+        assert_eq!(funnel, "40 listed; 12 in queue \"gpu\"; 0 matching name_regex");
+        assert!(within_bounds(selected(2), &settings(20, 0), "acc1").unwrap().warnings.is_empty());
+        assert!(matches!(
+            within_bounds(selected(21), &settings(20, 0), "acc1"),
+            Err(ProviderError::TooManyApps { .. })
+        ));
+    }
+
+    #[test]
+    fn min_apps_above_max_apps_is_refused() {
+        let number = |n: i64| Field::Known(Number::Int(n));
+        let wrong_way = KillSettings { max_apps: number(3), min_apps: number(5), ..KillSettings::default() };
+        let refused = wrong_way.validate();
+        assert!(
+            matches!(
+                refused,
+                Some(ProviderError::OutOfOrder { low: ("min_apps", 5), high: ("max_apps", 3) })
+            ),
+            "{refused:?}"
+        );
+        let equal = KillSettings { max_apps: number(3), min_apps: number(3), ..KillSettings::default() };
+        assert_eq!(equal.resolve(Duration::ZERO).unwrap().min_apps, 3);
+    }
+
+    #[test]
+    fn a_destroy_hook_over_the_cap_or_under_the_floor_is_told_now() {
+        let over = hook_warnings(&selected(8), &settings(5, 0));
+        assert!(matches!(over, Some(ProviderWarning::HookOverCap { count: 8, max: 5, .. })), "{over:?}");
+        let detail = over.unwrap().to_diagnostic().detail;
+        assert!(detail.contains("Set max_apps to at least 8"), "{detail}");
+        assert!(matches!(
+            hook_warnings(&selected(1), &settings(5, 2)),
+            Some(ProviderWarning::HookUnderFloor { .. })
+        ));
+        assert!(hook_warnings(&selected(5), &settings(5, 5)).is_none());
     }
 
     #[tokio::test]

@@ -73,13 +73,32 @@ pub struct Selection {
     exclude_name_regex: Option<Regex>,
 }
 
-/// The apps a selection matched, how many more matched but were excluded, and what is worth a
-/// warning.
+/// The apps a selection matched, how many more matched but were excluded, how many each
+/// condition let through, and what is worth a warning.
 #[derive(Debug, Default)]
 pub struct Selected {
     pub apps: Vec<AppInfo>,
     pub excluded: usize,
+    pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
+}
+
+/// How many apps were listed, and how many were left after each condition, in order: what a
+/// message says when fewer apps matched than expected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Funnel {
+    pub listed: usize,
+    pub steps: Vec<(String, usize)>,
+}
+
+impl std::fmt::Display for Funnel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} listed", self.listed)?;
+        for (condition, left) in &self.steps {
+            write!(f, "; {left} {condition}")?;
+        }
+        Ok(())
+    }
 }
 
 fn at(attribute: &'static str) -> Vec<PathStep> {
@@ -239,42 +258,53 @@ impl Selection {
     /// The apps that match, as of `now`. An app that matches all but the age, whose start time
     /// cannot be read, is named in a warning.
     pub fn select(&self, apps: &[AppInfo], now: SystemTime) -> Selected {
+        let labels = self.conditions();
+        let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
         let mut unreadable = Vec::new();
         for app in apps {
-            let state = app.state.to_ascii_uppercase();
-            let state_matches = match (&self.states, self.unset_states) {
-                (Some(states), _) => states.contains(&state),
-                (None, UnsetStates::Any) => true,
-                (None, UnsetStates::NotEnded) => !TERMINAL_STATES.contains(&state.as_str()),
+            // Each condition set counts the apps it lets through, in the order of `conditions`.
+            let mut stage = 0;
+            let mut pass = |ok: bool| {
+                if ok {
+                    passed[stage] += 1;
+                    stage += 1;
+                }
+                ok
             };
-            let matches = state_matches
-                && self.name.as_ref().is_none_or(|name| &app.name == name)
-                && self.name_regex.as_ref().is_none_or(|pattern| pattern.is_match(&app.name))
-                && self.queue_name.as_ref().is_none_or(|queue| &app.queue_name == queue)
-                && self.workspace_name.as_ref().is_none_or(|workspace| &app.workspace_name == workspace);
+            let state = app.state.to_ascii_uppercase();
+            let in_state = match (&self.states, self.unset_states) {
+                (Some(states), _) => Some(states.contains(&state)),
+                (None, UnsetStates::Any) => None,
+                (None, UnsetStates::NotEnded) => Some(!TERMINAL_STATES.contains(&state.as_str())),
+            };
+            let matches = in_state.is_none_or(&mut pass)
+                && self.name.as_ref().is_none_or(|name| pass(&app.name == name))
+                && self.name_regex.as_ref().is_none_or(|pattern| pass(pattern.is_match(&app.name)))
+                && self.queue_name.as_ref().is_none_or(|queue| pass(&app.queue_name == queue))
+                && self
+                    .workspace_name
+                    .as_ref()
+                    .is_none_or(|workspace| pass(&app.workspace_name == workspace))
+                && self.running_longer_than.is_none_or(|age| match app.started() {
+                    Some(started) => pass(now.duration_since(started).is_ok_and(|running| running > age)),
+                    None => {
+                        if !self.excludes(app) {
+                            unreadable.push(app);
+                        }
+                        pass(false)
+                    }
+                });
             if !matches {
                 continue;
             }
-            let old_enough = match (self.running_longer_than, app.started()) {
-                (None, _) => true,
-                (Some(age), Some(started)) => now.duration_since(started).is_ok_and(|running| running > age),
-                (Some(_), None) => {
-                    if !self.excludes(app) {
-                        unreadable.push(app);
-                    }
-                    false
-                }
-            };
-            if !old_enough {
-                continue;
-            }
-            if self.excludes(app) {
+            if self.has_exclusions() && !pass(!self.excludes(app)) {
                 selected.excluded += 1;
             } else {
                 selected.apps.push(app.clone());
             }
         }
+        selected.funnel = Funnel { listed: apps.len(), steps: labels.into_iter().zip(passed).collect() };
         if !unreadable.is_empty() {
             selected.warnings.push(ProviderWarning::UnreadableStart {
                 attribute: Selector::running_longer_than,
@@ -284,9 +314,45 @@ impl Selection {
         }
         selected
     }
+
+    /// The conditions this selection sets, as a message names what each lets through, in the
+    /// order `select` applies them; the exclusions, when there are any, come last.
+    fn conditions(&self) -> Vec<String> {
+        let mut conditions = Vec::new();
+        match (&self.states, self.unset_states) {
+            (Some(states), _) => {
+                conditions.push(format!("in {}", states.iter().cloned().collect::<Vec<_>>().join(" or ")))
+            }
+            (None, UnsetStates::NotEnded) => conditions.push("not ended".to_string()),
+            (None, UnsetStates::Any) => {}
+        }
+        if let Some(name) = &self.name {
+            conditions.push(format!("named {name:?}"));
+        }
+        if self.name_regex.is_some() {
+            conditions.push("matching name_regex".to_string());
+        }
+        if let Some(queue) = &self.queue_name {
+            conditions.push(format!("in queue {queue:?}"));
+        }
+        if let Some(workspace) = &self.workspace_name {
+            conditions.push(format!("in workspace {workspace:?}"));
+        }
+        if let Some(age) = self.running_longer_than {
+            conditions.push(format!("running longer than {}", humantime::format_duration(age)));
+        }
+        if self.has_exclusions() {
+            conditions.push("not excluded".to_string());
+        }
+        conditions
+    }
 }
 
 impl Selection {
+    fn has_exclusions(&self) -> bool {
+        !self.exclude_ids.is_empty() || self.exclude_name_regex.is_some()
+    }
+
     /// Whether `app` is one never to select.
     fn excludes(&self, app: &AppInfo) -> bool {
         self.exclude_ids.contains(&app.id)
@@ -447,6 +513,37 @@ mod tests {
             &bad_pattern.validate()[..],
             [ProviderError::InvalidRegex { attribute: "exclude_name_regex", .. }]
         ));
+    }
+
+    #[test]
+    fn the_funnel_counts_what_each_condition_lets_through() {
+        let selector = Selector {
+            account_id: known("acc"),
+            name_regex: known("^env-42-"),
+            queue_name: known("gpu"),
+            running_longer_than: known("30m"),
+            exclude_ids: Field::Known(SetOf(vec![known("A2")])),
+            ..Selector::default()
+        };
+        let selected = select(selector, UnsetStates::NotEnded);
+        assert_eq!(
+            selected.funnel.to_string(),
+            "5 listed; 4 not ended; 3 matching name_regex; 3 in queue \"gpu\"; 1 running longer than 30m; \
+             0 not excluded"
+        );
+        assert!(ids(&selected).is_empty());
+        let listed_only =
+            select(Selector { account_id: known("acc"), ..Selector::default() }, UnsetStates::Any);
+        assert_eq!(listed_only.funnel.to_string(), "5 listed");
+        let states = Selector {
+            account_id: known("acc"),
+            states: Field::Known(SetOf(vec![known("killed"), known("Running")])),
+            ..Selector::default()
+        };
+        assert_eq!(
+            select(states, UnsetStates::NotEnded).funnel.to_string(),
+            "5 listed; 4 in KILLED or RUNNING"
+        );
     }
 
     #[test]

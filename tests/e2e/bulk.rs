@@ -3,6 +3,8 @@
 //! apps started after the apply, and one whose listing or kill fails; an invalid pattern caught by
 //! validate; exclusions by id and by pattern, and a workspace, sparing apps that otherwise match
 //! (with a pattern escaped from a variable, as the docs say); states YARN has not failing validate;
+//! a kill that matches nothing warning, and `min_apps` killing none when too few match; a destroy
+//! hook that already matches more than `max_apps` saying so at create;
 //! the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
 
 use std::time::{Duration, SystemTime};
@@ -369,6 +371,69 @@ data "ncloud_dataforest_aiapps" "typo" {
         .assert_contains("Invalid state")
         .assert_contains(r#"state      = "runing""#);
     assert!(sim.simulator.calls().is_empty());
+});
+
+on_each_terraform!(nothing_matched_warns_and_too_few_matches_kill_none, |terraform| {
+    let sim = seeded_sim();
+    let nothing = r#"
+resource "ncloud_dataforest_aiapps_kill" "nothing" {
+  account_id = "acc1"
+  name_regex = "^env-99-"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, nothing);
+    workspace
+        .apply()
+        .assert_contains("Nothing matched")
+        .assert_contains(r#"No app of account "acc1" matches, so nothing was killed: 5 listed; 4 not ended; 0 matching name_regex"#);
+    assert_eq!(workspace.state()["ncloud_dataforest_aiapps_kill.nothing"]["killed"], serde_json::json!([]));
+
+    let too_few = r#"
+resource "ncloud_dataforest_aiapps_kill" "too_few" {
+  account_id = "acc1"
+  name_regex = "^env-42-"
+  queue_name = "gpu"
+  min_apps   = 4
+}
+"#;
+    workspace.write_main(too_few);
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("Too few apps selected")
+        .assert_contains(
+            r#"3 app(s) of account "acc1" match, fewer than min_apps (4) asks for, so none was killed"#,
+        )
+        .assert_contains(r#"5 listed; 4 not ended; 3 matching name_regex; 3 in queue "gpu""#);
+    assert!(!workspace.state().contains_key("ncloud_dataforest_aiapps_kill.too_few"));
+    for id in ["Sel01", "Sel02", "Sel03", "Sel04", "Sel05", "Oth01"] {
+        assert_eq!(sim.simulator.kill_calls(id), 0, "{id}");
+    }
+});
+
+on_each_terraform!(a_destroy_hook_over_max_apps_says_so_when_it_is_created, |terraform| {
+    let sim = seeded_sim();
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "hook" {
+  account_id = "acc1"
+  name_regex = "^env-42-"
+  max_apps   = 2
+  when       = "destroy"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace
+        .apply()
+        .assert_contains("The destroy would be refused")
+        .assert_contains("3 apps match now, more than max_apps (2) allows")
+        .assert_contains("Set max_apps to at least 3");
+    let kills: usize = ["Sel01", "Sel02", "Sel05"].iter().map(|id| sim.simulator.kill_calls(id)).sum();
+    assert_eq!(kills, 0, "a destroy hook kills nothing at create");
+    // Raised and applied, the destroy goes through.
+    workspace.write_main(&config.replace("max_apps   = 2", "max_apps   = 3"));
+    let raised = workspace.apply();
+    assert!(!raised.all().contains("The destroy would be refused"), "{raised}");
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert_eq!(sim.state_of("Sel02"), "KILLED");
 });
 
 on_each_terraform!(a_get_list_of_twenty_thousand_apps, |terraform| {

@@ -89,6 +89,20 @@ pub enum ProviderError {
         max: usize,
         first: Vec<String>,
     },
+    /// Fewer apps matched than the floor (`attribute`, `min_apps`) asks for: none is killed.
+    /// `funnel` says how many each condition left.
+    TooFewApps {
+        attribute: &'static str,
+        account: String,
+        count: usize,
+        min: usize,
+        funnel: String,
+    },
+    /// Two bounds (each an attribute and its value) the wrong way round.
+    OutOfOrder {
+        low: (&'static str, u64),
+        high: (&'static str, u64),
+    },
     /// A bulk kill that did not kill all it selected: some kills failed, or were never started
     /// because Terraform asked to stop (`stopped`) or the time-out ran out.
     BulkFailed {
@@ -272,6 +286,20 @@ impl ProviderError {
                 ),
             )
             .at_attribute(attribute),
+            ProviderError::TooFewApps { attribute, account, count, min, funnel } => Diagnostic::error(
+                "Too few apps selected",
+                format!(
+                    "{count} app(s) of account {account:?} match, fewer than {attribute} ({min}) asks for, so none \
+                     was killed: {funnel}. Check account_id and the selector; lower {attribute} if fewer apps are \
+                     expected."
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::OutOfOrder { low: (low, low_value), high: (high, high_value) } => Diagnostic::error(
+                format!("Invalid {low}"),
+                format!("{low} ({low_value}) is larger than {high} ({high_value}): no selection could satisfy both."),
+            )
+            .at_attribute(low),
             ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped } => {
                 let mut listed: Vec<String> = failures
                     .iter()

@@ -17,6 +17,14 @@ pub enum ProviderWarning {
     /// Apps that matched all but the age condition (`attribute`) have no readable start time, so
     /// they were not selected: how many, and the first few.
     UnreadableStart { attribute: &'static str, count: usize, first: Vec<String> },
+    /// A kill selected no app of `account`: `funnel` says how many each condition left.
+    NothingMatched { account: String, funnel: String },
+    /// A destroy hook whose selection, as it stands, matches more apps than the cap
+    /// (`attribute`) allows: its destroy would kill none and fail.
+    HookOverCap { attribute: &'static str, count: usize, max: usize },
+    /// A destroy hook whose selection, as it stands, matches fewer apps than the floor
+    /// (`attribute`) asks for.
+    HookUnderFloor { attribute: &'static str, count: usize, min: usize },
 }
 
 impl ProviderWarning {
@@ -67,6 +75,38 @@ impl ProviderWarning {
                          time that could be read, so they were not selected: {}{}.",
                         first.join(", "),
                         if *count > first.len() { ", ..." } else { "" }
+                    ),
+                ),
+                Some(*attribute),
+            ),
+            ProviderWarning::NothingMatched { account, funnel } => (
+                Diagnostic::warning(
+                    "Nothing matched",
+                    format!(
+                        "No app of account {account:?} matches, so nothing was killed: {funnel}. If apps should \
+                         have matched, check account_id and the selector; set min_apps to make this an error."
+                    ),
+                ),
+                None,
+            ),
+            ProviderWarning::HookOverCap { attribute, count, max } => (
+                Diagnostic::warning(
+                    "The destroy would be refused",
+                    format!(
+                        "{count} apps match now, more than {attribute} ({max}) allows, so if as many match at the \
+                         destroy, it will kill none and fail. Set {attribute} to at least {count}, or narrow the \
+                         selector, and apply before the destroy: a destroy uses the settings in state."
+                    ),
+                ),
+                Some(*attribute),
+            ),
+            ProviderWarning::HookUnderFloor { attribute, count, min } => (
+                Diagnostic::warning(
+                    "The destroy may be refused",
+                    format!(
+                        "{count} app(s) match now, fewer than {attribute} ({min}) asks for, so unless more match at \
+                         the destroy, it will kill none and fail. Set {attribute} to at most {count}, and apply \
+                         before the destroy, if fewer apps are expected."
                     ),
                 ),
                 Some(*attribute),

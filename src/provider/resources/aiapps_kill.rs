@@ -120,10 +120,9 @@ impl ResourceType for AppsKill {
                     selection.account_id,
                     bulk::excluded_note(selected.excluded)
                 ));
-                Ok(Applied {
-                    state: Some(AppsKill { killed: Field::Null, ..planned }),
-                    warnings: selected.warnings,
-                })
+                let mut warnings = selected.warnings.clone();
+                warnings.extend(bulk::hook_warnings(&selected, &settings));
+                Ok(Applied { state: Some(AppsKill { killed: Field::Null, ..planned }), warnings })
             }
             (None, Some(planned)) => planned.kill_into(context, Phase::Create, &log).await,
             (Some(prior), Some(planned)) if kills_on_update(&prior, &planned) => {
