@@ -16,7 +16,7 @@ use crate::ncp::{ApiError, AppInfo, CallError};
 use crate::protocol::object::{Field, optional};
 use crate::protocol::value::Number;
 
-use super::error::{FailedKill, Phase, ProviderError, ProviderWarning};
+use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillError, KillReport};
 use super::selector::{Selected, Selection, describe};
 use super::session::Context;
@@ -142,6 +142,18 @@ pub async fn select(
     deadline: Instant,
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<Selected, ProviderError> {
+    let selected = select_any(context, selection, settings, deadline, progress).await?;
+    within_bounds(selected, settings, &selection.account_id)
+}
+
+/// Lists and selects, whatever the bounds, and says how many apps match.
+pub async fn select_any(
+    context: &Context,
+    selection: &Selection,
+    settings: &BulkSettings,
+    deadline: Instant,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<Selected, ProviderError> {
     let (listed, selected) = list_and_select(context, selection, deadline, settings.limit).await?;
     progress(format!(
         "{} of {listed} app(s) of account {:?} match{}",
@@ -149,7 +161,7 @@ pub async fn select(
         selection.account_id,
         excluded_note(selected.excluded)
     ));
-    within_bounds(selected, settings, &selection.account_id)
+    Ok(selected)
 }
 
 /// A selection of `account`'s apps, if it is within `max_apps` and `min_apps`: none is killed
@@ -177,25 +189,32 @@ fn within_bounds(
     Ok(selected)
 }
 
-/// What a destroy hook's selection as it stands now tells of the destroy to come: whether it
-/// would be refused for matching more than `max_apps`, or fewer than `min_apps`, apps.
-pub fn hook_warnings(selected: &Selected, settings: &BulkSettings) -> Option<ProviderWarning> {
+/// What a selection as it stands tells of `later`, which would refuse it for matching more
+/// apps than `max_apps`, or fewer than `min_apps`.
+pub fn refusal(selected: &Selected, settings: &BulkSettings, later: LaterRun) -> Option<ProviderWarning> {
     let count = selected.apps.len();
-    if count > settings.max_apps {
-        return Some(ProviderWarning::HookOverCap {
-            attribute: KillSettings::max_apps,
-            count,
-            max: settings.max_apps,
+    let (attribute, bound, over) = if count > settings.max_apps {
+        (KillSettings::max_apps, settings.max_apps, true)
+    } else if count < settings.min_apps {
+        (KillSettings::min_apps, settings.min_apps, false)
+    } else {
+        return None;
+    };
+    Some(ProviderWarning::WouldBeRefused { later, attribute, count, bound, over })
+}
+
+/// What a dry run tells of the selection: what a real run would refuse, or that nothing
+/// matched.
+pub fn preview(selected: &Selected, settings: &BulkSettings, account: &str) -> Vec<ProviderWarning> {
+    let mut warnings = selected.warnings.clone();
+    if selected.apps.is_empty() && settings.min_apps == 0 {
+        warnings.push(ProviderWarning::NothingMatched {
+            account: account.to_string(),
+            funnel: selected.funnel.to_string(),
         });
     }
-    if count < settings.min_apps {
-        return Some(ProviderWarning::HookUnderFloor {
-            attribute: KillSettings::min_apps,
-            count,
-            min: settings.min_apps,
-        });
-    }
-    None
+    warnings.extend(refusal(selected, settings, LaterRun::RealRun));
+    warnings
 }
 
 /// Lists, selects and kills what was selected.
@@ -462,16 +481,25 @@ mod tests {
     }
 
     #[test]
-    fn a_destroy_hook_over_the_cap_or_under_the_floor_is_told_now() {
-        let over = hook_warnings(&selected(8), &settings(5, 0));
-        assert!(matches!(over, Some(ProviderWarning::HookOverCap { count: 8, max: 5, .. })), "{over:?}");
+    fn a_selection_a_later_run_would_refuse_is_told_now() {
+        let over = refusal(&selected(8), &settings(5, 0), LaterRun::Destroy);
+        assert!(
+            matches!(over, Some(ProviderWarning::WouldBeRefused { count: 8, bound: 5, over: true, .. })),
+            "{over:?}"
+        );
         let detail = over.unwrap().to_diagnostic().detail;
-        assert!(detail.contains("Set max_apps to at least 8"), "{detail}");
-        assert!(matches!(
-            hook_warnings(&selected(1), &settings(5, 2)),
-            Some(ProviderWarning::HookUnderFloor { .. })
-        ));
-        assert!(hook_warnings(&selected(5), &settings(5, 5)).is_none());
+        assert!(
+            detail.contains("Set max_apps to at least 8") && detail.contains("apply before the destroy"),
+            "{detail}"
+        );
+        let under = refusal(&selected(1), &settings(5, 2), LaterRun::RealRun).unwrap().to_diagnostic();
+        assert_eq!(under.summary, "The real run would be refused");
+        assert!(under.detail.contains("Set min_apps to at most 1"), "{}", under.detail);
+        assert!(refusal(&selected(5), &settings(5, 5), LaterRun::Destroy).is_none());
+        // A dry run over the cap never fails: it warns, and says when nothing matched.
+        assert_eq!(preview(&selected(8), &settings(5, 0), "acc1").len(), 1);
+        let nothing = preview(&selected(0), &settings(5, 0), "acc1");
+        assert!(matches!(&nothing[..], [ProviderWarning::NothingMatched { .. }]), "{nothing:?}");
     }
 
     #[tokio::test]

@@ -502,3 +502,44 @@ variable "dry_run" {
         assert_eq!(sim.state_of(&format!("Act0{n}")), "KILLED");
     }
 }
+
+#[test]
+fn a_dry_run_past_max_apps_shows_every_app_and_warns_on_terraform_1_15_5() {
+    let sim = Sim::start(&[]);
+    for n in 1..=3 {
+        sim.simulator.put_app(app(
+            &format!("Cap0{n}"),
+            &format!("batch-{n}"),
+            "default",
+            "RUNNING",
+            started(HOUR),
+        ));
+    }
+    let config = r#"
+action "ncloud_dataforest_aiapps_kill" "batch" {
+  config {
+    account_id = "acc1"
+    name_regex = "^batch-"
+    max_apps   = 2
+    dry_run    = var.dry_run
+  }
+}
+variable "dry_run" {
+  type    = bool
+  default = true
+}
+"#;
+    let workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    let invoke =
+        ["apply", "-auto-approve", "-input=false", "-invoke=action.ncloud_dataforest_aiapps_kill.batch"];
+    let dry = workspace.ok(&invoke);
+    for n in 1..=3 {
+        dry.assert_contains(&format!("Would kill Cap0{n} (batch-{n})"));
+    }
+    dry.assert_contains("The real run would be refused")
+        .assert_contains("3 apps match now, more than max_apps (2) allows")
+        .assert_contains("3 app(s) match; nothing was killed");
+    let real = [&invoke[..], &["-var", "dry_run=false"]].concat();
+    workspace.fails(&real).assert_contains("Too many apps selected");
+    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+}

@@ -53,8 +53,9 @@ impl ActionType for AppsKillAction {
         let progress = Mutex::new(progress);
         let report = |step: String| (progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))(step);
         if self.dry_run == Field::Known(true) {
+            // A preview: what the real run would refuse is a warning, not a failure.
             let deadline = bulk::deadline_after(&settings)?;
-            let selected = bulk::select(context, &selection, &settings, deadline, &report).await?;
+            let selected = bulk::select_any(context, &selection, &settings, deadline, &report).await?;
             for app in &selected.apps {
                 report(format!("Would kill {}", describe(app)));
             }
@@ -63,7 +64,7 @@ impl ActionType for AppsKillAction {
                 selected.apps.len(),
                 bulk::excluded_note(selected.excluded)
             ));
-            return Ok(selected.warnings);
+            return Ok(bulk::preview(&selected, &settings, &selection.account_id));
         }
         let outcome =
             bulk::bulk_kill(context, &selection, &settings, Phase::Action, Memory::Own, &report).await?;

@@ -18,7 +18,7 @@ use crate::protocol::value::DecodeError;
 
 use super::config::ConfigError;
 pub use kill::{KillFailure, Phase};
-pub use warning::ProviderWarning;
+pub use warning::{LaterRun, ProviderWarning};
 
 /// How many failed apps a bulk kill's error lists; the rest are counted.
 const MAX_LISTED_FAILURES: usize = 20;

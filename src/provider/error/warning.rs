@@ -3,6 +3,15 @@
 
 use crate::protocol::diagnostic::Diagnostic;
 
+/// A run to come, which a selection as it stands tells about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaterRun {
+    /// A destroy hook's destroy.
+    Destroy,
+    /// The action run for real, after a dry run.
+    RealRun,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProviderWarning {
     /// The kill was refused, but the app had already ended; it counts as done. `uncertain`: an
@@ -19,12 +28,9 @@ pub enum ProviderWarning {
     UnreadableStart { attribute: &'static str, count: usize, first: Vec<String> },
     /// A kill selected no app of `account`: `funnel` says how many each condition left.
     NothingMatched { account: String, funnel: String },
-    /// A destroy hook whose selection, as it stands, matches more apps than the cap
-    /// (`attribute`) allows: its destroy would kill none and fail.
-    HookOverCap { attribute: &'static str, count: usize, max: usize },
-    /// A destroy hook whose selection, as it stands, matches fewer apps than the floor
-    /// (`attribute`) asks for.
-    HookUnderFloor { attribute: &'static str, count: usize, min: usize },
+    /// A selection that, as it stands, `later` would refuse: more apps (`count`) than the cap
+    /// or fewer than the floor (`attribute`, `bound`) allow.
+    WouldBeRefused { later: LaterRun, attribute: &'static str, count: usize, bound: usize, over: bool },
 }
 
 impl ProviderWarning {
@@ -89,28 +95,31 @@ impl ProviderWarning {
                 ),
                 None,
             ),
-            ProviderWarning::HookOverCap { attribute, count, max } => (
-                Diagnostic::warning(
-                    "The destroy would be refused",
-                    format!(
-                        "{count} apps match now, more than {attribute} ({max}) allows, so if as many match at the \
-                         destroy, it will kill none and fail. Set {attribute} to at least {count}, or narrow the \
-                         selector, and apply before the destroy: a destroy uses the settings in state."
+            ProviderWarning::WouldBeRefused { later, attribute, count, bound, over } => {
+                let (summary, when, to_apply) = match later {
+                    LaterRun::Destroy => (
+                        "The destroy would be refused",
+                        "if as many match at the destroy, it will",
+                        ", and apply before the destroy: a destroy uses the settings in state",
                     ),
-                ),
-                Some(*attribute),
-            ),
-            ProviderWarning::HookUnderFloor { attribute, count, min } => (
-                Diagnostic::warning(
-                    "The destroy may be refused",
+                    LaterRun::RealRun => {
+                        ("The real run would be refused", "a run that is not a dry run would", "")
+                    }
+                };
+                let detail = if *over {
                     format!(
-                        "{count} app(s) match now, fewer than {attribute} ({min}) asks for, so unless more match at \
-                         the destroy, it will kill none and fail. Set {attribute} to at most {count}, and apply \
-                         before the destroy, if fewer apps are expected."
-                    ),
-                ),
-                Some(*attribute),
-            ),
+                        "{count} apps match now, more than {attribute} ({bound}) allows, so {when} kill none and \
+                         fail. Set {attribute} to at least {count}, or narrow the selector{to_apply}."
+                    )
+                } else {
+                    format!(
+                        "{count} app(s) match now, fewer than {attribute} ({bound}) asks for, so unless more \
+                         match, {when} kill none and fail. Set {attribute} to at most {count} if fewer apps are \
+                         expected{to_apply}."
+                    )
+                };
+                (Diagnostic::warning(summary, detail), Some(*attribute))
+            }
             ProviderWarning::VanishedWhileWaiting { app_id, attribute } => (
                 Diagnostic::warning(
                     "App gone while waiting",

@@ -13,7 +13,7 @@ use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatt
 use crate::protocol::schema::Schema;
 
 use super::super::bulk::{self, BulkSettings, KillSettings, Memory};
-use super::super::error::{Phase, ProviderError};
+use super::super::error::{LaterRun, Phase, ProviderError};
 use super::super::kill::KillReport;
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
 use super::super::selector::{Selection, Selector, UnsetStates};
@@ -121,7 +121,7 @@ impl ResourceType for AppsKill {
                     bulk::excluded_note(selected.excluded)
                 ));
                 let mut warnings = selected.warnings.clone();
-                warnings.extend(bulk::hook_warnings(&selected, &settings));
+                warnings.extend(bulk::refusal(&selected, &settings, LaterRun::Destroy));
                 Ok(Applied { state: Some(AppsKill { killed: Field::Null, ..planned }), warnings })
             }
             (None, Some(planned)) => planned.kill_into(context, Phase::Create, &log).await,
