@@ -5,6 +5,7 @@
 //! waiting). A kill that fails does not stop the others; the failures are reported together once
 //! all have run. Once Terraform asks to stop or the time-out runs out, no new kill starts.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -19,13 +20,14 @@ use crate::protocol::value::Number;
 use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillError, KillReport};
 use super::selector::{Selected, Selection, describe};
-use super::session::Context;
+use super::session::{Context, Session};
 
 const DEFAULT_MAX_APPS: u64 = 20;
 const DEFAULT_MIN_APPS: u64 = 0;
 const MAX_APPS_LIMIT: u64 = 10_000;
 const DEFAULT_CONCURRENCY: u64 = 8;
 const CONCURRENCY_LIMIT: u64 = 64;
+const SETTLE_ROUNDS_LIMIT: u64 = 10;
 /// How many of the selected apps the error of a selection past `max_apps` names.
 const NAMED_WHEN_TOO_MANY: usize = 10;
 
@@ -49,6 +51,11 @@ tfplugin::object! {
             "After each kill, poll the app's state until it has ended, within the time-out (the action's is 20 \
              minutes).",
         ),
+        settle_rounds: Field<Number> => optional(
+            "After the kills, list again and kill what newly matches (apps started meanwhile), up to this many \
+             more rounds, 0 to 10 (default 0); every round counts against `max_apps`. If apps still match after \
+             the last round, the kill fails naming them.",
+        ),
     }
 }
 
@@ -59,6 +66,8 @@ pub struct BulkSettings {
     pub min_apps: usize,
     pub concurrency: usize,
     pub wait_for_termination: bool,
+    /// More rounds of listing and killing what newly matches.
+    pub settle_rounds: usize,
     /// Bound on the whole bulk kill: the list, every kill and every wait.
     pub limit: Duration,
 }
@@ -99,6 +108,8 @@ impl KillSettings {
             min_apps: min_apps as usize,
             concurrency: concurrency as usize,
             wait_for_termination: self.wait_for_termination == Field::Known(true),
+            settle_rounds: whole(&self.settle_rounds, KillSettings::settle_rounds, 0, 0, SETTLE_ROUNDS_LIMIT)?
+                as usize,
             limit,
         })
     }
@@ -217,7 +228,9 @@ pub fn preview(selected: &Selected, settings: &BulkSettings, account: &str) -> V
     warnings
 }
 
-/// Lists, selects and kills what was selected.
+/// Lists, selects and kills what was selected; then, for each settle round asked for, lists
+/// again and kills what newly matches (apps started meanwhile), every round counting against
+/// `max_apps`. Apps that still match after the last round fail the kill.
 pub async fn bulk_kill(
     context: &Context,
     selection: &Selection,
@@ -230,40 +243,87 @@ pub async fn bulk_kill(
     let selected = select(context, selection, settings, deadline, progress).await?;
     let session = context.session()?;
     let stop = context.running()?;
-    let results = kill_each(&selected.apps, settings.concurrency, deadline, &stop, |app| {
-        let (session, stop) = (&session, &stop);
-        async move {
-            let kill = Kill {
-                app_id: app.id.clone(),
-                attribute: None,
-                phase,
-                wait_for_termination: settings.wait_for_termination,
-                limit: settings.limit,
-            };
-            let result = match memory {
-                Memory::Shared => session.kill_once(&kill, deadline, stop, progress).await,
-                Memory::Own => match session.client_for(&kill) {
-                    Ok(client) => {
-                        let mut relay = |step| progress(step);
-                        match kill::send(client, &kill, deadline, stop, &mut relay).await {
-                            Ok(report) => kill::finish(client, &kill, report, deadline, stop, progress).await,
-                            Err(error) => Err(error.into()),
-                        }
-                    }
-                    Err(error) => Err(error.into()),
-                },
-            };
-            match &result {
-                Ok(report) => progress(format!("Killed {}: {}", describe(app), report.message)),
-                Err(failed) => progress(FailedKill::sentence_of(&describe(app), &failed.error)),
+    let mut outcome = BulkOutcome { killed: Vec::new(), warnings: selected.warnings };
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    let mut round_apps = selected.apps;
+    for round in 0..=settings.settle_rounds + 1 {
+        if round > 0 {
+            // A settle round, or after the last one, the check that nothing is left.
+            let again = select_any(context, selection, settings, deadline, progress).await?;
+            let new: Vec<AppInfo> = again.apps.into_iter().filter(|app| !taken.contains(&app.id)).collect();
+            if new.is_empty() {
+                break;
             }
-            result
+            let unsettled = |over_cap| ProviderError::Unsettled {
+                attribute: if over_cap { KillSettings::max_apps } else { KillSettings::settle_rounds },
+                rounds: round - 1,
+                killed: taken.len(),
+                count: new.len(),
+                max: settings.max_apps,
+                over_cap,
+                first: new.iter().take(NAMED_WHEN_TOO_MANY).map(describe).collect(),
+            };
+            if round > settings.settle_rounds {
+                return Err(unsettled(false));
+            }
+            if taken.len() + new.len() > settings.max_apps {
+                return Err(unsettled(true));
+            }
+            progress(format!("Settle round {round}: {} app(s) started meanwhile match", new.len()));
+            round_apps = new;
         }
-    })
-    .await;
-    let mut outcome = tally(phase, results, stop.is_cancelled())?;
-    outcome.warnings.splice(0..0, selected.warnings);
+        taken.extend(round_apps.iter().map(|app| app.id.clone()));
+        let results = kill_each(&round_apps, settings.concurrency, deadline, &stop, |app| {
+            kill_one(&session, app, phase, settings, deadline, &stop, memory, progress)
+        })
+        .await;
+        let round_outcome = tally(phase, results, stop.is_cancelled())?;
+        outcome.killed.extend(round_outcome.killed);
+        outcome.warnings.extend(round_outcome.warnings);
+        if settings.settle_rounds == 0 {
+            break;
+        }
+    }
     Ok(outcome)
+}
+
+/// One app's kill in a bulk kill, reported as it ends.
+#[allow(clippy::too_many_arguments)]
+async fn kill_one(
+    session: &Session,
+    app: &AppInfo,
+    phase: Phase,
+    settings: &BulkSettings,
+    deadline: Instant,
+    stop: &CancellationToken,
+    memory: Memory,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<KillReport, KillError> {
+    let kill = Kill {
+        app_id: app.id.clone(),
+        attribute: None,
+        phase,
+        wait_for_termination: settings.wait_for_termination,
+        limit: settings.limit,
+    };
+    let result = match memory {
+        Memory::Shared => session.kill_once(&kill, deadline, stop, progress).await,
+        Memory::Own => match session.client_for(&kill) {
+            Ok(client) => {
+                let mut relay = |step| progress(step);
+                match kill::send(client, &kill, deadline, stop, &mut relay).await {
+                    Ok(report) => kill::finish(client, &kill, report, deadline, stop, progress).await,
+                    Err(error) => Err(error.into()),
+                }
+            }
+            Err(error) => Err(error.into()),
+        },
+    };
+    match &result {
+        Ok(report) => progress(format!("Killed {}: {}", describe(app), report.message)),
+        Err(failed) => progress(FailedKill::sentence_of(&describe(app), &failed.error)),
+    }
+    result
 }
 
 /// How a summary mentions the apps that matched but were excluded, when there were any.
@@ -430,6 +490,7 @@ mod tests {
             min_apps,
             concurrency: 8,
             wait_for_termination: false,
+            settle_rounds: 0,
             limit: Duration::from_secs(60),
         }
     }

@@ -4,7 +4,8 @@
 //! validate; exclusions by id and by pattern, and a workspace, sparing apps that otherwise match
 //! (with a pattern escaped from a variable, as the docs say); states YARN has not failing validate;
 //! a kill that matches nothing warning, and `min_apps` killing none when too few match; a destroy
-//! hook that already matches more than `max_apps` saying so at create;
+//! hook that already matches more than `max_apps` saying so at create; `settle_rounds` killing apps
+//! started during the teardown, and failing on those still matching after the last round;
 //! the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
 
 use std::time::{Duration, SystemTime};
@@ -434,6 +435,80 @@ resource "ncloud_dataforest_aiapps_kill" "hook" {
     assert!(!raised.all().contains("The destroy would be refused"), "{raised}");
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
     assert_eq!(sim.state_of("Sel02"), "KILLED");
+});
+
+/// Starts `app` in the simulator as soon as a kill of `trigger` arrives, as a scheduler starting
+/// apps during a teardown does.
+fn start_when_killed(sim: &Sim, trigger: &'static str, app: App) -> std::thread::JoinHandle<()> {
+    let simulator = sim.simulator.clone();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while simulator.kill_calls(trigger) == 0 {
+            assert!(std::time::Instant::now() < deadline, "no kill of {trigger} arrived");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        simulator.put_app(app);
+    })
+}
+
+const SETTLE: &str = r#"
+resource "ncloud_dataforest_aiapps_kill" "teardown" {
+  account_id    = "acc1"
+  name_regex    = "^late-"
+  settle_rounds = 1
+}
+"#;
+
+on_each_terraform!(settle_rounds_kill_apps_started_during_the_teardown, |terraform| {
+    let sim = Sim::start(&[]);
+    // Each call takes 100 ms, so an app started when a kill arrives is there for the next list.
+    sim.simulator.set_latency(Duration::from_millis(100));
+    sim.simulator.put_app(app("Late01", "late-1", "gpu", "RUNNING", started(HOUR)));
+    let starter = start_when_killed(&sim, "Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR)));
+    let workspace = Workspace::new(terraform, &sim, SETTLE);
+    workspace.apply();
+    starter.join().unwrap();
+    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.teardown"]["killed"];
+    let ids: Vec<&str> = killed.as_array().unwrap().iter().map(|app| app["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["Late01", "Late02"]);
+    assert_eq!((sim.state_of("Late01"), sim.state_of("Late02")), ("KILLED".into(), "KILLED".into()));
+});
+
+on_each_terraform!(apps_still_matching_after_the_last_settle_round_fail_naming_them, |terraform| {
+    let sim = Sim::start(&[]);
+    sim.simulator.set_latency(Duration::from_millis(100));
+    sim.simulator.put_app(app("Late01", "late-1", "gpu", "RUNNING", started(HOUR)));
+    let starters = [
+        start_when_killed(&sim, "Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR))),
+        start_when_killed(&sim, "Late02", app("Late03", "late-3", "gpu", "RUNNING", started(HOUR))),
+    ];
+    let workspace = Workspace::new(terraform, &sim, SETTLE);
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("Apps still match")
+        .assert_contains("After 2 app(s) were killed and 1 settle round(s), 1 app(s) started meanwhile still match: Late03 (late-3)");
+    for starter in starters {
+        starter.join().unwrap();
+    }
+    assert_eq!(sim.simulator.kill_calls("Late03"), 0);
+    assert_eq!(sim.state_of("Late02"), "KILLED");
+});
+
+on_each_terraform!(settle_rounds_count_against_max_apps, |terraform| {
+    let sim = Sim::start(&[]);
+    sim.simulator.set_latency(Duration::from_millis(100));
+    sim.simulator.put_app(app("Late01", "late-1", "gpu", "RUNNING", started(HOUR)));
+    let starter = start_when_killed(&sim, "Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR)));
+    let workspace = Workspace::new(
+        terraform,
+        &sim,
+        &SETTLE.replace("settle_rounds = 1", "settle_rounds = 1\n  max_apps      = 1"),
+    );
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains(
+        "After 1 app(s) were killed, 1 more started meanwhile match, more than max_apps (1) allows in all",
+    );
+    starter.join().unwrap();
+    assert_eq!(sim.simulator.kill_calls("Late02"), 0);
 });
 
 on_each_terraform!(a_get_list_of_twenty_thousand_apps, |terraform| {

@@ -98,6 +98,19 @@ pub enum ProviderError {
         min: usize,
         funnel: String,
     },
+    /// A bulk kill whose settle rounds did not settle: after `rounds` rounds and `killed` kills,
+    /// `count` apps started meanwhile still match (`first` names some). `over_cap`: killing them
+    /// would have taken more than `max` apps in all; else the rounds ran out. `attribute` is the
+    /// setting to raise.
+    Unsettled {
+        attribute: &'static str,
+        rounds: usize,
+        killed: usize,
+        count: usize,
+        max: usize,
+        over_cap: bool,
+        first: Vec<String>,
+    },
     /// Two bounds (each an attribute and its value) the wrong way round.
     OutOfOrder {
         low: (&'static str, u64),
@@ -295,6 +308,22 @@ impl ProviderError {
                 ),
             )
             .at_attribute(attribute),
+            ProviderError::Unsettled { attribute, rounds, killed, count, max, over_cap, first } => {
+                let named = format!("{}{}", first.join(", "), if *count > first.len() { ", ..." } else { "" });
+                let detail = if *over_cap {
+                    format!(
+                        "After {killed} app(s) were killed, {count} more started meanwhile match, more than \
+                         {attribute} ({max}) allows in all, so no more were killed: {named}. Raise {attribute}, or \
+                         narrow the selector."
+                    )
+                } else {
+                    format!(
+                        "After {killed} app(s) were killed and {rounds} settle round(s), {count} app(s) started \
+                         meanwhile still match: {named}. Raise {attribute} (at most 10), or run again."
+                    )
+                };
+                Diagnostic::error("Apps still match", detail).at_attribute(attribute)
+            }
             ProviderError::OutOfOrder { low: (low, low_value), high: (high, high_value) } => Diagnostic::error(
                 format!("Invalid {low}"),
                 format!("{low} ({low_value}) is larger than {high} ({high_value}): no selection could satisfy both."),
