@@ -159,6 +159,11 @@ impl Fault {
 struct Inner {
     credentials: BTreeMap<String, String>,
     apps: BTreeMap<String, App>,
+    /// Accounts with no app yet, by id, with their names; the accounts of apps are known too.
+    accounts: BTreeMap<String, String>,
+    /// `aiapps/getList` answers with the apps of every account, as a gateway that dropped the
+    /// `search` filter would.
+    list_ignores_account: bool,
     calls: Vec<Call>,
     /// Faults queued for the kills of each app.
     faults: BTreeMap<String, VecDeque<Fault>>,
@@ -240,6 +245,21 @@ impl Simulator {
             };
             inner.apps.insert(app.id.clone(), app);
         }
+    }
+
+    /// Adds an account that has no app yet, named `name`: `accounts/getList` lists it.
+    pub fn put_account(&self, id: &str, name: &str) {
+        self.lock().accounts.insert(id.to_string(), name.to_string());
+    }
+
+    /// Forgets an account added with [`Simulator::put_account`].
+    pub fn remove_account(&self, id: &str) {
+        self.lock().accounts.remove(id);
+    }
+
+    /// Makes `aiapps/getList` answer with every account's apps, whatever account was asked for.
+    pub fn set_list_ignores_account(&self, ignores: bool) {
+        self.lock().list_ignores_account = ignores;
     }
 
     /// Adds an app, or replaces the one with the same id.
@@ -608,7 +628,10 @@ fn get_list(inner: &Inner, search: &ListSearch) -> Response {
     let contents: Vec<&App> = inner
         .apps
         .values()
-        .filter(|app| search.account_id.as_ref().is_none_or(|account| &app.account_id == account))
+        .filter(|app| {
+            inner.list_ignores_account
+                || search.account_id.as_ref().is_none_or(|account| &app.account_id == account)
+        })
         .collect();
     Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
 }
@@ -626,8 +649,9 @@ fn get_detail(inner: &Inner, id: &str) -> Response {
 }
 
 fn accounts(inner: &Inner) -> Response {
-    let accounts: BTreeMap<&str, &str> =
-        inner.apps.values().map(|app| (app.account_id.as_str(), app.account_name.as_str())).collect();
+    let mut accounts: BTreeMap<&str, &str> =
+        inner.accounts.iter().map(|(id, name)| (id.as_str(), name.as_str())).collect();
+    accounts.extend(inner.apps.values().map(|app| (app.account_id.as_str(), app.account_name.as_str())));
     let contents: Vec<JsonValue> =
         accounts.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
     Json(json!({ "success": true, "message": "", "contents": contents })).into_response()

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
 
+use super::accounts::{ACCOUNTS_PATH, AccountInfo, decode_accounts};
 use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, decode_detail, decode_list};
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
@@ -167,6 +168,14 @@ impl DataForestClient {
         let body = json!({ "search": { "accountId": account_id } });
         self.call_with_retries(GET_LIST_PATH, &body, MAX_LIST_BODY_BYTES, |answer| {
             decode_list(answer.status, &answer.body)
+        })
+        .await
+    }
+
+    /// The accounts these keys see (`accounts/getList`).
+    pub async fn list_accounts(&self) -> Result<Vec<AccountInfo>, CallError> {
+        self.call_with_retries(ACCOUNTS_PATH, &json!({}), MAX_BODY_BYTES, |answer| {
+            decode_accounts(answer.status, &answer.body)
         })
         .await
     }

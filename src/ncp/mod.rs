@@ -1,7 +1,8 @@
 //! NAVER Cloud Platform client: sites and endpoints, credentials (and the NCP CLI's profile file
 //! that can hold them), signature v2, the network (proxy and trusted CAs), and the DataForest API
-//! calls with their typed errors. It knows nothing of Terraform.
+//! calls (apps and accounts) with their typed errors. It knows nothing of Terraform.
 
+pub mod accounts;
 pub mod apps;
 pub mod dataforest;
 pub mod endpoint;
@@ -11,6 +12,7 @@ pub mod profile;
 pub mod retry;
 pub mod signing;
 
+pub use accounts::AccountInfo;
 pub use apps::AppInfo;
 pub use dataforest::{CallError, ClientOptions, Credentials, DataForestClient, KillOutcome, SecretKey};
 pub use endpoint::{Endpoint, EndpointError, Site};

@@ -240,7 +240,15 @@ pub async fn bulk_kill(
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<BulkOutcome, ProviderError> {
     let deadline = deadline_after(settings)?;
-    let selected = select(context, selection, settings, deadline, progress).await?;
+    let selected = match select(context, selection, settings, deadline, progress).await {
+        // At destroy, the check at create has caught a mistyped account: one the keys no longer
+        // see leaves nothing they can kill.
+        Err(ProviderError::UnknownAccount { attribute, account, .. }) if phase == Phase::Destroy => {
+            let warnings = vec![ProviderWarning::AccountGone { attribute, account }];
+            return Ok(BulkOutcome { killed: Vec::new(), warnings });
+        }
+        selected => selected?,
+    };
     let session = context.session()?;
     let stop = context.running()?;
     let mut outcome = BulkOutcome { killed: Vec::new(), warnings: selected.warnings };
@@ -423,23 +431,38 @@ pub async fn list_and_select(
         error: Box::new(error),
         attempts: 0,
     })?;
-    let listed = tokio::select! {
+    let accounts =
+        look_up("the accounts these keys see", limit, &stop, timeout_at(deadline, session.accounts(client)))
+            .await?;
+    let account = selection.account_in(&accounts)?;
+    let apps = look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id)))
+        .await?;
+    Ok((apps.len(), selection.select(&apps, account, SystemTime::now())))
+}
+
+/// A look-up (`what`, for messages) bounded by its time-out (`limit`) and Terraform's stop.
+async fn look_up<T>(
+    what: &str,
+    limit: Duration,
+    stop: &CancellationToken,
+    call: impl Future<Output = Result<Result<T, CallError>, tokio::time::error::Elapsed>>,
+) -> Result<T, ProviderError> {
+    let answered = tokio::select! {
         biased;
         () = stop.cancelled() => return Err(ProviderError::Interrupted),
-        listed = timeout_at(deadline, client.list_apps(&selection.account_id)) => listed,
+        answered = call => answered,
     };
-    let apps = match listed {
-        Ok(Ok(apps)) => apps,
+    match answered {
+        Ok(Ok(found)) => Ok(found),
         Ok(Err(CallError { error, attempts, .. })) => {
-            return Err(ProviderError::LookupFailed { what: listing, error: Box::new(error), attempts });
+            Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts })
         }
         Err(_) => {
             let reason = format!("no answer within {}", humantime::format_duration(limit));
             let error = ApiError::Transport { reason, timed_out: true, connected: true };
-            return Err(ProviderError::LookupFailed { what: listing, error: Box::new(error), attempts: 1 });
+            Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts: 1 })
         }
-    };
-    Ok((apps.len(), selection.select(&apps, SystemTime::now())))
+    }
 }
 
 #[cfg(test)]

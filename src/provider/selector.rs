@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use regex::Regex;
 
-use crate::ncp::AppInfo;
 use crate::ncp::apps::{APP_STATES, TERMINAL_STATES, is_valid_app_id};
+use crate::ncp::{AccountInfo, AppInfo};
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, Object, SetOf, ShapeError, optional, required, split};
 
@@ -255,14 +255,36 @@ impl Selection {
         self
     }
 
-    /// The apps that match, as of `now`. An app that matches all but the age, whose start time
-    /// cannot be read, is named in a warning.
-    pub fn select(&self, apps: &[AppInfo], now: SystemTime) -> Selected {
-        let labels = self.conditions();
+    /// The account selected, among the `accounts` the keys see; an unknown one is an error that
+    /// names up to ten the keys do see.
+    pub fn account_in<'a>(&self, accounts: &'a [AccountInfo]) -> Result<&'a AccountInfo, ProviderError> {
+        accounts.iter().find(|account| account.id == self.account_id).ok_or_else(|| {
+            ProviderError::UnknownAccount {
+                attribute: Selector::account_id,
+                account: self.account_id.clone(),
+                count: accounts.len(),
+                visible: accounts.iter().take(10).map(|account| account.id.clone()).collect(),
+            }
+        })
+    }
+
+    /// The apps of `account` that match, as of `now`. A listed app whose `accountName` is another
+    /// account's is never selected, whatever else matches; one without an `accountName` is kept.
+    /// Both are counted in a warning, and so are apps that match all but the age, whose start
+    /// time cannot be read.
+    pub fn select(&self, apps: &[AppInfo], account: &AccountInfo, now: SystemTime) -> Selected {
+        let mut labels = self.conditions();
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
         let mut unreadable = Vec::new();
+        let (mut foreign, mut unnamed) = (0, 0);
         for app in apps {
+            if app.account_name.is_empty() || account.name.is_empty() {
+                unnamed += 1;
+            } else if app.account_name != account.name {
+                foreign += 1;
+                continue;
+            }
             // Each condition set counts the apps it lets through, in the order of `conditions`.
             let mut stage = 0;
             let mut pass = |ok: bool| {
@@ -304,7 +326,19 @@ impl Selection {
                 selected.apps.push(app.clone());
             }
         }
-        selected.funnel = Funnel { listed: apps.len(), steps: labels.into_iter().zip(passed).collect() };
+        let mut steps: Vec<(String, usize)> = labels.drain(..).zip(passed).collect();
+        if foreign > 0 {
+            steps.insert(0, (format!("of account {:?}", account.name), apps.len() - foreign));
+            selected
+                .warnings
+                .push(ProviderWarning::ForeignApps { account: self.account_id.clone(), count: foreign });
+        }
+        if unnamed > 0 {
+            selected
+                .warnings
+                .push(ProviderWarning::UnnamedApps { account: self.account_id.clone(), count: unnamed });
+        }
+        selected.funnel = Funnel { listed: apps.len(), steps };
         if !unreadable.is_empty() {
             selected.warnings.push(ProviderWarning::UnreadableStart {
                 attribute: Selector::running_longer_than,
@@ -377,8 +411,13 @@ mod tests {
             state: state.into(),
             started_at: started_at.into(),
             workspace_name: "ws-a".into(),
+            account_name: "Analytics".into(),
             ..AppInfo::default()
         }
+    }
+
+    fn account() -> AccountInfo {
+        AccountInfo { id: "acc".into(), name: "Analytics".into() }
     }
 
     fn known(text: &str) -> Field<String> {
@@ -408,7 +447,7 @@ mod tests {
     }
 
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
-        selector.selection(unset).unwrap().select(&apps(), now())
+        selector.selection(unset).unwrap().select(&apps(), &account(), now())
     }
 
     #[test]
@@ -544,6 +583,45 @@ mod tests {
             select(states, UnsetStates::NotEnded).funnel.to_string(),
             "5 listed; 4 in KILLED or RUNNING"
         );
+    }
+
+    #[test]
+    fn only_the_apps_of_the_account_are_selected_and_an_unknown_account_is_refused() {
+        let selection =
+            Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
+        let mut listed = apps();
+        listed[0].account_name = "Other".into();
+        listed[1].account_name = String::new();
+        let selected = selection.select(&listed, &account(), now());
+        assert_eq!(ids(&selected), ["A2", "A3", "A4", "A5"]);
+        assert!(
+            selected.warnings.contains(&ProviderWarning::ForeignApps { account: "acc".into(), count: 1 })
+        );
+        assert!(
+            selected.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 1 })
+        );
+        assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"Analytics\"");
+        // An account without a name cannot be checked against: its apps are kept, and counted.
+        let nameless = AccountInfo { name: String::new(), ..account() };
+        let kept = selection.select(&listed, &nameless, now());
+        assert_eq!(ids(&kept).len(), 5);
+        assert!(kept.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 5 }));
+
+        let seen: Vec<AccountInfo> =
+            (1..=12).map(|n| AccountInfo { id: format!("other{n}"), name: String::new() }).collect();
+        let refused = selection.account_in(&seen);
+        let Err(error @ ProviderError::UnknownAccount { count: 12, .. }) = refused else {
+            panic!("{refused:?}")
+        };
+        let detail = error.to_diagnostic().detail;
+        assert!(
+            detail.contains("no DataForest account \"acc\"") && detail.contains("other10, ..."),
+            "{detail}"
+        );
+        assert!(!detail.contains("other11"), "{detail}");
+        let mut with_it = seen.clone();
+        with_it.push(account());
+        assert_eq!(selection.account_in(&with_it).unwrap().name, "Analytics");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::ncp::{ApiError, DataForestClient};
+use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 
 use super::config::ResolvedConfig;
 use super::error::{KillFailure, ProviderError};
@@ -32,11 +32,18 @@ pub struct Session {
     config: ResolvedConfig,
     client: OnceLock<Result<DataForestClient, ApiError>>,
     memory: KillMemory,
+    /// The accounts the keys see, once asked: one `accounts/getList` serves the run.
+    accounts: tokio::sync::Mutex<Option<Arc<Vec<AccountInfo>>>>,
 }
 
 impl Session {
     pub fn new(config: ResolvedConfig) -> Session {
-        Session { config, client: OnceLock::new(), memory: KillMemory::default() }
+        Session {
+            config,
+            client: OnceLock::new(),
+            memory: KillMemory::default(),
+            accounts: Default::default(),
+        }
     }
 
     pub fn client(&self) -> Result<&DataForestClient, ApiError> {
@@ -63,6 +70,17 @@ impl Session {
                 earlier_attempt_uncertain: false,
             })
         })
+    }
+
+    /// The accounts these keys see, asked once in this run (a failed call is asked again).
+    pub async fn accounts(&self, client: &DataForestClient) -> Result<Arc<Vec<AccountInfo>>, CallError> {
+        let mut known = self.accounts.lock().await;
+        if let Some(accounts) = known.as_ref() {
+            return Ok(Arc::clone(accounts));
+        }
+        let accounts = Arc::new(client.list_accounts().await?);
+        *known = Some(Arc::clone(&accounts));
+        Ok(accounts)
     }
 
     /// A resource's kill of one app, sent at most once per app in this run (see [`memory`]).

@@ -5,7 +5,9 @@
 //! (with a pattern escaped from a variable, as the docs say); states YARN has not failing validate;
 //! a kill that matches nothing warning, and `min_apps` killing none when too few match; a destroy
 //! hook that already matches more than `max_apps` saying so at create; `settle_rounds` killing apps
-//! started during the teardown, and failing on those still matching after the last round;
+//! started during the teardown, and failing on those still matching after the last round; an
+//! unknown account failing before any kill (resource and action) and one gone by the destroy
+//! warning; apps of another account in the listing never killed;
 //! the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
 
 use std::time::{Duration, SystemTime};
@@ -196,6 +198,7 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
 
 on_each_terraform!(a_destroy_time_bulk_kill_takes_apps_started_after_the_apply, |terraform| {
     let sim = Sim::start(&[]);
+    sim.simulator.put_account("acc1", "df-account");
     let config = r#"
 resource "ncloud_dataforest_aiapps_kill" "teardown" {
   account_id = "acc1"
@@ -206,7 +209,11 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     let workspace = Workspace::new(terraform, &sim, config);
     workspace.apply();
     let calls: Vec<String> = sim.simulator.calls().iter().map(|call| call.path.clone()).collect();
-    assert_eq!(calls, ["/api/v2/aiapps/getList"], "one listing checks the account at create, and no kill");
+    assert_eq!(
+        calls,
+        ["/api/v2/accounts/getList", "/api/v2/aiapps/getList"],
+        "one look at the accounts and one listing check the account at create, and no kill"
+    );
     for id in ["Late01", "Late02"] {
         sim.simulator.put_app(app(id, &format!("late-{id}"), "default", "RUNNING", started(HOUR)));
     }
@@ -219,6 +226,7 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
 
 on_each_terraform!(a_failed_destroy_time_bulk_kill_keeps_the_resource_for_the_next_destroy, |terraform| {
     let sim = Sim::start(&[]);
+    sim.simulator.put_account("acc1", "df-account");
     let config = r#"
 resource "ncloud_dataforest_aiapps_kill" "teardown" {
   account_id = "acc1"
@@ -227,11 +235,12 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
 }
 "#;
     let mut workspace = Workspace::new(terraform, &sim, config);
-    // A listing that fails at create fails the apply: a destroy hook that cannot work is not recorded.
+    // A look-up that fails at create fails the apply: a destroy hook that cannot work is not
+    // recorded. (The first look-up is the accounts the keys see.)
     workspace.env.insert("NCLOUD_SECRET_KEY".into(), "not-the-key".into());
     workspace
         .fails(&["apply", "-auto-approve", "-input=false"])
-        .assert_contains("the apps of account \"acc1\"");
+        .assert_contains("Reading the accounts these keys see failed");
     assert!(workspace.state().is_empty(), "{}", workspace.state_text());
     workspace.env.insert("NCLOUD_SECRET_KEY".into(), harness::SECRET_KEY.into());
     workspace.apply();
@@ -472,6 +481,9 @@ on_each_terraform!(settle_rounds_kill_apps_started_during_the_teardown, |terrafo
     let ids: Vec<&str> = killed.as_array().unwrap().iter().map(|app| app["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["Late01", "Late02"]);
     assert_eq!((sim.state_of("Late01"), sim.state_of("Late02")), ("KILLED".into(), "KILLED".into()));
+    let accounts =
+        sim.simulator.calls().iter().filter(|call| call.path.ends_with("/accounts/getList")).count();
+    assert_eq!(accounts, 1, "one look at the accounts serves every round");
 });
 
 on_each_terraform!(apps_still_matching_after_the_last_settle_round_fail_naming_them, |terraform| {
@@ -510,6 +522,90 @@ on_each_terraform!(settle_rounds_count_against_max_apps, |terraform| {
     starter.join().unwrap();
     assert_eq!(sim.simulator.kill_calls("Late02"), 0);
 });
+
+on_each_terraform!(an_unknown_account_fails_before_any_kill_and_one_gone_by_the_destroy_warns, |terraform| {
+    let sim = seeded_sim();
+    let typo = r#"
+resource "ncloud_dataforest_aiapps_kill" "typo" {
+  account_id = "acc3"
+  name_regex = "^env-42-"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, typo);
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("Unknown account")
+        .assert_contains(r#"These keys see no DataForest account "acc3""#)
+        .assert_contains("They see: acc1, acc2.")
+        .assert_contains(r#"account_id = "acc3""#);
+    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+    assert!(workspace.state().is_empty());
+
+    // A destroy hook on an account the keys no longer see by the destroy: nothing to kill.
+    sim.simulator.put_account("acc9", "nine");
+    workspace.write_main(
+        &typo
+            .replace("acc3", "acc9")
+            .replace("\"typo\"", "\"hook\"")
+            .replace("name_regex = \"^env-42-\"", "name_regex = \"^env-42-\"\n  when       = \"destroy\""),
+    );
+    workspace.apply();
+    sim.simulator.remove_account("acc9");
+    workspace
+        .ok(&["destroy", "-auto-approve", "-input=false"])
+        .assert_contains("Account no longer seen")
+        .assert_contains(r#"These keys see no account "acc9" any more"#);
+    assert!(workspace.state().is_empty());
+    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+});
+
+on_each_terraform!(apps_of_another_account_in_the_listing_are_never_killed, |terraform| {
+    let sim = seeded_sim();
+    // A gateway that drops the account filter lists another account's app with the same name.
+    sim.simulator
+        .put_app(App { account_name: "other-account".into(), ..sim.simulator.app("Oth01").unwrap() });
+    sim.simulator.set_list_ignores_account(true);
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "teardown" {
+  account_id          = "acc1"
+  name_regex          = "^env-42-etl$"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace
+        .apply()
+        .assert_contains("Apps of another account listed")
+        .assert_contains(r#"DataForest listed 1 app(s) whose accountName is not that of account "acc1""#);
+    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.teardown"]["killed"];
+    assert_eq!(killed.as_array().unwrap().len(), 1, "{killed}");
+    assert_eq!(killed[0]["id"], "Sel01");
+    assert_eq!(sim.simulator.kill_calls("Oth01"), 0);
+    assert_eq!(sim.state_of("Oth01"), "RUNNING");
+});
+
+#[test]
+fn an_unknown_account_fails_the_action_before_any_kill_on_terraform_1_15_5() {
+    let sim = seeded_sim();
+    let config = r#"
+action "ncloud_dataforest_aiapps_kill" "typo" {
+  config {
+    account_id = "acc3"
+    name_regex = "^env-42-"
+  }
+}
+"#;
+    let workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    workspace
+        .fails(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-invoke=action.ncloud_dataforest_aiapps_kill.typo",
+        ])
+        .assert_contains("Unknown account")
+        .assert_contains(r#"These keys see no DataForest account "acc3""#);
+    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+}
 
 on_each_terraform!(a_get_list_of_twenty_thousand_apps, |terraform| {
     let sim = Sim::start(&[]);

@@ -75,14 +75,21 @@ impl DataSourceType for AppList {
         if let Some(state) = known(&self.state, AppList::state)? {
             selection = selection.only_state(state);
         }
-        let apps = client.list_apps(&selection.account_id).await.map_err(
-            |CallError { error, attempts, .. }| ProviderError::LookupFailed {
-                what: format!("the apps of account {:?}", selection.account_id),
+        let failed = |what: String| {
+            move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
+                what,
                 error: Box::new(error),
                 attempts,
-            },
-        )?;
-        let selected = selection.select(&apps, now);
+            }
+        };
+        let accounts =
+            client.list_accounts().await.map_err(failed("the accounts these keys see".to_string()))?;
+        let account = selection.account_in(&accounts)?;
+        let apps = client
+            .list_apps(&selection.account_id)
+            .await
+            .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
+        let selected = selection.select(&apps, account, now);
         let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
         let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
         let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..self.clone() };

@@ -77,6 +77,14 @@ pub enum ProviderError {
         error: Box<ApiError>,
         attempts: u32,
     },
+    /// The keys see no account `account` (in `attribute`); `visible` names some they do see, of
+    /// `count`.
+    UnknownAccount {
+        attribute: &'static str,
+        account: String,
+        count: usize,
+        visible: Vec<String>,
+    },
     /// A pattern that does not compile.
     InvalidRegex {
         attribute: &'static str,
@@ -284,6 +292,22 @@ impl ProviderError {
                     if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
                 ),
             ),
+            ProviderError::UnknownAccount { attribute, account, count, visible } => Diagnostic::error(
+                "Unknown account",
+                format!(
+                    "These keys see no DataForest account {} (accounts/getList), so nothing was selected or \
+                     killed. {} Check {attribute}, and that the keys belong to the account.",
+                    quote_start(account),
+                    match (count, visible.len()) {
+                        (0, _) => "They see no account at all.".to_string(),
+                        (count, shown) if *count > shown => {
+                            format!("They see {count}, among them: {}, ...", visible.join(", "))
+                        }
+                        _ => format!("They see: {}.", visible.join(", ")),
+                    }
+                ),
+            )
+            .at_attribute(attribute),
             ProviderError::InvalidRegex { attribute, reason } => Diagnostic::error(
                 "Invalid regular expression",
                 format!("{attribute} is not a regular expression the `regex` crate accepts: {reason}"),

@@ -26,6 +26,13 @@ pub enum ProviderWarning {
     /// Apps that matched all but the age condition (`attribute`) have no readable start time, so
     /// they were not selected: how many, and the first few.
     UnreadableStart { attribute: &'static str, count: usize, first: Vec<String> },
+    /// Listed apps whose `accountName` names another account than `account`: they were not
+    /// selected.
+    ForeignApps { account: String, count: usize },
+    /// Listed apps whose account could not be checked: they, or the account, have no name.
+    UnnamedApps { account: String, count: usize },
+    /// At destroy, the keys see `account` no more: there is nothing they can kill.
+    AccountGone { attribute: &'static str, account: String },
     /// A kill selected no app of `account`: `funnel` says how many each condition left.
     NothingMatched { account: String, funnel: String },
     /// A selection that, as it stands, `later` would refuse: more apps (`count`) than the cap
@@ -81,6 +88,40 @@ impl ProviderWarning {
                          time that could be read, so they were not selected: {}{}.",
                         first.join(", "),
                         if *count > first.len() { ", ..." } else { "" }
+                    ),
+                ),
+                Some(*attribute),
+            ),
+            ProviderWarning::ForeignApps { account, count } => (
+                Diagnostic::warning(
+                    "Apps of another account listed",
+                    format!(
+                        "DataForest listed {count} app(s) whose accountName is not that of account {account:?}, \
+                         although the listing asked for that account only; they were not selected. Report it if \
+                         it persists: the API may have ignored the account filter."
+                    ),
+                ),
+                None,
+            ),
+            ProviderWarning::UnnamedApps { account, count } => (
+                Diagnostic::warning(
+                    "Account of apps unchecked",
+                    format!(
+                        "{count} listed app(s) could not be checked against account {account:?}: DataForest gave \
+                         no accountName for them, or no name for the account. They were selected as the listing \
+                         for that account returned them."
+                    ),
+                ),
+                None,
+            ),
+            ProviderWarning::AccountGone { attribute, account } => (
+                Diagnostic::warning(
+                    "Account no longer seen",
+                    format!(
+                        "These keys see no account {account:?} any more, so there is nothing they can kill and the \
+                         destroy goes on. If the provider's keys changed since the resource was created, check that \
+                         they belong to the account: to other keys the account does not exist, and its apps may \
+                         still be running."
                     ),
                 ),
                 Some(*attribute),
