@@ -425,6 +425,7 @@ pub async fn list_and_select(
 ) -> Result<(usize, Selected), ProviderError> {
     let stop = context.running()?;
     let session = context.session()?;
+    session.check_account(&selection.account_id)?;
     let listing = format!("the apps of account {:?}", selection.account_id);
     let client = session.client().map_err(|error| ProviderError::LookupFailed {
         what: listing.clone(),

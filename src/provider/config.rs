@@ -3,6 +3,7 @@
 //! `~/.ncloud/configure` profile, and only as a pair: the file is read only when neither key is
 //! set in the block or the environment, and then it supplies both.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::ncp::retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use crate::ncp::{
     ClientOptions, Credentials, Endpoint, EndpointError, NetworkEnv, RetryPolicy, SecretKey, Site,
 };
-use crate::protocol::object::{Field, Object, optional, split};
+use crate::protocol::object::{Field, Object, SetOf, optional, split};
 use crate::protocol::schema::Schema;
 use crate::protocol::value::Number;
 
@@ -46,6 +47,17 @@ tfplugin::object! {
         request_timeout: Field<String> => optional(
             "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`, at most `1h`). \
              Env: `NCLOUD_REQUEST_TIMEOUT`.",
+        ),
+        allowed_account_ids: Field<SetOf<String>> => optional(
+            "The only DataForest accounts this provider may act on: a bulk kill or a listing of another account \
+             is refused before any call, and a single kill first reads its app and refuses one of another \
+             account. Not with `forbidden_account_ids`. Env: `NCLOUD_DATAFOREST_ALLOWED_ACCOUNT_IDS`, \
+             comma-separated.",
+        ),
+        forbidden_account_ids: Field<SetOf<String>> => optional(
+            "DataForest accounts this provider must never act on, refused as `allowed_account_ids` refuses the \
+             others. Not with `allowed_account_ids`. Env: `NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS`, \
+             comma-separated.",
         ),
     }
 }
@@ -83,8 +95,27 @@ pub const REQUEST_TIMEOUT: Setting = Setting {
     env: "NCLOUD_REQUEST_TIMEOUT",
     read: |b| b.request_timeout.clone(),
 };
-const ALL_SETTINGS: [Setting; 7] =
-    [ACCESS_KEY, SECRET_KEY, SITE, ENDPOINT, PROFILE, MAX_RETRIES, REQUEST_TIMEOUT];
+pub const ALLOWED_ACCOUNT_IDS: Setting = Setting {
+    attribute: ProviderBlock::allowed_account_ids,
+    env: "NCLOUD_DATAFOREST_ALLOWED_ACCOUNT_IDS",
+    read: |b| joined(&b.allowed_account_ids),
+};
+pub const FORBIDDEN_ACCOUNT_IDS: Setting = Setting {
+    attribute: ProviderBlock::forbidden_account_ids,
+    env: "NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS",
+    read: |b| joined(&b.forbidden_account_ids),
+};
+const ALL_SETTINGS: [Setting; 9] = [
+    ACCESS_KEY,
+    SECRET_KEY,
+    SITE,
+    ENDPOINT,
+    PROFILE,
+    MAX_RETRIES,
+    REQUEST_TIMEOUT,
+    ALLOWED_ACCOUNT_IDS,
+    FORBIDDEN_ACCOUNT_IDS,
+];
 /// The longest `request_timeout` accepted.
 const LONGEST_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -179,6 +210,17 @@ pub enum ConfigError {
         path: PathBuf,
         missing: Setting,
     },
+    /// An account list that names no account, or a blank one.
+    InvalidAccountIds {
+        setting: Setting,
+        value: String,
+        source: Source,
+    },
+    /// Both an allow list and a deny list of accounts.
+    BothAccountLists {
+        allowed: Source,
+        forbidden: Source,
+    },
 }
 
 impl ConfigError {
@@ -195,11 +237,13 @@ impl ConfigError {
             ConfigError::ProfileNotFound { .. } | ConfigError::ProfileFileUnreadable { .. } => {
                 PROFILE.attribute
             }
+            ConfigError::InvalidAccountIds { setting, .. } => setting.attribute,
+            ConfigError::BothAccountLists { .. } => FORBIDDEN_ACCOUNT_IDS.attribute,
         }
     }
 }
 
-/// Everything the DataForest client needs.
+/// Everything the DataForest client needs, and the accounts the provider may act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedConfig {
     pub site: Site,
@@ -208,6 +252,39 @@ pub struct ResolvedConfig {
     pub options: ClientOptions,
     /// The proxy and CA variables, read with the rest of the environment.
     pub network: NetworkEnv,
+    pub accounts: AccountRule,
+}
+
+/// Which DataForest accounts the provider may act on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AccountRule {
+    /// Any the keys see.
+    #[default]
+    Any,
+    /// Only these (`allowed_account_ids`).
+    Allowed(BTreeSet<String>),
+    /// All but these (`forbidden_account_ids`).
+    Forbidden(BTreeSet<String>),
+}
+
+impl AccountRule {
+    /// Whether the provider may act on account `id`.
+    pub fn permits(&self, id: &str) -> bool {
+        match self {
+            AccountRule::Any => true,
+            AccountRule::Allowed(ids) => ids.contains(id),
+            AccountRule::Forbidden(ids) => !ids.contains(id),
+        }
+    }
+
+    /// The setting that refuses accounts, when one does.
+    pub fn attribute(&self) -> Option<&'static str> {
+        match self {
+            AccountRule::Any => None,
+            AccountRule::Allowed(_) => Some(ALLOWED_ACCOUNT_IDS.attribute),
+            AccountRule::Forbidden(_) => Some(FORBIDDEN_ACCOUNT_IDS.attribute),
+        }
+    }
 }
 
 /// Looks up an environment variable.
@@ -250,6 +327,19 @@ pub fn validate(block: &ProviderBlock) -> Vec<ConfigError> {
         && let Err(error) = parse_request_timeout(text, Source::Attribute)
     {
         errors.push(error);
+    }
+    for setting in [ALLOWED_ACCOUNT_IDS, FORBIDDEN_ACCOUNT_IDS] {
+        if let Field::Known(text) = (setting.read)(block)
+            && let Err(error) = parse_account_ids(&text, setting, Source::Attribute)
+        {
+            errors.push(error);
+        }
+    }
+    if matches!(block.allowed_account_ids, Field::Known(_))
+        && matches!(block.forbidden_account_ids, Field::Known(_))
+    {
+        errors
+            .push(ConfigError::BothAccountLists { allowed: Source::Attribute, forbidden: Source::Attribute });
     }
     errors
 }
@@ -295,12 +385,27 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
         Some((text, source)) => parse_request_timeout(&text, source)?,
         None => DEFAULT_REQUEST_TIMEOUT,
     };
+    let account_ids = |setting: Setting| -> Result<Option<(BTreeSet<String>, Source)>, ConfigError> {
+        match lookup(setting)? {
+            Some((text, source)) => Ok(Some((parse_account_ids(&text, setting, source.clone())?, source))),
+            None => Ok(None),
+        }
+    };
+    let accounts = match (account_ids(ALLOWED_ACCOUNT_IDS)?, account_ids(FORBIDDEN_ACCOUNT_IDS)?) {
+        (None, None) => AccountRule::Any,
+        (Some((ids, _)), None) => AccountRule::Allowed(ids),
+        (None, Some((ids, _))) => AccountRule::Forbidden(ids),
+        (Some((_, allowed)), Some((_, forbidden))) => {
+            return Err(ConfigError::BothAccountLists { allowed, forbidden });
+        }
+    };
     Ok(ResolvedConfig {
         site,
         endpoint,
         credentials: Credentials { access_key, secret_key },
         options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries } },
         network: NetworkEnv::read(&environment.var),
+        accounts,
     })
 }
 
@@ -340,6 +445,27 @@ fn number_text(number: &Number) -> String {
         Number::Float(f) => f.to_string(),
         Number::Decimal(d) => d.clone(),
     }
+}
+
+/// A set of strings as the text a setting reads: comma-joined; unknown while any is unknown.
+fn joined(field: &Field<SetOf<String>>) -> Field<String> {
+    match field {
+        Field::Null => Field::Null,
+        Field::Unknown => Field::Unknown,
+        Field::Known(SetOf(items)) => match items.iter().map(Field::known).collect::<Option<Vec<_>>>() {
+            Some(items) => Field::Known(items.iter().map(|item| item.as_str()).collect::<Vec<_>>().join(",")),
+            None => Field::Unknown,
+        },
+    }
+}
+
+/// Account ids, comma-separated; at least one, none blank or holding a comma.
+fn parse_account_ids(text: &str, setting: Setting, source: Source) -> Result<BTreeSet<String>, ConfigError> {
+    let ids: Vec<&str> = text.split(',').map(str::trim).collect();
+    if ids.iter().any(|id| id.is_empty()) {
+        return Err(ConfigError::InvalidAccountIds { setting, value: text.to_string(), source });
+    }
+    Ok(ids.into_iter().map(str::to_string).collect())
 }
 
 fn parse_max_retries(text: &str, source: Source) -> Result<u32, ConfigError> {
@@ -567,6 +693,51 @@ mod tests {
                 value: "-1".into(),
                 source: Source::Env("NCLOUD_MAX_RETRIES")
             })
+        );
+    }
+
+    #[test]
+    fn account_lists_from_the_block_or_the_environment_and_never_both() {
+        let creds = [("NCLOUD_ACCESS_KEY", "AK"), ("NCLOUD_SECRET_KEY", "SK")];
+        let ids = |names: &[&str]| Value::List(names.iter().map(|n| Value::String(n.to_string())).collect());
+        let mut allowed = block(&[]);
+        if let Value::Object(fields) = &mut allowed {
+            fields.insert("allowed_account_ids".into(), ids(&["acc1", "acc2"]));
+        }
+        let rule = resolve_with(&allowed, &creds, None).unwrap().accounts;
+        assert!(rule.permits("acc1") && !rule.permits("acc3"));
+        assert_eq!(rule.attribute(), Some("allowed_account_ids"));
+        let from_env = resolve_with(
+            &block(&[]),
+            &[creds[0], creds[1], ("NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS", " acc1 ,acc2")],
+            None,
+        )
+        .unwrap()
+        .accounts;
+        assert_eq!(from_env, AccountRule::Forbidden(["acc1".to_string(), "acc2".to_string()].into()));
+        assert_eq!(resolve_with(&block(&[]), &creds, None).unwrap().accounts, AccountRule::Any);
+        let both = resolve_with(
+            &allowed,
+            &[creds[0], creds[1], ("NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS", "x")],
+            None,
+        );
+        assert!(matches!(both, Err(ConfigError::BothAccountLists { .. })), "{both:?}");
+        let blank = resolve_with(
+            &block(&[]),
+            &[creds[0], creds[1], ("NCLOUD_DATAFOREST_ALLOWED_ACCOUNT_IDS", "acc1,")],
+            None,
+        );
+        assert!(matches!(blank, Err(ConfigError::InvalidAccountIds { .. })), "{blank:?}");
+        let mut empty = block(&[]);
+        if let Value::Object(fields) = &mut empty {
+            fields.insert("forbidden_account_ids".into(), ids(&[]));
+            fields.insert("allowed_account_ids".into(), ids(&["acc1"]));
+        }
+        let errors = validate_value(&empty);
+        assert_eq!(
+            errors.iter().map(ConfigError::attribute).collect::<Vec<_>>(),
+            ["forbidden_account_ids", "forbidden_account_ids"],
+            "{errors:?}"
         );
     }
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 
-use super::config::ResolvedConfig;
+use super::config::{AccountRule, ResolvedConfig};
 use super::error::{KillFailure, ProviderError};
 use super::kill::{Kill, KillError, KillReport};
 use super::memory::{self, KillMemory};
@@ -70,6 +70,76 @@ impl Session {
                 earlier_attempt_uncertain: false,
             })
         })
+    }
+
+    /// Refuses `account_id` when the provider's account list does.
+    pub fn check_account(&self, account_id: &str) -> Result<(), ProviderError> {
+        self.refused(account_id, None)
+    }
+
+    fn refused(&self, account: &str, app: Option<&str>) -> Result<(), ProviderError> {
+        let rule = &self.config.accounts;
+        match rule.attribute() {
+            Some(setting) if !rule.permits(account) => Err(ProviderError::AccountRefused {
+                setting,
+                account: account.to_string(),
+                app: app.map(str::to_string),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// When the provider's account list is set, reads `kill`'s app and refuses it if its account
+    /// is one the list refuses, or one whose id cannot be told (its name is no account the keys
+    /// see). An app DataForest does not know passes: the kill finds out what that means.
+    pub async fn check_app_account(
+        &self,
+        kill: &Kill,
+        deadline: Instant,
+        stop: &CancellationToken,
+    ) -> Result<(), ProviderError> {
+        if self.config.accounts == AccountRule::Any {
+            return Ok(());
+        }
+        let client = self.client_for(kill)?;
+        let looked_up = |what: String| {
+            move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
+                what,
+                error: Box::new(error),
+                attempts,
+            }
+        };
+        let bounded = async {
+            let app = match client.get_detail(&kill.app_id).await {
+                Ok(app) => app,
+                Err(CallError { error, .. }) if error.is_not_found() => return Ok(None),
+                Err(failed) => return Err(looked_up(format!("AI app {:?}", kill.app_id))(failed)),
+            };
+            let accounts =
+                self.accounts(client).await.map_err(looked_up("the accounts these keys see".into()))?;
+            let id = accounts
+                .iter()
+                .find(|account| account.name == app.account_name)
+                .map(|account| account.id.clone());
+            Ok(Some((id, app.account_name)))
+        };
+        let account = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Err(ProviderError::Interrupted),
+            found = tokio::time::timeout_at(deadline, bounded) => {
+                found.map_err(|_| kill.failed(KillFailure::TimedOut { limit: kill.limit }))??
+            }
+        };
+        match account {
+            Some((Some(id), _)) => self.refused(&id, Some(&kill.app_id)),
+            // An account the list cannot be checked against is refused, whichever list is set.
+            Some((None, name)) => Err(ProviderError::AccountRefused {
+                setting: self.config.accounts.attribute().unwrap_or_default(),
+                account: if name.is_empty() { "(none given)".to_string() } else { name },
+                app: Some(kill.app_id.clone()),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The accounts these keys see, asked once in this run (a failed call is asked again).

@@ -19,7 +19,7 @@ use crate::protocol::schema::Schema;
 use crate::protocol::value::{self, Value};
 
 use super::error::{ProviderError, ProviderWarning};
-use super::session::Context;
+use super::session::{Context, Session};
 
 /// A planned change: the state after apply as far as known, and the arguments whose change
 /// forces a replacement.
@@ -58,6 +58,11 @@ pub trait ResourceType: Object + Send + Sync + 'static {
     fn validate(&self) -> Vec<ProviderError>;
     /// Plans `proposed` over `prior` (`None` when creating).
     fn plan(prior: Option<&Self>, proposed: &Self) -> Plan<Self>;
+    /// Checks a planned configuration against the provider's settings, once they are known:
+    /// what they refuse fails the plan.
+    fn check_at_plan(&self, _session: &Session) -> Vec<ProviderError> {
+        Vec::new()
+    }
     /// Applies a planned change: from `prior` (`None` when creating) to `planned` (`None` when
     /// destroying).
     fn apply(
@@ -76,9 +81,11 @@ pub trait DataSourceType: Object + Default + Send + Sync + 'static {
     /// This configuration with what a read would find unknown: a read deferred until the
     /// provider's settings are known.
     fn unknown_result(&self) -> Self;
-    /// Reads what the configuration asks for, as of `now`; and what is worth a warning.
+    /// Reads what the configuration asks for, through `client`, as of `now`, within what the
+    /// provider's settings in `session` allow; and what is worth a warning.
     fn read(
         &self,
+        session: &Session,
         client: &DataForestClient,
         now: SystemTime,
     ) -> impl Future<Output = Result<(Self, Vec<ProviderWarning>), ProviderError>> + Send;
@@ -109,7 +116,12 @@ pub trait Resource: Sync {
     /// A recorded state as it stands: there is nothing in DataForest to refresh a kill from. It
     /// is decoded all the same, so one this provider cannot read is reported.
     fn read(&self, current: Value) -> Result<Value, Vec<Diagnostic>>;
-    fn plan(&self, prior: &Value, proposed: &Value) -> Result<PlannedChange, Vec<Diagnostic>>;
+    fn plan(
+        &self,
+        context: &Context,
+        prior: &Value,
+        proposed: &Value,
+    ) -> Result<PlannedChange, Vec<Diagnostic>>;
     fn apply<'a>(
         &'a self,
         context: Context,
@@ -200,11 +212,17 @@ impl<T: ResourceType> Served<T> {
         Ok(decode_nullable::<T>(&conformed)?.map_or(Value::Null, |state| state.to_value()))
     }
 
-    fn planned(prior: &Value, proposed: &Value) -> Result<PlannedChange, ProviderError> {
+    fn planned(context: &Context, prior: &Value, proposed: &Value) -> Result<PlannedChange, ProviderError> {
         let prior = decode_nullable::<T>(prior)?;
         let Some(proposed) = decode_nullable::<T>(proposed)? else {
             return Ok(PlannedChange { planned_state: Value::Null, requires_replace: Vec::new() });
         };
+        // Settings still unknown (or a provider not yet configured) are checked at apply.
+        if let Ok(session) = context.session()
+            && let Some(refused) = proposed.check_at_plan(&session).into_iter().next()
+        {
+            return Err(refused);
+        }
         let Plan { planned, requires_replace } = T::plan(prior.as_ref(), &proposed);
         Ok(PlannedChange {
             planned_state: planned.to_value(),
@@ -259,8 +277,13 @@ impl<T: ResourceType> Resource for Served<T> {
         }
     }
 
-    fn plan(&self, prior: &Value, proposed: &Value) -> Result<PlannedChange, Vec<Diagnostic>> {
-        Self::planned(prior, proposed).map_err(|error| diagnostics([error]))
+    fn plan(
+        &self,
+        context: &Context,
+        prior: &Value,
+        proposed: &Value,
+    ) -> Result<PlannedChange, Vec<Diagnostic>> {
+        Self::planned(context, prior, proposed).map_err(|error| diagnostics([error]))
     }
 
     fn apply<'a>(
@@ -300,7 +323,7 @@ impl<T: DataSourceType> Served<T> {
         tokio::select! {
             biased;
             () = stop.cancelled() => Err(ProviderError::Interrupted),
-            read = query.read(client, SystemTime::now()) => read.map(|(found, said)| DataRead::Read {
+            read = query.read(&session, client, SystemTime::now()) => read.map(|(found, said)| DataRead::Read {
                 state: found.to_value(),
                 warnings: warnings(&said),
             }),

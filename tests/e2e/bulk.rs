@@ -7,7 +7,8 @@
 //! hook that already matches more than `max_apps` saying so at create; `settle_rounds` killing apps
 //! started during the teardown, and failing on those still matching after the last round; an
 //! unknown account failing before any kill (resource and action) and one gone by the destroy
-//! warning; apps of another account in the listing never killed;
+//! warning; apps of another account in the listing never killed; the provider's account lists
+//! refusing a bulk kill at plan and a single kill before it is sent;
 //! the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
 
 use std::time::{Duration, SystemTime};
@@ -606,6 +607,57 @@ action "ncloud_dataforest_aiapps_kill" "typo" {
         .assert_contains(r#"These keys see no DataForest account "acc3""#);
     assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
 }
+
+on_each_terraform!(account_lists_refuse_before_anything_is_sent, |terraform| {
+    let sim = seeded_sim();
+    sim.simulator
+        .put_app(App { account_name: "other-account".into(), ..sim.simulator.app("Oth01").unwrap() });
+    let bulk = r#"
+provider "ncloud" {
+  allowed_account_ids = ["acc1"]
+}
+resource "ncloud_dataforest_aiapps_kill" "other" {
+  account_id = "acc2"
+  name_regex = "^env-42-"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, bulk);
+    workspace.fails(&["plan", "-input=false"]).assert_contains("Account not allowed").assert_contains(
+        r#"This selects in account "acc2", which the provider's allowed_account_ids refuses"#,
+    );
+    assert!(sim.simulator.calls().is_empty(), "refused at plan, before any call");
+
+    // A single kill reads its app first, and refuses one of another account.
+    let single = r#"
+provider "ncloud" {
+  allowed_account_ids = ["acc1"]
+}
+resource "ncloud_dataforest_aiapp_kill" "mine" {
+  app_id = "Sel01"
+}
+resource "ncloud_dataforest_aiapp_kill" "theirs" {
+  app_id = "Oth01"
+}
+"#;
+    workspace.write_main(single);
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains(
+        r#"AI app "Oth01" belongs to account "acc2", which the provider's allowed_account_ids refuses"#,
+    );
+    assert_eq!(sim.simulator.kill_calls("Oth01"), 0);
+    assert_eq!(sim.state_of("Sel01"), "KILLED", "an app of an allowed account is killed");
+
+    // From the environment, a deny list.
+    let mut workspace = Workspace::new(
+        terraform,
+        &sim,
+        "resource \"ncloud_dataforest_aiapp_kill\" \"denied\" {\n  app_id = \"Sel02\"\n}\n",
+    );
+    workspace.env.insert("NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS".into(), "acc9, acc1".into());
+    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains(
+        r#"AI app "Sel02" belongs to account "acc1", which the provider's forbidden_account_ids refuses"#,
+    );
+    assert_eq!(sim.simulator.kill_calls("Sel02"), 0);
+});
 
 on_each_terraform!(a_get_list_of_twenty_thousand_apps, |terraform| {
     let sim = Sim::start(&[]);

@@ -20,8 +20,20 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
     let names: Vec<_> = provider.attributes.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(
         names,
-        ["access_key", "secret_key", "site", "endpoint", "profile", "max_retries", "request_timeout"]
+        [
+            "access_key",
+            "secret_key",
+            "site",
+            "endpoint",
+            "profile",
+            "max_retries",
+            "request_timeout",
+            "allowed_account_ids",
+            "forbidden_account_ids"
+        ]
     );
+    let allowed = provider.attributes.iter().find(|a| a.name == "allowed_account_ids").unwrap();
+    assert_eq!(allowed.r#type, br#"["set","string"]"#);
     let max_retries = provider.attributes.iter().find(|a| a.name == "max_retries").unwrap();
     assert_eq!(max_retries.r#type, br#""number""#);
 

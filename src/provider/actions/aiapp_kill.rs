@@ -46,6 +46,7 @@ impl ActionType for KillAction {
         let kill = self.kill()?;
         let stop = context.running()?;
         let session = context.session()?;
+        session.check_app_account(&kill, kill.deadline()?, &stop).await?;
         let client = session.client_for(&kill)?;
         let report = kill::kill(client, &kill, &stop, progress).await.map_err(|failed| failed.error)?;
         Ok(report.warnings)

@@ -8,6 +8,7 @@ use crate::protocol::object::{Field, Object, computed, split};
 use crate::protocol::schema::{Presence, Schema};
 
 use super::super::error::{ProviderError, ProviderWarning};
+use super::super::session::Session;
 use super::super::types::DataSourceType;
 use super::known;
 
@@ -96,6 +97,7 @@ impl DataSourceType for App {
 
     async fn read(
         &self,
+        _session: &Session,
         client: &DataForestClient,
         _now: SystemTime,
     ) -> Result<(App, Vec<ProviderWarning>), ProviderError> {

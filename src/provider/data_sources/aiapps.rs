@@ -11,6 +11,7 @@ use crate::protocol::schema::Schema;
 
 use super::super::error::{ProviderError, ProviderWarning};
 use super::super::selector::{Selector, UnsetStates, check_state};
+use super::super::session::Session;
 use super::super::types::{DataSourceType, schema_of};
 use super::aiapp::App;
 use super::known;
@@ -65,6 +66,7 @@ impl DataSourceType for AppList {
 
     async fn read(
         &self,
+        session: &Session,
         client: &DataForestClient,
         now: SystemTime,
     ) -> Result<(AppList, Vec<ProviderWarning>), ProviderError> {
@@ -75,6 +77,7 @@ impl DataSourceType for AppList {
         if let Some(state) = known(&self.state, AppList::state)? {
             selection = selection.only_state(state);
         }
+        session.check_account(&selection.account_id)?;
         let failed = |what: String| {
             move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
                 what,

@@ -69,6 +69,21 @@ pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
                 "request_timeout {value:?} (from {source}) is not usable: {reason}. Write it like \"30s\", \"2m\" or \"1m30s\"."
             ),
         ),
+        ConfigError::InvalidAccountIds { setting, value, source } => Diagnostic::error(
+            format!("Invalid {}", setting.attribute),
+            format!(
+                "{} {value:?} (from {source}) must name at least one account, with no blank entry. Leave it out to \
+                 act on any account the keys see.",
+                setting.attribute
+            ),
+        ),
+        ConfigError::BothAccountLists { allowed, forbidden } => Diagnostic::error(
+            "Conflicting account lists",
+            format!(
+                "allowed_account_ids (from {allowed}) and forbidden_account_ids (from {forbidden}) are both set. Set \
+                 one or the other: the allow list alone already refuses every account it does not name."
+            ),
+        ),
         ConfigError::ProfileFileUnreadable { path, reason } => Diagnostic::error(
             "Cannot read the NCP CLI file",
             format!(

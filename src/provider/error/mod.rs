@@ -85,6 +85,13 @@ pub enum ProviderError {
         count: usize,
         visible: Vec<String>,
     },
+    /// The provider's account list (`setting`) refuses `account`; `app`: the app of a single
+    /// kill that belongs to it.
+    AccountRefused {
+        setting: &'static str,
+        account: String,
+        app: Option<String>,
+    },
     /// A pattern that does not compile.
     InvalidRegex {
         attribute: &'static str,
@@ -308,6 +315,19 @@ impl ProviderError {
                 ),
             )
             .at_attribute(attribute),
+            ProviderError::AccountRefused { setting, account, app } => Diagnostic::error(
+                "Account not allowed",
+                format!(
+                    "{} account {}, which the provider's {setting} refuses, so nothing was sent to it. Check the \
+                     provider block's {setting} (or its environment variable), and that this configuration is \
+                     meant for that account.",
+                    match app {
+                        Some(app) => format!("AI app {app:?} belongs to"),
+                        None => "This selects in".to_string(),
+                    },
+                    quote_start(account)
+                ),
+            ),
             ProviderError::InvalidRegex { attribute, reason } => Diagnostic::error(
                 "Invalid regular expression",
                 format!("{attribute} is not a regular expression the `regex` crate accepts: {reason}"),

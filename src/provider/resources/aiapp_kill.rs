@@ -211,6 +211,7 @@ impl AppKill {
         let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
+        session.check_app_account(&kill, deadline, &stop).await?;
         let app_id = &kill.app_id;
         let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
         let report = session.kill_once(&kill, deadline, &stop, &progress).await?;
@@ -222,8 +223,10 @@ impl AppKill {
     /// intent; nothing is killed.
     async fn arm(&self, context: &Context) -> Result<AppKill, ProviderError> {
         let kill = self.kill(Phase::Create)?;
+        let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
+        session.check_app_account(&kill, deadline, &stop).await?;
         let client = session.client_for(&kill)?;
         kill::check_exists(client, &kill, &stop).await?;
         self.with_intent()

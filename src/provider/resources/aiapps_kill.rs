@@ -17,7 +17,7 @@ use super::super::error::{LaterRun, Phase, ProviderError};
 use super::super::kill::KillReport;
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
 use super::super::selector::{Selection, Selector, UnsetStates};
-use super::super::session::Context;
+use super::super::session::{Context, Session};
 use super::super::types::{Applied, ApplyError, Plan, ResourceType, schema_of};
 
 tfplugin::object! {
@@ -89,6 +89,14 @@ impl ResourceType for AppsKill {
             return Plan { planned, requires_replace };
         }
         Plan { planned: killing, requires_replace }
+    }
+
+    /// An account the provider's account list refuses fails the plan, once the account is known.
+    fn check_at_plan(&self, session: &Session) -> Vec<ProviderError> {
+        match &self.selector.account_id {
+            Field::Known(account) => session.check_account(account).err().into_iter().collect(),
+            _ => Vec::new(),
+        }
     }
 
     async fn apply(
