@@ -201,7 +201,7 @@ impl Provider for NcloudProvider {
         proposed: &Value,
         _config: &Value,
     ) -> Result<PlannedChange, Vec<Diagnostic>> {
-        resource(type_name)?.plan(&self.context(), prior, proposed)
+        resource(type_name)?.plan(self.context(), prior, proposed).await
     }
 
     async fn apply_resource_change(&self, type_name: &str, prior: &Value, planned: &Value) -> AppliedChange {

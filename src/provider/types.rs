@@ -63,6 +63,15 @@ pub trait ResourceType: Object + Send + Sync + 'static {
     fn check_at_plan(&self, _session: &Session) -> Vec<ProviderError> {
         Vec::new()
     }
+    /// What to tell with the plan of a change from `prior` to `planned` (`None` when destroying):
+    /// warnings only, never a failure.
+    fn preview(
+        _context: &Context,
+        _prior: Option<&Self>,
+        _planned: Option<&Self>,
+    ) -> impl Future<Output = Vec<ProviderWarning>> + Send {
+        async { Vec::new() }
+    }
     /// Applies a planned change: from `prior` (`None` when creating) to `planned` (`None` when
     /// destroying).
     fn apply(
@@ -116,12 +125,12 @@ pub trait Resource: Sync {
     /// A recorded state as it stands: there is nothing in DataForest to refresh a kill from. It
     /// is decoded all the same, so one this provider cannot read is reported.
     fn read(&self, current: Value) -> Result<Value, Vec<Diagnostic>>;
-    fn plan(
-        &self,
-        context: &Context,
-        prior: &Value,
-        proposed: &Value,
-    ) -> Result<PlannedChange, Vec<Diagnostic>>;
+    fn plan<'a>(
+        &'a self,
+        context: Context,
+        prior: &'a Value,
+        proposed: &'a Value,
+    ) -> BoxFuture<'a, Result<PlannedChange, Vec<Diagnostic>>>;
     fn apply<'a>(
         &'a self,
         context: Context,
@@ -212,10 +221,19 @@ impl<T: ResourceType> Served<T> {
         Ok(decode_nullable::<T>(&conformed)?.map_or(Value::Null, |state| state.to_value()))
     }
 
-    fn planned(context: &Context, prior: &Value, proposed: &Value) -> Result<PlannedChange, ProviderError> {
+    async fn planned(
+        context: &Context,
+        prior: &Value,
+        proposed: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
         let prior = decode_nullable::<T>(prior)?;
         let Some(proposed) = decode_nullable::<T>(proposed)? else {
-            return Ok(PlannedChange { planned_state: Value::Null, requires_replace: Vec::new() });
+            let said = T::preview(context, prior.as_ref(), None).await;
+            return Ok(PlannedChange {
+                planned_state: Value::Null,
+                requires_replace: Vec::new(),
+                warnings: warnings(&said),
+            });
         };
         // Settings still unknown (or a provider not yet configured) are checked at apply.
         if let Ok(session) = context.session()
@@ -224,7 +242,9 @@ impl<T: ResourceType> Served<T> {
             return Err(refused);
         }
         let Plan { planned, requires_replace } = T::plan(prior.as_ref(), &proposed);
+        let said = T::preview(context, prior.as_ref(), Some(&planned)).await;
         Ok(PlannedChange {
+            warnings: warnings(&said),
             planned_state: planned.to_value(),
             requires_replace: requires_replace
                 .into_iter()
@@ -277,13 +297,15 @@ impl<T: ResourceType> Resource for Served<T> {
         }
     }
 
-    fn plan(
-        &self,
-        context: &Context,
-        prior: &Value,
-        proposed: &Value,
-    ) -> Result<PlannedChange, Vec<Diagnostic>> {
-        Self::planned(context, prior, proposed).map_err(|error| diagnostics([error]))
+    fn plan<'a>(
+        &'a self,
+        context: Context,
+        prior: &'a Value,
+        proposed: &'a Value,
+    ) -> BoxFuture<'a, Result<PlannedChange, Vec<Diagnostic>>> {
+        Box::pin(async move {
+            Self::planned(&context, prior, proposed).await.map_err(|error| diagnostics([error]))
+        })
     }
 
     fn apply<'a>(

@@ -8,7 +8,8 @@
 //! started during the teardown, and failing on those still matching after the last round; an
 //! unknown account failing before any kill (resource and action) and one gone by the destroy
 //! warning; apps of another account in the listing never killed; the provider's account lists
-//! refusing a bulk kill at plan and a single kill before it is sent;
+//! refusing a bulk kill at plan and a single kill before it is sent; the plan's preview of what a
+//! kill would take (at a destroy plan on Terraform 1.3 and later);
 //! the bulk action's dry run and real run (Terraform 1.15.5); and a `getList` of 20,000 apps.
 
 use std::time::{Duration, SystemTime};
@@ -210,11 +211,13 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     let workspace = Workspace::new(terraform, &sim, config);
     workspace.apply();
     let calls: Vec<String> = sim.simulator.calls().iter().map(|call| call.path.clone()).collect();
-    assert_eq!(
-        calls,
-        ["/api/v2/accounts/getList", "/api/v2/aiapps/getList"],
-        "one look at the accounts and one listing check the account at create, and no kill"
+    // The plan and the apply (each its own provider process, the apply planning again) check the
+    // account and list; nothing else is sent, no kill above all.
+    assert!(
+        calls.iter().all(|path| path.ends_with("/accounts/getList") || path.ends_with("/aiapps/getList")),
+        "{calls:?}"
     );
+    assert_eq!(calls.last().map(String::as_str), Some("/api/v2/aiapps/getList"), "{calls:?}");
     for id in ["Late01", "Late02"] {
         sim.simulator.put_app(app(id, &format!("late-{id}"), "default", "RUNNING", started(HOUR)));
     }
@@ -484,7 +487,7 @@ on_each_terraform!(settle_rounds_kill_apps_started_during_the_teardown, |terrafo
     assert_eq!((sim.state_of("Late01"), sim.state_of("Late02")), ("KILLED".into(), "KILLED".into()));
     let accounts =
         sim.simulator.calls().iter().filter(|call| call.path.ends_with("/accounts/getList")).count();
-    assert_eq!(accounts, 1, "one look at the accounts serves every round");
+    assert_eq!(accounts, 2, "one look at the accounts for the plan, and one for every round of the apply");
 });
 
 on_each_terraform!(apps_still_matching_after_the_last_settle_round_fail_naming_them, |terraform| {
@@ -657,6 +660,49 @@ resource "ncloud_dataforest_aiapp_kill" "theirs" {
         r#"AI app "Sel02" belongs to account "acc1", which the provider's forbidden_account_ids refuses"#,
     );
     assert_eq!(sim.simulator.kill_calls("Sel02"), 0);
+});
+
+on_each_terraform!(the_plan_shows_what_a_kill_would_take, |terraform| {
+    let sim = seeded_sim();
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "now" {
+  account_id  = "acc1"
+  name_regex  = "^env-42-"
+  exclude_ids = ["Sel05"]
+}
+resource "ncloud_dataforest_aiapps_kill" "hook" {
+  account_id = "acc1"
+  name_regex = "^env-7-"
+  when       = "destroy"
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
+    workspace
+        .ok(&["plan", "-input=false"])
+        .assert_contains("Apps the kill would take")
+        .assert_contains(r#"2 app(s) of account "acc1" match now (1 more excluded), to be killed at this apply: Sel01 (env-42-etl), Sel02 (env-42-train)."#);
+    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "a plan kills nothing");
+    workspace.apply();
+    // A destroy hook's destroy plan shows what it would take, where Terraform asks the provider
+    // to plan destroys (1.3 and later).
+    let destroy_plan = workspace.ok(&["plan", "-destroy", "-input=false"]);
+    let shown = destroy_plan.all().contains("to be killed at the destroy");
+    match terraform {
+        Terraform::V1_0_3 => assert!(!shown, "Terraform 1.0 plans destroys itself: {destroy_plan}"),
+        Terraform::V1_15_5 => {
+            destroy_plan.assert_contains(
+                r#"1 app(s) of account "acc1" match now, to be killed at the destroy: Sel03 (env-7-etl)."#,
+            );
+        }
+    }
+    assert_eq!(sim.simulator.kill_calls("Sel03"), 0);
+    // A listing that fails at plan time is a warning; the plan goes on.
+    workspace.write_main(&config.replace("\"now\"", "\"later\""));
+    workspace.env.insert("NCLOUD_SECRET_KEY".into(), "not-the-key".into());
+    workspace
+        .ok(&["plan", "-input=false"])
+        .assert_contains("No preview of the kill")
+        .assert_contains("Authentication Failed");
 });
 
 on_each_terraform!(a_get_list_of_twenty_thousand_apps, |terraform| {

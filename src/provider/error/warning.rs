@@ -6,6 +6,8 @@ use crate::protocol::diagnostic::Diagnostic;
 /// A run to come, which a selection as it stands tells about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LaterRun {
+    /// The apply of a plan that kills.
+    Apply,
     /// A destroy hook's destroy.
     Destroy,
     /// The action run for real, after a dry run.
@@ -33,6 +35,11 @@ pub enum ProviderWarning {
     UnnamedApps { account: String, count: usize },
     /// At destroy, the keys see `account` no more: there is nothing they can kill.
     AccountGone { attribute: &'static str, account: String },
+    /// What a planned kill (at the apply, or at the destroy) would take now: how many apps of
+    /// `account` match, how many more were excluded, and the first of them.
+    Preview { later: LaterRun, account: String, count: usize, excluded: usize, first: Vec<String> },
+    /// The apps could not be listed for the plan's preview: why.
+    PreviewFailed { reason: String },
     /// A kill selected no app of `account`: `funnel` says how many each condition left.
     NothingMatched { account: String, funnel: String },
     /// A selection that, as it stands, `later` would refuse: more apps (`count`) than the cap
@@ -126,6 +133,42 @@ impl ProviderWarning {
                 ),
                 Some(*attribute),
             ),
+            ProviderWarning::Preview { later, account, count, excluded, first } => {
+                let when = match later {
+                    LaterRun::Apply | LaterRun::RealRun => "at this apply",
+                    LaterRun::Destroy => "at the destroy",
+                };
+                let excluded =
+                    if *excluded > 0 { format!(" ({excluded} more excluded)") } else { String::new() };
+                let named = match count {
+                    0 => String::new(),
+                    _ if *count > first.len() => {
+                        format!(": {}, and {} more", first.join(", "), count - first.len())
+                    }
+                    _ => format!(": {}", first.join(", ")),
+                };
+                (
+                    Diagnostic::warning(
+                        "Apps the kill would take",
+                        format!(
+                            "{count} app(s) of account {account:?} match now{excluded}, to be killed {when}{named}. \
+                             The selection runs again when the kill runs, so apps started or ended by then count \
+                             as they are then."
+                        ),
+                    ),
+                    None,
+                )
+            }
+            ProviderWarning::PreviewFailed { reason } => (
+                Diagnostic::warning(
+                    "No preview of the kill",
+                    format!(
+                        "The apps the kill would take could not be listed for this plan: {reason} The plan goes on; \
+                         the kill lists the account again when it runs."
+                    ),
+                ),
+                None,
+            ),
             ProviderWarning::NothingMatched { account, funnel } => (
                 Diagnostic::warning(
                     "Nothing matched",
@@ -138,6 +181,7 @@ impl ProviderWarning {
             ),
             ProviderWarning::WouldBeRefused { later, attribute, count, bound, over } => {
                 let (summary, when, to_apply) = match later {
+                    LaterRun::Apply => ("The apply would be refused", "the apply will", ""),
                     LaterRun::Destroy => (
                         "The destroy would be refused",
                         "if as many match at the destroy, it will",

@@ -13,12 +13,15 @@ use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatt
 use crate::protocol::schema::Schema;
 
 use super::super::bulk::{self, BulkSettings, KillSettings, Memory};
-use super::super::error::{LaterRun, Phase, ProviderError};
+use super::super::error::{LaterRun, Phase, ProviderError, ProviderWarning};
 use super::super::kill::KillReport;
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
-use super::super::selector::{Selection, Selector, UnsetStates};
+use super::super::selector::{Selection, Selector, UnsetStates, describe};
 use super::super::session::{Context, Session};
 use super::super::types::{Applied, ApplyError, Plan, ResourceType, schema_of};
+
+/// How many apps a plan's preview names; the rest are counted.
+const PREVIEWED_APPS: usize = 20;
 
 tfplugin::object! {
     /// The resource as Terraform holds it: its configuration, a plan, or what it killed.
@@ -89,6 +92,58 @@ impl ResourceType for AppsKill {
             return Plan { planned, requires_replace };
         }
         Plan { planned: killing, requires_replace }
+    }
+
+    /// The plan of a kill shows what it would take now: a create-time kill (a create, a
+    /// replacement, or `when` turning to `create`) at its plan, a destroy hook at the plan of its
+    /// destroy (Terraform 1.3 and later ask the provider to plan destroys). A destroy hook's
+    /// every plan says whether its destroy would be refused. Only once the provider's settings
+    /// and the selector are known; a listing that fails is a warning.
+    async fn preview(
+        context: &Context,
+        prior: Option<&AppsKill>,
+        planned: Option<&AppsKill>,
+    ) -> Vec<ProviderWarning> {
+        let (resource, phase, later, show_apps) = match (prior, planned) {
+            (_, Some(planned)) if planned.killed.is_unknown() => {
+                (planned, Phase::Create, LaterRun::Apply, true)
+            }
+            (_, Some(planned)) if matches!(planned.kills_on_destroy(), Ok(true)) => {
+                (planned, Phase::Destroy, LaterRun::Destroy, false)
+            }
+            (Some(prior), None) if matches!(prior.kills_on_destroy(), Ok(true)) => {
+                (prior, Phase::Destroy, LaterRun::Destroy, true)
+            }
+            _ => return Vec::new(),
+        };
+        let (Ok((selection, settings)), Ok(_), Ok(_)) =
+            (resource.bulk(phase), context.session(), context.running())
+        else {
+            return Vec::new();
+        };
+        let listed = match bulk::deadline_after(&settings) {
+            Ok(deadline) => bulk::list_and_select(context, &selection, deadline, settings.limit).await,
+            Err(error) => Err(error),
+        };
+        let selected = match listed {
+            Ok((_, selected)) => selected,
+            Err(error) => {
+                let reason = error.to_diagnostic().detail;
+                return vec![ProviderWarning::PreviewFailed { reason }];
+            }
+        };
+        let mut warnings = selected.warnings.clone();
+        if show_apps {
+            warnings.push(ProviderWarning::Preview {
+                later,
+                account: selection.account_id.clone(),
+                count: selected.apps.len(),
+                excluded: selected.excluded,
+                first: selected.apps.iter().take(PREVIEWED_APPS).map(describe).collect(),
+            });
+        }
+        warnings.extend(bulk::refusal(&selected, &settings, later));
+        warnings
     }
 
     /// An account the provider's account list refuses fails the plan, once the account is known.

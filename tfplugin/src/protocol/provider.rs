@@ -25,12 +25,13 @@ pub struct Schemas {
     pub plan_destroy: bool,
 }
 
-/// A planned resource change: the state after apply as far as known, and the attributes whose
-/// change forces a replacement.
+/// A planned resource change: the state after apply as far as known, the attributes whose
+/// change forces a replacement, and warnings to show with the plan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedChange {
     pub planned_state: Value,
     pub requires_replace: Vec<Vec<PathStep>>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// What applying a change left: the state to record and the diagnostics. `new_state` is `None`

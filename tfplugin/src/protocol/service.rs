@@ -306,6 +306,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     .map(|path| diagnostic::path_to_proto(path))
                     .collect(),
                 planned_private: request.prior_private,
+                diagnostics: to_proto(&plan.warnings),
                 ..Default::default()
             },
             Err(diagnostics) => pb::plan_resource_change::Response {
