@@ -32,15 +32,16 @@ impl AccountInfo {
     }
 }
 
-/// Decodes an `accounts/getList` answer; entries without an id are skipped.
+/// Decodes an `accounts/getList` answer; entries without an id are skipped. An answer with no
+/// `contents` list is unexpected, not an empty one: an unknown account must not be inferred from
+/// an answer of another shape.
 pub fn decode_accounts(status: u16, body: &[u8]) -> Result<Vec<AccountInfo>, ApiError> {
     let object = classify(status, body)?;
     match object.get("contents") {
         Some(Json::Array(items)) => {
             Ok(items.iter().filter_map(Json::as_object).filter_map(AccountInfo::from_json).collect())
         }
-        None | Some(Json::Null) => Ok(Vec::new()),
-        Some(_) => Err(ApiError::unexpected(status, "\"contents\" is not a list", body)),
+        _ => Err(ApiError::unexpected(status, "\"contents\" is not a list of accounts", body)),
     }
 }
 
@@ -59,7 +60,8 @@ mod tests {
                 AccountInfo { id: "7".into(), name: "ops".into() }
             ]
         );
-        assert!(decode_accounts(200, br#"{"success":true}"#).unwrap().is_empty());
+        assert!(decode_accounts(200, br#"{"success":true,"contents":[]}"#).unwrap().is_empty());
+        assert!(decode_accounts(200, br#"{"success":true}"#).is_err(), "no list is no proof of no account");
         assert!(decode_accounts(200, br#"{"success":true,"contents":{}}"#).is_err());
     }
 }

@@ -1,9 +1,11 @@
 //! The bulk kill that the `ncloud_dataforest_aiapps_kill` resource and action share: the
-//! arguments both take ([`KillSettings`]), and the kill itself: list the account (one `getList`),
-//! select, refuse a selection larger than `max_apps`, then kill what was selected, `concurrency`
-//! at a time through the one HTTP client, each as a single kill is (retries, the refusal check,
-//! waiting). A kill that fails does not stop the others; the failures are reported together once
-//! all have run. Once Terraform asks to stop or the time-out runs out, no new kill starts.
+//! arguments both take ([`KillSettings`]), and the kill itself: check the account (the
+//! provider's account lists, then `accounts/getList`), list it (one `getList`), select, refuse a
+//! selection larger than `max_apps` or smaller than `min_apps`, then kill what was selected,
+//! `concurrency` at a time through the one HTTP client, each as a single kill is (retries, the
+//! refusal check, waiting); then, for each settle round, list again and kill what newly matches.
+//! A kill that fails does not stop the others; the failures are reported together once all have
+//! run. Once Terraform asks to stop or the time-out runs out, no new kill starts.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -19,7 +21,7 @@ use crate::protocol::value::Number;
 
 use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillError, KillReport};
-use super::selector::{Selected, Selection, describe};
+use super::selector::{Selected, Selection, Selector, checked_owner, describe};
 use super::session::{Context, Session};
 
 const DEFAULT_MAX_APPS: u64 = 20;
@@ -95,7 +97,9 @@ impl KillSettings {
     pub fn resolve(&self, limit: Duration) -> Result<BulkSettings, ProviderError> {
         let max_apps = whole(&self.max_apps, KillSettings::max_apps, DEFAULT_MAX_APPS, 1, MAX_APPS_LIMIT)?;
         let min_apps = whole(&self.min_apps, KillSettings::min_apps, DEFAULT_MIN_APPS, 0, MAX_APPS_LIMIT)?;
-        if min_apps > max_apps {
+        // A bound not known yet (at validate) is checked once it is.
+        let both_known = !self.max_apps.is_unknown() && !self.min_apps.is_unknown();
+        if both_known && min_apps > max_apps {
             return Err(ProviderError::OutOfOrder {
                 low: (KillSettings::min_apps, min_apps),
                 high: (KillSettings::max_apps, max_apps),
@@ -243,7 +247,12 @@ pub async fn bulk_kill(
     let selected = match select(context, selection, settings, deadline, progress).await {
         // At destroy, the check at create has caught a mistyped account: one the keys no longer
         // see leaves nothing they can kill.
+        // Unless DataForest still lists apps for it: then something is off, and the destroy stops.
         Err(ProviderError::UnknownAccount { attribute, account, .. }) if phase == Phase::Destroy => {
+            let listed = apps_of(context, selection, deadline, settings.limit).await?;
+            if !listed.is_empty() {
+                return Err(ProviderError::AccountUnlisted { attribute, account, count: listed.len() });
+            }
             let warnings = vec![ProviderWarning::AccountGone { attribute, account }];
             return Ok(BulkOutcome { killed: Vec::new(), warnings });
         }
@@ -281,11 +290,10 @@ pub async fn bulk_kill(
             round_apps = new;
         }
         taken.extend(round_apps.iter().map(|app| app.id.clone()));
-        let results = kill_each(&round_apps, settings.concurrency, deadline, &stop, |app| {
-            kill_one(&session, app, phase, settings, deadline, &stop, memory, progress)
-        })
-        .await;
-        let round_outcome = tally(phase, results, stop.is_cancelled())?;
+        let killer = Killer { session: &session, phase, settings, deadline, stop: &stop, memory, progress };
+        let results =
+            kill_each(&round_apps, settings.concurrency, deadline, &stop, |app| killer.kill(app)).await;
+        let round_outcome = tally(phase, results, stop.is_cancelled(), outcome.killed.len())?;
         outcome.killed.extend(round_outcome.killed);
         outcome.warnings.extend(round_outcome.warnings);
         if settings.settle_rounds == 0 {
@@ -295,43 +303,47 @@ pub async fn bulk_kill(
     Ok(outcome)
 }
 
-/// One app's kill in a bulk kill, reported as it ends.
-#[allow(clippy::too_many_arguments)]
-async fn kill_one(
-    session: &Session,
-    app: &AppInfo,
+/// How a bulk kill kills each app it selected.
+struct Killer<'a> {
+    session: &'a Session,
     phase: Phase,
-    settings: &BulkSettings,
+    settings: &'a BulkSettings,
     deadline: Instant,
-    stop: &CancellationToken,
+    stop: &'a CancellationToken,
     memory: Memory,
-    progress: &(dyn Fn(String) + Sync),
-) -> Result<KillReport, KillError> {
-    let kill = Kill {
-        app_id: app.id.clone(),
-        attribute: None,
-        phase,
-        wait_for_termination: settings.wait_for_termination,
-        limit: settings.limit,
-    };
-    let result = match memory {
-        Memory::Shared => session.kill_once(&kill, deadline, stop, progress).await,
-        Memory::Own => match session.client_for(&kill) {
-            Ok(client) => {
-                let mut relay = |step| progress(step);
-                match kill::send(client, &kill, deadline, stop, &mut relay).await {
-                    Ok(report) => kill::finish(client, &kill, report, deadline, stop, progress).await,
-                    Err(error) => Err(error.into()),
+    progress: &'a (dyn Fn(String) + Sync),
+}
+
+impl Killer<'_> {
+    /// One app's kill, reported as it ends.
+    async fn kill(&self, app: &AppInfo) -> Result<KillReport, KillError> {
+        let Killer { session, phase, settings, deadline, stop, memory, progress } = *self;
+        let kill = Kill {
+            app_id: app.id.clone(),
+            attribute: None,
+            phase,
+            wait_for_termination: settings.wait_for_termination,
+            limit: settings.limit,
+        };
+        let result = match memory {
+            Memory::Shared => session.kill_once(&kill, deadline, stop, progress).await,
+            Memory::Own => match session.client_for(&kill) {
+                Ok(client) => {
+                    let mut relay = |step| progress(step);
+                    match kill::send(client, &kill, deadline, stop, &mut relay).await {
+                        Ok(report) => kill::finish(client, &kill, report, deadline, stop, progress).await,
+                        Err(error) => Err(error.into()),
+                    }
                 }
-            }
-            Err(error) => Err(error.into()),
-        },
-    };
-    match &result {
-        Ok(report) => progress(format!("Killed {}: {}", describe(app), report.message)),
-        Err(failed) => progress(FailedKill::sentence_of(&describe(app), &failed.error)),
+                Err(error) => Err(error.into()),
+            },
+        };
+        match &result {
+            Ok(report) => progress(format!("Killed {}: {}", describe(app), report.message)),
+            Err(failed) => progress(FailedKill::sentence_of(&describe(app), &failed.error)),
+        }
+        result
     }
-    result
 }
 
 /// How a summary mentions the apps that matched but were excluded, when there were any.
@@ -392,6 +404,7 @@ fn tally(
     phase: Phase,
     results: Vec<(&AppInfo, Attempt)>,
     stopped: bool,
+    killed_before: usize,
 ) -> Result<BulkOutcome, ProviderError> {
     let selected = results.len();
     let mut killed = Vec::new();
@@ -409,7 +422,14 @@ fn tally(
         }
     }
     if !failures.is_empty() || not_attempted > 0 {
-        return Err(ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped });
+        return Err(ProviderError::BulkFailed {
+            phase,
+            selected,
+            failures,
+            not_attempted,
+            stopped,
+            killed_before,
+        });
     }
     Ok(BulkOutcome { killed, warnings })
 }
@@ -425,7 +445,7 @@ pub async fn list_and_select(
 ) -> Result<(usize, Selected), ProviderError> {
     let stop = context.running()?;
     let session = context.session()?;
-    session.check_account(&selection.account_id)?;
+    session.check_account(&selection.account_id, Selector::account_id)?;
     let listing = format!("the apps of account {:?}", selection.account_id);
     let client = session.client().map_err(|error| ProviderError::LookupFailed {
         what: listing.clone(),
@@ -436,9 +456,46 @@ pub async fn list_and_select(
         look_up("the accounts these keys see", limit, &stop, timeout_at(deadline, session.accounts(client)))
             .await?;
     let account = selection.account_in(&accounts)?;
+    let (owner, unverified) = checked_owner(account, &accounts, session.account_setting())?;
     let apps = look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id)))
         .await?;
-    Ok((apps.len(), selection.select(&apps, account, SystemTime::now())))
+    let mut selected = selection.select(&apps, owner, SystemTime::now());
+    selected.warnings.extend(unverified);
+    // Every app of another account: the names do not line up, and nothing can be told apart.
+    if let Some(owner) = owner
+        && !apps.is_empty()
+        && selected.foreign == apps.len()
+    {
+        let mut names: Vec<&str> = apps.iter().map(|app| app.account_name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        return Err(ProviderError::AllForeign {
+            attribute: Selector::account_id,
+            account: selection.account_id.clone(),
+            owner: owner.to_string(),
+            listed: apps.len(),
+            names: names.into_iter().take(5).map(str::to_string).collect(),
+        });
+    }
+    Ok((apps.len(), selected))
+}
+
+/// The apps DataForest lists for the selection's account, unchecked.
+async fn apps_of(
+    context: &Context,
+    selection: &Selection,
+    deadline: Instant,
+    limit: Duration,
+) -> Result<Vec<AppInfo>, ProviderError> {
+    let stop = context.running()?;
+    let session = context.session()?;
+    let listing = format!("the apps of account {:?}", selection.account_id);
+    let client = session.client().map_err(|error| ProviderError::LookupFailed {
+        what: listing.clone(),
+        error: Box::new(error),
+        attempts: 0,
+    })?;
+    look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id))).await
 }
 
 /// A look-up (`what`, for messages) bounded by its time-out (`limit`) and Terraform's stop.
@@ -563,6 +620,12 @@ mod tests {
         );
         let equal = KillSettings { max_apps: number(3), min_apps: number(3), ..KillSettings::default() };
         assert_eq!(equal.resolve(Duration::ZERO).unwrap().min_apps, 3);
+        // A cap not known yet (from a variable, at validate) is checked once it is.
+        let later =
+            KillSettings { max_apps: Field::Unknown, min_apps: number(25), ..KillSettings::default() };
+        assert!(later.validate().is_none());
+        let default_cap = KillSettings { min_apps: number(25), ..KillSettings::default() };
+        assert!(default_cap.validate().is_some(), "the default cap is 20");
     }
 
     #[test]
@@ -602,7 +665,7 @@ mod tests {
         assert_eq!(started.load(Ordering::SeqCst), 1);
         let attempted: Vec<bool> = results.iter().map(|(_, attempt)| attempt.is_some()).collect();
         assert_eq!(attempted, [true, false, false, false, false, false]);
-        let tallied = tally(Phase::Action, results, stop.is_cancelled());
+        let tallied = tally(Phase::Action, results, stop.is_cancelled(), 0);
         let Err(ProviderError::BulkFailed { selected, failures, not_attempted, stopped, .. }) = tallied
         else {
             panic!("{tallied:?}")
@@ -631,7 +694,7 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 2);
         let attempted = results.iter().filter(|(_, attempt)| attempt.is_some()).count();
         assert_eq!(attempted, 4);
-        let tallied = tally(Phase::Create, results, stop.is_cancelled());
+        let tallied = tally(Phase::Create, results, stop.is_cancelled(), 0);
         assert!(
             matches!(tallied, Err(ProviderError::BulkFailed { not_attempted: 2, stopped: false, .. })),
             "{tallied:?}"
@@ -654,7 +717,7 @@ mod tests {
         .await;
         let ids: Vec<&str> = results.iter().map(|(app, _)| app.id.as_str()).collect();
         assert_eq!(ids, ["App01", "App02", "App03", "App04", "App05", "App06"]);
-        let tallied = tally(Phase::Create, results, false).unwrap();
+        let tallied = tally(Phase::Create, results, false, 0).unwrap();
         let killed: Vec<&str> = tallied.killed.iter().map(|(app, _)| app.id.as_str()).collect();
         assert_eq!(killed, ids);
     }
@@ -689,7 +752,7 @@ mod tests {
             async move { result }
         })
         .await;
-        let tallied = tally(Phase::Destroy, results, false);
+        let tallied = tally(Phase::Destroy, results, false, 0);
         let Err(error @ ProviderError::BulkFailed { .. }) = tallied else { panic!("{tallied:?}") };
         let ProviderError::BulkFailed { failures, not_attempted, .. } = &error else { unreachable!() };
         assert_eq!((failures.len(), *not_attempted), (1, 0));

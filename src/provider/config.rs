@@ -278,11 +278,11 @@ impl AccountRule {
     }
 
     /// The setting that refuses accounts, when one does.
-    pub fn attribute(&self) -> Option<&'static str> {
+    pub fn setting(&self) -> Option<Setting> {
         match self {
             AccountRule::Any => None,
-            AccountRule::Allowed(_) => Some(ALLOWED_ACCOUNT_IDS.attribute),
-            AccountRule::Forbidden(_) => Some(FORBIDDEN_ACCOUNT_IDS.attribute),
+            AccountRule::Allowed(_) => Some(ALLOWED_ACCOUNT_IDS),
+            AccountRule::Forbidden(_) => Some(FORBIDDEN_ACCOUNT_IDS),
         }
     }
 }
@@ -388,6 +388,14 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
     let account_ids = |setting: Setting| -> Result<Option<(BTreeSet<String>, Source)>, ConfigError> {
         match lookup(setting)? {
             Some((text, source)) => Ok(Some((parse_account_ids(&text, setting, source.clone())?, source))),
+            // A guard set to nothing must not quietly guard nothing.
+            None if (environment.var)(setting.env).is_some_and(|value| value.trim().is_empty()) => {
+                Err(ConfigError::InvalidAccountIds {
+                    setting,
+                    value: String::new(),
+                    source: Source::Env(setting.env),
+                })
+            }
             None => Ok(None),
         }
     };
@@ -706,7 +714,7 @@ mod tests {
         }
         let rule = resolve_with(&allowed, &creds, None).unwrap().accounts;
         assert!(rule.permits("acc1") && !rule.permits("acc3"));
-        assert_eq!(rule.attribute(), Some("allowed_account_ids"));
+        assert_eq!(rule.setting(), Some(ALLOWED_ACCOUNT_IDS));
         let from_env = resolve_with(
             &block(&[]),
             &[creds[0], creds[1], ("NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS", " acc1 ,acc2")],
@@ -722,6 +730,15 @@ mod tests {
             None,
         );
         assert!(matches!(both, Err(ConfigError::BothAccountLists { .. })), "{both:?}");
+        let set_to_nothing = resolve_with(
+            &block(&[]),
+            &[creds[0], creds[1], ("NCLOUD_DATAFOREST_ALLOWED_ACCOUNT_IDS", " ")],
+            None,
+        );
+        assert!(
+            matches!(set_to_nothing, Err(ConfigError::InvalidAccountIds { .. })),
+            "a guard set to nothing fails"
+        );
         let blank = resolve_with(
             &block(&[]),
             &[creds[0], creds[1], ("NCLOUD_DATAFOREST_ALLOWED_ACCOUNT_IDS", "acc1,")],

@@ -73,12 +73,14 @@ pub struct Selection {
     exclude_name_regex: Option<Regex>,
 }
 
-/// The apps a selection matched, how many more matched but were excluded, how many each
-/// condition let through, and what is worth a warning.
+/// The apps a selection matched, how many more matched but were excluded, how many listed apps
+/// belonged to another account, how many each condition let through, and what is worth a
+/// warning.
 #[derive(Debug, Default)]
 pub struct Selected {
     pub apps: Vec<AppInfo>,
     pub excluded: usize,
+    pub foreign: usize,
     pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
 }
@@ -115,6 +117,12 @@ impl Selector {
             && account.trim().is_empty()
         {
             errors.push(ProviderError::EmptyArgument { name: Selector::account_id });
+        }
+        // A blank exclusion pattern matches every name, and would spare everything unnoticed.
+        if let Field::Known(pattern) = &self.exclude_name_regex
+            && pattern.is_empty()
+        {
+            errors.push(ProviderError::EmptyArgument { name: Selector::exclude_name_regex });
         }
         for (attribute, field) in [
             (Selector::name_regex, &self.name_regex),
@@ -268,22 +276,25 @@ impl Selection {
         })
     }
 
-    /// The apps of `account` that match, as of `now`. A listed app whose `accountName` is another
-    /// account's is never selected, whatever else matches; one without an `accountName` is kept.
-    /// Both are counted in a warning, and so are apps that match all but the age, whose start
-    /// time cannot be read.
-    pub fn select(&self, apps: &[AppInfo], account: &AccountInfo, now: SystemTime) -> Selected {
+    /// The apps of the account that match, as of `now`. `owner` is the `accountName` that tells
+    /// the account's apps from others' (see [`owner_name`]); `None` when none can. A listed app
+    /// whose `accountName` is another is never selected, whatever else matches; one without an
+    /// `accountName` is kept. Both are counted in warnings, and so are apps that match all but
+    /// the age, whose start time cannot be read.
+    pub fn select(&self, apps: &[AppInfo], owner: Option<&str>, now: SystemTime) -> Selected {
         let mut labels = self.conditions();
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
         let mut unreadable = Vec::new();
-        let (mut foreign, mut unnamed) = (0, 0);
+        let mut unnamed = 0;
         for app in apps {
-            if app.account_name.is_empty() || account.name.is_empty() {
-                unnamed += 1;
-            } else if app.account_name != account.name {
-                foreign += 1;
-                continue;
+            match owner {
+                Some(owner) if !app.account_name.is_empty() && app.account_name != owner => {
+                    selected.foreign += 1;
+                    continue;
+                }
+                Some(_) if app.account_name.is_empty() => unnamed += 1,
+                _ => {}
             }
             // Each condition set counts the apps it lets through, in the order of `conditions`.
             let mut stage = 0;
@@ -327,11 +338,12 @@ impl Selection {
             }
         }
         let mut steps: Vec<(String, usize)> = labels.drain(..).zip(passed).collect();
-        if foreign > 0 {
-            steps.insert(0, (format!("of account {:?}", account.name), apps.len() - foreign));
-            selected
-                .warnings
-                .push(ProviderWarning::ForeignApps { account: self.account_id.clone(), count: foreign });
+        if let Some(owner) = owner
+            && selected.foreign > 0
+        {
+            steps.insert(0, (format!("of account {owner:?}"), apps.len() - selected.foreign));
+            let count = selected.foreign;
+            selected.warnings.push(ProviderWarning::ForeignApps { account: self.account_id.clone(), count });
         }
         if unnamed > 0 {
             selected
@@ -364,7 +376,7 @@ impl Selection {
             conditions.push(format!("named {name:?}"));
         }
         if self.name_regex.is_some() {
-            conditions.push("matching name_regex".to_string());
+            conditions.push(format!("matching {}", Selector::name_regex));
         }
         if let Some(queue) = &self.queue_name {
             conditions.push(format!("in queue {queue:?}"));
@@ -391,6 +403,50 @@ impl Selection {
     fn excludes(&self, app: &AppInfo) -> bool {
         self.exclude_ids.contains(&app.id)
             || self.exclude_name_regex.as_ref().is_some_and(|pattern| pattern.is_match(&app.name))
+    }
+}
+
+/// The `accountName` that tells `account`'s apps from those of the other `accounts` the keys see,
+/// or why none can: the account has no name, or shares it.
+pub fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Result<&'a str, String> {
+    if account.name.is_empty() {
+        return Err(format!("accounts/getList gives account {:?} no name to check apps against", account.id));
+    }
+    let sharing: Vec<&str> = accounts
+        .iter()
+        .filter(|other| other.name == account.name && other.id != account.id)
+        .map(|other| other.id.as_str())
+        .collect();
+    if sharing.is_empty() {
+        Ok(&account.name)
+    } else {
+        Err(format!(
+            "account {:?} shares its name {:?} with {}",
+            account.id,
+            account.name,
+            sharing.join(", ")
+        ))
+    }
+}
+
+/// The `accountName` to select `account`'s apps by, as [`owner_name`] finds it; when there is
+/// none, a warning says so, and so does an error when the provider's account list (`setting`)
+/// asks that apps be checked.
+pub fn checked_owner<'a>(
+    account: &'a AccountInfo,
+    accounts: &[AccountInfo],
+    setting: Option<&'static str>,
+) -> Result<(Option<&'a str>, Option<ProviderWarning>), ProviderError> {
+    match (owner_name(account, accounts), setting) {
+        (Ok(owner), _) => Ok((Some(owner), None)),
+        (Err(why), Some(setting)) => Err(ProviderError::AccountUnverifiable {
+            setting,
+            subject: format!("the apps of account {:?}", account.id),
+            why,
+        }),
+        (Err(why), None) => {
+            Ok((None, Some(ProviderWarning::AccountUnverified { account: account.id.clone(), why })))
+        }
     }
 }
 
@@ -447,7 +503,7 @@ mod tests {
     }
 
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
-        selector.selection(unset).unwrap().select(&apps(), &account(), now())
+        selector.selection(unset).unwrap().select(&apps(), Some("Analytics"), now())
     }
 
     #[test]
@@ -592,8 +648,9 @@ mod tests {
         let mut listed = apps();
         listed[0].account_name = "Other".into();
         listed[1].account_name = String::new();
-        let selected = selection.select(&listed, &account(), now());
+        let selected = selection.select(&listed, Some("Analytics"), now());
         assert_eq!(ids(&selected), ["A2", "A3", "A4", "A5"]);
+        assert_eq!(selected.foreign, 1);
         assert!(
             selected.warnings.contains(&ProviderWarning::ForeignApps { account: "acc".into(), count: 1 })
         );
@@ -601,11 +658,20 @@ mod tests {
             selected.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 1 })
         );
         assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"Analytics\"");
-        // An account without a name cannot be checked against: its apps are kept, and counted.
+        // With no name to tell the account's apps by, they are all kept.
+        assert_eq!(ids(&selection.select(&listed, None, now())).len(), 5);
+
+        // The name tells the account's apps apart only if it is the account's alone.
+        let twin = AccountInfo { id: "acc2".into(), name: "Analytics".into() };
         let nameless = AccountInfo { name: String::new(), ..account() };
-        let kept = selection.select(&listed, &nameless, now());
-        assert_eq!(ids(&kept).len(), 5);
-        assert!(kept.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 5 }));
+        assert_eq!(owner_name(&account(), &[account()]), Ok("Analytics"));
+        assert!(owner_name(&account(), &[account(), twin.clone()]).unwrap_err().contains("shares its name"));
+        assert!(owner_name(&nameless, std::slice::from_ref(&nameless)).unwrap_err().contains("no name"));
+        let ours = account();
+        let (owner, warning) = checked_owner(&ours, &[account(), twin.clone()], None).unwrap();
+        assert!(owner.is_none() && matches!(warning, Some(ProviderWarning::AccountUnverified { .. })));
+        let refused = checked_owner(&ours, &[account(), twin], Some("allowed_account_ids"));
+        assert!(matches!(refused, Err(ProviderError::AccountUnverifiable { .. })), "{refused:?}");
 
         let seen: Vec<AccountInfo> =
             (1..=12).map(|n| AccountInfo { id: format!("other{n}"), name: String::new() }).collect();

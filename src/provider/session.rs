@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 
-use super::config::{AccountRule, ResolvedConfig};
+use super::config::ResolvedConfig;
 use super::error::{KillFailure, ProviderError};
 use super::kill::{Kill, KillError, KillReport};
 use super::memory::{self, KillMemory};
@@ -27,7 +27,8 @@ pub enum Configuration {
 }
 
 /// A resolved configuration, the HTTP client made from it when first needed (so that runs which
-/// never call DataForest, such as validate and plan, never build one), and the kills sent since.
+/// never call DataForest, such as validate, never build one), the accounts the keys see once
+/// asked, and the kills sent since.
 pub struct Session {
     config: ResolvedConfig,
     client: OnceLock<Result<DataForestClient, ApiError>>,
@@ -72,35 +73,48 @@ impl Session {
         })
     }
 
-    /// Refuses `account_id` when the provider's account list does.
-    pub fn check_account(&self, account_id: &str) -> Result<(), ProviderError> {
-        self.refused(account_id, None)
+    /// The provider's account list, when one is set.
+    pub fn account_setting(&self) -> Option<&'static str> {
+        self.config.accounts.setting().map(|setting| setting.attribute)
     }
 
-    fn refused(&self, account: &str, app: Option<&str>) -> Result<(), ProviderError> {
+    /// Refuses `account_id` (the argument `attribute`) when the provider's account list does.
+    pub fn check_account(&self, account_id: &str, attribute: &'static str) -> Result<(), ProviderError> {
+        self.refused(account_id, None, Some(attribute))
+    }
+
+    /// Refuses `account` when the provider's account list does: the account selected in
+    /// `attribute`, or that of `app`, named in `attribute`.
+    fn refused(
+        &self,
+        account: &str,
+        app: Option<&str>,
+        attribute: Option<&'static str>,
+    ) -> Result<(), ProviderError> {
         let rule = &self.config.accounts;
-        match rule.attribute() {
+        match rule.setting() {
             Some(setting) if !rule.permits(account) => Err(ProviderError::AccountRefused {
-                setting,
+                setting: setting.attribute,
+                env: setting.env,
                 account: account.to_string(),
                 app: app.map(str::to_string),
+                attribute,
             }),
             _ => Ok(()),
         }
     }
 
     /// When the provider's account list is set, reads `kill`'s app and refuses it if its account
-    /// is one the list refuses, or one whose id cannot be told (its name is no account the keys
-    /// see). An app DataForest does not know passes: the kill finds out what that means.
+    /// is one the list refuses, or cannot be told: the app has no `accountName`, no account the
+    /// keys see has that name, or several do and the list refuses one of them. An app DataForest
+    /// does not know passes: the kill finds out what that means.
     pub async fn check_app_account(
         &self,
         kill: &Kill,
         deadline: Instant,
         stop: &CancellationToken,
     ) -> Result<(), ProviderError> {
-        if self.config.accounts == AccountRule::Any {
-            return Ok(());
-        }
+        let Some(setting) = self.account_setting() else { return Ok(()) };
         let client = self.client_for(kill)?;
         let looked_up = |what: String| {
             move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
@@ -117,28 +131,35 @@ impl Session {
             };
             let accounts =
                 self.accounts(client).await.map_err(looked_up("the accounts these keys see".into()))?;
-            let id = accounts
-                .iter()
-                .find(|account| account.name == app.account_name)
-                .map(|account| account.id.clone());
-            Ok(Some((id, app.account_name)))
+            Ok(Some((app.account_name, accounts)))
         };
-        let account = tokio::select! {
+        let found = tokio::select! {
             biased;
             () = stop.cancelled() => return Err(ProviderError::Interrupted),
             found = tokio::time::timeout_at(deadline, bounded) => {
                 found.map_err(|_| kill.failed(KillFailure::TimedOut { limit: kill.limit }))??
             }
         };
-        match account {
-            Some((Some(id), _)) => self.refused(&id, Some(&kill.app_id)),
-            // An account the list cannot be checked against is refused, whichever list is set.
-            Some((None, name)) => Err(ProviderError::AccountRefused {
-                setting: self.config.accounts.attribute().unwrap_or_default(),
-                account: if name.is_empty() { "(none given)".to_string() } else { name },
-                app: Some(kill.app_id.clone()),
-            }),
-            None => Ok(()),
+        let Some((name, accounts)) = found else { return Ok(()) };
+        let named: Vec<&str> = accounts
+            .iter()
+            .filter(|account| !name.is_empty() && account.name == name)
+            .map(|account| account.id.as_str())
+            .collect();
+        let unverifiable = |why: String| ProviderError::AccountUnverifiable {
+            setting,
+            subject: format!("AI app {:?}", kill.app_id),
+            why,
+        };
+        match named[..] {
+            [] if name.is_empty() => Err(unverifiable("DataForest gives it no accountName".to_string())),
+            [] => Err(unverifiable(format!("no account these keys see is named {name:?}, its accountName"))),
+            [id] => self.refused(id, Some(&kill.app_id), kill.attribute),
+            ref several if several.iter().all(|id| self.config.accounts.permits(id)) => Ok(()),
+            ref several => Err(unverifiable(format!(
+                "accounts {} share its accountName {name:?}, and the list refuses some of them",
+                several.join(", ")
+            ))),
         }
     }
 

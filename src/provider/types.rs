@@ -58,8 +58,8 @@ pub trait ResourceType: Object + Send + Sync + 'static {
     fn validate(&self) -> Vec<ProviderError>;
     /// Plans `proposed` over `prior` (`None` when creating).
     fn plan(prior: Option<&Self>, proposed: &Self) -> Plan<Self>;
-    /// Checks a planned configuration against the provider's settings, once they are known:
-    /// what they refuse fails the plan.
+    /// Checks a planned state against the provider's settings, once they are known: what they
+    /// refuse fails the plan.
     fn check_at_plan(&self, _session: &Session) -> Vec<ProviderError> {
         Vec::new()
     }
@@ -235,13 +235,13 @@ impl<T: ResourceType> Served<T> {
                 warnings: warnings(&said),
             });
         };
+        let Plan { planned, requires_replace } = T::plan(prior.as_ref(), &proposed);
         // Settings still unknown (or a provider not yet configured) are checked at apply.
         if let Ok(session) = context.session()
-            && let Some(refused) = proposed.check_at_plan(&session).into_iter().next()
+            && let Some(refused) = planned.check_at_plan(&session).into_iter().next()
         {
             return Err(refused);
         }
-        let Plan { planned, requires_replace } = T::plan(prior.as_ref(), &proposed);
         let said = T::preview(context, prior.as_ref(), Some(&planned)).await;
         Ok(PlannedChange {
             warnings: warnings(&said),

@@ -705,6 +705,88 @@ resource "ncloud_dataforest_aiapps_kill" "hook" {
         .assert_contains("Authentication Failed");
 });
 
+on_each_terraform!(an_app_killed_in_one_settle_round_is_not_new_in_the_next, |terraform| {
+    let sim = Sim::start(&[]);
+    // DataForest accepts the kill, and the app keeps running a while: it still matches.
+    sim.simulator.set_kill_duration(Duration::from_secs(600));
+    sim.simulator.put_app(app("Late01", "late-1", "gpu", "RUNNING", started(HOUR)));
+    let workspace = Workspace::new(terraform, &sim, SETTLE);
+    workspace.apply();
+    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.teardown"]["killed"];
+    assert_eq!(killed.as_array().unwrap().len(), 1, "{killed}");
+    assert_eq!(sim.simulator.kill_calls("Late01"), 1);
+    assert_eq!(sim.state_of("Late01"), "RUNNING", "still ending");
+});
+
+on_each_terraform!(apps_that_cannot_be_told_to_be_the_accounts_are_never_killed, |terraform| {
+    let sim = Sim::start(&[]);
+    // Two accounts share a name: the allow list cannot tell their apps apart by accountName.
+    sim.simulator.put_app(App {
+        account_id: "acc1".into(),
+        account_name: "shared".into(),
+        ..App::running("Mine01")
+    });
+    sim.simulator.put_app(App {
+        account_id: "acc2".into(),
+        account_name: "shared".into(),
+        ..App::running("Their1")
+    });
+    let single = r#"
+provider "ncloud" {
+  allowed_account_ids = ["acc1"]
+}
+resource "ncloud_dataforest_aiapp_kill" "theirs" {
+  app_id = "Their1"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, single);
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("Account not verifiable")
+        .assert_contains("accounts acc1, acc2 share its accountName \"shared\"");
+    assert_eq!(sim.simulator.kill_calls("Their1"), 0);
+
+    // Every app a listing returns is another account's: the names do not line up, nothing goes.
+    let sim = Sim::start(&[]);
+    sim.simulator.put_account("acc1", "Analytics");
+    sim.simulator.put_app(App {
+        account_id: "acc2".into(),
+        account_name: "Other".into(),
+        ..App::running("Their2")
+    });
+    sim.simulator.set_list_ignores_account(true);
+    let bulk = r#"
+resource "ncloud_dataforest_aiapps_kill" "teardown" {
+  account_id = "acc1"
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, bulk);
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("Apps of other accounts only")
+        .assert_contains(r#"not one carries its name "Analytics""#);
+    assert_eq!(sim.simulator.kill_calls("Their2"), 0);
+});
+
+on_each_terraform!(a_plan_that_kills_nothing_is_not_refused_by_an_account_list, |terraform| {
+    let sim = seeded_sim();
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "done" {
+  account_id = "acc1"
+  name_regex = "^env-7-"
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
+    workspace.apply();
+    // The account is forbidden after its kill was recorded: plans go on, they kill nothing.
+    workspace.env.insert("NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS".into(), "acc1".into());
+    let replan = workspace.ok(&["plan", "-input=false"]);
+    assert!(!replan.all().contains("Account not allowed"), "{replan}");
+    // A change that would kill again is refused.
+    workspace.write_main(&config.replace("^env-7-", "^env-42-"));
+    workspace.fails(&["plan", "-input=false"]).assert_contains("Account not allowed");
+});
+
 on_each_terraform!(a_get_list_of_twenty_thousand_apps, |terraform| {
     let sim = Sim::start(&[]);
     sim.simulator.generate(20_000);

@@ -10,7 +10,7 @@ use crate::protocol::object::{Field, Flat, computed, flatten, optional};
 use crate::protocol::schema::Schema;
 
 use super::super::error::{ProviderError, ProviderWarning};
-use super::super::selector::{Selector, UnsetStates, check_state};
+use super::super::selector::{Selector, UnsetStates, check_state, checked_owner};
 use super::super::session::Session;
 use super::super::types::{DataSourceType, schema_of};
 use super::aiapp::App;
@@ -77,7 +77,7 @@ impl DataSourceType for AppList {
         if let Some(state) = known(&self.state, AppList::state)? {
             selection = selection.only_state(state);
         }
-        session.check_account(&selection.account_id)?;
+        session.check_account(&selection.account_id, Selector::account_id)?;
         let failed = |what: String| {
             move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
                 what,
@@ -86,13 +86,15 @@ impl DataSourceType for AppList {
             }
         };
         let accounts =
-            client.list_accounts().await.map_err(failed("the accounts these keys see".to_string()))?;
+            session.accounts(client).await.map_err(failed("the accounts these keys see".to_string()))?;
         let account = selection.account_in(&accounts)?;
+        let (owner, unverified) = checked_owner(account, &accounts, session.account_setting())?;
         let apps = client
             .list_apps(&selection.account_id)
             .await
             .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
-        let selected = selection.select(&apps, account, now);
+        let mut selected = selection.select(&apps, owner, now);
+        selected.warnings.extend(unverified);
         let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
         let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
         let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..self.clone() };

@@ -4,7 +4,7 @@
 use crate::ncp::profile::{ACCESS_KEY_ENTRY, SECRET_KEY_ENTRY};
 use crate::protocol::diagnostic::Diagnostic;
 
-use super::super::config::{ACCESS_KEY, ConfigError, Source};
+use super::super::config::{ACCESS_KEY, ALLOWED_ACCOUNT_IDS, ConfigError, FORBIDDEN_ACCOUNT_IDS, Source};
 
 pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
     match error {
@@ -80,8 +80,9 @@ pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
         ConfigError::BothAccountLists { allowed, forbidden } => Diagnostic::error(
             "Conflicting account lists",
             format!(
-                "allowed_account_ids (from {allowed}) and forbidden_account_ids (from {forbidden}) are both set. Set \
-                 one or the other: the allow list alone already refuses every account it does not name."
+                "{} (from {allowed}) and {} (from {forbidden}) are both set. Set one or the other: the allow list \
+                 alone already refuses every account it does not name.",
+                ALLOWED_ACCOUNT_IDS.attribute, FORBIDDEN_ACCOUNT_IDS.attribute
             ),
         ),
         ConfigError::ProfileFileUnreadable { path, reason } => Diagnostic::error(

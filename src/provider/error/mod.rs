@@ -89,8 +89,33 @@ pub enum ProviderError {
     /// kill that belongs to it.
     AccountRefused {
         setting: &'static str,
+        env: &'static str,
         account: String,
         app: Option<String>,
+        attribute: Option<&'static str>,
+    },
+    /// The provider's account list (`setting`) asks that apps be checked, and `subject` cannot
+    /// be: `why`.
+    AccountUnverifiable {
+        setting: &'static str,
+        subject: String,
+        why: String,
+    },
+    /// Every app DataForest listed for `account` (in `attribute`) carries another accountName
+    /// than its `owner` name: `names`, the first few.
+    AllForeign {
+        attribute: &'static str,
+        account: String,
+        owner: String,
+        listed: usize,
+        names: Vec<String>,
+    },
+    /// At a destroy, the keys see no `account` (in `attribute`), yet DataForest lists `count`
+    /// apps for it.
+    AccountUnlisted {
+        attribute: &'static str,
+        account: String,
+        count: usize,
     },
     /// A pattern that does not compile.
     InvalidRegex {
@@ -139,6 +164,8 @@ pub enum ProviderError {
         failures: Vec<FailedKill>,
         not_attempted: usize,
         stopped: bool,
+        /// Apps killed in the settle rounds before this one.
+        killed_before: usize,
     },
     /// A state (of `attribute`) that no YARN application has.
     InvalidState {
@@ -315,19 +342,47 @@ impl ProviderError {
                 ),
             )
             .at_attribute(attribute),
-            ProviderError::AccountRefused { setting, account, app } => Diagnostic::error(
+            ProviderError::AccountRefused { setting, env, account, app, attribute } => Diagnostic::error(
                 "Account not allowed",
                 format!(
-                    "{} account {}, which the provider's {setting} refuses, so nothing was sent to it. Check the \
-                     provider block's {setting} (or its environment variable), and that this configuration is \
-                     meant for that account.",
+                    "{} account {}, which the provider's {setting} refuses, so nothing was sent to it. Check \
+                     {setting} in the provider block (or {env}), and that this configuration is meant for that \
+                     account.",
                     match app {
                         Some(app) => format!("AI app {app:?} belongs to"),
                         None => "This selects in".to_string(),
                     },
                     quote_start(account)
                 ),
+            )
+            .at_optional_attribute(*attribute),
+            ProviderError::AccountUnverifiable { setting, subject, why } => Diagnostic::error(
+                "Account not verifiable",
+                format!(
+                    "The provider's {setting} asks that every kill's account be checked, but {subject} cannot be \
+                     told to belong to a permitted account: {why}. Nothing was sent to DataForest."
+                ),
             ),
+            ProviderError::AllForeign { attribute, account, owner, listed, names } => Diagnostic::error(
+                "Apps of other accounts only",
+                format!(
+                    "DataForest listed {listed} app(s) for account {account:?}, and not one carries its name \
+                     {owner:?} as accountName (they carry {}), so none can be told to be the account's and \
+                     nothing was selected or killed. Check {attribute}; if the names differ only in form, report \
+                     it.",
+                    names.iter().map(|name| format!("{name:?}")).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::AccountUnlisted { attribute, account, count } => Diagnostic::error(
+                "Account not listed",
+                format!(
+                    "These keys see no account {account:?} (accounts/getList), yet DataForest lists {count} app(s) \
+                     for it, so the destroy stops rather than kill apps it cannot check. The resource stays in \
+                     state. Check {attribute} and the keys."
+                ),
+            )
+            .at_attribute(attribute),
             ProviderError::InvalidRegex { attribute, reason } => Diagnostic::error(
                 "Invalid regular expression",
                 format!("{attribute} is not a regular expression the `regex` crate accepts: {reason}"),
@@ -363,7 +418,7 @@ impl ProviderError {
                 } else {
                     format!(
                         "After {killed} app(s) were killed and {rounds} settle round(s), {count} app(s) started \
-                         meanwhile still match: {named}. Raise {attribute} (at most 10), or run again."
+                         meanwhile still match: {named}. Raise {attribute}, or run again."
                     )
                 };
                 Diagnostic::error("Apps still match", detail).at_attribute(attribute)
@@ -373,7 +428,7 @@ impl ProviderError {
                 format!("{low} ({low_value}) is larger than {high} ({high_value}): no selection could satisfy both."),
             )
             .at_attribute(low),
-            ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped } => {
+            ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped, killed_before } => {
                 let mut listed: Vec<String> = failures
                     .iter()
                     .take(MAX_LISTED_FAILURES)
@@ -392,9 +447,13 @@ impl ProviderError {
                 }
                 let next = kill::next_bulk_step(*phase);
                 let went_through = selected.saturating_sub(failures.len() + not_attempted);
-                let mut detail = match went_through {
-                    0 => format!("{}; none was killed.", counts.join(", and ")),
-                    n => format!("{}; the other {n} were killed.", counts.join(", and ")),
+                let mut detail = match (went_through, killed_before) {
+                    (0, 0) => format!("{}; none was killed.", counts.join(", and ")),
+                    (n, 0) => format!("{}; the other {n} were killed.", counts.join(", and ")),
+                    (n, before) => format!(
+                        "{} in this settle round; the other {n} of it were killed, and {before} in the rounds before.",
+                        counts.join(", and ")
+                    ),
                 };
                 if !listed.is_empty() {
                     detail = format!("{detail}\n{}", listed.join("\n"));
@@ -605,6 +664,7 @@ mod tests {
             failures,
             not_attempted: 7,
             stopped: true,
+            killed_before: 0,
         };
         let detail = error.to_diagnostic().detail;
         assert!(detail.contains("25 of the 40 selected kills failed"), "{detail}");
@@ -627,6 +687,7 @@ mod tests {
             failures: Vec::new(),
             not_attempted: 3,
             stopped: false,
+            killed_before: 0,
         };
         let detail = timed_out.to_diagnostic().detail;
         assert!(

@@ -31,7 +31,10 @@ pub enum ProviderWarning {
     /// Listed apps whose `accountName` names another account than `account`: they were not
     /// selected.
     ForeignApps { account: String, count: usize },
-    /// Listed apps whose account could not be checked: they, or the account, have no name.
+    /// The apps of `account` cannot be told from other accounts' by name: `why`. They were
+    /// selected as the listing for the account returned them.
+    AccountUnverified { account: String, why: String },
+    /// Listed apps with no `accountName`: they could not be checked against `account`.
     UnnamedApps { account: String, count: usize },
     /// At destroy, the keys see `account` no more: there is nothing they can kill.
     AccountGone { attribute: &'static str, account: String },
@@ -115,8 +118,19 @@ impl ProviderWarning {
                     "Account of apps unchecked",
                     format!(
                         "{count} listed app(s) could not be checked against account {account:?}: DataForest gave \
-                         no accountName for them, or no name for the account. They were selected as the listing \
-                         for that account returned them."
+                         no accountName for them. They were selected as the listing for that account returned \
+                         them."
+                    ),
+                ),
+                None,
+            ),
+            ProviderWarning::AccountUnverified { account, why } => (
+                Diagnostic::warning(
+                    "Account of apps unchecked",
+                    format!(
+                        "The apps listed for account {account:?} cannot be told from other accounts' by their \
+                         accountName: {why}. They were selected as the listing for that account returned them; \
+                         set allowed_account_ids to refuse such a listing instead."
                     ),
                 ),
                 None,

@@ -7,6 +7,7 @@
 //! same run took is not killed twice.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::ncp::AppInfo;
 use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatten, optional};
@@ -22,6 +23,8 @@ use super::super::types::{Applied, ApplyError, Plan, ResourceType, schema_of};
 
 /// How many apps a plan's preview names; the rest are counted.
 const PREVIEWED_APPS: usize = 20;
+/// The longest a plan's preview waits for its listing.
+const PREVIEW_LIMIT: Duration = Duration::from_secs(30);
 
 tfplugin::object! {
     /// The resource as Terraform holds it: its configuration, a plan, or what it killed.
@@ -121,10 +124,10 @@ impl ResourceType for AppsKill {
         else {
             return Vec::new();
         };
-        let listed = match bulk::deadline_after(&settings) {
-            Ok(deadline) => bulk::list_and_select(context, &selection, deadline, settings.limit).await,
-            Err(error) => Err(error),
-        };
+        // A plan must not wait for long: the preview gives up sooner than a kill would.
+        let limit = settings.limit.min(PREVIEW_LIMIT);
+        let listed =
+            bulk::list_and_select(context, &selection, tokio::time::Instant::now() + limit, limit).await;
         let selected = match listed {
             Ok((_, selected)) => selected,
             Err(error) => {
@@ -146,10 +149,14 @@ impl ResourceType for AppsKill {
         warnings
     }
 
-    /// An account the provider's account list refuses fails the plan, once the account is known.
+    /// An account the provider's account list refuses fails the plan of a kill, once the account
+    /// is known. A plan that kills nothing (a recorded kill, a destroy hook before its destroy)
+    /// is not failed: the preview warns of a destroy hook's refusal instead.
     fn check_at_plan(&self, session: &Session) -> Vec<ProviderError> {
         match &self.selector.account_id {
-            Field::Known(account) => session.check_account(account).err().into_iter().collect(),
+            Field::Known(account) if self.killed.is_unknown() => {
+                session.check_account(account, Selector::account_id).err().into_iter().collect()
+            }
             _ => Vec::new(),
         }
     }
