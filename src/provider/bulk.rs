@@ -21,7 +21,7 @@ use crate::protocol::value::Number;
 
 use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillError, KillReport};
-use super::selector::{Selected, Selection, Selector, checked_owner, describe};
+use super::selector::{Owner, Selected, Selection, Selector, checked_owner, describe, other_names};
 use super::session::{Context, Session};
 
 const DEFAULT_MAX_APPS: u64 = 20;
@@ -248,7 +248,10 @@ pub async fn bulk_kill(
         // At destroy, the check at create has caught a mistyped account: one the keys no longer
         // see leaves nothing they can kill.
         // Unless DataForest still lists apps for it: then something is off, and the destroy stops.
-        Err(ProviderError::UnknownAccount { attribute, account, .. }) if phase == Phase::Destroy => {
+        // With `min_apps` set, though, nothing to kill is a failure, as everywhere.
+        Err(ProviderError::UnknownAccount { attribute, account, .. })
+            if phase == Phase::Destroy && settings.min_apps == 0 =>
+        {
             let listed = apps_of(context, selection, deadline, settings.limit).await?;
             if !listed.is_empty() {
                 return Err(ProviderError::AccountUnlisted { attribute, account, count: listed.len() });
@@ -459,7 +462,8 @@ pub async fn list_and_select(
     let (owner, unverified) = checked_owner(account, &accounts, session.account_setting())?;
     let apps = look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id)))
         .await?;
-    let mut selected = selection.select(&apps, owner, SystemTime::now());
+    let others = other_names(account, &accounts);
+    let mut selected = selection.select(&apps, Owner { name: owner, others: &others }, SystemTime::now());
     selected.warnings.extend(unverified);
     // Every app of another account: the names do not line up, and nothing can be told apart.
     if let Some(owner) = owner

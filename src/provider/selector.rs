@@ -138,9 +138,11 @@ impl Selector {
             if states.is_empty() {
                 errors.push(ProviderError::EmptySet { attribute: Selector::states });
             }
-            errors.extend(
-                states.iter().filter_map(|state| check_state(state.known()?, Selector::states).err()),
-            );
+            errors.extend(states.iter().filter_map(|state| match state {
+                Field::Known(state) => check_state(state, Selector::states).err(),
+                Field::Null => check_state("null", Selector::states).err(),
+                Field::Unknown => None,
+            }));
         }
         if let Field::Known(SetOf(ids)) = &self.exclude_ids {
             errors.extend(ids.iter().filter_map(|id| match id {
@@ -281,20 +283,25 @@ impl Selection {
     /// whose `accountName` is another is never selected, whatever else matches; one without an
     /// `accountName` is kept. Both are counted in warnings, and so are apps that match all but
     /// the age, whose start time cannot be read.
-    pub fn select(&self, apps: &[AppInfo], owner: Option<&str>, now: SystemTime) -> Selected {
+    pub fn select(&self, apps: &[AppInfo], owner: Owner, now: SystemTime) -> Selected {
+        let Owner { name: owner, others } = owner;
         let mut labels = self.conditions();
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
         let mut unreadable = Vec::new();
         let mut unnamed = 0;
         for app in apps {
-            match owner {
-                Some(owner) if !app.account_name.is_empty() && app.account_name != owner => {
-                    selected.foreign += 1;
-                    continue;
-                }
-                Some(_) if app.account_name.is_empty() => unnamed += 1,
-                _ => {}
+            let foreign = match owner {
+                Some(owner) => !app.account_name.is_empty() && app.account_name != owner,
+                // Without a name of its own, an app that carries another account's is still not its.
+                None => others.contains(&app.account_name.as_str()),
+            };
+            if foreign {
+                selected.foreign += 1;
+                continue;
+            }
+            if owner.is_some() && app.account_name.is_empty() {
+                unnamed += 1;
             }
             // Each condition set counts the apps it lets through, in the order of `conditions`.
             let mut stage = 0;
@@ -338,10 +345,8 @@ impl Selection {
             }
         }
         let mut steps: Vec<(String, usize)> = labels.drain(..).zip(passed).collect();
-        if let Some(owner) = owner
-            && selected.foreign > 0
-        {
-            steps.insert(0, (format!("of account {owner:?}"), apps.len() - selected.foreign));
+        if selected.foreign > 0 {
+            steps.insert(0, (format!("of account {:?}", self.account_id), apps.len() - selected.foreign));
             let count = selected.foreign;
             selected.warnings.push(ProviderWarning::ForeignApps { account: self.account_id.clone(), count });
         }
@@ -351,6 +356,7 @@ impl Selection {
                 .push(ProviderWarning::UnnamedApps { account: self.account_id.clone(), count: unnamed });
         }
         selected.funnel = Funnel { listed: apps.len(), steps };
+        selected.warnings.extend(self.unused_exclusions(apps));
         if !unreadable.is_empty() {
             selected.warnings.push(ProviderWarning::UnreadableStart {
                 attribute: Selector::running_longer_than,
@@ -395,6 +401,22 @@ impl Selection {
 }
 
 impl Selection {
+    /// A warning for exclusions that spare nothing `apps` holds, when there are any.
+    fn unused_exclusions(&self, apps: &[AppInfo]) -> Option<ProviderWarning> {
+        let ids: Vec<String> =
+            self.exclude_ids.iter().filter(|id| !apps.iter().any(|app| &app.id == *id)).cloned().collect();
+        let pattern = self
+            .exclude_name_regex
+            .as_ref()
+            .filter(|pattern| !apps.iter().any(|app| pattern.is_match(&app.name)))
+            .map(|pattern| (Selector::exclude_name_regex, pattern.as_str().to_string()));
+        (!ids.is_empty() || pattern.is_some()).then_some(ProviderWarning::UnusedExclusions {
+            attribute: Selector::exclude_ids,
+            ids,
+            pattern,
+        })
+    }
+
     fn has_exclusions(&self) -> bool {
         !self.exclude_ids.is_empty() || self.exclude_name_regex.is_some()
     }
@@ -427,6 +449,24 @@ pub fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Res
             sharing.join(", ")
         ))
     }
+}
+
+/// How a listing's apps are told to be the account's: by its `name`, when that is its own;
+/// else only apps that carry another account's name (`others`) are told not to be.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Owner<'a> {
+    pub name: Option<&'a str>,
+    pub others: &'a [&'a str],
+}
+
+/// The names of the accounts other than `account` that the keys see, less its own name: apps
+/// carrying one of them are not `account`'s.
+pub fn other_names<'a>(account: &AccountInfo, accounts: &'a [AccountInfo]) -> Vec<&'a str> {
+    accounts
+        .iter()
+        .filter(|other| other.id != account.id && !other.name.is_empty() && other.name != account.name)
+        .map(|other| other.name.as_str())
+        .collect()
 }
 
 /// The `accountName` to select `account`'s apps by, as [`owner_name`] finds it; when there is
@@ -503,7 +543,11 @@ mod tests {
     }
 
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
-        selector.selection(unset).unwrap().select(&apps(), Some("Analytics"), now())
+        selector.selection(unset).unwrap().select(
+            &apps(),
+            Owner { name: Some("Analytics"), others: &[] },
+            now(),
+        )
     }
 
     #[test]
@@ -648,7 +692,7 @@ mod tests {
         let mut listed = apps();
         listed[0].account_name = "Other".into();
         listed[1].account_name = String::new();
-        let selected = selection.select(&listed, Some("Analytics"), now());
+        let selected = selection.select(&listed, Owner { name: Some("Analytics"), others: &[] }, now());
         assert_eq!(ids(&selected), ["A2", "A3", "A4", "A5"]);
         assert_eq!(selected.foreign, 1);
         assert!(
@@ -657,9 +701,12 @@ mod tests {
         assert!(
             selected.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 1 })
         );
-        assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"Analytics\"");
+        assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"acc\"");
         // With no name to tell the account's apps by, they are all kept.
-        assert_eq!(ids(&selection.select(&listed, None, now())).len(), 5);
+        assert_eq!(ids(&selection.select(&listed, Owner::default(), now())).len(), 5);
+        // Still, an app carrying another account's name is not the account's.
+        let others = Owner { name: None, others: &["Other"] };
+        assert_eq!(ids(&selection.select(&listed, others, now())), ["A2", "A3", "A4", "A5"]);
 
         // The name tells the account's apps apart only if it is the account's alone.
         let twin = AccountInfo { id: "acc2".into(), name: "Analytics".into() };
@@ -688,6 +735,31 @@ mod tests {
         let mut with_it = seen.clone();
         with_it.push(account());
         assert_eq!(selection.account_in(&with_it).unwrap().name, "Analytics");
+    }
+
+    #[test]
+    fn exclusions_that_spare_nothing_are_said() {
+        let selector = |ids: &[&str], pattern: &str| Selector {
+            account_id: known("acc"),
+            exclude_ids: Field::Known(SetOf(ids.iter().map(|id| known(id)).collect())),
+            exclude_name_regex: known(pattern),
+            ..Selector::default()
+        };
+        let typos = select(selector(&["A1", "A7"], "-Pinned$"), UnsetStates::Any);
+        let unused = typos.warnings.iter().find_map(|warning| match warning {
+            ProviderWarning::UnusedExclusions { ids, pattern, .. } => Some((ids.clone(), pattern.clone())),
+            _ => None,
+        });
+        assert_eq!(
+            unused,
+            Some((vec!["A7".to_string()], Some(("exclude_name_regex", "-Pinned$".to_string()))))
+        );
+        let used = select(selector(&["A1"], "-mystery$"), UnsetStates::Any);
+        assert!(
+            !used.warnings.iter().any(|w| matches!(w, ProviderWarning::UnusedExclusions { .. })),
+            "{:?}",
+            used.warnings
+        );
     }
 
     #[test]

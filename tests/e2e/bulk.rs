@@ -555,6 +555,22 @@ resource "ncloud_dataforest_aiapps_kill" "typo" {
     );
     workspace.apply();
     sim.simulator.remove_account("acc9");
+    // With min_apps, nothing to kill is a failure even then: the resource stays.
+    let strict = workspace.work_dir().join("main.tf");
+    let hook = std::fs::read_to_string(&strict).unwrap();
+    std::fs::write(
+        &strict,
+        hook.replace("when       = \"destroy\"", "when       = \"destroy\"\n  min_apps   = 1"),
+    )
+    .unwrap();
+    sim.simulator.put_account("acc9", "nine");
+    workspace.apply();
+    sim.simulator.remove_account("acc9");
+    workspace.fails(&["destroy", "-auto-approve", "-input=false"]).assert_contains("Unknown account");
+    std::fs::write(&strict, hook).unwrap();
+    sim.simulator.put_account("acc9", "nine");
+    workspace.apply();
+    sim.simulator.remove_account("acc9");
     workspace
         .ok(&["destroy", "-auto-approve", "-input=false"])
         .assert_contains("Account no longer seen")
@@ -679,8 +695,10 @@ resource "ncloud_dataforest_aiapps_kill" "hook" {
     let mut workspace = Workspace::new(terraform, &sim, config);
     workspace
         .ok(&["plan", "-input=false"])
-        .assert_contains("Apps the kill would take")
-        .assert_contains(r#"2 app(s) of account "acc1" match now (1 more excluded), to be killed at this apply: Sel01 (env-42-etl), Sel02 (env-42-train)."#);
+        .assert_contains(r#"Kill preview: 2 app(s) of account "acc1""#)
+        .assert_contains(r#"2 app(s) of account "acc1" match now (1 more excluded), to be killed at this apply: Sel01 (env-42-etl), Sel02 (env-42-train)."#)
+        // A destroy hook shows, when it is created, what it would take as things stand.
+        .assert_contains(r#"1 app(s) of account "acc1" match now, to be killed at the destroy: Sel03 (env-7-etl)."#);
     assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "a plan kills nothing");
     workspace.apply();
     // A destroy hook's destroy plan shows what it would take, where Terraform asks the provider

@@ -10,7 +10,7 @@ use crate::protocol::object::{Field, Flat, computed, flatten, optional};
 use crate::protocol::schema::Schema;
 
 use super::super::error::{ProviderError, ProviderWarning};
-use super::super::selector::{Selector, UnsetStates, check_state, checked_owner};
+use super::super::selector::{Owner, Selector, UnsetStates, check_state, checked_owner, other_names};
 use super::super::session::Session;
 use super::super::types::{DataSourceType, schema_of};
 use super::aiapp::App;
@@ -93,7 +93,8 @@ impl DataSourceType for AppList {
             .list_apps(&selection.account_id)
             .await
             .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
-        let mut selected = selection.select(&apps, owner, now);
+        let others = other_names(account, &accounts);
+        let mut selected = selection.select(&apps, Owner { name: owner, others: &others }, now);
         selected.warnings.extend(unverified);
         let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
         let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();

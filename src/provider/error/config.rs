@@ -72,9 +72,10 @@ pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
         ConfigError::InvalidAccountIds { setting, value, source } => Diagnostic::error(
             format!("Invalid {}", setting.attribute),
             format!(
-                "{} {value:?} (from {source}) must name at least one account, with no blank entry. Leave it out to \
-                 act on any account the keys see.",
-                setting.attribute
+                "{} {} (from {source}) must name at least one account, with no blank entry. Leave it out to act on \
+                 any account the keys see.",
+                setting.attribute,
+                if value.trim().is_empty() { "names no account".to_string() } else { format!("{value:?}") }
             ),
         ),
         ConfigError::BothAccountLists { allowed, forbidden } => Diagnostic::error(

@@ -40,7 +40,18 @@ pub enum ProviderWarning {
     AccountGone { attribute: &'static str, account: String },
     /// What a planned kill (at the apply, or at the destroy) would take now: how many apps of
     /// `account` match, how many more were excluded, and the first of them.
-    Preview { later: LaterRun, account: String, count: usize, excluded: usize, first: Vec<String> },
+    /// `funnel` says how many each condition left, when nothing matched.
+    Preview {
+        later: LaterRun,
+        account: String,
+        count: usize,
+        excluded: usize,
+        first: Vec<String>,
+        funnel: String,
+    },
+    /// Exclusions that spare nothing the listing holds: ids it does not list, and a pattern no
+    /// app's name matches. A typo there spares nothing.
+    UnusedExclusions { attribute: &'static str, ids: Vec<String>, pattern: Option<(&'static str, String)> },
     /// The apps could not be listed for the plan's preview: why.
     PreviewFailed { reason: String },
     /// A kill selected no app of `account`: `funnel` says how many each condition left.
@@ -147,7 +158,29 @@ impl ProviderWarning {
                 ),
                 Some(*attribute),
             ),
-            ProviderWarning::Preview { later, account, count, excluded, first } => {
+            ProviderWarning::UnusedExclusions { attribute, ids, pattern } => {
+                let mut unused = Vec::new();
+                if !ids.is_empty() {
+                    unused.push(format!(
+                        "{attribute} names {} that DataForest does not list",
+                        ids.iter().map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                if let Some((name, pattern)) = pattern {
+                    unused.push(format!("{name} {pattern:?} matches no listed app's name"));
+                }
+                (
+                    Diagnostic::warning(
+                        "Exclusions that spare nothing",
+                        format!(
+                            "{}, so they spare nothing. If they were meant to spare an app, check them for a typo.",
+                            unused.join(", and ")
+                        ),
+                    ),
+                    Some(*attribute),
+                )
+            }
+            ProviderWarning::Preview { later, account, count, excluded, first, funnel } => {
                 let when = match later {
                     LaterRun::Apply | LaterRun::RealRun => "at this apply",
                     LaterRun::Destroy => "at the destroy",
@@ -155,7 +188,7 @@ impl ProviderWarning {
                 let excluded =
                     if *excluded > 0 { format!(" ({excluded} more excluded)") } else { String::new() };
                 let named = match count {
-                    0 => String::new(),
+                    0 => format!(" ({funnel})"),
                     _ if *count > first.len() => {
                         format!(": {}, and {} more", first.join(", "), count - first.len())
                     }
@@ -163,7 +196,7 @@ impl ProviderWarning {
                 };
                 (
                     Diagnostic::warning(
-                        "Apps the kill would take",
+                        format!("Kill preview: {count} app(s) of account {account:?}"),
                         format!(
                             "{count} app(s) of account {account:?} match now{excluded}, to be killed {when}{named}. \
                              The selection runs again when the kill runs, so apps started or ended by then count \
@@ -194,26 +227,25 @@ impl ProviderWarning {
                 None,
             ),
             ProviderWarning::WouldBeRefused { later, attribute, count, bound, over } => {
-                let (summary, when, to_apply) = match later {
-                    LaterRun::Apply => ("The apply would be refused", "the apply will", ""),
+                let (summary, run, to_apply) = match later {
+                    LaterRun::Apply => ("The apply would be refused", "the apply", ""),
                     LaterRun::Destroy => (
                         "The destroy would be refused",
-                        "if as many match at the destroy, it will",
+                        "the destroy",
                         ", and apply before the destroy: a destroy uses the settings in state",
                     ),
-                    LaterRun::RealRun => {
-                        ("The real run would be refused", "a run that is not a dry run would", "")
-                    }
+                    LaterRun::RealRun => ("The real run would be refused", "a run that is not a dry run", ""),
                 };
                 let detail = if *over {
                     format!(
-                        "{count} apps match now, more than {attribute} ({bound}) allows, so {when} kill none and \
-                         fail. Set {attribute} to at least {count}, or narrow the selector{to_apply}."
+                        "{count} apps match now, more than {attribute} ({bound}) allows: if as many match then, \
+                         {run} will kill none and fail. Set {attribute} to at least {count}, or narrow the \
+                         selector{to_apply}."
                     )
                 } else {
                     format!(
-                        "{count} app(s) match now, fewer than {attribute} ({bound}) asks for, so unless more \
-                         match, {when} kill none and fail. Set {attribute} to at most {count} if fewer apps are \
+                        "{count} app(s) match now, fewer than {attribute} ({bound}) asks for: unless more match \
+                         then, {run} will kill none and fail. Set {attribute} to at most {count} if fewer apps are \
                          expected{to_apply}."
                     )
                 };

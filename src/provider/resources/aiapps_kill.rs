@@ -111,8 +111,10 @@ impl ResourceType for AppsKill {
             (_, Some(planned)) if planned.killed.is_unknown() => {
                 (planned, Phase::Create, LaterRun::Apply, true)
             }
-            (_, Some(planned)) if matches!(planned.kills_on_destroy(), Ok(true)) => {
-                (planned, Phase::Destroy, LaterRun::Destroy, false)
+            // A destroy hook shows what it would take when it is created; its later plans say only
+            // whether its destroy would be refused.
+            (prior, Some(planned)) if matches!(planned.kills_on_destroy(), Ok(true)) => {
+                (planned, Phase::Destroy, LaterRun::Destroy, prior.is_none())
             }
             (Some(prior), None) if matches!(prior.kills_on_destroy(), Ok(true)) => {
                 (prior, Phase::Destroy, LaterRun::Destroy, true)
@@ -143,6 +145,7 @@ impl ResourceType for AppsKill {
                 count: selected.apps.len(),
                 excluded: selected.excluded,
                 first: selected.apps.iter().take(PREVIEWED_APPS).map(describe).collect(),
+                funnel: selected.funnel.to_string(),
             });
         }
         warnings.extend(bulk::refusal(&selected, &settings, later));
