@@ -15,13 +15,13 @@ use futures_util::StreamExt as _;
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
-use crate::ncp::{ApiError, AppInfo, CallError};
+use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient};
 use crate::protocol::object::{Field, optional};
 use crate::protocol::value::Number;
 
 use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillError, KillReport};
-use super::selector::{Owner, Selected, Selection, Selector, checked_owner, describe, other_names};
+use super::selector::{Owner, Selected, Selection, Selector, describe};
 use super::session::{Context, Session};
 
 const DEFAULT_MAX_APPS: u64 = 20;
@@ -449,24 +449,15 @@ pub async fn list_and_select(
     let stop = context.running()?;
     let session = context.session()?;
     session.check_account(&selection.account_id, Selector::account_id)?;
-    let listing = format!("the apps of account {:?}", selection.account_id);
-    let client = session.client().map_err(|error| ProviderError::LookupFailed {
-        what: listing.clone(),
-        error: Box::new(error),
-        attempts: 0,
-    })?;
-    let accounts =
-        look_up("the accounts these keys see", limit, &stop, timeout_at(deadline, session.accounts(client)))
-            .await?;
+    let what = "the accounts these keys see";
+    let client = looking_up(&session, what)?;
+    let accounts = look_up(what, limit, &stop, timeout_at(deadline, session.accounts(client))).await?;
     let account = selection.account_in(&accounts)?;
-    let (owner, unverified) = checked_owner(account, &accounts, session.account_setting())?;
-    let apps = look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id)))
-        .await?;
-    let others = other_names(account, &accounts);
-    let mut selected = selection.select(&apps, Owner { name: owner, others: &others }, SystemTime::now());
-    selected.warnings.extend(unverified);
+    let owner = Owner::of(account, &accounts, session.account_setting())?;
+    let apps = apps_of(context, selection, deadline, limit).await?;
+    let selected = selection.select(&apps, &owner, SystemTime::now());
     // Every app of another account: the names do not line up, and nothing can be told apart.
-    if let Some(owner) = owner
+    if let Some(owner) = owner.name()
         && !apps.is_empty()
         && selected.foreign == apps.len()
     {
@@ -494,12 +485,17 @@ async fn apps_of(
     let stop = context.running()?;
     let session = context.session()?;
     let listing = format!("the apps of account {:?}", selection.account_id);
-    let client = session.client().map_err(|error| ProviderError::LookupFailed {
-        what: listing.clone(),
+    let client = looking_up(&session, &listing)?;
+    look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id))).await
+}
+
+/// The client, for a look-up of `what`: one that cannot be set up fails the look-up.
+fn looking_up<'a>(session: &'a Session, what: &str) -> Result<&'a DataForestClient, ProviderError> {
+    session.client().map_err(|error| ProviderError::LookupFailed {
+        what: what.to_string(),
         error: Box::new(error),
         attempts: 0,
-    })?;
-    look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id))).await
+    })
 }
 
 /// A look-up (`what`, for messages) bounded by its time-out (`limit`) and Terraform's stop.

@@ -283,8 +283,8 @@ impl Selection {
     /// whose `accountName` is another is never selected, whatever else matches; one without an
     /// `accountName` is kept. Both are counted in warnings, and so are apps that match all but
     /// the age, whose start time cannot be read.
-    pub fn select(&self, apps: &[AppInfo], owner: Owner, now: SystemTime) -> Selected {
-        let Owner { name: owner, others } = owner;
+    pub fn select(&self, apps: &[AppInfo], owner: &Owner, now: SystemTime) -> Selected {
+        let Owner { name: owner, ref others, ref unverified } = *owner;
         let mut labels = self.conditions();
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
@@ -357,6 +357,7 @@ impl Selection {
         }
         selected.funnel = Funnel { listed: apps.len(), steps };
         selected.warnings.extend(self.unused_exclusions(apps));
+        selected.warnings.extend(unverified.clone());
         if !unreadable.is_empty() {
             selected.warnings.push(ProviderWarning::UnreadableStart {
                 attribute: Selector::running_longer_than,
@@ -452,40 +453,45 @@ pub fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Res
 }
 
 /// How a listing's apps are told to be the account's: by its `name`, when that is its own;
-/// else only apps that carry another account's name (`others`) are told not to be.
-#[derive(Clone, Copy, Debug, Default)]
+/// else only apps that carry another account's name (`others`) are told not to be, and a
+/// warning (`unverified`) says the rest could not be checked.
+#[derive(Clone, Debug, Default)]
 pub struct Owner<'a> {
-    pub name: Option<&'a str>,
-    pub others: &'a [&'a str],
+    name: Option<&'a str>,
+    others: Vec<&'a str>,
+    unverified: Option<ProviderWarning>,
 }
 
-/// The names of the accounts other than `account` that the keys see, less its own name: apps
-/// carrying one of them are not `account`'s.
-pub fn other_names<'a>(account: &AccountInfo, accounts: &'a [AccountInfo]) -> Vec<&'a str> {
-    accounts
-        .iter()
-        .filter(|other| other.id != account.id && !other.name.is_empty() && other.name != account.name)
-        .map(|other| other.name.as_str())
-        .collect()
-}
+impl<'a> Owner<'a> {
+    /// The account's own name, when it tells its apps apart.
+    pub fn name(&self) -> Option<&'a str> {
+        self.name
+    }
 
-/// The `accountName` to select `account`'s apps by, as [`owner_name`] finds it; when there is
-/// none, a warning says so, and so does an error when the provider's account list (`setting`)
-/// asks that apps be checked.
-pub fn checked_owner<'a>(
-    account: &'a AccountInfo,
-    accounts: &[AccountInfo],
-    setting: Option<&'static str>,
-) -> Result<(Option<&'a str>, Option<ProviderWarning>), ProviderError> {
-    match (owner_name(account, accounts), setting) {
-        (Ok(owner), _) => Ok((Some(owner), None)),
-        (Err(why), Some(setting)) => Err(ProviderError::AccountUnverifiable {
-            setting,
-            subject: format!("the apps of account {:?}", account.id),
-            why,
-        }),
-        (Err(why), None) => {
-            Ok((None, Some(ProviderWarning::AccountUnverified { account: account.id.clone(), why })))
+    /// How `account`'s apps are told among the `accounts` the keys see; an error when the
+    /// provider's account list (`setting`) asks that apps be checked and they cannot be.
+    pub fn of(
+        account: &'a AccountInfo,
+        accounts: &'a [AccountInfo],
+        setting: Option<&'static str>,
+    ) -> Result<Owner<'a>, ProviderError> {
+        let others = accounts
+            .iter()
+            .filter(|other| other.id != account.id && !other.name.is_empty() && other.name != account.name)
+            .map(|other| other.name.as_str())
+            .collect();
+        match (owner_name(account, accounts), setting) {
+            (Ok(name), _) => Ok(Owner { name: Some(name), others, unverified: None }),
+            (Err(why), Some(setting)) => Err(ProviderError::AccountUnverifiable {
+                setting,
+                subject: format!("the apps of account {:?}", account.id),
+                why,
+            }),
+            (Err(why), None) => Ok(Owner {
+                name: None,
+                others,
+                unverified: Some(ProviderWarning::AccountUnverified { account: account.id.clone(), why }),
+            }),
         }
     }
 }
@@ -545,7 +551,7 @@ mod tests {
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
         selector.selection(unset).unwrap().select(
             &apps(),
-            Owner { name: Some("Analytics"), others: &[] },
+            &Owner { name: Some("Analytics"), ..Owner::default() },
             now(),
         )
     }
@@ -692,7 +698,8 @@ mod tests {
         let mut listed = apps();
         listed[0].account_name = "Other".into();
         listed[1].account_name = String::new();
-        let selected = selection.select(&listed, Owner { name: Some("Analytics"), others: &[] }, now());
+        let selected =
+            selection.select(&listed, &Owner { name: Some("Analytics"), ..Owner::default() }, now());
         assert_eq!(ids(&selected), ["A2", "A3", "A4", "A5"]);
         assert_eq!(selected.foreign, 1);
         assert!(
@@ -703,10 +710,10 @@ mod tests {
         );
         assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"acc\"");
         // With no name to tell the account's apps by, they are all kept.
-        assert_eq!(ids(&selection.select(&listed, Owner::default(), now())).len(), 5);
+        assert_eq!(ids(&selection.select(&listed, &Owner::default(), now())).len(), 5);
         // Still, an app carrying another account's name is not the account's.
-        let others = Owner { name: None, others: &["Other"] };
-        assert_eq!(ids(&selection.select(&listed, others, now())), ["A2", "A3", "A4", "A5"]);
+        let others = Owner { others: vec!["Other"], ..Owner::default() };
+        assert_eq!(ids(&selection.select(&listed, &others, now())), ["A2", "A3", "A4", "A5"]);
 
         // The name tells the account's apps apart only if it is the account's alone.
         let twin = AccountInfo { id: "acc2".into(), name: "Analytics".into() };
@@ -714,10 +721,15 @@ mod tests {
         assert_eq!(owner_name(&account(), &[account()]), Ok("Analytics"));
         assert!(owner_name(&account(), &[account(), twin.clone()]).unwrap_err().contains("shares its name"));
         assert!(owner_name(&nameless, std::slice::from_ref(&nameless)).unwrap_err().contains("no name"));
-        let ours = account();
-        let (owner, warning) = checked_owner(&ours, &[account(), twin.clone()], None).unwrap();
-        assert!(owner.is_none() && matches!(warning, Some(ProviderWarning::AccountUnverified { .. })));
-        let refused = checked_owner(&ours, &[account(), twin], Some("allowed_account_ids"));
+        let (ours, with_twin) = (account(), [account(), twin]);
+        let owner = Owner::of(&ours, &with_twin, None).unwrap();
+        assert!(
+            owner.name.is_none()
+                && matches!(owner.unverified, Some(ProviderWarning::AccountUnverified { .. }))
+        );
+        let kept = selection.select(&listed, &owner, now());
+        assert!(kept.warnings.iter().any(|w| matches!(w, ProviderWarning::AccountUnverified { .. })));
+        let refused = Owner::of(&ours, &with_twin, Some("allowed_account_ids"));
         assert!(matches!(refused, Err(ProviderError::AccountUnverifiable { .. })), "{refused:?}");
 
         let seen: Vec<AccountInfo> =

@@ -107,14 +107,15 @@ impl Session {
     /// When the provider's account list is set, reads `kill`'s app and refuses it if its account
     /// is one the list refuses, or cannot be told: the app has no `accountName`, no account the
     /// keys see has that name, or several do and the list refuses one of them. An app DataForest
-    /// does not know passes: the kill finds out what that means.
+    /// does not know passes: the kill finds out what that means. Answers whether it found the app,
+    /// so that a caller that must know it exists need not read it again.
     pub async fn check_app_account(
         &self,
         kill: &Kill,
         deadline: Instant,
         stop: &CancellationToken,
-    ) -> Result<(), ProviderError> {
-        let Some(setting) = self.account_setting() else { return Ok(()) };
+    ) -> Result<bool, ProviderError> {
+        let Some(setting) = self.account_setting() else { return Ok(false) };
         let client = self.client_for(kill)?;
         let looked_up = |what: String| {
             move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
@@ -140,7 +141,7 @@ impl Session {
                 found.map_err(|_| kill.failed(KillFailure::TimedOut { limit: kill.limit }))??
             }
         };
-        let Some((name, accounts)) = found else { return Ok(()) };
+        let Some((name, accounts)) = found else { return Ok(false) };
         let named: Vec<&str> = accounts
             .iter()
             .filter(|account| !name.is_empty() && account.name == name)
@@ -154,8 +155,8 @@ impl Session {
         match named[..] {
             [] if name.is_empty() => Err(unverifiable("DataForest gives it no accountName".to_string())),
             [] => Err(unverifiable(format!("no account these keys see is named {name:?}, its accountName"))),
-            [id] => self.refused(id, Some(&kill.app_id), kill.attribute),
-            ref several if several.iter().all(|id| self.config.accounts.permits(id)) => Ok(()),
+            [id] => self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| true),
+            ref several if several.iter().all(|id| self.config.accounts.permits(id)) => Ok(true),
             ref several => Err(unverifiable(format!(
                 "accounts {} share its accountName {name:?}, and the list refuses some of them",
                 several.join(", ")

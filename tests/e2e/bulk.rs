@@ -665,6 +665,32 @@ resource "ncloud_dataforest_aiapp_kill" "theirs" {
     assert_eq!(sim.simulator.kill_calls("Oth01"), 0);
     assert_eq!(sim.state_of("Sel01"), "KILLED", "an app of an allowed account is killed");
 
+    // A destroy hook of an allowed app is armed with one read of it, and one of an app DataForest
+    // does not know still fails at create.
+    let hooks = r#"
+provider "ncloud" {
+  allowed_account_ids = ["acc1"]
+}
+resource "ncloud_dataforest_aiapp_kill" "later" {
+  app_id = "Sel03"
+  when   = "destroy"
+}
+"#;
+    workspace.write_main(hooks);
+    workspace.apply();
+    let reads = |id: &str| {
+        sim.simulator
+            .calls()
+            .iter()
+            .filter(|call| call.path.ends_with("/getDetail") && call.id.as_deref() == Some(id))
+            .count()
+    };
+    assert_eq!(reads("Sel03"), 1, "the account check's read serves the check that the app exists");
+    workspace.write_main(&hooks.replace("Sel03", "Ghost1"));
+    workspace
+        .fails(&["apply", "-auto-approve", "-input=false"])
+        .assert_contains("Cannot arm the kill at destroy");
+
     // From the environment, a deny list.
     let mut workspace = Workspace::new(
         terraform,

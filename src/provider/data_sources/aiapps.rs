@@ -10,7 +10,7 @@ use crate::protocol::object::{Field, Flat, computed, flatten, optional};
 use crate::protocol::schema::Schema;
 
 use super::super::error::{ProviderError, ProviderWarning};
-use super::super::selector::{Owner, Selector, UnsetStates, check_state, checked_owner, other_names};
+use super::super::selector::{Owner, Selector, UnsetStates, check_state};
 use super::super::session::Session;
 use super::super::types::{DataSourceType, schema_of};
 use super::aiapp::App;
@@ -88,14 +88,12 @@ impl DataSourceType for AppList {
         let accounts =
             session.accounts(client).await.map_err(failed("the accounts these keys see".to_string()))?;
         let account = selection.account_in(&accounts)?;
-        let (owner, unverified) = checked_owner(account, &accounts, session.account_setting())?;
+        let owner = Owner::of(account, &accounts, session.account_setting())?;
         let apps = client
             .list_apps(&selection.account_id)
             .await
             .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
-        let others = other_names(account, &accounts);
-        let mut selected = selection.select(&apps, Owner { name: owner, others: &others }, now);
-        selected.warnings.extend(unverified);
+        let selected = selection.select(&apps, &owner, now);
         let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
         let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
         let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..self.clone() };

@@ -226,9 +226,11 @@ impl AppKill {
         let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
-        session.check_app_account(&kill, deadline, &stop).await?;
-        let client = session.client_for(&kill)?;
-        kill::check_exists(client, &kill, &stop).await?;
+        // The account check, when there is one, has read the app already.
+        if !session.check_app_account(&kill, deadline, &stop).await? {
+            let client = session.client_for(&kill)?;
+            kill::check_exists(client, &kill, &stop).await?;
+        }
         self.with_intent()
     }
 }
