@@ -153,12 +153,12 @@ resource "ncloud_dataforest_aiapps_kill" "all" {
 }
 "#;
     let workspace = Workspace::new(terraform, &sim, config);
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     failed
         .assert_contains("Too many apps selected")
         .assert_contains("5 apps match")
         .assert_contains("Cap01 (batch-1)");
-    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+    assert_eq!(sim.kills_received(), 0, "nothing is killed");
     assert!(workspace.state().is_empty());
 });
 
@@ -177,7 +177,7 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
 }
 "#;
     let workspace = Workspace::new(terraform, &sim, config);
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     failed
         .assert_contains("1 of the 10 selected kills failed")
         .assert_contains("Ten07 (job-Ten07)")
@@ -242,9 +242,7 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     // A look-up that fails at create fails the apply: a destroy hook that cannot work is not
     // recorded. (The first look-up is the accounts the keys see.)
     workspace.env.insert("NCLOUD_SECRET_KEY".into(), "not-the-key".into());
-    workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
-        .assert_contains("Reading the accounts these keys see failed");
+    workspace.apply_fails().assert_contains("Reading the accounts these keys see failed");
     assert!(workspace.state().is_empty(), "{}", workspace.state_text());
     workspace.env.insert("NCLOUD_SECRET_KEY".into(), harness::SECRET_KEY.into());
     workspace.apply();
@@ -412,7 +410,7 @@ resource "ncloud_dataforest_aiapps_kill" "too_few" {
 "#;
     workspace.write_main(too_few);
     workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
+        .apply_fails()
         .assert_contains("Too few apps selected")
         .assert_contains(
             r#"3 app(s) of account "acc1" match, fewer than min_apps (4) asks for, so none was killed"#,
@@ -500,7 +498,7 @@ on_each_terraform!(apps_still_matching_after_the_last_settle_round_fail_naming_t
     ];
     let workspace = Workspace::new(terraform, &sim, SETTLE);
     workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
+        .apply_fails()
         .assert_contains("Apps still match")
         .assert_contains("After 2 app(s) were killed and 1 settle round(s), 1 app(s) started meanwhile still match: Late03 (late-3)");
     for starter in starters {
@@ -520,7 +518,7 @@ on_each_terraform!(settle_rounds_count_against_max_apps, |terraform| {
         &sim,
         &SETTLE.replace("settle_rounds = 1", "settle_rounds = 1\n  max_apps      = 1"),
     );
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains(
+    workspace.apply_fails().assert_contains(
         "After 1 app(s) were killed, 1 more started meanwhile match, more than max_apps (1) allows in all",
     );
     starter.join().unwrap();
@@ -537,12 +535,12 @@ resource "ncloud_dataforest_aiapps_kill" "typo" {
 "#;
     let workspace = Workspace::new(terraform, &sim, typo);
     workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
+        .apply_fails()
         .assert_contains("Unknown account")
         .assert_contains(r#"These keys see no DataForest account "acc3""#)
         .assert_contains("They see: acc1, acc2.")
         .assert_contains(r#"account_id = "acc3""#);
-    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+    assert_eq!(sim.kills_received(), 0, "nothing is killed");
     assert!(workspace.state().is_empty());
 
     // A destroy hook on an account the keys no longer see by the destroy: nothing to kill.
@@ -576,7 +574,7 @@ resource "ncloud_dataforest_aiapps_kill" "typo" {
         .assert_contains("Account no longer seen")
         .assert_contains(r#"These keys see no account "acc9" any more"#);
     assert!(workspace.state().is_empty());
-    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+    assert_eq!(sim.kills_received(), 0, "nothing is killed");
 });
 
 on_each_terraform!(apps_of_another_account_in_the_listing_are_never_killed, |terraform| {
@@ -624,7 +622,7 @@ action "ncloud_dataforest_aiapps_kill" "typo" {
         ])
         .assert_contains("Unknown account")
         .assert_contains(r#"These keys see no DataForest account "acc3""#);
-    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+    assert_eq!(sim.kills_received(), 0, "nothing is killed");
 }
 
 on_each_terraform!(account_lists_refuse_before_anything_is_sent, |terraform| {
@@ -659,7 +657,7 @@ resource "ncloud_dataforest_aiapp_kill" "theirs" {
 }
 "#;
     workspace.write_main(single);
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains(
+    workspace.apply_fails().assert_contains(
         r#"AI app "Oth01" belongs to account "acc2", which the provider's allowed_account_ids refuses"#,
     );
     assert_eq!(sim.simulator.kill_calls("Oth01"), 0);
@@ -687,9 +685,7 @@ resource "ncloud_dataforest_aiapp_kill" "later" {
     };
     assert_eq!(reads("Sel03"), 1, "the account check's read serves the check that the app exists");
     workspace.write_main(&hooks.replace("Sel03", "Ghost1"));
-    workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
-        .assert_contains("Cannot arm the kill at destroy");
+    workspace.apply_fails().assert_contains("Cannot arm the kill at destroy");
 
     // From the environment, a deny list.
     let mut workspace = Workspace::new(
@@ -698,7 +694,7 @@ resource "ncloud_dataforest_aiapp_kill" "later" {
         "resource \"ncloud_dataforest_aiapp_kill\" \"denied\" {\n  app_id = \"Sel02\"\n}\n",
     );
     workspace.env.insert("NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS".into(), "acc9, acc1".into());
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains(
+    workspace.apply_fails().assert_contains(
         r#"AI app "Sel02" belongs to account "acc1", which the provider's forbidden_account_ids refuses"#,
     );
     assert_eq!(sim.simulator.kill_calls("Sel02"), 0);
@@ -725,7 +721,7 @@ resource "ncloud_dataforest_aiapps_kill" "hook" {
         .assert_contains(r#"2 app(s) of account "acc1" match now (1 more excluded), to be killed at this apply: Sel01 (env-42-etl), Sel02 (env-42-train)."#)
         // A destroy hook shows, when it is created, what it would take as things stand.
         .assert_contains(r#"1 app(s) of account "acc1" match now, to be killed at the destroy: Sel03 (env-7-etl)."#);
-    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "a plan kills nothing");
+    assert_eq!(sim.kills_received(), 0, "a plan kills nothing");
     workspace.apply();
     // A destroy hook's destroy plan shows what it would take, where Terraform asks the provider
     // to plan destroys (1.3 and later).
@@ -785,7 +781,7 @@ resource "ncloud_dataforest_aiapp_kill" "theirs" {
 "#;
     let workspace = Workspace::new(terraform, &sim, single);
     workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
+        .apply_fails()
         .assert_contains("Account not verifiable")
         .assert_contains("accounts acc1, acc2 share its accountName \"shared\"");
     assert_eq!(sim.simulator.kill_calls("Their1"), 0);
@@ -806,7 +802,7 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
 "#;
     let workspace = Workspace::new(terraform, &sim, bulk);
     workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
+        .apply_fails()
         .assert_contains("Apps of other accounts only")
         .assert_contains(r#"not one carries its name "Analytics""#);
     assert_eq!(sim.simulator.kill_calls("Their2"), 0);
@@ -886,10 +882,7 @@ variable "dry_run" {
         .ok(&invoke)
         .assert_contains("Would kill Act01 (nightly-1)")
         .assert_contains("3 app(s) match; nothing was killed");
-    assert!(
-        sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")),
-        "a dry run sends no kill"
-    );
+    assert_eq!(sim.kills_received(), 0, "a dry run sends no kill");
 
     let real = [&invoke[..], &["-var", "dry_run=false"]].concat();
     workspace.ok(&real).assert_contains("Killed 3 app(s)");
@@ -936,5 +929,5 @@ variable "dry_run" {
         .assert_contains("3 app(s) match; nothing was killed");
     let real = [&invoke[..], &["-var", "dry_run=false"]].concat();
     workspace.fails(&real).assert_contains("Too many apps selected");
-    assert!(sim.simulator.calls().iter().all(|call| !call.path.ends_with("/kill")), "nothing is killed");
+    assert_eq!(sim.kills_received(), 0, "nothing is killed");
 }

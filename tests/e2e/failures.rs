@@ -12,7 +12,7 @@ on_each_terraform!(failed_kill_records_nothing_and_reapply_works, |terraform| {
         &sim,
         r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "Gh0st" }"#,
     );
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     failed
         .assert_contains("DataForest kill failed")
         .assert_contains("HTTP 404")
@@ -37,7 +37,7 @@ on_each_terraform!(invalid_app_id_fails_validation_with_its_path, |terraform| {
     validate.assert_contains("Invalid app_id").assert_contains("1 to 22 characters");
     // Terraform shows the attribute the diagnostic points at.
     validate.assert_contains("app_id = \"not-an-id!\"");
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("Invalid app_id");
+    workspace.apply_fails().assert_contains("Invalid app_id");
     assert!(sim.simulator.calls().is_empty());
 });
 
@@ -50,7 +50,7 @@ on_each_terraform!(missing_credentials_name_attribute_and_env_before_any_call, |
     plan.assert_contains("Missing access_key").assert_contains("NCLOUD_ACCESS_KEY");
     workspace.env.insert("NCLOUD_ACCESS_KEY".into(), harness::ACCESS_KEY.into());
     workspace.env.remove("NCLOUD_SECRET_KEY");
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("NCLOUD_SECRET_KEY");
+    workspace.apply_fails().assert_contains("NCLOUD_SECRET_KEY");
     assert!(sim.simulator.calls().is_empty());
     assert!(workspace.state().is_empty());
 });
@@ -106,7 +106,7 @@ on_each_terraform!(wrong_secret_is_refused_by_the_gateway_and_not_recorded, |ter
     let mut workspace =
         Workspace::new(terraform, &sim, r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "A1" }"#);
     workspace.env.insert("NCLOUD_SECRET_KEY".into(), "not-the-secret".into());
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     failed.assert_contains("HTTP 401").assert_contains("Authentication Failed");
     assert!(!failed.all().contains("not-the-secret"));
     assert!(workspace.state().is_empty());
@@ -195,7 +195,7 @@ on_each_terraform!(keys_from_the_cli_profile_come_only_as_a_pair, |terraform| {
     )
     .unwrap();
     // The profile's secret belongs to its own access key: it is never paired with the block's.
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     failed.assert_contains("Missing secret_key").assert_contains("only as a pair");
     assert!(sim.simulator.calls().is_empty());
     assert!(workspace.state().is_empty());

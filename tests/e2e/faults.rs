@@ -41,10 +41,7 @@ on_each_terraform!(permission_denied_is_not_retried, |terraform| {
     let sim = Sim::start(&["Flaky1"]);
     sim.simulator.fail_kills("Flaky1", [Fault::Status(401)]);
     let workspace = Workspace::new(terraform, &sim, JOB);
-    workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
-        .assert_contains("HTTP 401")
-        .assert_contains("Permission Denied");
+    workspace.apply_fails().assert_contains("HTTP 401").assert_contains("Permission Denied");
     assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
     assert!(workspace.state().is_empty());
     assert_eq!(sim.state_of("Flaky1"), "RUNNING");
@@ -54,7 +51,7 @@ on_each_terraform!(garbage_answer_fails_cleanly_and_is_not_recorded, |terraform|
     let sim = Sim::start(&["Flaky1"]);
     sim.simulator.fail_kills("Flaky1", [Fault::Garbage]);
     let workspace = Workspace::new(terraform, &sim, JOB);
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     failed.assert_contains("HTTP 200, unexpected answer: the body is not JSON");
     assert!(!failed.all().contains("panic"), "{failed}");
     assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
@@ -65,7 +62,7 @@ on_each_terraform!(success_false_is_a_failure_and_not_retried, |terraform| {
     let sim = Sim::start(&["Flaky1"]);
     sim.simulator.fail_kills("Flaky1", [Fault::SuccessFalse]);
     let workspace = Workspace::new(terraform, &sim, JOB);
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("kill was not accepted");
+    workspace.apply_fails().assert_contains("kill was not accepted");
     assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
     assert!(workspace.state().is_empty());
 });
@@ -75,7 +72,7 @@ on_each_terraform!(html_from_a_proxy_is_quoted_briefly_after_the_retries, |terra
     sim.simulator.fail_kills("Flaky1", [Fault::Status(502), Fault::Status(502)]);
     let config = format!("provider \"ncloud\" {{\n  max_retries = 1\n}}\n{JOB}\n");
     let workspace = Workspace::new(terraform, &sim, &config);
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     failed.assert_contains("after 2 attempts").assert_contains("HTTP 502").assert_contains("<html>");
     assert!(!failed.all().contains("a padding"), "only the start of the page is shown: {failed}");
     assert_eq!(sim.simulator.kill_calls("Flaky1"), 2);
@@ -95,10 +92,7 @@ on_each_terraform!(max_retries_zero_sends_once, |terraform| {
     sim.simulator.fail_kills("Flaky1", [Fault::Status(503)]);
     let mut workspace = Workspace::new(terraform, &sim, JOB);
     workspace.env.insert("NCLOUD_MAX_RETRIES".into(), "0".into());
-    workspace
-        .fails(&["apply", "-auto-approve", "-input=false"])
-        .assert_contains("HTTP 503")
-        .assert_contains("Endpoint Error");
+    workspace.apply_fails().assert_contains("HTTP 503").assert_contains("Endpoint Error");
     assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
     assert!(workspace.state().is_empty());
 });
@@ -116,7 +110,7 @@ resource "ncloud_dataforest_aiapp_kill" "job" {
 "#;
     let workspace = Workspace::new(terraform, &sim, config);
     let started = Instant::now();
-    let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+    let failed = workspace.apply_fails();
     let took = started.elapsed();
     failed.assert_contains("Kill timed out").assert_contains("may or may not have happened");
     assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(20), "took {took:?}");

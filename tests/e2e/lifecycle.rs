@@ -77,7 +77,7 @@ on_each_terraform!(an_app_that_already_ended_is_recorded_with_a_warning, |terraf
 
     // An app that does not exist is still an error.
     workspace.write_main(r#"resource "ncloud_dataforest_aiapp_kill" "ghost" { app_id = "Ghost02" }"#);
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("no such element");
+    workspace.apply_fails().assert_contains("no such element");
 });
 
 on_each_terraform!(a_destroy_time_kill_of_an_app_that_no_longer_exists_lets_destroy_finish, |terraform| {
@@ -117,7 +117,7 @@ resource "ncloud_dataforest_aiapp_kill" "blind" {
 }
 "#;
         let workspace = Workspace::new(terraform, &sim, config);
-        let failed = workspace.fails(&["apply", "-auto-approve", "-input=false"]);
+        let failed = workspace.apply_fails();
         failed.assert_contains("App still running").assert_contains("Could not confirm the app ended");
         let state = workspace.state();
         for (address, app_state) in

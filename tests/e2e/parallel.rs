@@ -39,7 +39,7 @@ on_each_terraform!(failures_in_for_each_keep_the_successes, |terraform| {
     // Apps 11 and 12 do not exist yet: their kills fail.
     let sim = Sim::start(&ids[..10].iter().map(String::as_str).collect::<Vec<_>>());
     let workspace = Workspace::new(terraform, &sim, &for_each_config());
-    workspace.fails(&["apply", "-auto-approve", "-input=false"]).assert_contains("no such element");
+    workspace.apply_fails().assert_contains("no such element");
     let state = workspace.state();
     assert_eq!(state.len(), 10, "only the successful kills are recorded: {state:?}");
     assert!(!state.contains_key("ncloud_dataforest_aiapp_kill.all[\"App11\"]"));

@@ -105,6 +105,11 @@ impl Sim {
     pub fn state_of(&self, id: &str) -> String {
         self.simulator.app(id).map(|app| app.state).unwrap_or_default()
     }
+
+    /// How many kills of any app the simulator has received.
+    pub fn kills_received(&self) -> usize {
+        self.simulator.calls().iter().filter(|call| call.path.ends_with("/aiapps/kill")).count()
+    }
 }
 
 /// A Terraform working folder with its own home, CLI configuration and environment.
@@ -248,6 +253,11 @@ impl Workspace {
 
     pub fn apply(&self) -> Run {
         self.ok(&["apply", "-auto-approve", "-input=false"])
+    }
+
+    /// Runs `terraform apply` and fails the test unless it fails.
+    pub fn apply_fails(&self) -> Run {
+        self.fails(&["apply", "-auto-approve", "-input=false"])
     }
 
     /// The resources in the state file, as `address -> attributes`.
