@@ -732,7 +732,7 @@ mod tests {
         assert!(matches!(both, Err(ConfigError::BothAccountLists { .. })), "{both:?}");
         let set_to_nothing = resolve_with(
             &block(&[]),
-            &[creds[0], creds[1], ("NCLOUD_DATAFOREST_ALLOWED_ACCOUNT_IDS", " ")],
+            &[creds[0], creds[1], ("NCLOUD_DATAFOREST_ALLOWED_ACCOUNT_IDS", "")],
             None,
         );
         assert!(
