@@ -653,6 +653,17 @@ mod tests {
             &bad_id.validate()[..],
             [ProviderError::InvalidAppId { attribute: "exclude_ids", .. }]
         ));
+        let with_null =
+            Selector { states: Field::Known(SetOf(vec![known("RUNNING"), Field::Null])), ..with_states(&[]) };
+        assert!(
+            matches!(&with_null.validate()[..], [ProviderError::InvalidState { .. }]),
+            "a null is no state"
+        );
+        let blank = Selector { exclude_name_regex: known(""), ..with_states(&["RUNNING"]) };
+        assert!(
+            matches!(&blank.validate()[..], [ProviderError::EmptyArgument { name: "exclude_name_regex" }]),
+            "a blank exclusion pattern would spare every app"
+        );
         let bad_pattern = Selector { exclude_name_regex: known("(prod"), ..with_states(&["RUNNING"]) };
         assert!(matches!(
             &bad_pattern.validate()[..],

@@ -694,5 +694,17 @@ mod tests {
             detail.starts_with("3 were not attempted, because the time-out ran out; none was killed."),
             "{detail}"
         );
+        // In a settle round, the kills of the rounds before are counted.
+        let later_round = ProviderError::BulkFailed {
+            phase: Phase::Create,
+            selected: 3,
+            failures: Vec::new(),
+            not_attempted: 3,
+            stopped: true,
+            killed_before: 4,
+        };
+        let detail = later_round.to_diagnostic().detail;
+        assert!(detail.contains("and 4 in the rounds before"), "{detail}");
+        assert!(!detail.contains("none was killed"), "{detail}");
     }
 }
