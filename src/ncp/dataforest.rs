@@ -55,11 +55,14 @@ pub struct Credentials {
     pub secret_key: SecretKey,
 }
 
-/// What DataForest answered to a successful kill (`"success": true` by construction).
+/// What DataForest answered to a successful kill (`"success": true` by construction), with the
+/// answer's HTTP status and how many attempts the call took.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KillOutcome {
     pub id: String,
     pub message: String,
+    pub status: u16,
+    pub attempts: u32,
 }
 
 /// How the client behaves on the wire.
@@ -86,8 +89,9 @@ pub struct CallError {
     pub earlier_attempt_uncertain: bool,
 }
 
-/// One HTTP answer, read.
+/// One HTTP answer, read, and which attempt of the call it answered (1 for the first).
 struct Answer {
+    attempt: u32,
     status: u16,
     retry_after: Option<Duration>,
     body: Vec<u8>,
@@ -150,7 +154,8 @@ impl DataForestClient {
     /// Forcibly ends an AI app: a signed `POST /api/v2/aiapps/kill`, retried as the policy says.
     pub async fn kill(&self, app_id: &str) -> Result<KillOutcome, CallError> {
         self.call_with_retries(KILL_PATH, &json!({ "id": app_id }), MAX_BODY_BYTES, |answer| {
-            decode_kill(answer.status, &answer.body, app_id)
+            let outcome = decode_kill(answer.status, &answer.body, app_id)?;
+            Ok(KillOutcome { attempts: answer.attempt, ..outcome })
         })
         .await
     }
@@ -192,7 +197,7 @@ impl DataForestClient {
         let mut earlier_attempt_uncertain = false;
         loop {
             attempts += 1;
-            let (error, retry_after) = match self.post(api_path, body, limit).await {
+            let (error, retry_after) = match self.post(api_path, body, limit, attempts).await {
                 Ok(answer) => match decode(&answer) {
                     Ok(decoded) => return Ok(decoded),
                     Err(error) => (error, answer.retry_after),
@@ -210,9 +215,15 @@ impl DataForestClient {
     }
 
     /// One attempt, logged at debug with its outcome and duration; never with a header.
-    async fn post(&self, api_path: &str, body: &Json, limit: usize) -> Result<Answer, ApiError> {
+    async fn post(
+        &self,
+        api_path: &str,
+        body: &Json,
+        limit: usize,
+        attempt: u32,
+    ) -> Result<Answer, ApiError> {
         let started = std::time::Instant::now();
-        let result = self.send(api_path, body, limit).await;
+        let result = self.send(api_path, body, limit, attempt).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(answer) => {
@@ -231,7 +242,13 @@ impl DataForestClient {
         result
     }
 
-    async fn send(&self, api_path: &str, body: &Json, limit: usize) -> Result<Answer, ApiError> {
+    async fn send(
+        &self,
+        api_path: &str,
+        body: &Json,
+        limit: usize,
+        attempt: u32,
+    ) -> Result<Answer, ApiError> {
         let url = self.endpoint.url_for(api_path);
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let signature = signing::sign(
@@ -270,7 +287,7 @@ impl DataForestClient {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Answer { status, retry_after, body: bytes })
+        Ok(Answer { attempt, status, retry_after, body: bytes })
     }
 }
 
@@ -329,7 +346,7 @@ fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
         || error.source().is_some_and(is_certificate_error)
 }
 
-/// Decodes the kill answer. It is a success only with HTTP 2xx, `"success": true`, and the id that
+/// Decodes the kill answer (as a first attempt's). It is a success only with HTTP 2xx, `"success": true`, and the id that
 /// was asked for; anything else is an error, so a kill that did not happen is never recorded.
 pub fn decode_kill(status: u16, body: &[u8], requested_id: &str) -> Result<KillOutcome, ApiError> {
     let object = classify(status, body)?;
@@ -350,7 +367,7 @@ pub fn decode_kill(status: u16, body: &[u8], requested_id: &str) -> Result<KillO
         None | Some(Json::Null) => String::new(),
         Some(_) => return Err(ApiError::unexpected(status, "\"message\" is not a string", body)),
     };
-    Ok(KillOutcome { id, message })
+    Ok(KillOutcome { id, message, status, attempts: 1 })
 }
 
 #[cfg(test)]
@@ -360,7 +377,10 @@ mod tests {
     #[test]
     fn decodes_documented_answer() {
         let outcome = decode_kill(200, br#"{"id":"abc","message":"killed","success":true}"#, "abc").unwrap();
-        assert_eq!(outcome, KillOutcome { id: "abc".into(), message: "killed".into() });
+        assert_eq!(
+            outcome,
+            KillOutcome { id: "abc".into(), message: "killed".into(), status: 200, attempts: 1 }
+        );
     }
 
     #[test]

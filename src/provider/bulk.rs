@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt as _;
@@ -19,8 +20,9 @@ use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient};
 use crate::protocol::object::{Field, optional};
 use crate::protocol::value::Number;
 
+use super::audit::{self, AuditLog};
 use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning};
-use super::kill::{self, Kill, KillError, KillReport};
+use super::kill::{self, Kill, KillError, KillReport, Outcome};
 use super::selector::{Owner, Selected, Selection, Selector, describe};
 use super::session::{Context, Session};
 
@@ -134,12 +136,37 @@ pub enum Memory {
     Own,
 }
 
-/// What a bulk kill did: each app killed with DataForest's answer (in the order `getList` gave
-/// them), and what is worth a warning.
-#[derive(Debug)]
+/// What a bulk kill did: each app whose kill counts as done (killed, found already ended, or,
+/// at destroy, gone) with DataForest's answer, round by round in the order `getList` gave them;
+/// and what is worth a warning.
+#[derive(Debug, Default)]
 pub struct BulkOutcome {
-    pub killed: Vec<(AppInfo, KillReport)>,
+    pub done: Vec<(AppInfo, KillReport)>,
     pub warnings: Vec<ProviderWarning>,
+}
+
+/// A bulk kill that failed, with what it did before it failed: the kills that went through are
+/// kept, so that a resource can record them.
+#[derive(Debug)]
+pub struct BulkError {
+    pub error: ProviderError,
+    pub done: Vec<(AppInfo, KillReport)>,
+    pub warnings: Vec<ProviderWarning>,
+}
+
+impl From<ProviderError> for BulkError {
+    fn from(error: ProviderError) -> BulkError {
+        BulkError { error, done: Vec::new(), warnings: Vec::new() }
+    }
+}
+
+/// Who runs a bulk kill: the type (resource or action) and the phase, for the audit log and the
+/// messages; and whether its kills go through the run's memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub entry_point: &'static str,
+    pub phase: Phase,
+    pub memory: Memory,
 }
 
 /// When a bulk kill that starts now must be done.
@@ -234,15 +261,35 @@ pub fn preview(selected: &Selected, settings: &BulkSettings, account: &str) -> V
 
 /// Lists, selects and kills what was selected; then, for each settle round asked for, lists
 /// again and kills what newly matches (apps started meanwhile), every round counting against
-/// `max_apps`. Apps that still match after the last round fail the kill.
+/// `max_apps`. Apps that still match after the last round fail the kill. Each kill's outcome goes
+/// to the audit log, when there is one, as it ends; a log that cannot be opened fails the kill
+/// before anything is listed. A failure keeps what was done before it.
 pub async fn bulk_kill(
     context: &Context,
     selection: &Selection,
     settings: &BulkSettings,
-    phase: Phase,
-    memory: Memory,
+    caller: Caller,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<BulkOutcome, ProviderError> {
+) -> Result<BulkOutcome, BulkError> {
+    let mut outcome = BulkOutcome::default();
+    match kill_rounds(context, selection, settings, caller, progress, &mut outcome).await {
+        Ok(()) => Ok(outcome),
+        Err(error) => Err(BulkError { error, done: outcome.done, warnings: outcome.warnings }),
+    }
+}
+
+/// [`bulk_kill`]'s rounds, adding each kill that went through to `outcome` as it goes.
+async fn kill_rounds(
+    context: &Context,
+    selection: &Selection,
+    settings: &BulkSettings,
+    caller: Caller,
+    progress: &(dyn Fn(String) + Sync),
+    outcome: &mut BulkOutcome,
+) -> Result<(), ProviderError> {
+    let Caller { phase, .. } = caller;
+    let session = context.session()?;
+    let audit = session.audit()?;
     let deadline = deadline_after(settings)?;
     let selected = match select(context, selection, settings, deadline, progress).await {
         // At destroy, the check at create has caught a mistyped account: one the keys no longer
@@ -256,16 +303,16 @@ pub async fn bulk_kill(
             if !listed.is_empty() {
                 return Err(ProviderError::AccountUnlisted { attribute, account, count: listed.len() });
             }
-            let warnings = vec![ProviderWarning::AccountGone { attribute, account }];
-            return Ok(BulkOutcome { killed: Vec::new(), warnings });
+            outcome.warnings.push(ProviderWarning::AccountGone { attribute, account });
+            return Ok(());
         }
         selected => selected?,
     };
-    let session = context.session()?;
     let stop = context.running()?;
-    let mut outcome = BulkOutcome { killed: Vec::new(), warnings: selected.warnings };
+    outcome.warnings.extend(selected.warnings);
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut round_apps = selected.apps;
+    let audit_warnings = Mutex::new(Vec::new());
     for round in 0..=settings.settle_rounds + 1 {
         if round > 0 {
             // A settle round, or after the last one, the check that nothing is left.
@@ -293,59 +340,147 @@ pub async fn bulk_kill(
             round_apps = new;
         }
         taken.extend(round_apps.iter().map(|app| app.id.clone()));
-        let killer = Killer { session: &session, phase, settings, deadline, stop: &stop, memory, progress };
+        let killer = Killer {
+            session: &session,
+            caller,
+            account: &selection.account_id,
+            settings,
+            deadline,
+            stop: &stop,
+            audit,
+            audit_warnings: &audit_warnings,
+            progress,
+        };
         let results =
             kill_each(&round_apps, settings.concurrency, deadline, &stop, |app| killer.kill(app)).await;
-        let round_outcome = tally(phase, results, stop.is_cancelled(), outcome.killed.len())?;
-        outcome.killed.extend(round_outcome.killed);
-        outcome.warnings.extend(round_outcome.warnings);
+        for (app, _) in results.iter().filter(|(_, attempt)| attempt.is_none()) {
+            killer.record(app, None);
+        }
+        let mut round = tally(results);
+        outcome.done.append(&mut round.done);
+        outcome.warnings.append(&mut round.warnings);
+        outcome.warnings.append(&mut audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        if round.failed() {
+            return Err(bulk_failed(phase, taken.len(), &outcome.done, round, stop.is_cancelled()));
+        }
         if settings.settle_rounds == 0 {
             break;
         }
     }
-    Ok(outcome)
+    Ok(())
+}
+
+/// The error of a bulk kill in `phase` whose last round (`round`, its kills that went through
+/// already in `done`) failed: `selected` apps in all, `stopped` by Terraform or not. A create
+/// records what went through.
+fn bulk_failed(
+    phase: Phase,
+    selected: usize,
+    done: &[(AppInfo, KillReport)],
+    round: Round,
+    stopped: bool,
+) -> ProviderError {
+    ProviderError::BulkFailed {
+        phase,
+        recorded: phase == Phase::Create && !done.is_empty(),
+        selected,
+        killed: killed_names(done),
+        already_ended: count_of(done, Outcome::AlreadyEnded),
+        gone: count_of(done, Outcome::Gone),
+        failures: round.failures,
+        unconfirmed: round.unconfirmed,
+        not_attempted: round.not_attempted,
+        stopped,
+    }
+}
+
+/// The apps DataForest accepted the kill of, as messages name them.
+pub fn killed_names(done: &[(AppInfo, KillReport)]) -> Vec<String> {
+    done.iter()
+        .filter(|(_, report)| report.outcome() == Outcome::Killed)
+        .map(|(app, _)| describe(app))
+        .collect()
+}
+
+fn count_of(done: &[(AppInfo, KillReport)], outcome: Outcome) -> usize {
+    done.iter().filter(|(_, report)| report.outcome() == outcome).count()
 }
 
 /// How a bulk kill kills each app it selected.
 struct Killer<'a> {
     session: &'a Session,
-    phase: Phase,
+    caller: Caller,
+    account: &'a str,
     settings: &'a BulkSettings,
     deadline: Instant,
     stop: &'a CancellationToken,
-    memory: Memory,
+    audit: Option<&'a AuditLog>,
+    /// Lines of the audit log that could not be written (the first is enough to warn).
+    audit_warnings: &'a Mutex<Vec<ProviderWarning>>,
     progress: &'a (dyn Fn(String) + Sync),
 }
 
 impl Killer<'_> {
-    /// One app's kill, reported as it ends.
+    /// One app's kill, reported (one line of progress, and the audit log) as it ends. Its steps go
+    /// to the provider's log.
     async fn kill(&self, app: &AppInfo) -> Result<KillReport, KillError> {
-        let Killer { session, phase, settings, deadline, stop, memory, progress } = *self;
+        let Killer { session, caller, settings, deadline, stop, .. } = *self;
         let kill = Kill {
             app_id: app.id.clone(),
             attribute: None,
-            phase,
+            phase: caller.phase,
             wait_for_termination: settings.wait_for_termination,
             limit: settings.limit,
         };
-        let result = match memory {
-            Memory::Shared => session.kill_once(&kill, deadline, stop, progress).await,
+        let log = |step: String| tracing::info!(app_id = %app.id, "{step}");
+        let result = match caller.memory {
+            Memory::Shared => session.kill_once(&kill, deadline, stop, &log).await,
             Memory::Own => match session.client_for(&kill) {
                 Ok(client) => {
-                    let mut relay = |step| progress(step);
+                    let mut relay = |step| log(step);
                     match kill::send(client, &kill, deadline, stop, &mut relay).await {
-                        Ok(report) => kill::finish(client, &kill, report, deadline, stop, progress).await,
+                        Ok(report) => kill::finish(client, &kill, report, deadline, stop, log).await,
                         Err(error) => Err(error.into()),
                     }
                 }
                 Err(error) => Err(error.into()),
             },
         };
-        match &result {
-            Ok(report) => progress(format!("Killed {}: {}", describe(app), report.message)),
-            Err(failed) => progress(FailedKill::sentence_of(&describe(app), &failed.error)),
-        }
+        (self.progress)(match &result {
+            Ok(report) => match report.outcome() {
+                Outcome::AlreadyEnded => format!("{} had already ended: {}", describe(app), report.message),
+                Outcome::Gone => format!("{} no longer exists", describe(app)),
+                _ => format!("Killed {}: {}", describe(app), report.message),
+            },
+            Err(failed) => FailedKill::sentence_of(&describe(app), &failed.error),
+        });
+        self.record(app, Some(&result));
         result
+    }
+
+    /// Appends an app's outcome to the audit log, when there is one: `None` for a kill never
+    /// started.
+    fn record(&self, app: &AppInfo, result: Option<&Result<KillReport, KillError>>) {
+        let Some(log) = self.audit else { return };
+        let base = audit::Entry {
+            entry_point: self.caller.entry_point,
+            phase: Some(self.caller.phase),
+            account: Some(self.account),
+            app_id: &app.id,
+            app_name: Some(&app.name),
+            state: Some(&app.state),
+            ..audit::Entry::default()
+        };
+        let warning = match result {
+            Some(result) => audit::record(log, base, result),
+            None => log.append(&audit::Entry { outcome: Some(Outcome::NotAttempted), ..base }),
+        };
+        if let Some(warning) = warning {
+            let mut warnings = self.audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if warnings.is_empty() {
+                warnings.push(warning);
+            }
+        }
     }
 }
 
@@ -400,41 +535,45 @@ where
     results.into_iter().map(|(index, attempt)| (&apps[index], attempt)).collect()
 }
 
-/// What a bulk kill's attempts add up to: each app killed, and the warnings; or, when any kill
-/// failed or was not attempted (`stopped`: because Terraform asked to stop), the error counting
-/// and naming them.
-fn tally(
-    phase: Phase,
-    results: Vec<(&AppInfo, Attempt)>,
-    stopped: bool,
-    killed_before: usize,
-) -> Result<BulkOutcome, ProviderError> {
-    let selected = results.len();
-    let mut killed = Vec::new();
-    let mut warnings = Vec::new();
-    let mut failures = Vec::new();
-    let mut not_attempted = 0;
+/// One round's kills, added up.
+#[derive(Debug, Default)]
+struct Round {
+    /// The kills that count as done, DataForest's accepted kills whose wait failed among them.
+    done: Vec<(AppInfo, KillReport)>,
+    warnings: Vec<ProviderWarning>,
+    /// Kills DataForest did not accept (that may have happened all the same, as each says).
+    failures: Vec<FailedKill>,
+    /// Kills DataForest accepted whose wait then failed.
+    unconfirmed: Vec<FailedKill>,
+    not_attempted: usize,
+}
+
+impl Round {
+    fn failed(&self) -> bool {
+        !self.failures.is_empty() || !self.unconfirmed.is_empty() || self.not_attempted > 0
+    }
+}
+
+/// What a round's attempts add up to.
+fn tally(results: Vec<(&AppInfo, Attempt)>) -> Round {
+    let mut round = Round::default();
     for (app, attempt) in results {
         match attempt {
             Some(Ok(report)) => {
-                warnings.extend(report.warnings.iter().cloned());
-                killed.push((app.clone(), report));
+                round.warnings.extend(report.warnings.iter().cloned());
+                round.done.push((app.clone(), report));
             }
-            Some(Err(KillError { error, .. })) => failures.push(FailedKill { app: describe(app), error }),
-            None => not_attempted += 1,
+            Some(Err(KillError { error, accepted: Some(report) })) => {
+                round.done.push((app.clone(), *report));
+                round.unconfirmed.push(FailedKill { app: describe(app), error });
+            }
+            Some(Err(KillError { error, accepted: None })) => {
+                round.failures.push(FailedKill { app: describe(app), error })
+            }
+            None => round.not_attempted += 1,
         }
     }
-    if !failures.is_empty() || not_attempted > 0 {
-        return Err(ProviderError::BulkFailed {
-            phase,
-            selected,
-            failures,
-            not_attempted,
-            stopped,
-            killed_before,
-        });
-    }
-    Ok(BulkOutcome { killed, warnings })
+    round
 }
 
 /// Lists the account (one `getList`, bounded by `deadline` and Terraform's stop) and selects:
@@ -543,6 +682,8 @@ mod tests {
             success: true,
             message: "kill requested".into(),
             killed_at: "2026-11-29T00:00:00Z".into(),
+            status: Some(200),
+            attempts: 1,
             observed: None,
             warnings: Vec::new(),
         }
@@ -665,12 +806,9 @@ mod tests {
         assert_eq!(started.load(Ordering::SeqCst), 1);
         let attempted: Vec<bool> = results.iter().map(|(_, attempt)| attempt.is_some()).collect();
         assert_eq!(attempted, [true, false, false, false, false, false]);
-        let tallied = tally(Phase::Action, results, stop.is_cancelled(), 0);
-        let Err(ProviderError::BulkFailed { selected, failures, not_attempted, stopped, .. }) = tallied
-        else {
-            panic!("{tallied:?}")
-        };
-        assert_eq!((selected, failures.len(), not_attempted, stopped), (6, 0, 5, true));
+        let round = tally(results);
+        assert_eq!((round.done.len(), round.failures.len(), round.not_attempted), (1, 0, 5));
+        assert!(round.failed());
     }
 
     #[tokio::test(start_paused = true)]
@@ -694,11 +832,8 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 2);
         let attempted = results.iter().filter(|(_, attempt)| attempt.is_some()).count();
         assert_eq!(attempted, 4);
-        let tallied = tally(Phase::Create, results, stop.is_cancelled(), 0);
-        assert!(
-            matches!(tallied, Err(ProviderError::BulkFailed { not_attempted: 2, stopped: false, .. })),
-            "{tallied:?}"
-        );
+        let round = tally(results);
+        assert_eq!((round.done.len(), round.not_attempted), (4, 2));
     }
 
     #[tokio::test(start_paused = true)]
@@ -717,8 +852,9 @@ mod tests {
         .await;
         let ids: Vec<&str> = results.iter().map(|(app, _)| app.id.as_str()).collect();
         assert_eq!(ids, ["App01", "App02", "App03", "App04", "App05", "App06"]);
-        let tallied = tally(Phase::Create, results, false, 0).unwrap();
-        let killed: Vec<&str> = tallied.killed.iter().map(|(app, _)| app.id.as_str()).collect();
+        let round = tally(results);
+        assert!(!round.failed());
+        let killed: Vec<&str> = round.done.iter().map(|(app, _)| app.id.as_str()).collect();
         assert_eq!(killed, ids);
     }
 
@@ -752,17 +888,55 @@ mod tests {
             async move { result }
         })
         .await;
-        let tallied = tally(Phase::Destroy, results, false, 0);
-        let Err(error @ ProviderError::BulkFailed { .. }) = tallied else { panic!("{tallied:?}") };
-        let ProviderError::BulkFailed { failures, not_attempted, .. } = &error else { unreachable!() };
-        assert_eq!((failures.len(), *not_attempted), (1, 0));
+        let mut round = tally(results);
+        let done = std::mem::take(&mut round.done);
+        assert_eq!((done.len(), round.failures.len(), round.not_attempted), (2, 1, 0));
+        let error = bulk_failed(Phase::Destroy, 3, &done, round, false);
         let detail = error.to_diagnostic().detail;
-        assert!(detail.contains("1 of the 3 selected kills failed; the other 2 were killed."), "{detail}");
+        assert!(detail.starts_with("Of the 3 selected apps: 2 killed, 1 failed.\nKilled: App01 (job-1), App03 (job-3).\nFailed:\n"), "{detail}");
         // Worded as a single kill's failure is, uncertainty included.
         assert!(
             detail.contains("- Killing AI app App02 (job-2) failed after 5 attempts: request failed: reset."),
             "{detail}"
         );
         assert!(detail.contains("so the kill may have happened all the same"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn an_accepted_kill_whose_wait_failed_counts_as_killed_and_a_create_records_it() {
+        let apps = apps(3);
+        let stop = CancellationToken::new();
+        let results = kill_each(&apps, 3, far(), &stop, |app| {
+            let mut report = accepted(app);
+            report.observed = Some(AppInfo { state: "RUNNING".into(), ..app.clone() });
+            let failure = KillFailure::StillRunning {
+                limit: Duration::from_secs(4),
+                last_state: "RUNNING".into(),
+                spent: Duration::from_millis(4100),
+            };
+            let error = ProviderError::Kill {
+                app_id: app.id.clone(),
+                attribute: None,
+                phase: Phase::Create,
+                failure,
+            };
+            async move { Err(KillError { error, accepted: Some(Box::new(report)) }) }
+        })
+        .await;
+        let mut round = tally(results);
+        let done = std::mem::take(&mut round.done);
+        assert_eq!(done.len(), 3, "every accepted kill is kept");
+        assert_eq!(done[0].1.observed.as_ref().unwrap().state, "RUNNING");
+        let error = bulk_failed(Phase::Create, 3, &done, round, false);
+        assert!(matches!(error, ProviderError::BulkFailed { recorded: true, .. }), "{error:?}");
+        let detail = error.to_diagnostic().detail;
+        assert!(
+            detail
+                .starts_with("Of the 3 selected apps: 3 killed (3 of them not seen ending).\nKilled: App01"),
+            "{detail}"
+        );
+        assert!(detail.contains("still RUNNING when the time-out of 4s ran out, 4.1 s after"), "{detail}");
+        assert!(detail.contains("recorded in `killed` and the resource is tainted"), "{detail}");
+        assert!(!detail.contains("none was killed") && !detail.contains("failed:"), "{detail}");
     }
 }

@@ -59,6 +59,11 @@ tfplugin::object! {
              others. Not with `allowed_account_ids`. Env: `NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS`, \
              comma-separated.",
         ),
+        audit_log: Field<String> => optional(
+            "A file to which every kill outcome is appended, one JSON object per line (created with mode 0600; \
+             relative paths are from the folder Terraform runs in). A log that cannot be opened fails the run \
+             before any kill. Env: `NCLOUD_DATAFOREST_AUDIT_LOG`.",
+        ),
     }
 }
 
@@ -105,7 +110,12 @@ pub const FORBIDDEN_ACCOUNT_IDS: Setting = Setting {
     env: "NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS",
     read: |b| joined(&b.forbidden_account_ids),
 };
-const ALL_SETTINGS: [Setting; 9] = [
+pub const AUDIT_LOG: Setting = Setting {
+    attribute: ProviderBlock::audit_log,
+    env: "NCLOUD_DATAFOREST_AUDIT_LOG",
+    read: |b| b.audit_log.clone(),
+};
+const ALL_SETTINGS: [Setting; 10] = [
     ACCESS_KEY,
     SECRET_KEY,
     SITE,
@@ -115,6 +125,7 @@ const ALL_SETTINGS: [Setting; 9] = [
     REQUEST_TIMEOUT,
     ALLOWED_ACCOUNT_IDS,
     FORBIDDEN_ACCOUNT_IDS,
+    AUDIT_LOG,
 ];
 /// The longest `request_timeout` accepted.
 const LONGEST_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -221,6 +232,10 @@ pub enum ConfigError {
         allowed: Source,
         forbidden: Source,
     },
+    /// An audit log path set to nothing.
+    BlankAuditLog {
+        source: Source,
+    },
 }
 
 impl ConfigError {
@@ -239,6 +254,7 @@ impl ConfigError {
             }
             ConfigError::InvalidAccountIds { setting, .. } => setting.attribute,
             ConfigError::BothAccountLists { .. } => FORBIDDEN_ACCOUNT_IDS.attribute,
+            ConfigError::BlankAuditLog { .. } => AUDIT_LOG.attribute,
         }
     }
 }
@@ -253,6 +269,8 @@ pub struct ResolvedConfig {
     /// The proxy and CA variables, read with the rest of the environment.
     pub network: NetworkEnv,
     pub accounts: AccountRule,
+    /// Where every kill outcome is appended, when asked.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Which DataForest accounts the provider may act on.
@@ -341,6 +359,9 @@ pub fn validate(block: &ProviderBlock) -> Vec<ConfigError> {
         errors
             .push(ConfigError::BothAccountLists { allowed: Source::Attribute, forbidden: Source::Attribute });
     }
+    if matches!(&block.audit_log, Field::Known(path) if path.trim().is_empty()) {
+        errors.push(ConfigError::BlankAuditLog { source: Source::Attribute });
+    }
     errors
 }
 
@@ -407,6 +428,17 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
             return Err(ConfigError::BothAccountLists { allowed, forbidden });
         }
     };
+    // A log asked for must not quietly go unwritten.
+    let audit_log = match (&block.audit_log, (environment.var)(AUDIT_LOG.env)) {
+        (Field::Known(path), _) if path.trim().is_empty() => {
+            return Err(ConfigError::BlankAuditLog { source: Source::Attribute });
+        }
+        (Field::Known(path), _) => Some(PathBuf::from(path)),
+        (_, Some(path)) if path.trim().is_empty() => {
+            return Err(ConfigError::BlankAuditLog { source: Source::Env(AUDIT_LOG.env) });
+        }
+        (_, env) => env.map(PathBuf::from),
+    };
     Ok(ResolvedConfig {
         site,
         endpoint,
@@ -414,6 +446,7 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
         options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries } },
         network: NetworkEnv::read(&environment.var),
         accounts,
+        audit_log,
     })
 }
 

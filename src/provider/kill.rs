@@ -21,13 +21,16 @@ use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient, KillOutcome};
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, ShapeError};
 
-use super::error::{KillFailure, Phase, ProviderError, ProviderWarning};
+use super::error::{KillFailure, Phase, ProviderError, ProviderWarning, Record};
 
 /// Bound on a whole kill, retries and waiting included, unless a time-out says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
-/// Polling `getDetail`: every second at first, each wait half again as long, at most 10 s.
+/// Polling `getDetail`: every second at first, each wait half again as long, at most 10 s, and a
+/// last check at the deadline.
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const LONGEST_POLL: Duration = Duration::from_secs(10);
+/// How long the last check, sent at the deadline, may take to answer.
+const LAST_CHECK_ROOM: Duration = Duration::from_secs(2);
 
 /// One kill to perform.
 #[derive(Clone, Debug)]
@@ -50,9 +53,56 @@ pub struct KillReport {
     pub message: String,
     /// RFC 3339 UTC time the kill call returned.
     pub killed_at: String,
+    /// The HTTP status of DataForest's answer to the kill, when one came.
+    pub status: Option<u16>,
+    /// How many times the kill was sent.
+    pub attempts: u32,
     /// The app as `getDetail` last showed it, when it was read.
     pub observed: Option<AppInfo>,
     pub warnings: Vec<ProviderWarning>,
+}
+
+/// What became of one app's kill, as summaries and the audit log name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// DataForest accepted the kill.
+    Killed,
+    /// DataForest refused the kill, and the app had already ended: the kill counts as done.
+    AlreadyEnded,
+    /// At destroy, DataForest no longer knew the app: there was nothing left to kill.
+    Gone,
+    /// The kill failed; it may or may not have happened, as its message says.
+    Failed,
+    /// The kill never started: Terraform asked to stop, or the time-out ran out first.
+    NotAttempted,
+    /// A dry run's: the app would be killed.
+    WouldKill,
+}
+
+impl Outcome {
+    /// The outcome's name in the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Killed => "killed",
+            Outcome::AlreadyEnded => "already_ended",
+            Outcome::Gone => "gone",
+            Outcome::Failed => "failed",
+            Outcome::NotAttempted => "not_attempted",
+            Outcome::WouldKill => "would_kill",
+        }
+    }
+}
+
+impl KillReport {
+    /// What the kill this reports came to: accepted, or refused for an app that had ended or
+    /// was gone.
+    pub fn outcome(&self) -> Outcome {
+        match (self.success, &self.observed) {
+            (true, _) => Outcome::Killed,
+            (false, Some(_)) => Outcome::AlreadyEnded,
+            (false, None) => Outcome::Gone,
+        }
+    }
 }
 
 /// A kill that did not complete, and what DataForest had accepted before it failed: a kill
@@ -147,9 +197,18 @@ pub async fn send(
     };
     let killed_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     match sent {
-        Ok(KillOutcome { id, message }) => {
+        Ok(KillOutcome { id, message, status, attempts }) => {
             progress(format!("DataForest accepted the kill of AI app {app_id}: {message}"));
-            Ok(KillReport { id, success: true, message, killed_at, observed: None, warnings: Vec::new() })
+            Ok(KillReport {
+                id,
+                success: true,
+                message,
+                killed_at,
+                status: Some(status),
+                attempts,
+                observed: None,
+                warnings: Vec::new(),
+            })
         }
         Err(refused) if refused.error.is_refusal() => {
             let explained = tokio::select! {
@@ -194,6 +253,7 @@ pub async fn finish(
             report.warnings.push(ProviderWarning::VanishedWhileWaiting {
                 app_id: kill.app_id.clone(),
                 attribute: kill.attribute,
+                record: Record::of(kill.phase, kill.attribute),
             });
             Ok(report)
         }
@@ -257,6 +317,8 @@ fn explain_refusal(
         success: false,
         message: refused.error.to_string(),
         killed_at,
+        status: refused.error.status(),
+        attempts: refused.attempts,
         observed,
         warnings: vec![warning],
     };
@@ -268,6 +330,7 @@ fn explain_refusal(
                 attribute,
                 state: app.state.clone(),
                 uncertain,
+                record: Record::of(phase, attribute),
             },
             Some(app),
         )),
@@ -280,9 +343,10 @@ fn explain_refusal(
     }
 }
 
-/// Polls until the app ends: the app as it ended, or `None` when DataForest stopped knowing it
-/// (404 "no such element"), which after an accepted kill can only mean it ended. On failure: why,
-/// and the app as last seen.
+/// Polls until the app ends, using the whole time-out: the last check goes out at `deadline`.
+/// Answers the app as it ended, or `None` when DataForest stopped knowing it (404 "no such
+/// element"), which after an accepted kill can only mean it ended. On failure: why, and the app
+/// as last seen.
 async fn wait_until_ended(
     client: &DataForestClient,
     app_id: &str,
@@ -294,15 +358,15 @@ async fn wait_until_ended(
     let mut pause = FIRST_POLL;
     let mut last_seen: Option<AppInfo> = None;
     for poll in 1u32.. {
-        if Instant::now() + pause > deadline {
-            break;
-        }
+        let at = (Instant::now() + pause).min(deadline);
+        let last = at >= deadline;
+        let answer_by = if last { deadline + LAST_CHECK_ROOM } else { deadline };
         let read = tokio::select! {
             biased;
             () = stop.cancelled() => return Err((KillFailure::Interrupted { accepted: true }, last_seen)),
             read = async {
-                sleep_until(Instant::now() + pause).await;
-                timeout_at(deadline, client.get_detail(app_id)).await
+                sleep_until(at).await;
+                timeout_at(answer_by, client.get_detail(app_id)).await
             } => read,
         };
         let Ok(read) = read else { break };
@@ -322,10 +386,15 @@ async fn wait_until_ended(
         }
         progress(format!("AI app {app_id} is still {} (check {poll}); waiting for it to end", app.state));
         last_seen = Some(app);
+        if last {
+            break;
+        }
         pause = pause.mul_f64(1.5).min(LONGEST_POLL);
     }
     let last_state = last_seen.as_ref().map_or_else(|| "unknown".to_string(), |app| app.state.clone());
-    Err((KillFailure::StillRunning { limit, last_state }, last_seen))
+    // The kill began `limit` before the deadline.
+    let spent = Instant::now().saturating_duration_since(deadline.checked_sub(limit).unwrap_or(deadline));
+    Err((KillFailure::StillRunning { limit, last_state, spent }, last_seen))
 }
 
 #[cfg(test)]

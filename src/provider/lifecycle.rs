@@ -68,12 +68,15 @@ pub fn timeout(
         Phase::Destroy => (Timeouts::delete, timeouts.map(|t| &t.delete)),
         Phase::Create | Phase::Update | Phase::Action => (Timeouts::create, timeouts.map(|t| &t.create)),
     };
-    let Some(Field::Known(text)) = field else { return Ok(DEFAULT_TIMEOUT) };
-    let invalid = |reason: String| ProviderError::InvalidTimeout {
-        path: vec![PathStep::Attribute(attribute.into()), PathStep::Attribute(name.into())],
-        value: text.clone(),
-        reason,
-    };
+    let path = vec![PathStep::Attribute(attribute.into()), PathStep::Attribute(name.into())];
+    limit(field.unwrap_or(&Field::Null), path)
+}
+
+/// A time-out (at `path`) as written: the default when not set or not yet known, at most 24h.
+pub fn limit(field: &Field<String>, path: Vec<PathStep>) -> Result<Duration, ProviderError> {
+    let Field::Known(text) = field else { return Ok(DEFAULT_TIMEOUT) };
+    let invalid =
+        |reason: String| ProviderError::InvalidTimeout { path: path.clone(), value: text.clone(), reason };
     match parse_duration(text).map_err(invalid)? {
         limit if limit > LONGEST_TIMEOUT => Err(invalid("it is longer than 24h".to_string())),
         limit => Ok(limit),

@@ -103,6 +103,8 @@ mod tests {
             success,
             message: if success { "kill requested".into() } else { "no such element".into() },
             killed_at: "2026-11-29T00:00:00Z".into(),
+            status: Some(200),
+            attempts: 1,
             observed,
             warnings: Vec::new(),
         }
@@ -134,6 +136,7 @@ mod tests {
         first.warnings.push(crate::provider::error::ProviderWarning::VanishedWhileWaiting {
             app_id: "A1".into(),
             attribute: None,
+            record: crate::provider::error::Record::Nothing,
         });
         let answer = first.clone();
         let once = memory

@@ -19,6 +19,7 @@
 //! - [`config`]: the provider block, resolved; [`duration`]: durations as users write them.
 
 pub mod actions;
+pub mod audit;
 pub mod bulk;
 pub mod config;
 pub mod data_sources;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 
+use super::audit::AuditLog;
 use super::config::ResolvedConfig;
 use super::error::{KillFailure, ProviderError};
 use super::kill::{Kill, KillError, KillReport};
@@ -35,16 +36,33 @@ pub struct Session {
     memory: KillMemory,
     /// The accounts the keys see, once asked: one `accounts/getList` serves the run.
     accounts: tokio::sync::Mutex<Option<Arc<Vec<AccountInfo>>>>,
+    /// Where kill outcomes are appended, when the configuration asks.
+    audit: Option<AuditLog>,
 }
 
 impl Session {
     pub fn new(config: ResolvedConfig) -> Session {
+        let audit = config.audit_log.clone().map(AuditLog::new);
         Session {
             config,
             client: OnceLock::new(),
             memory: KillMemory::default(),
             accounts: Default::default(),
+            audit,
         }
+    }
+
+    /// Where the audit log is, when the configuration asks for one.
+    pub fn audit_path(&self) -> Option<&std::path::Path> {
+        self.audit.as_ref().map(AuditLog::path)
+    }
+
+    /// The audit log, opened, when the configuration asks for one: an entry point calls this
+    /// before its first kill, and one that cannot be opened fails it.
+    pub fn audit(&self) -> Result<Option<&AuditLog>, ProviderError> {
+        let Some(audit) = &self.audit else { return Ok(None) };
+        audit.open()?;
+        Ok(Some(audit))
     }
 
     pub fn client(&self) -> Result<&DataForestClient, ApiError> {

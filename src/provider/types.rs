@@ -36,17 +36,18 @@ pub struct Applied<T> {
     pub warnings: Vec<ProviderWarning>,
 }
 
-/// A failed apply: the error, and the state to record despite it (a kill DataForest accepted
-/// before waiting for the app to end failed); `None` keeps the prior state.
+/// A failed apply: the error, the state to record despite it (kills DataForest accepted before
+/// the apply failed), `None` keeping the prior state, and what is worth a warning all the same.
 #[derive(Debug)]
 pub struct ApplyError<T> {
     pub error: ProviderError,
     pub state: Option<T>,
+    pub warnings: Vec<ProviderWarning>,
 }
 
 impl<T> From<ProviderError> for ApplyError<T> {
     fn from(error: ProviderError) -> ApplyError<T> {
-        ApplyError { error, state: None }
+        ApplyError { error, state: None, warnings: Vec::new() }
     }
 }
 
@@ -265,9 +266,9 @@ impl<T: ResourceType> Served<T> {
                 new_state: Some(state.map_or(Value::Null, |state| state.to_value())),
                 diagnostics: warnings(&said),
             },
-            Err(ApplyError { error, state }) => AppliedChange {
+            Err(ApplyError { error, state, warnings: said }) => AppliedChange {
                 new_state: state.map(|state| state.to_value()),
-                diagnostics: diagnostics([error]),
+                diagnostics: warnings(&said).into_iter().chain(diagnostics([error])).collect(),
             },
         }
     }

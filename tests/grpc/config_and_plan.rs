@@ -29,7 +29,8 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
             "max_retries",
             "request_timeout",
             "allowed_account_ids",
-            "forbidden_account_ids"
+            "forbidden_account_ids",
+            "audit_log"
         ]
     );
     let allowed = provider.attributes.iter().find(|a| a.name == "allowed_account_ids").unwrap();

@@ -196,7 +196,7 @@ async fn stop_during_a_bulk_kill_starts_no_new_kill_and_records_nothing() {
     let error = errors(&response.diagnostics)[0];
     assert_eq!(error.summary, "DataForest kills failed");
     assert!(
-        error.detail.contains("5 were not attempted, because Terraform asked the provider to stop"),
+        error.detail.contains("5 not attempted, because Terraform asked the provider to stop"),
         "{}",
         error.detail
     );
@@ -235,13 +235,9 @@ async fn after_stop_a_bulk_action_sends_nothing_but_its_completed_event() {
         ..Default::default()
     };
     let mut events = harness.client.invoke_action(request).await.unwrap().into_inner();
-    let mut killing = 0;
-    while killing < ids.len() {
-        let event = events.message().await.unwrap().expect("the stream ended early").r#type.unwrap();
-        if matches!(&event, Type::Progress(p) if p.message.starts_with("Killing AI app")) {
-            killing += 1;
-        }
-    }
+    // The selection's line comes before any kill; each kill reports only as it ends.
+    let event = events.message().await.unwrap().expect("the stream ended early").r#type.unwrap();
+    assert!(matches!(&event, Type::Progress(p) if p.message.starts_with("3 of 3 app(s)")), "{event:?}");
     wait_until("the three kills to be in flight", || simulator.kills_in_flight() == 3).await;
     harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
     let mut after = Vec::new();

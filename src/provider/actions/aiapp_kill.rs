@@ -3,11 +3,14 @@
 //! resource's `action_trigger`. It records nothing in state, and kills on its own, outside the
 //! run's memory; a failure fails the apply.
 
+use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, optional, required};
 use crate::protocol::schema::Schema;
 
+use super::super::audit;
 use super::super::error::{Phase, ProviderError, ProviderWarning};
-use super::super::kill::{self, DEFAULT_TIMEOUT, Kill, check_app_id, required_app_id};
+use super::super::kill::{self, Kill, check_app_id, required_app_id};
+use super::super::lifecycle;
 use super::super::session::Context;
 use super::super::types::{ActionType, schema_of};
 
@@ -17,7 +20,11 @@ tfplugin::object! {
         app_id: Field<String> => required("The AI app id: 1 to 22 characters of `0-9`, `A-Z`, `a-z`."),
         wait_for_termination: Field<bool> => optional(
             "After the kill, poll the app's state until it is `KILLED`, `FINISHED` or `FAILED`, reporting \
-             progress. The whole action, kill, retries and waiting, is bounded by 20 minutes.",
+             progress, within `timeout`.",
+        ),
+        timeout: Field<String> => optional(
+            "Bound on the whole action, kill, retries and waiting included, as a duration such as `5m` (default \
+             `20m`, at most `24h`).",
         ),
     }
 }
@@ -35,7 +42,10 @@ impl ActionType for KillAction {
     }
 
     fn validate(&self) -> Vec<ProviderError> {
-        check_app_id(&self.app_id, KillAction::app_id).err().into_iter().collect()
+        let mut errors: Vec<ProviderError> =
+            check_app_id(&self.app_id, KillAction::app_id).err().into_iter().collect();
+        errors.extend(self.limit().err());
+        errors
     }
 
     async fn invoke(
@@ -46,34 +56,46 @@ impl ActionType for KillAction {
         let kill = self.kill()?;
         let stop = context.running()?;
         let session = context.session()?;
+        let audit = session.audit()?;
         session.check_app_account(&kill, kill.deadline()?, &stop).await?;
         let client = session.client_for(&kill)?;
-        let report = kill::kill(client, &kill, &stop, progress).await.map_err(|failed| failed.error)?;
+        let result = kill::kill(client, &kill, &stop, progress).await;
+        let report =
+            audit::record_kill(audit, KillAction::TYPE_NAME, &kill, result).map_err(|failed| failed.error)?;
         Ok(report.warnings)
     }
 }
 
 impl KillAction {
-    /// The kill a configuration known in full asks for; it is bounded by [`DEFAULT_TIMEOUT`].
+    /// The kill a configuration known in full asks for, bounded by `timeout`.
     pub fn kill(&self) -> Result<Kill, ProviderError> {
         Ok(Kill {
             app_id: required_app_id(&self.app_id, KillAction::app_id)?,
             attribute: Some(KillAction::app_id),
             phase: Phase::Action,
             wait_for_termination: self.wait_for_termination == Field::Known(true),
-            limit: DEFAULT_TIMEOUT,
+            limit: self.limit()?,
         })
+    }
+
+    /// The bound on the whole action: `timeout`, or 20 minutes.
+    fn limit(&self) -> Result<std::time::Duration, ProviderError> {
+        lifecycle::limit(&self.timeout, vec![PathStep::Attribute(KillAction::timeout.into())])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::kill::DEFAULT_TIMEOUT;
 
     #[test]
     fn the_kill_needs_a_known_valid_id() {
-        let config =
-            KillAction { app_id: Field::Known("A1".into()), wait_for_termination: Field::Known(true) };
+        let config = KillAction {
+            app_id: Field::Known("A1".into()),
+            wait_for_termination: Field::Known(true),
+            ..KillAction::default()
+        };
         let kill = config.kill().unwrap();
         assert_eq!(
             (kill.app_id.as_str(), kill.wait_for_termination, kill.limit),
@@ -84,5 +106,9 @@ mod tests {
         assert!(unknown.kill().is_err());
         let invalid = KillAction { app_id: Field::Known("-".into()), ..KillAction::default() };
         assert!(matches!(&invalid.validate()[..], [ProviderError::InvalidAppId { .. }]));
+        let minutes = KillAction { timeout: Field::Known("5m".into()), ..config.clone() };
+        assert_eq!(minutes.kill().unwrap().limit.as_secs(), 300);
+        let too_long = KillAction { timeout: Field::Known("25h".into()), ..config };
+        assert!(matches!(&too_long.validate()[..], [ProviderError::InvalidTimeout { .. }]));
     }
 }

@@ -4,12 +4,15 @@
 
 use std::sync::Mutex;
 
+use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, Flat, flatten, optional};
 use crate::protocol::schema::Schema;
 
-use super::super::bulk::{self, KillSettings, Memory};
+use super::super::audit::Entry;
+use super::super::bulk::{self, Caller, KillSettings, Memory};
 use super::super::error::{Phase, ProviderError, ProviderWarning};
-use super::super::kill::DEFAULT_TIMEOUT;
+use super::super::kill::Outcome;
+use super::super::lifecycle;
 use super::super::selector::{Selector, UnsetStates, describe};
 use super::super::session::Context;
 use super::super::types::{ActionType, schema_of};
@@ -20,6 +23,10 @@ tfplugin::object! {
         selector: Flat<Selector> => flatten(),
         settings: Flat<KillSettings> => flatten(),
         dry_run: Field<bool> => optional("Report what would be killed, and kill nothing."),
+        timeout: Field<String> => optional(
+            "Bound on the whole action, listing, kills, retries and waiting included, as a duration such as \
+             `30m` (default `20m`, at most `24h`).",
+        ),
     }
 }
 
@@ -31,13 +38,14 @@ impl ActionType for AppsKillAction {
         schema_of::<AppsKillAction>(
             "Force-ends every AI app of an account that a selector picks, several at once, without \
                 recording anything in state; with `dry_run`, reports what it would kill. A failed kill fails the \
-                apply. The whole action is bounded by 20 minutes.",
+                apply. The whole action is bounded by `timeout`.",
         )
     }
 
     fn validate(&self) -> Vec<ProviderError> {
         let mut errors = self.selector.validate();
         errors.extend(self.settings.validate());
+        errors.extend(self.limit().err());
         errors
     }
 
@@ -47,28 +55,63 @@ impl ActionType for AppsKillAction {
         context: &Context,
         progress: &mut (dyn FnMut(String) + Send),
     ) -> Result<Vec<ProviderWarning>, ProviderError> {
-        let settings = self.settings.resolve(DEFAULT_TIMEOUT)?;
+        let settings = self.settings.resolve(self.limit()?)?;
         let selection = self.selector.selection(UnsetStates::NotEnded)?;
         // Kills run at once; their progress goes out one message at a time.
         let progress = Mutex::new(progress);
         let report = |step: String| (progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))(step);
         if self.dry_run == Field::Known(true) {
             // A preview: what the real run would refuse is a warning, not a failure.
+            let session = context.session()?;
+            let audit = session.audit()?;
             let deadline = bulk::deadline_after(&settings)?;
             let selected = bulk::select_any(context, &selection, &settings, deadline, &report).await?;
+            let mut warnings = Vec::new();
             for app in &selected.apps {
                 report(format!("Would kill {}", describe(app)));
+                let entry = Entry {
+                    entry_point: AppsKillAction::TYPE_NAME,
+                    phase: Some(Phase::Action),
+                    account: Some(&selection.account_id),
+                    app_id: &app.id,
+                    app_name: Some(&app.name),
+                    outcome: Some(Outcome::WouldKill),
+                    state: Some(&app.state),
+                    ..Entry::default()
+                };
+                if let Some(warning) = audit.and_then(|log| log.append(&entry))
+                    && warnings.is_empty()
+                {
+                    warnings.push(warning);
+                }
             }
             report(format!(
                 "Dry run: {} app(s) match{}; nothing was killed",
                 selected.apps.len(),
                 bulk::excluded_note(selected.excluded)
             ));
-            return Ok(bulk::preview(&selected, &settings, &selection.account_id));
+            warnings.extend(bulk::preview(&selected, &settings, &selection.account_id));
+            return Ok(warnings);
         }
-        let outcome =
-            bulk::bulk_kill(context, &selection, &settings, Phase::Action, Memory::Own, &report).await?;
-        report(format!("Killed {} app(s)", outcome.killed.len()));
+        let caller =
+            Caller { entry_point: AppsKillAction::TYPE_NAME, phase: Phase::Action, memory: Memory::Own };
+        let outcome = bulk::bulk_kill(context, &selection, &settings, caller, &report)
+            .await
+            .map_err(|failed| failed.error)?;
+        let killed = bulk::killed_names(&outcome.done).len();
+        let ended = outcome.done.len() - killed;
+        report(if ended > 0 {
+            format!("Killed {killed} app(s); {ended} had already ended")
+        } else {
+            format!("Killed {killed} app(s)")
+        });
         Ok(outcome.warnings)
+    }
+}
+
+impl AppsKillAction {
+    /// The bound on the whole action: `timeout`, or 20 minutes.
+    fn limit(&self) -> Result<std::time::Duration, ProviderError> {
+        lifecycle::limit(&self.timeout, vec![PathStep::Attribute(AppsKillAction::timeout.into())])
     }
 }

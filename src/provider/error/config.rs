@@ -78,6 +78,13 @@ pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
                 if value.trim().is_empty() { "names no account".to_string() } else { format!("{value:?}") }
             ),
         ),
+        ConfigError::BlankAuditLog { source } => Diagnostic::error(
+            "Empty audit_log",
+            format!(
+                "audit_log is set to nothing (in {source}), so no kill could be recorded. Name the file to append \
+                 to, or unset it."
+            ),
+        ),
         ConfigError::BothAccountLists { allowed, forbidden } => Diagnostic::error(
             "Conflicting account lists",
             format!(

@@ -34,8 +34,9 @@ pub enum KillFailure {
     Interrupted { accepted: bool },
     /// DataForest accepted the kill, but reading the app's state while waiting failed.
     WaitFailed { error: Box<ApiError>, attempts: u32 },
-    /// DataForest accepted the kill, but the app had not ended when the time-out ran out.
-    StillRunning { limit: Duration, last_state: String },
+    /// DataForest accepted the kill, but the app had not ended when the time-out ran out, `spent`
+    /// after the kill began.
+    StillRunning { limit: Duration, last_state: String, spent: Duration },
 }
 
 impl KillFailure {
@@ -47,6 +48,18 @@ impl KillFailure {
                 | KillFailure::WaitFailed { .. }
                 | KillFailure::StillRunning { .. }
         )
+    }
+
+    /// The API error behind the failure, and how many attempts the call made, when a call failed.
+    pub fn api_error(&self) -> Option<(&ApiError, u32)> {
+        match self {
+            KillFailure::Failed { error, attempts, .. } | KillFailure::WaitFailed { error, attempts } => {
+                Some((error, *attempts))
+            }
+            KillFailure::TimedOut { .. }
+            | KillFailure::Interrupted { .. }
+            | KillFailure::StillRunning { .. } => None,
+        }
     }
 
     /// The diagnostic's summary.
@@ -95,10 +108,12 @@ impl KillFailure {
                 "DataForest accepted the kill of AI app {app}, but reading its state failed{}: {error}.",
                 after(*attempts)
             ),
-            KillFailure::StillRunning { limit, last_state } => format!(
+            KillFailure::StillRunning { limit, last_state, spent } => format!(
                 "DataForest accepted the kill of AI app {app}, but the app was still {last_state} when the \
-                 time-out of {} ran out; raise the time-out if the app takes longer to end.",
-                humantime::format_duration(*limit)
+                 time-out of {} ran out, {:.1} s after the kill began; raise the time-out if the app takes longer \
+                 to end.",
+                humantime::format_duration(*limit),
+                spent.as_secs_f64()
             ),
         }
     }
@@ -131,16 +146,25 @@ pub(super) fn next_step(phase: Phase, accepted: bool) -> &'static str {
     }
 }
 
-/// What the next run does about a bulk kill that failed in `phase`.
-pub(super) fn next_bulk_step(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Create | Phase::Update => {
+/// What the next run does about a bulk kill that failed in `phase`; `recorded`: the kills that
+/// went through are kept in state (a create's).
+pub(super) fn next_bulk_step(phase: Phase, recorded: bool) -> &'static str {
+    match (phase, recorded) {
+        (Phase::Create, true) => {
+            "The apps whose kill went through are recorded in `killed` and the resource is tainted, so the next \
+             apply replaces it: it selects again and kills what still matches."
+        }
+        (Phase::Create, false) => {
             "Nothing was recorded, so the next apply selects again and kills what still matches."
         }
-        Phase::Destroy => {
+        (Phase::Update, _) => {
+            "Nothing was recorded and `when` stays `destroy` in state, so the next apply selects again and kills \
+             what still matches."
+        }
+        (Phase::Destroy, _) => {
             "The resource stays in state, so the next destroy selects again and kills what still matches."
         }
-        Phase::Action => "Nothing is recorded; invoke the action again to kill what still matches.",
+        (Phase::Action, _) => "Nothing is recorded; invoke the action again to kill what still matches.",
     }
 }
 

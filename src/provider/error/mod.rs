@@ -18,9 +18,9 @@ use crate::protocol::value::DecodeError;
 
 use super::config::ConfigError;
 pub use kill::{KillFailure, Phase};
-pub use warning::{LaterRun, ProviderWarning};
+pub use warning::{LaterRun, ProviderWarning, Record};
 
-/// How many failed apps a bulk kill's error lists; the rest are counted.
+/// How many apps (failed, or killed) a bulk kill's messages name; the rest are counted.
 const MAX_LISTED_FAILURES: usize = 20;
 
 #[derive(Debug)]
@@ -156,16 +156,23 @@ pub enum ProviderError {
         low: (&'static str, u64),
         high: (&'static str, u64),
     },
-    /// A bulk kill that did not kill all it selected: some kills failed, or were never started
-    /// because Terraform asked to stop (`stopped`) or the time-out ran out.
+    /// A bulk kill that did not kill all it selected (`selected`, in every round): some kills
+    /// failed, or were never started because Terraform asked to stop (`stopped`) or the time-out
+    /// ran out. The kills that went through are counted, and those DataForest accepted named;
+    /// `recorded`: they are kept in state.
     BulkFailed {
         phase: Phase,
+        recorded: bool,
         selected: usize,
+        killed: Vec<String>,
+        already_ended: usize,
+        gone: usize,
+        /// Kills DataForest did not accept.
         failures: Vec<FailedKill>,
+        /// Kills DataForest accepted whose wait then failed (counted among `killed`).
+        unconfirmed: Vec<FailedKill>,
         not_attempted: usize,
         stopped: bool,
-        /// Apps killed in the settle rounds before this one.
-        killed_before: usize,
     },
     /// A state (of `attribute`) that no YARN application has.
     InvalidState {
@@ -212,6 +219,11 @@ pub enum ProviderError {
     },
     ImportRefused {
         type_name: String,
+    },
+    /// The audit log the configuration asks for cannot be opened: nothing is killed.
+    AuditLogUnwritable {
+        path: String,
+        reason: String,
     },
     StateTooNew {
         version: i64,
@@ -322,8 +334,9 @@ impl ProviderError {
             ProviderError::LookupFailed { what, error, attempts } => Diagnostic::error(
                 "DataForest look-up failed",
                 format!(
-                    "Reading {what} failed{}: {error}.",
-                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
+                    "Reading {what} failed{}: {error}.{}",
+                    if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() },
+                    kill::api_hint(error, None)
                 ),
             ),
             ProviderError::UnknownAccount { attribute, account, count, visible } => Diagnostic::error(
@@ -428,36 +441,52 @@ impl ProviderError {
                 format!("{low} ({low_value}) is larger than {high} ({high_value}): no selection could satisfy both."),
             )
             .at_attribute(low),
-            ProviderError::BulkFailed { phase, selected, failures, not_attempted, stopped, killed_before } => {
-                let mut listed: Vec<String> = failures
-                    .iter()
-                    .take(MAX_LISTED_FAILURES)
-                    .map(|failed| format!("- {}", failed.sentence()))
-                    .collect();
-                if failures.len() > MAX_LISTED_FAILURES {
-                    listed.push(format!("- and {} more", failures.len() - MAX_LISTED_FAILURES));
+            ProviderError::BulkFailed {
+                phase,
+                recorded,
+                selected,
+                killed,
+                already_ended,
+                gone,
+                failures,
+                unconfirmed,
+                not_attempted,
+                stopped,
+            } => {
+                let mut counts = vec![format!("{} killed", killed.len())];
+                if !unconfirmed.is_empty() {
+                    counts[0].push_str(&format!(" ({} of them not seen ending)", unconfirmed.len()));
                 }
-                let mut counts = Vec::new();
+                if *already_ended > 0 {
+                    counts.push(format!("{already_ended} had already ended"));
+                }
+                if *gone > 0 {
+                    counts.push(format!("{gone} no longer existed"));
+                }
                 if !failures.is_empty() {
-                    counts.push(format!("{} of the {selected} selected kills failed", failures.len()));
+                    counts.push(format!("{} failed", failures.len()));
                 }
                 if *not_attempted > 0 {
                     let why = if *stopped { "Terraform asked the provider to stop" } else { "the time-out ran out" };
-                    counts.push(format!("{not_attempted} were not attempted, because {why}"));
+                    counts.push(format!("{not_attempted} not attempted, because {why}"));
                 }
-                let next = kill::next_bulk_step(*phase);
-                let went_through = selected.saturating_sub(failures.len() + not_attempted);
-                let mut detail = match (went_through, killed_before) {
-                    (0, 0) => format!("{}; none was killed.", counts.join(", and ")),
-                    (n, 0) => format!("{}; the other {n} were killed.", counts.join(", and ")),
-                    (n, before) => format!(
-                        "{} in this settle round; the other {n} of it were killed, and {before} in the rounds before.",
-                        counts.join(", and ")
-                    ),
-                };
-                if !listed.is_empty() {
-                    detail = format!("{detail}\n{}", listed.join("\n"));
+                let mut detail = format!("Of the {selected} selected apps: {}.", counts.join(", "));
+                if !killed.is_empty() {
+                    detail.push_str(&format!("\nKilled: {}.", named_list(killed)));
                 }
+                for (heading, listed) in [("Killed, but not seen ending:", unconfirmed), ("Failed:", failures)] {
+                    if listed.is_empty() {
+                        continue;
+                    }
+                    detail.push_str(&format!("\n{heading}"));
+                    for failed in listed.iter().take(MAX_LISTED_FAILURES) {
+                        detail.push_str(&format!("\n- {}", failed.sentence()));
+                    }
+                    if listed.len() > MAX_LISTED_FAILURES {
+                        detail.push_str(&format!("\n- and {} more", listed.len() - MAX_LISTED_FAILURES));
+                    }
+                }
+                let next = kill::next_bulk_step(*phase, *recorded);
                 Diagnostic::error("DataForest kills failed", format!("{detail}\n{next}"))
             }
             ProviderError::InvalidState { attribute, value, valid } => Diagnostic::error(
@@ -519,6 +548,15 @@ impl ProviderError {
                      DataForest's answer."
                 ),
             ),
+            ProviderError::AuditLogUnwritable { path, reason } => Diagnostic::error(
+                "Audit log unwritable",
+                format!(
+                    "The audit log {path:?} cannot be opened for appending: {reason}. Nothing was killed: a kill \
+                     runs only with the record asked for. Check the folder exists and is writable, or change \
+                     audit_log (or NCLOUD_DATAFOREST_AUDIT_LOG)."
+                ),
+            )
+            .at_attribute("audit_log"),
             ProviderError::StateTooNew { version, supported } => Diagnostic::error(
                 "State from a newer provider",
                 format!(
@@ -533,6 +571,15 @@ impl ProviderError {
             ),
         }
     }
+}
+
+/// Apps as a message names them: the first twenty, and how many more.
+pub fn named_list(apps: &[String]) -> String {
+    let mut named = apps.iter().take(MAX_LISTED_FAILURES).cloned().collect::<Vec<_>>().join(", ");
+    if apps.len() > MAX_LISTED_FAILURES {
+        named.push_str(&format!(", and {} more", apps.len() - MAX_LISTED_FAILURES));
+    }
+    named
 }
 
 /// An attribute path as a user reads it: `timeouts.create`, `triggers["run"]`, `apps[0].id`.
@@ -658,24 +705,30 @@ mod tests {
                 },
             })
             .collect();
+        let killed: Vec<String> = (26..=33).map(|n| format!("App{n:02}")).collect();
         let error = ProviderError::BulkFailed {
             phase: Phase::Destroy,
+            recorded: false,
             selected: 40,
+            killed,
+            already_ended: 0,
+            gone: 0,
             failures,
+            unconfirmed: Vec::new(),
             not_attempted: 7,
             stopped: true,
-            killed_before: 0,
         };
         let detail = error.to_diagnostic().detail;
-        assert!(detail.contains("25 of the 40 selected kills failed"), "{detail}");
-        assert!(detail.contains("the other 8 were killed"), "{detail}");
         assert!(
-            detail.contains("7 were not attempted, because Terraform asked the provider to stop"),
+            detail.starts_with(
+                "Of the 40 selected apps: 8 killed, 25 failed, 7 not attempted, because Terraform asked the \
+                 provider to stop.\nKilled: App26, App27,"
+            ),
             "{detail}"
         );
         assert!(
             detail.contains("- Killing AI app App20 failed: HTTP 400, DataForest: refused.")
-                && !detail.contains("App21"),
+                && !detail.contains("App21 failed"),
             "{detail}"
         );
         assert!(detail.contains("- and 5 more"), "{detail}");
@@ -683,28 +736,26 @@ mod tests {
 
         let timed_out = ProviderError::BulkFailed {
             phase: Phase::Action,
+            recorded: false,
             selected: 3,
+            killed: Vec::new(),
+            already_ended: 1,
+            gone: 0,
             failures: Vec::new(),
-            not_attempted: 3,
+            unconfirmed: Vec::new(),
+            not_attempted: 2,
             stopped: false,
-            killed_before: 0,
         };
         let detail = timed_out.to_diagnostic().detail;
         assert!(
-            detail.starts_with("3 were not attempted, because the time-out ran out; none was killed."),
+            detail.starts_with(
+                "Of the 3 selected apps: 0 killed, 1 had already ended, 2 not attempted, because the time-out ran \
+                 out.\nNothing is recorded"
+            ),
             "{detail}"
         );
-        // In a settle round, the kills of the rounds before are counted.
-        let later_round = ProviderError::BulkFailed {
-            phase: Phase::Create,
-            selected: 3,
-            failures: Vec::new(),
-            not_attempted: 3,
-            stopped: true,
-            killed_before: 4,
-        };
-        let detail = later_round.to_diagnostic().detail;
-        assert!(detail.contains("and 4 in the rounds before"), "{detail}");
-        assert!(!detail.contains("none was killed"), "{detail}");
+        // Killed apps are named: the first twenty, and how many more.
+        let many: Vec<String> = (1..=23).map(|n| format!("App{n:02}")).collect();
+        assert!(named_list(&many).ends_with("App20, and 3 more"), "{}", named_list(&many));
     }
 }

@@ -3,6 +3,31 @@
 
 use crate::protocol::diagnostic::Diagnostic;
 
+use super::kill::Phase;
+
+/// Where a kill's answer is kept, which a warning about the kill may point the user at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// The single kill resource's own attributes (`success`, `message`, `app_state`).
+    AppKill,
+    /// An entry of the bulk kill resource's `killed`.
+    KilledList,
+    /// Nowhere: a destroy removes the state, and an action records nothing.
+    Nothing,
+}
+
+impl Record {
+    /// Where a kill in `phase` keeps its answer; `attribute` is the argument naming its app, which
+    /// only the single kill has.
+    pub fn of(phase: Phase, attribute: Option<&'static str>) -> Record {
+        match (phase, attribute) {
+            (Phase::Destroy | Phase::Action, _) => Record::Nothing,
+            (Phase::Create | Phase::Update, Some(_)) => Record::AppKill,
+            (Phase::Create | Phase::Update, None) => Record::KilledList,
+        }
+    }
+}
+
 /// A run to come, which a selection as it stands tells about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LaterRun {
@@ -18,13 +43,19 @@ pub enum LaterRun {
 pub enum ProviderWarning {
     /// The kill was refused, but the app had already ended; it counts as done. `uncertain`: an
     /// earlier attempt of the same kill got no clear answer and may be what ended it.
-    AlreadyEnded { app_id: String, attribute: Option<&'static str>, state: String, uncertain: bool },
+    AlreadyEnded {
+        app_id: String,
+        attribute: Option<&'static str>,
+        state: String,
+        uncertain: bool,
+        record: Record,
+    },
     /// At destroy, the kill was refused because the app no longer exists (`getDetail` finds it
     /// neither): there is nothing left to kill.
     AppGone { app_id: String, attribute: Option<&'static str>, uncertain: bool },
     /// DataForest accepted the kill, then stopped knowing the app while the provider waited for
     /// it to end: it counts as ended.
-    VanishedWhileWaiting { app_id: String, attribute: Option<&'static str> },
+    VanishedWhileWaiting { app_id: String, attribute: Option<&'static str>, record: Record },
     /// Apps that matched all but the age condition (`attribute`) have no readable start time, so
     /// they were not selected: how many, and the first few.
     UnreadableStart { attribute: &'static str, count: usize, first: Vec<String> },
@@ -56,6 +87,11 @@ pub enum ProviderWarning {
     PreviewFailed { reason: String },
     /// A kill selected no app of `account`: `funnel` says how many each condition left.
     NothingMatched { account: String, funnel: String },
+    /// A line of the audit log at `path` could not be written: `reason`.
+    AuditIncomplete { path: String, reason: String },
+    /// A destroy hook's kill: `count` apps of `account` killed (the first of them named), and
+    /// the audit log that records each, when there is one.
+    DestroyKilled { account: String, count: usize, first: Vec<String>, audit_log: Option<String> },
     /// A selection that, as it stands, `later` would refuse: more apps (`count`) than the cap
     /// or fewer than the floor (`attribute`, `bound`) allow.
     WouldBeRefused { later: LaterRun, attribute: &'static str, count: usize, bound: usize, over: bool },
@@ -64,29 +100,32 @@ pub enum ProviderWarning {
 impl ProviderWarning {
     pub fn to_diagnostic(&self) -> Diagnostic {
         let (diagnostic, attribute) = match self {
-            ProviderWarning::AlreadyEnded { app_id, attribute, state, uncertain: false } => (
-                Diagnostic::warning(
-                    "App had already ended",
-                    format!(
-                        "DataForest refused the kill of AI app {app_id:?}, but the app had already ended (state \
-                         {state}), so the kill counts as done. `success` is false and `message` holds the refusal; \
-                         `app_state` records the state it had ended in."
-                    ),
-                ),
-                *attribute,
-            ),
-            ProviderWarning::AlreadyEnded { app_id, attribute, state, uncertain: true } => (
-                Diagnostic::warning(
-                    "App has ended",
+            ProviderWarning::AlreadyEnded { app_id, attribute, state, uncertain, record } => {
+                let recorded = match record {
+                    Record::AppKill => {
+                        " `success` is false, `message` holds DataForest's last answer, and `app_state` records the \
+                         state."
+                    }
+                    Record::KilledList => {
+                        " `killed` lists it with `success` false and DataForest's last answer as `message`."
+                    }
+                    Record::Nothing => "",
+                };
+                let detail = if *uncertain {
                     format!(
                         "An earlier attempt of the kill of AI app {app_id:?} got no clear answer and may have ended \
-                         the app; a later attempt found it ended (state {state}), so the kill counts as done. \
-                         `success` is false and `message` holds DataForest's last answer; `app_state` records the \
-                         state."
-                    ),
-                ),
-                *attribute,
-            ),
+                         the app; a later attempt found it ended (state {state}), so the kill counts as done.\
+                         {recorded}"
+                    )
+                } else {
+                    format!(
+                        "DataForest refused the kill of AI app {app_id:?}, but the app had already ended (state \
+                         {state}), so the kill counts as done.{recorded}"
+                    )
+                };
+                let summary = if *uncertain { "App has ended" } else { "App had already ended" };
+                (Diagnostic::warning(summary, detail), *attribute)
+            }
             ProviderWarning::AppGone { app_id, attribute, uncertain } => (
                 Diagnostic::warning(
                     "App no longer exists",
@@ -251,13 +290,50 @@ impl ProviderWarning {
                 };
                 (Diagnostic::warning(summary, detail), Some(*attribute))
             }
-            ProviderWarning::VanishedWhileWaiting { app_id, attribute } => (
+            ProviderWarning::AuditIncomplete { path, reason } => (
+                Diagnostic::warning(
+                    "Audit log incomplete",
+                    format!(
+                        "A kill outcome could not be appended to the audit log {path:?}: {reason}. The kill itself \
+                         is as reported; the provider's log (TF_LOG=INFO) has every outcome."
+                    ),
+                ),
+                None,
+            ),
+            ProviderWarning::DestroyKilled { account, count, first, audit_log } => {
+                let more = if *count > first.len() {
+                    format!(", and {} more", count - first.len())
+                } else {
+                    String::new()
+                };
+                let record = match audit_log {
+                    Some(path) => format!("The audit log {path:?} has a line for each."),
+                    None => "Set the provider's audit_log to keep a line for each in a file.".to_string(),
+                };
+                (
+                    Diagnostic::warning(
+                        format!("Destroy killed {count} app(s) of account {account:?}"),
+                        format!(
+                            "The destroy killed {count} app(s) of account {account:?}: {}{more}. {record}",
+                            first.join(", ")
+                        ),
+                    ),
+                    None,
+                )
+            }
+            ProviderWarning::VanishedWhileWaiting { app_id, attribute, record } => (
                 Diagnostic::warning(
                     "App gone while waiting",
                     format!(
                         "DataForest accepted the kill of AI app {app_id:?}, then stopped knowing the app \
                          (getDetail answered \"no such element\") while the provider waited for it to end, so it \
-                         counts as ended. `app_state` and `final_status` stay empty."
+                         counts as ended.{}",
+                        match record {
+                            Record::AppKill => " `app_state` and `final_status` stay empty.",
+                            Record::KilledList =>
+                                " Its `state` in `killed` is the one listed before the kill.",
+                            Record::Nothing => "",
+                        }
                     ),
                 ),
                 *attribute,

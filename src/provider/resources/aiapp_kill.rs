@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::protocol::object::{Block, Field, Object, block, computed, optional, required};
 use crate::protocol::schema::Schema;
 
+use super::super::audit;
 use super::super::error::{Phase, ProviderError};
 use super::super::kill::{self, Kill, KillError, KillReport, check_app_id, required_app_id};
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
@@ -199,7 +200,7 @@ impl AppKill {
         match self.send_kill(context, phase).await {
             Ok(report) => Ok(Applied { state: Some(self.with_answer(&report)), warnings: report.warnings }),
             Err(KillError { error, accepted: Some(report) }) => {
-                Err(ApplyError { error, state: Some(self.with_answer(&report)) })
+                Err(ApplyError { error, state: Some(self.with_answer(&report)), warnings: report.warnings })
             }
             Err(KillError { error, accepted: None }) => Err(error.into()),
         }
@@ -211,12 +212,13 @@ impl AppKill {
         let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
+        let audit = session.audit()?;
         session.check_app_account(&kill, deadline, &stop).await?;
         let app_id = &kill.app_id;
         let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
-        let report = session.kill_once(&kill, deadline, &stop, &progress).await?;
+        let result = session.kill_once(&kill, deadline, &stop, &progress).await;
         tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
-        Ok(report)
+        audit::record_kill(audit, AppKill::TYPE_NAME, &kill, result)
     }
 
     /// Create with `when = "destroy"`: checks that DataForest knows the app, then records the

@@ -13,7 +13,7 @@ use crate::ncp::AppInfo;
 use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatten, optional};
 use crate::protocol::schema::Schema;
 
-use super::super::bulk::{self, BulkSettings, KillSettings, Memory};
+use super::super::bulk::{self, BulkError, BulkSettings, Caller, KillSettings, Memory};
 use super::super::error::{LaterRun, Phase, ProviderError, ProviderWarning};
 use super::super::kill::KillReport;
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
@@ -42,8 +42,10 @@ tfplugin::object! {
              destroy hook, `when = \"destroy\"`, changes in place instead).",
         ),
         killed: Field<Vec<Field<KilledApp>>> => computed(
-            "The apps killed, each with `id`, `name`, `success` and `message` (DataForest's answer): empty when \
-             nothing matched; null with `when = \"destroy\"`, whose kill runs as the resource goes.",
+            "The apps killed, each with `id`, `name`, `success` and `message` (DataForest's answer), `killed_at` \
+             and `state`: empty when nothing matched; null with `when = \"destroy\"`, whose kill runs as the \
+             resource goes. A kill that failed part-way records the kills that went through, and the resource is \
+             tainted.",
         ),
         timeouts: Block<Timeouts> => block("Time limits, as durations such as `5m`, at most `24h`."),
     }
@@ -58,6 +60,10 @@ tfplugin::object! {
             "DataForest's `success`: false for an app that had already ended by the time of its kill.",
         ),
         message: Field<String> => computed("DataForest's `message`."),
+        killed_at: Field<String> => computed("RFC 3339 UTC time at which DataForest answered the kill."),
+        state: Field<String> => computed(
+            "The app's state as last seen: as listed before the kill, or as the wait for its end last read it.",
+        ),
     }
 }
 
@@ -173,10 +179,22 @@ impl ResourceType for AppsKill {
         match (prior, planned) {
             (Some(prior), None) if prior.kills_on_destroy()? => {
                 let (selection, settings) = prior.bulk(Phase::Destroy)?;
-                let outcome =
-                    bulk::bulk_kill(context, &selection, &settings, Phase::Destroy, Memory::Shared, &log)
-                        .await?;
-                Ok(Applied { state: None, warnings: outcome.warnings })
+                let caller = AppsKill::caller(Phase::Destroy);
+                let outcome = bulk::bulk_kill(context, &selection, &settings, caller, &log).await.map_err(
+                    |failed| ApplyError { error: failed.error, state: None, warnings: failed.warnings },
+                )?;
+                let mut warnings = outcome.warnings;
+                let killed = bulk::killed_names(&outcome.done);
+                if !killed.is_empty() {
+                    let audit_log = context.session()?.audit_path().map(|path| path.display().to_string());
+                    warnings.push(ProviderWarning::DestroyKilled {
+                        account: selection.account_id.clone(),
+                        count: killed.len(),
+                        first: killed.into_iter().take(PREVIEWED_APPS).collect(),
+                        audit_log,
+                    });
+                }
+                Ok(Applied { state: None, warnings })
             }
             (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
             (None, Some(planned)) if planned.kills_on_destroy()? => {
@@ -228,9 +246,23 @@ impl AppsKill {
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<Applied<AppsKill>, ApplyError<AppsKill>> {
         let (selection, settings) = self.bulk(phase)?;
-        let outcome =
-            bulk::bulk_kill(context, &selection, &settings, phase, Memory::Shared, progress).await?;
-        Ok(Applied { state: Some(self.with_killed(&outcome.killed)), warnings: outcome.warnings })
+        match bulk::bulk_kill(context, &selection, &settings, AppsKill::caller(phase), progress).await {
+            Ok(outcome) => {
+                Ok(Applied { state: Some(self.with_killed(&outcome.done)), warnings: outcome.warnings })
+            }
+            // A create that killed some: they are recorded, and the resource is tainted. An update
+            // keeps the prior state, `when = "destroy"`, so that the next apply kills again.
+            Err(BulkError { error, done, warnings }) => Err(ApplyError {
+                state: (phase == Phase::Create && !done.is_empty()).then(|| self.with_killed(&done)),
+                error,
+                warnings,
+            }),
+        }
+    }
+
+    /// The resource's bulk kill in `phase`, through the run's memory.
+    fn caller(phase: Phase) -> Caller {
+        Caller { entry_point: AppsKill::TYPE_NAME, phase, memory: Memory::Shared }
     }
 
     /// This object recording what a bulk kill took.
@@ -243,6 +275,8 @@ impl AppsKill {
                     name: Field::Known(app.name.clone()),
                     success: Field::Known(report.success),
                     message: Field::Known(report.message.clone()),
+                    killed_at: Field::Known(report.killed_at.clone()),
+                    state: Field::Known(report.observed.as_ref().unwrap_or(app).state.clone()),
                 })
             })
             .collect();
