@@ -179,20 +179,32 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
     let workspace = Workspace::new(terraform, &sim, config);
     let failed = workspace.apply_fails();
     failed
-        .assert_contains("1 of the 10 selected kills failed")
+        .assert_contains("Of the 10 selected apps: 9 killed, 1 failed.")
+        .assert_contains("Killed: Ten01 (job-Ten01), Ten02 (job-Ten02)")
         .assert_contains("Ten07 (job-Ten07)")
-        .assert_contains("not allowed to access");
-    assert!(workspace.state().is_empty(), "nothing is recorded: {}", workspace.state_text());
+        .assert_contains("not allowed to access")
+        .assert_contains("recorded in `killed` and the resource is tainted");
+    // The kills that went through are kept, and the resource is tainted.
+    let address = "ncloud_dataforest_aiapps_kill.jobs";
+    let killed = workspace.state()[address]["killed"].clone();
+    let recorded: Vec<&str> =
+        killed.as_array().unwrap().iter().map(|app| app["id"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = ids.iter().map(String::as_str).filter(|id| *id != "Ten07").collect();
+    assert_eq!(recorded, expected, "{killed}");
+    assert_eq!(killed[0]["state"], "RUNNING", "the state listed before the kill: {killed}");
+    assert!(killed[0]["killed_at"].as_str().is_some_and(|at| at.ends_with('Z')), "{killed}");
+    assert_eq!(workspace.status(address).as_deref(), Some("tainted"), "{}", workspace.state_text());
     for id in &ids {
         let expected = if id == "Ten07" { "RUNNING" } else { "KILLED" };
         assert_eq!(sim.state_of(id), expected, "{id}");
     }
 
-    // The next apply selects again: only the one still running is left, and it is killed.
-    workspace.apply();
-    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.jobs"]["killed"];
+    // The next apply replaces it and selects again: only the one still running is left.
+    workspace.apply().assert_contains("1 added, 0 changed, 1 destroyed");
+    let killed = &workspace.state()[address]["killed"];
     assert_eq!(killed.as_array().unwrap().len(), 1, "{killed}");
     assert_eq!(killed[0]["id"], "Ten07");
+    assert_eq!(workspace.status(address), None);
     for id in &ids {
         assert_eq!(sim.simulator.kill_calls(id), if id == "Ten07" { 2 } else { 1 }, "{id}");
     }
@@ -242,7 +254,10 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     // A look-up that fails at create fails the apply: a destroy hook that cannot work is not
     // recorded. (The first look-up is the accounts the keys see.)
     workspace.env.insert("NCLOUD_SECRET_KEY".into(), "not-the-key".into());
-    workspace.apply_fails().assert_contains("Reading the accounts these keys see failed");
+    workspace
+        .apply_fails()
+        .assert_contains("Reading the accounts these keys see failed")
+        .assert_contains("Check access_key and secret_key, and that the machine's clock is right");
     assert!(workspace.state().is_empty(), "{}", workspace.state_text());
     workspace.env.insert("NCLOUD_SECRET_KEY".into(), harness::SECRET_KEY.into());
     workspace.apply();
@@ -252,7 +267,10 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     }
     sim.simulator.fail_kills("Late02", [Fault::Status(403)]);
     let failed = workspace.fails(&["destroy", "-auto-approve", "-input=false"]);
-    failed.assert_contains("1 of the 2 selected kills failed").assert_contains("Late02 (late-Late02)");
+    failed
+        .assert_contains("Of the 2 selected apps: 1 killed, 1 failed.")
+        .assert_contains("Killed: Late01 (late-Late01).")
+        .assert_contains("Late02 (late-Late02)");
     assert!(
         workspace.state().contains_key("ncloud_dataforest_aiapps_kill.teardown"),
         "the resource stays for the next destroy: {}",
@@ -260,7 +278,13 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     );
     assert_eq!((sim.state_of("Late01").as_str(), sim.state_of("Late02").as_str()), ("KILLED", "RUNNING"));
 
-    workspace.ok(&["destroy", "-auto-approve", "-input=false"]).assert_contains("1 destroyed");
+    workspace
+        .ok(&["destroy", "-auto-approve", "-input=false"])
+        .assert_contains("1 destroyed")
+        .assert_contains("Destroy killed 1 app(s) of account \"acc1\"")
+        .assert_contains(
+            "killed 1 app(s) of account \"acc1\": Late02 (late-Late02). Set the provider's audit_log",
+        );
     assert_eq!(sim.state_of("Late02"), "KILLED");
     assert_eq!(sim.simulator.kill_calls("Late01"), 1, "an ended app no longer matches");
     assert!(workspace.state().is_empty());

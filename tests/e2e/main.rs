@@ -20,6 +20,8 @@
 //! - `mirror_install`: `terraform init` from a filesystem mirror of the release zip
 //! - `registry_install`: `terraform init` from a registry serving a signed release
 //! - `debug_mode`: `--version`, usage errors, and `--debug` with `TF_REATTACH_PROVIDERS`
+//! - `record`: waits use their whole time-out, partial bulk kills are kept, the audit log, and
+//!   Ctrl-C during the bulk action
 //! - `plugin_process`: the handshake, AutoMTLS, health, SIGINT and Shutdown of the plugin process
 
 #[macro_use]
@@ -37,6 +39,7 @@ mod lifecycle;
 mod mirror_install;
 mod parallel;
 mod plugin_process;
+mod record;
 mod registry_install;
 mod secrets_and_unknowns;
 mod tls_and_proxies;

@@ -228,6 +228,8 @@ impl AppKill {
         let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
+        // The destroy will need its audit log: one that cannot be opened fails now.
+        session.audit()?;
         // The account check, when there is one, has read the app already.
         if !session.check_app_account(&kill, deadline, &stop).await? {
             let client = session.client_for(&kill)?;

@@ -202,6 +202,8 @@ impl ResourceType for AppsKill {
                 // listing now checks the keys and the endpoint, so that a mistake fails here
                 // rather than in the destroy it guards.
                 let (selection, settings) = planned.bulk(Phase::Create)?;
+                // So does the audit log the destroy will append to.
+                context.session()?.audit()?;
                 let deadline = bulk::deadline_after(&settings)?;
                 let (listed, selected) =
                     bulk::list_and_select(context, &selection, deadline, settings.limit).await?;

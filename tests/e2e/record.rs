@@ -1,0 +1,315 @@
+//! Under real Terraform: what a run did is never lost. A wait uses its whole time-out; a bulk
+//! wait that runs out counts the kills DataForest accepted as killed and keeps them in state; the
+//! audit log has a line for every kill outcome (create, partial failure, the replacement that
+//! follows, a destroy hook's destroy, the action's dry run and its interrupted run), one that
+//! cannot be opened fails before any kill, and two provider processes writing to one log at once
+//! leave every line whole; Ctrl-C during the bulk action neither crashes Terraform 1.15.5 nor
+//! leaves the provider running.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dataforest_sim::{App, Fault};
+use serde_json::Value as Json;
+
+use crate::harness::{self, Sim, Terraform, Workspace};
+
+fn app(id: &str, name: &str) -> App {
+    App { account_id: "acc1".into(), name: name.into(), ..App::running(id) }
+}
+
+/// The audit log's lines, each parsed: a line that is not one whole JSON object fails the test.
+fn audit_lines(path: &Path) -> Vec<Json> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line:?}\nin:\n{text}"))
+        })
+        .collect()
+}
+
+/// `(app_id, phase, outcome)` of each line, sorted.
+fn outcomes(lines: &[Json]) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|line| {
+            let text = |field: &str| line[field].as_str().unwrap_or("null").to_string();
+            (text("app_id"), text("phase"), text("outcome"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn triples(items: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> =
+        items.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    out.sort();
+    out
+}
+
+on_each_terraform!(a_wait_uses_its_whole_time_out, |terraform| {
+    let sim = Sim::start(&["Slow1"]);
+    sim.simulator.set_kill_duration(Duration::from_secs(600));
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "job" {
+  app_id               = "Slow1"
+  wait_for_termination = true
+  timeouts {
+    create = "6s"
+  }
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    let started = Instant::now();
+    let failed = workspace.apply_fails();
+    let took = started.elapsed();
+    failed.assert_contains("App still running").assert_contains("when the time-out of 6s ran out, ");
+    let text = failed.all().replace('\n', " ");
+    let spent: f64 = text
+        .split("ran out, ")
+        .nth(1)
+        .and_then(|rest| rest.split(" s after").next())
+        .and_then(|number| number.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no time spent in: {failed}"));
+    assert!((5.5..9.0).contains(&spent), "the wait gave up after {spent} s of 6: {failed}");
+    assert!(took >= Duration::from_millis(5500), "the apply failed after {took:?}");
+});
+
+on_each_terraform!(a_bulk_wait_that_runs_out_counts_accepted_kills_as_killed_and_keeps_them, |terraform| {
+    let sim = Sim::start(&[]);
+    for n in 1..=8 {
+        sim.simulator.put_app(app(&format!("Wait{n}"), &format!("wait-{n}")));
+    }
+    sim.simulator.set_kill_duration(Duration::from_secs(600));
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "jobs" {
+  account_id           = "acc1"
+  name_regex           = "^wait-"
+  wait_for_termination = true
+  timeouts {
+    create = "4s"
+  }
+}
+"#;
+    let workspace = Workspace::new(terraform, &sim, config);
+    let failed = workspace.apply_fails();
+    failed
+        .assert_contains("Of the 8 selected apps: 8 killed (8 of them not seen ending).")
+        .assert_contains("Killed: Wait1 (wait-1), Wait2 (wait-2)")
+        .assert_contains("Killed, but not seen ending:")
+        .assert_contains(
+            "DataForest accepted the kill of AI app Wait1 (wait-1), but the app was still RUNNING",
+        );
+    assert!(!failed.all().contains("none was killed"), "{failed}");
+    let address = "ncloud_dataforest_aiapps_kill.jobs";
+    let killed = workspace.state()[address]["killed"].clone();
+    assert_eq!(killed.as_array().map(Vec::len), Some(8), "{}", workspace.state_text());
+    assert_eq!(killed[0]["success"], true);
+    assert_eq!(killed[0]["state"], "RUNNING", "the state the wait last read: {killed}");
+    assert_eq!(workspace.status(address).as_deref(), Some("tainted"));
+});
+
+on_each_terraform!(the_audit_log_records_every_kill_and_an_unwritable_one_kills_nothing, |terraform| {
+    let sim = Sim::start(&[]);
+    for (id, name) in [("Job1", "job-1"), ("Job2", "job-2"), ("Job3", "job-3")] {
+        sim.simulator.put_app(app(id, name));
+    }
+    sim.simulator.fail_kills("Job3", [Fault::Status(403)]);
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "jobs" {
+  account_id = "acc1"
+  name_regex = "^job-"
+}
+
+resource "ncloud_dataforest_aiapps_kill" "teardown" {
+  account_id = "acc1"
+  name_regex = "^late-"
+  when       = "destroy"
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
+    // A log that cannot be opened: nothing is killed.
+    let missing = workspace.dir.path().join("no-such-folder/audit.jsonl");
+    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), missing.display().to_string());
+    workspace.apply_fails().assert_contains("Audit log unwritable").assert_contains("Nothing was killed");
+    assert_eq!(sim.kills_received(), 0);
+    assert!(workspace.state().is_empty(), "{}", workspace.state_text());
+
+    let log = workspace.dir.path().join("audit.jsonl");
+    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    // A partial failure at create: two killed, one refused.
+    workspace.apply_fails().assert_contains("Of the 3 selected apps: 2 killed, 1 failed.");
+    let lines = audit_lines(&log);
+    assert_eq!(
+        outcomes(&lines),
+        triples(&[("Job1", "create", "killed"), ("Job2", "create", "killed"), ("Job3", "create", "failed")])
+    );
+    let refused = lines.iter().find(|line| line["app_id"] == "Job3").unwrap();
+    assert_eq!(refused["http_status"], 403, "{refused}");
+    assert_eq!(refused["attempts"], 1, "{refused}");
+    assert_eq!(refused["entry_point"], "ncloud_dataforest_aiapps_kill");
+    assert_eq!(refused["account"], "acc1");
+    assert_eq!(refused["app_name"], "job-3");
+    assert!(refused["error"].as_str().is_some_and(|error| error.contains("Job3 (job-3)")), "{refused}");
+    let killed = lines.iter().find(|line| line["app_id"] == "Job1").unwrap();
+    assert_eq!(
+        (killed["http_status"].as_u64(), killed["message"].as_str()),
+        (Some(200), Some("kill requested"))
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // The replacement of the tainted resource kills the one left.
+    sim.simulator.fail_kills("Job3", []);
+    workspace.apply();
+    // The destroy hook's destroy takes the apps started since.
+    for (id, name) in [("Late1", "late-1"), ("Late2", "late-2")] {
+        sim.simulator.put_app(app(id, name));
+    }
+    workspace
+        .ok(&["destroy", "-auto-approve", "-input=false"])
+        .assert_contains("Destroy killed 2 app(s) of account \"acc1\"")
+        .assert_contains(&format!("The audit log {:?} has a line for each", log.display().to_string()));
+    let lines = audit_lines(&log);
+    assert_eq!(
+        outcomes(&lines),
+        triples(&[
+            ("Job1", "create", "killed"),
+            ("Job2", "create", "killed"),
+            ("Job3", "create", "failed"),
+            ("Job3", "create", "killed"),
+            ("Late1", "destroy", "killed"),
+            ("Late2", "destroy", "killed"),
+        ])
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(harness::SECRET_KEY) && !text.contains(harness::ACCESS_KEY), "{text}");
+});
+
+/// Whether a provider process started for `workspace` is still running (its environment names
+/// the workspace's home).
+fn provider_running_for(workspace: &Workspace) -> bool {
+    let home = format!("HOME={}", workspace.home().display());
+    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        let exe = std::fs::read_link(path.join("exe")).unwrap_or_default();
+        let environ = std::fs::read(path.join("environ")).unwrap_or_default();
+        exe.file_name().is_some_and(|name| name == "terraform-provider-ncloud")
+            && environ.split(|byte| *byte == 0).any(|variable| variable == home.as_bytes())
+    })
+}
+
+#[test]
+fn the_bulk_action_logs_its_dry_run_and_ctrl_c_neither_crashes_terraform_nor_leaves_the_provider() {
+    let sim = Sim::start(&[]);
+    for (id, name) in [("Act1", "act-1"), ("Act2", "act-2"), ("Act3", "act-3")] {
+        sim.simulator.put_app(app(id, name));
+        sim.simulator.fail_kills(id, [Fault::Hang]);
+    }
+    let action = |dry_run: bool| {
+        format!(
+            r#"
+action "ncloud_dataforest_aiapps_kill" "sweep" {{
+  config {{
+    account_id  = "acc1"
+    name_regex  = "^act-"
+    concurrency = 3
+    dry_run     = {dry_run}
+  }}
+}}
+"#
+        )
+    };
+    let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, &action(true));
+    let log = workspace.dir.path().join("audit.jsonl");
+    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    let invoke =
+        ["apply", "-auto-approve", "-input=false", "-invoke=action.ncloud_dataforest_aiapps_kill.sweep"];
+    workspace.ok(&invoke).assert_contains("Would kill Act1 (act-1)");
+    assert_eq!(
+        outcomes(&audit_lines(&log)),
+        triples(&[
+            ("Act1", "invoke", "would_kill"),
+            ("Act2", "invoke", "would_kill"),
+            ("Act3", "invoke", "would_kill")
+        ])
+    );
+    assert_eq!(sim.kills_received(), 0);
+
+    workspace.write_main(&action(false));
+    let child = workspace.spawn(&invoke);
+    harness::wait_until("the three kills to be in flight", || sim.simulator.kills_in_flight() == 3);
+    harness::interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let run = harness::Run { description: "interrupted bulk action (1.15.5)".into(), output };
+    assert!(!run.output.status.success(), "{run}");
+    assert!(!run.all().contains("panic"), "Terraform crashed: {run}");
+    run.assert_contains("DataForest kills failed").assert_contains("3 failed");
+    let stopped = Instant::now();
+    while provider_running_for(&workspace) {
+        assert!(stopped.elapsed() < Duration::from_secs(5), "the provider outlived Terraform: {run}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let lines = audit_lines(&log);
+    let interrupted: Vec<&Json> = lines.iter().filter(|line| line["outcome"] == "failed").collect();
+    assert_eq!(interrupted.len(), 3, "{lines:?}");
+    assert!(
+        interrupted
+            .iter()
+            .all(|line| line["error"].as_str().unwrap_or_default().contains("asked the provider to stop")),
+        "{interrupted:?}"
+    );
+}
+
+#[test]
+fn two_provider_processes_appending_to_one_log_leave_every_line_whole() {
+    let sim = Sim::start(&[]);
+    // Long names make long lines, which a write in pieces would interleave.
+    let padding = "x".repeat(3000);
+    for side in ["a", "b"] {
+        for n in 1..=60 {
+            sim.simulator
+                .put_app(app(&format!("{}{n:03}", side.to_uppercase()), &format!("{side}-{n}-{padding}")));
+        }
+    }
+    let config = |side: &str| {
+        format!(
+            r#"
+resource "ncloud_dataforest_aiapps_kill" "side" {{
+  account_id  = "acc1"
+  name_regex  = "^{side}-"
+  max_apps    = 100
+  concurrency = 16
+}}
+"#
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let workspaces: Vec<Workspace> = ["a", "b"]
+        .into_iter()
+        .map(|side| {
+            let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, &config(side));
+            workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+            workspace
+        })
+        .collect();
+    let children: Vec<_> = workspaces
+        .iter()
+        .map(|workspace| workspace.spawn(&["apply", "-auto-approve", "-input=false"]))
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let run = harness::Run { description: "concurrent apply".into(), output };
+        assert!(run.output.status.success(), "{run}");
+    }
+    let lines = audit_lines(&log);
+    assert_eq!(lines.len(), 120);
+    let mut pids: Vec<u64> = lines.iter().filter_map(|line| line["pid"].as_u64()).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 2, "two processes wrote");
+    assert!(lines.iter().all(|line| line["outcome"] == "killed"));
+}
