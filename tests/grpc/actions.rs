@@ -43,3 +43,43 @@ async fn invoke_action_streams_progress_then_exactly_one_completed() {
     let [Type::Progress(_), Type::Completed(done)] = &failed[..] else { panic!("{failed:?}") };
     assert_eq!(errors(&done.diagnostics)[0].summary, "DataForest kill failed");
 }
+
+#[tokio::test]
+async fn the_bulk_action_reports_each_app_once_and_a_summary() {
+    use pb::invoke_action::event::Type;
+    let ids = ["B1", "B2", "B3", "B4"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    simulator.fail_kills("B4", [dataforest_sim::Fault::Status(403)]);
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    let fields = [("account_id", string("df-account")), ("name_regex", string("^app-B"))];
+    let config = harness.config(crate::Schema::Action(crate::BULK), &fields);
+    let request = pb::invoke_action::Request {
+        action_type: crate::BULK.into(),
+        config: dynamic(&config),
+        ..Default::default()
+    };
+    let mut stream = harness.client.invoke_action(request).await.unwrap().into_inner();
+    let mut progress = Vec::new();
+    let mut completed = None;
+    while let Some(event) = stream.message().await.unwrap() {
+        match event.r#type.unwrap() {
+            Type::Progress(step) => progress.push(step.message),
+            Type::Completed(done) => completed = Some(done),
+            other => panic!("{other:?}"),
+        }
+    }
+    // The selection, then one line per app as its kill ends.
+    assert_eq!(progress.len(), 1 + ids.len(), "{progress:#?}");
+    assert!(progress[0].starts_with("4 of 4 app(s)"), "{progress:#?}");
+    for id in ["B1", "B2", "B3"] {
+        assert_eq!(
+            progress.iter().filter(|line| line.starts_with(&format!("Killed {id} "))).count(),
+            1,
+            "{progress:#?}"
+        );
+    }
+    assert_eq!(progress.iter().filter(|line| line.contains("B4") && line.contains("failed")).count(), 1);
+    let done = completed.expect("a Completed event");
+    assert!(errors(&done.diagnostics)[0].detail.starts_with("Of the 4 selected apps: 3 killed, 1 failed."));
+}
