@@ -40,6 +40,8 @@ pub struct Entry<'a> {
     pub attempts: u32,
     /// The app's state as last seen.
     pub state: Option<&'a str>,
+    /// When DataForest answered the kill (RFC 3339).
+    pub killed_at: Option<&'a str>,
     /// Why a kill failed, in the provider's words.
     pub error: Option<String>,
 }
@@ -81,8 +83,9 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Appends `entry` as one line, in one write. A line that cannot be written is a warning: the
-    /// kill it records has happened all the same.
+    /// Appends `entry` as one line, in one `write` (a file opened for appending takes it whole). A
+    /// line that cannot be written, or only in part, is a warning: the kill it records has
+    /// happened all the same.
     pub fn append(&self, entry: &Entry) -> Option<ProviderWarning> {
         let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         let mut line = json!({
@@ -97,6 +100,7 @@ impl AuditLog {
             "http_status": entry.http_status,
             "attempts": entry.attempts,
             "state": entry.state,
+            "killed_at": entry.killed_at,
             "error": entry.error,
             "pid": std::process::id(),
         })
@@ -104,7 +108,11 @@ impl AuditLog {
         line.push('\n');
         let mut file = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let written = match file.as_mut() {
-            Some(file) => file.write_all(line.as_bytes()).map_err(|error| error.to_string()),
+            Some(file) => match file.write(line.as_bytes()) {
+                Ok(written) if written == line.len() => Ok(()),
+                Ok(written) => Err(format!("only {written} of the line's {} bytes were written", line.len())),
+                Err(error) => Err(error.to_string()),
+            },
             None => Err("the log was never opened".to_string()),
         };
         let reason = written.err()?;
@@ -113,24 +121,23 @@ impl AuditLog {
     }
 }
 
-/// A single kill's outcome appended to `log`, when there is one: `entry_point` and `kill` say
-/// whose kill of which app it was. A line that cannot be written becomes a warning of the kill.
+/// Appends a single kill's outcome (`result`) to `log`, when there is one: `entry_point` and
+/// `kill` say whose kill of which app it was. A line that cannot be written becomes a warning of
+/// the kill.
 pub fn record_kill(
     log: Option<&AuditLog>,
     entry_point: &str,
     kill: &Kill,
-    mut result: Result<KillReport, KillError>,
-) -> Result<KillReport, KillError> {
-    let Some(log) = log else { return result };
+    result: &mut Result<KillReport, KillError>,
+) {
+    let Some(log) = log else { return };
     let base = Entry { entry_point, phase: Some(kill.phase), app_id: &kill.app_id, ..Entry::default() };
-    if let Some(warning) = record(log, base, &result) {
-        match &mut result {
+    if let Some(warning) = record(log, base, result) {
+        match result {
             Ok(report) => report.warnings.push(warning),
-            Err(KillError { accepted: Some(report), .. }) => report.warnings.push(warning),
-            Err(KillError { accepted: None, .. }) => {}
+            Err(failed) => failed.warnings.push(warning),
         }
     }
-    result
 }
 
 /// Appends what became of a kill (`result`) to `log`, with what `base` says of the kill (entry
@@ -145,16 +152,29 @@ pub fn record(
         base.app_name.map_or_else(|| base.app_id.to_string(), |name| format!("{} ({name})", base.app_id));
     let (report, error) = match result {
         Ok(report) => (Some(report), None),
-        Err(KillError { error, accepted }) => (accepted.as_deref(), Some(error)),
+        Err(KillError { error, accepted, .. }) => (accepted.as_deref(), Some(error)),
     };
+    // Stopped before it was sent: not attempted.
+    if let (None, Some(ProviderError::Stopped)) = (report, error) {
+        return log.append(&Entry { outcome: Some(Outcome::NotAttempted), ..base });
+    }
     let why = error.map(|error| FailedKill::sentence_of(&app, error));
     let entry = match report {
+        Some(report) if report.reused => Entry {
+            app_name: base.app_name.or(report.observed.as_ref().map(|app| app.name.as_str())),
+            outcome: Some(Outcome::Reused),
+            message: Some(&report.message),
+            killed_at: Some(&report.killed_at),
+            error: why,
+            ..base
+        },
         Some(report) => Entry {
             app_name: base.app_name.or(report.observed.as_ref().map(|app| app.name.as_str())),
             outcome: Some(report.outcome()),
             message: Some(&report.message),
             http_status: report.status,
             attempts: report.attempts,
+            killed_at: Some(&report.killed_at),
             state: report.observed.as_ref().map(|app| app.state.as_str()).or(base.state),
             error: why,
             ..base
@@ -199,6 +219,7 @@ mod tests {
             http_status: Some(200),
             attempts: 2,
             state: Some("RUNNING"),
+            killed_at: Some("2026-11-29T00:00:00Z"),
             error: None,
         };
         assert!(log.append(&entry).is_none());

@@ -52,8 +52,8 @@ tfplugin::object! {
             "How many kills run at once, 1 to 64 (default 8), sharing one HTTP client and its connections.",
         ),
         wait_for_termination: Field<bool> => optional(
-            "After each kill, poll the app's state until it has ended, within the time-out (the action's is 20 \
-             minutes).",
+            "After each kill, poll the app's state until it has ended, using the whole time-out (the resource's \
+             `timeouts`, the action's `timeout`).",
         ),
         settle_rounds: Field<Number> => optional(
             "After the kills, list again and kill what newly matches (apps started meanwhile), up to this many \
@@ -274,6 +274,18 @@ pub async fn bulk_kill(
     let mut outcome = BulkOutcome::default();
     match kill_rounds(context, selection, settings, caller, progress, &mut outcome).await {
         Ok(()) => Ok(outcome),
+        // A failure after kills went through (a settle round's listing, apps still matching)
+        // says what was killed before it.
+        Err(error) if !outcome.done.is_empty() && !matches!(error, ProviderError::BulkFailed { .. }) => {
+            let error = ProviderError::FailedAfterKills {
+                phase: caller.phase,
+                recorded: caller.phase == Phase::Create,
+                killed: killed_names(&outcome.done),
+                others: outcome.done.len() - count_of(&outcome.done, Outcome::Killed),
+                cause: Box::new(error),
+            };
+            Err(BulkError { error, done: outcome.done, warnings: outcome.warnings })
+        }
         Err(error) => Err(BulkError { error, done: outcome.done, warnings: outcome.warnings }),
     }
 }
@@ -312,7 +324,9 @@ async fn kill_rounds(
     outcome.warnings.extend(selected.warnings);
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut round_apps = selected.apps;
-    let audit_warnings = Mutex::new(Vec::new());
+    // The first line the audit log could not take, once per bulk kill.
+    let audit_warnings = Mutex::new(None);
+    let mut audit_warned = false;
     for round in 0..=settings.settle_rounds + 1 {
         if round > 0 {
             // A settle round, or after the last one, the check that nothing is left.
@@ -321,10 +335,11 @@ async fn kill_rounds(
             if new.is_empty() {
                 break;
             }
+            let killed = count_of(&outcome.done, Outcome::Killed);
             let unsettled = |over_cap| ProviderError::Unsettled {
                 attribute: if over_cap { KillSettings::max_apps } else { KillSettings::settle_rounds },
                 rounds: round - 1,
-                killed: taken.len(),
+                killed,
                 count: new.len(),
                 max: settings.max_apps,
                 over_cap,
@@ -359,7 +374,12 @@ async fn kill_rounds(
         let mut round = tally(results);
         outcome.done.append(&mut round.done);
         outcome.warnings.append(&mut round.warnings);
-        outcome.warnings.append(&mut audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        if let Some(warning) = audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+            && !audit_warned
+        {
+            audit_warned = true;
+            outcome.warnings.push(warning);
+        }
         if round.failed() {
             return Err(bulk_failed(phase, taken.len(), &outcome.done, round, stop.is_cancelled()));
         }
@@ -415,8 +435,8 @@ struct Killer<'a> {
     deadline: Instant,
     stop: &'a CancellationToken,
     audit: Option<&'a AuditLog>,
-    /// Lines of the audit log that could not be written (the first is enough to warn).
-    audit_warnings: &'a Mutex<Vec<ProviderWarning>>,
+    /// A line of the audit log that could not be written (the first is enough to warn).
+    audit_warnings: &'a Mutex<Option<ProviderWarning>>,
     progress: &'a (dyn Fn(String) + Sync),
 }
 
@@ -476,10 +496,8 @@ impl Killer<'_> {
             None => log.append(&audit::Entry { outcome: Some(Outcome::NotAttempted), ..base }),
         };
         if let Some(warning) = warning {
-            let mut warnings = self.audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if warnings.is_empty() {
-                warnings.push(warning);
-            }
+            let mut first = self.audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            first.get_or_insert(warning);
         }
     }
 }
@@ -563,11 +581,13 @@ fn tally(results: Vec<(&AppInfo, Attempt)>) -> Round {
                 round.warnings.extend(report.warnings.iter().cloned());
                 round.done.push((app.clone(), report));
             }
-            Some(Err(KillError { error, accepted: Some(report) })) => {
+            Some(Err(KillError { error, accepted: Some(report), warnings })) => {
+                round.warnings.extend(report.warnings.iter().cloned().chain(warnings));
                 round.done.push((app.clone(), *report));
                 round.unconfirmed.push(FailedKill { app: describe(app), error });
             }
-            Some(Err(KillError { error, accepted: None })) => {
+            Some(Err(KillError { error, accepted: None, warnings })) => {
+                round.warnings.extend(warnings);
                 round.failures.push(FailedKill { app: describe(app), error })
             }
             None => round.not_attempted += 1,
@@ -655,7 +675,7 @@ async fn look_up<T>(
             Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts })
         }
         Err(_) => {
-            let reason = format!("no answer within {}", humantime::format_duration(limit));
+            let reason = format!("the time-out of {} ran out first", humantime::format_duration(limit));
             let error = ApiError::Transport { reason, timed_out: true, connected: true };
             Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts: 1 })
         }
@@ -685,6 +705,7 @@ mod tests {
             status: Some(200),
             attempts: 1,
             observed: None,
+            reused: false,
             warnings: Vec::new(),
         }
     }
@@ -881,6 +902,7 @@ mod tests {
                         failure,
                     },
                     accepted: None,
+                    warnings: Vec::new(),
                 })
             } else {
                 Ok(accepted(app))
@@ -920,7 +942,7 @@ mod tests {
                 phase: Phase::Create,
                 failure,
             };
-            async move { Err(KillError { error, accepted: Some(Box::new(report)) }) }
+            async move { Err(KillError { error, accepted: Some(Box::new(report)), warnings: Vec::new() }) }
         })
         .await;
         let mut round = tally(results);
@@ -935,7 +957,10 @@ mod tests {
                 .starts_with("Of the 3 selected apps: 3 killed (3 of them not seen ending).\nKilled: App01"),
             "{detail}"
         );
-        assert!(detail.contains("still RUNNING when the time-out of 4s ran out, 4.1 s after"), "{detail}");
+        assert!(
+            detail.contains("still RUNNING when the time-out of 4s ran out (4.1 s after it started)"),
+            "{detail}"
+        );
         assert!(detail.contains("recorded in `killed` and the resource is tainted"), "{detail}");
         assert!(!detail.contains("none was killed") && !detail.contains("failed:"), "{detail}");
     }

@@ -583,6 +583,26 @@ mod tests {
         ncloud_api_url = https://ncloud.apigw.ntruss.com\n\n[other]\nncloud_access_key_id=OTHER_AK\nncloud_secret_access_key=OTHER_SK\n";
 
     #[test]
+    fn the_audit_log_comes_from_the_block_else_the_env_and_blank_is_an_error() {
+        let keys = [("NCLOUD_ACCESS_KEY", "AK"), ("NCLOUD_SECRET_KEY", "SK")];
+        let env = [keys[0], keys[1], ("NCLOUD_DATAFOREST_AUDIT_LOG", "/env/audit.jsonl")];
+        let from_block = resolve_with(&block(&[("audit_log", "/block/audit.jsonl")]), &env, None).unwrap();
+        assert_eq!(from_block.audit_log.as_deref(), Some(Path::new("/block/audit.jsonl")));
+        let from_env = resolve_with(&block(&[]), &env, None).unwrap();
+        assert_eq!(from_env.audit_log.as_deref(), Some(Path::new("/env/audit.jsonl")));
+        assert_eq!(resolve_with(&block(&[]), &keys, None).unwrap().audit_log, None);
+        let blank_env = [keys[0], keys[1], ("NCLOUD_DATAFOREST_AUDIT_LOG", " ")];
+        assert_eq!(
+            resolve_with(&block(&[]), &blank_env, None),
+            Err(ConfigError::BlankAuditLog { source: Source::Env("NCLOUD_DATAFOREST_AUDIT_LOG") })
+        );
+        assert_eq!(
+            validate_value(&block(&[("audit_log", "")])),
+            [ConfigError::BlankAuditLog { source: Source::Attribute }]
+        );
+    }
+
+    #[test]
     fn block_beats_env_beats_file() {
         let env = [("NCLOUD_ACCESS_KEY", "ENV_AK"), ("NCLOUD_SECRET_KEY", "ENV_SK")];
         let from_block = resolve_with(&block(&[("access_key", "BLOCK_AK")]), &env, Some(FILE)).unwrap();

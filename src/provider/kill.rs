@@ -29,7 +29,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 /// last check at the deadline.
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const LONGEST_POLL: Duration = Duration::from_secs(10);
-/// How long the last check, sent at the deadline, may take to answer.
+/// How long the last check, at the deadline, may take to answer.
 const LAST_CHECK_ROOM: Duration = Duration::from_secs(2);
 
 /// One kill to perform.
@@ -59,6 +59,8 @@ pub struct KillReport {
     pub attempts: u32,
     /// The app as `getDetail` last showed it, when it was read.
     pub observed: Option<AppInfo>,
+    /// Whether this is the answer of a kill sent earlier in the run, reused: nothing was sent.
+    pub reused: bool,
     pub warnings: Vec<ProviderWarning>,
 }
 
@@ -77,6 +79,9 @@ pub enum Outcome {
     NotAttempted,
     /// A dry run's: the app would be killed.
     WouldKill,
+    /// The run had killed the app already (another resource, or the other half of a
+    /// replacement): that kill's answer was reused, and nothing was sent.
+    Reused,
 }
 
 impl Outcome {
@@ -89,6 +94,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::NotAttempted => "not_attempted",
             Outcome::WouldKill => "would_kill",
+            Outcome::Reused => "reused",
         }
     }
 }
@@ -106,16 +112,26 @@ impl KillReport {
 }
 
 /// A kill that did not complete, and what DataForest had accepted before it failed: a kill
-/// accepted before a failed wait is a kill that happened, and is kept.
+/// accepted before a failed wait is a kill that happened, and is kept. `warnings`: what is worth
+/// saying all the same (the audit log could not record it).
 #[derive(Debug)]
 pub struct KillError {
     pub error: ProviderError,
     pub accepted: Option<Box<KillReport>>,
+    pub warnings: Vec<ProviderWarning>,
 }
 
 impl From<ProviderError> for KillError {
     fn from(error: ProviderError) -> KillError {
-        KillError { error, accepted: None }
+        KillError { error, accepted: None, warnings: Vec::new() }
+    }
+}
+
+impl KillError {
+    /// Every warning the failed kill carries, the accepted kill's included.
+    pub fn all_warnings(&self) -> Vec<ProviderWarning> {
+        let accepted = self.accepted.iter().flat_map(|report| report.warnings.iter());
+        accepted.chain(&self.warnings).cloned().collect()
     }
 }
 
@@ -160,15 +176,15 @@ pub fn required_app_id(app_id: &Field<String>, attribute: &'static str) -> Resul
     }
 }
 
-/// Performs `kill` before its limit runs out, unless `stop` is cancelled first: [`send`] it, then
+/// Performs `kill` before `deadline`, unless `stop` is cancelled first: [`send`] it, then
 /// [`finish`] it. `progress` hears each step, for users to watch.
 pub async fn kill(
     client: &DataForestClient,
     kill: &Kill,
+    deadline: Instant,
     stop: &CancellationToken,
     mut progress: impl FnMut(String),
 ) -> Result<KillReport, KillError> {
-    let deadline = kill.deadline()?;
     let report = send(client, kill, deadline, stop, &mut progress).await?;
     finish(client, kill, report, deadline, stop, progress).await
 }
@@ -207,6 +223,7 @@ pub async fn send(
                 status: Some(status),
                 attempts,
                 observed: None,
+                reused: false,
                 warnings: Vec::new(),
             })
         }
@@ -259,7 +276,11 @@ pub async fn finish(
         }
         Err((failure, last_seen)) => {
             report.observed = last_seen;
-            Err(KillError { error: kill.failed(failure), accepted: Some(Box::new(report)) })
+            Err(KillError {
+                error: kill.failed(failure),
+                accepted: Some(Box::new(report)),
+                warnings: Vec::new(),
+            })
         }
     }
 }
@@ -320,6 +341,7 @@ fn explain_refusal(
         status: refused.error.status(),
         attempts: refused.attempts,
         observed,
+        reused: false,
         warnings: vec![warning],
     };
     let uncertain = refused.earlier_attempt_uncertain;
@@ -359,8 +381,8 @@ async fn wait_until_ended(
     let mut last_seen: Option<AppInfo> = None;
     for poll in 1u32.. {
         let at = (Instant::now() + pause).min(deadline);
-        let last = at >= deadline;
-        let answer_by = if last { deadline + LAST_CHECK_ROOM } else { deadline };
+        // A read in flight at the deadline is the last check, and may take a moment to answer.
+        let answer_by = deadline + LAST_CHECK_ROOM;
         let read = tokio::select! {
             biased;
             () = stop.cancelled() => return Err((KillFailure::Interrupted { accepted: true }, last_seen)),
@@ -386,13 +408,13 @@ async fn wait_until_ended(
         }
         progress(format!("AI app {app_id} is still {} (check {poll}); waiting for it to end", app.state));
         last_seen = Some(app);
-        if last {
+        if Instant::now() >= deadline {
             break;
         }
         pause = pause.mul_f64(1.5).min(LONGEST_POLL);
     }
     let last_state = last_seen.as_ref().map_or_else(|| "unknown".to_string(), |app| app.state.clone());
-    // The kill began `limit` before the deadline.
+    // The time-out started `limit` before the deadline.
     let spent = Instant::now().saturating_duration_since(deadline.checked_sub(limit).unwrap_or(deadline));
     Err((KillFailure::StillRunning { limit, last_state, spent }, last_seen))
 }

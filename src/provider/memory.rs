@@ -52,7 +52,7 @@ impl KillMemory {
         };
         if let Some(earlier) = answered.as_ref() {
             progress(format!("AI app {} was killed earlier in this run; its answer is reused", kill.app_id));
-            return Ok(KillReport { warnings: Vec::new(), ..earlier.clone() });
+            return Ok(KillReport { warnings: Vec::new(), reused: true, ..earlier.clone() });
         }
         let report = send.await?;
         if report.success || report.observed.is_some() {
@@ -106,6 +106,7 @@ mod tests {
             status: Some(200),
             attempts: 1,
             observed,
+            reused: false,
             warnings: Vec::new(),
         }
     }
@@ -155,7 +156,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sent.load(Ordering::SeqCst), 1, "the second kill of A1 must not be sent");
-        assert_eq!(again, KillReport { warnings: Vec::new(), ..first });
+        assert_eq!(again, KillReport { warnings: Vec::new(), reused: true, ..first });
         assert!(heard.lock().unwrap().iter().any(|step| step.contains("its answer is reused")));
         // Another app is another kill.
         memory

@@ -51,6 +51,19 @@ impl<T> From<ProviderError> for ApplyError<T> {
     }
 }
 
+/// A failed action: the error, and what is worth a warning all the same.
+#[derive(Debug)]
+pub struct ActionError {
+    pub error: ProviderError,
+    pub warnings: Vec<ProviderWarning>,
+}
+
+impl From<ProviderError> for ActionError {
+    fn from(error: ProviderError) -> ActionError {
+        ActionError { error, warnings: Vec::new() }
+    }
+}
+
 /// A resource type's whole life, on its typed object (a configuration, a plan or a state).
 pub trait ResourceType: Object + Send + Sync + 'static {
     const TYPE_NAME: &'static str;
@@ -112,7 +125,7 @@ pub trait ActionType: Object + Send + Sync + 'static {
         &self,
         context: &Context,
         progress: &mut (dyn FnMut(String) + Send),
-    ) -> impl Future<Output = Result<Vec<ProviderWarning>, ProviderError>> + Send;
+    ) -> impl Future<Output = Result<Vec<ProviderWarning>, ActionError>> + Send;
 }
 
 /// A resource type as the provider serves it, in the protocol's values.
@@ -387,10 +400,10 @@ impl<T: ActionType> Served<T> {
         context: Context,
         config: &Value,
         progress: &mut (dyn FnMut(String) + Send),
-    ) -> Result<Vec<ProviderWarning>, ProviderError> {
+    ) -> Result<Vec<ProviderWarning>, ActionError> {
         let action = decode::<T>(config)?;
         if let Some(error) = action.validate().into_iter().next() {
-            return Err(error);
+            return Err(error.into());
         }
         // Once Terraform asks to stop, it may stop reading the stream: Terraform 1.14 and 1.15
         // panic if another event then arrives, so nothing but the final event goes out.
@@ -425,7 +438,9 @@ impl<T: ActionType> Action for Served<T> {
         Box::pin(async move {
             match Self::invoked(context, config, progress).await {
                 Ok(said) => warnings(&said),
-                Err(error) => diagnostics([error]),
+                Err(ActionError { error, warnings: said }) => {
+                    warnings(&said).into_iter().chain(diagnostics([error])).collect()
+                }
             }
         })
     }

@@ -64,10 +64,10 @@ resource "ncloud_dataforest_aiapp_kill" "job" {
     let started = Instant::now();
     let failed = workspace.apply_fails();
     let took = started.elapsed();
-    failed.assert_contains("App still running").assert_contains("when the time-out of 6s ran out, ");
+    failed.assert_contains("App still running").assert_contains("when the time-out of 6s ran out (");
     let text = failed.all().replace('\n', " ");
     let spent: f64 = text
-        .split("ran out, ")
+        .split("ran out (")
         .nth(1)
         .and_then(|rest| rest.split(" s after").next())
         .and_then(|number| number.trim().parse().ok())
@@ -187,6 +187,67 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     assert!(!text.contains(harness::SECRET_KEY) && !text.contains(harness::ACCESS_KEY), "{text}");
 });
 
+on_each_terraform!(the_audit_log_records_single_kills_and_a_kill_reused_within_a_run, |terraform| {
+    let sim = Sim::start(&[]);
+    for (id, name) in [("One1", "one-1"), ("Hook1", "hook-1")] {
+        sim.simulator.put_app(app(id, name));
+    }
+    // The single kill and the bulk kill take One1 in the same run: one kill is sent, and the
+    // other reuses its answer.
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "one" {
+  app_id = "One1"
+}
+
+resource "ncloud_dataforest_aiapps_kill" "all" {
+  account_id = "acc1"
+  name_regex = "^one-"
+  # Selected whether the single kill has ended it yet or not.
+  states = ["RUNNING", "KILLED"]
+}
+
+resource "ncloud_dataforest_aiapp_kill" "hook" {
+  app_id = "Hook1"
+  when   = "destroy"
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
+    let log = workspace.dir.path().join("audit.jsonl");
+    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    workspace.apply();
+    assert_eq!(sim.simulator.kill_calls("One1"), 1);
+    let lines = audit_lines(&log);
+    let mut entry_points: Vec<(String, String)> = lines
+        .iter()
+        .map(|line| {
+            (line["entry_point"].as_str().unwrap().to_string(), line["outcome"].as_str().unwrap().to_string())
+        })
+        .collect();
+    entry_points.sort();
+    let killed_by_one = entry_points.contains(&("ncloud_dataforest_aiapp_kill".into(), "killed".into()));
+    let expected = if killed_by_one {
+        [("ncloud_dataforest_aiapp_kill", "killed"), ("ncloud_dataforest_aiapps_kill", "reused")]
+    } else {
+        [("ncloud_dataforest_aiapp_kill", "reused"), ("ncloud_dataforest_aiapps_kill", "killed")]
+    };
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    assert_eq!(entry_points, expected, "{lines:?}");
+    let reused = lines.iter().find(|line| line["outcome"] == "reused").unwrap();
+    assert_eq!((reused["app_id"].as_str(), reused["attempts"].as_u64()), (Some("One1"), Some(0)), "{reused}");
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    let lines = audit_lines(&log);
+    let hook = lines.iter().find(|line| line["app_id"] == "Hook1").expect("the destroy hook's kill");
+    assert_eq!(
+        (hook["phase"].as_str(), hook["outcome"].as_str()),
+        (Some("destroy"), Some("killed")),
+        "{hook}"
+    );
+    assert_eq!(hook["entry_point"], "ncloud_dataforest_aiapp_kill");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+});
+
 /// Whether a provider process started for `workspace` is still running (its environment names
 /// the workspace's home).
 fn provider_running_for(workspace: &Workspace) -> bool {
@@ -281,11 +342,13 @@ resource "ncloud_dataforest_aiapps_kill" "side" {{
   account_id  = "acc1"
   name_regex  = "^{side}-"
   max_apps    = 100
-  concurrency = 16
+  concurrency = 4
 }}
 "#
         )
     };
+    // Each kill takes a while, so that the two runs kill at the same time.
+    sim.simulator.set_latency(Duration::from_millis(200));
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
     let workspaces: Vec<Workspace> = ["a", "b"]
@@ -312,4 +375,7 @@ resource "ncloud_dataforest_aiapps_kill" "side" {{
     pids.dedup();
     assert_eq!(pids.len(), 2, "two processes wrote");
     assert!(lines.iter().all(|line| line["outcome"] == "killed"));
+    // They wrote at the same time: the file switches between them more than once.
+    let switches = lines.windows(2).filter(|pair| pair[0]["pid"] != pair[1]["pid"]).count();
+    assert!(switches > 2, "the runs did not overlap ({switches} switches): the test proves nothing");
 }

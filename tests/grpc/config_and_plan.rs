@@ -6,7 +6,8 @@ use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::{Number, Value};
 
 use crate::{
-    KILL, Schema, check_block, decode, dynamic, errors, first_attribute, simulator_with, start, string, with,
+    BULK, KILL, Schema, check_block, decode, dynamic, errors, first_attribute, simulator_with, start, string,
+    with,
 };
 
 #[tokio::test]
@@ -139,6 +140,22 @@ async fn upgrade_turns_stored_json_into_wholly_known_msgpack() {
     assert_eq!(errors(&empty.diagnostics)[0].summary, "Unreadable stored state");
     let newer = upgrade(7, stored).await;
     assert_eq!(errors(&newer.diagnostics)[0].summary, "State from a newer provider");
+
+    // A bulk kill recorded before `killed` entries had `killed_at` and `state` reads with them null.
+    let bulk_stored =
+        r#"{"account_id":"acc1","killed":[{"id":"A1","name":"etl","success":true,"message":"ok"}]}"#;
+    let request = pb::upgrade_resource_state::Request {
+        type_name: BULK.into(),
+        version: 0,
+        raw_state: Some(pb::RawState { json: bulk_stored.as_bytes().to_vec(), flatmap: Default::default() }),
+    };
+    let upgraded = harness.client.upgrade_resource_state(request).await.unwrap().into_inner();
+    assert!(upgraded.diagnostics.is_empty(), "{:?}", upgraded.diagnostics);
+    let state = decode(upgraded.upgraded_state);
+    check_block(&state, harness.block(Schema::Resource(BULK)), "").unwrap();
+    let Value::List(killed) = state.get("killed") else { panic!("{state:?}") };
+    assert_eq!(killed[0].get("id"), &Value::String("A1".into()));
+    assert_eq!((killed[0].get("killed_at"), killed[0].get("state")), (&Value::Null, &Value::Null));
 }
 
 #[tokio::test]

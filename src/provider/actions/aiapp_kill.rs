@@ -12,7 +12,7 @@ use super::super::error::{Phase, ProviderError, ProviderWarning};
 use super::super::kill::{self, Kill, check_app_id, required_app_id};
 use super::super::lifecycle;
 use super::super::session::Context;
-use super::super::types::{ActionType, schema_of};
+use super::super::types::{ActionError, ActionType, schema_of};
 
 tfplugin::object! {
     /// The action's `config` block.
@@ -52,16 +52,19 @@ impl ActionType for KillAction {
         &self,
         context: &Context,
         progress: &mut (dyn FnMut(String) + Send),
-    ) -> Result<Vec<ProviderWarning>, ProviderError> {
+    ) -> Result<Vec<ProviderWarning>, ActionError> {
         let kill = self.kill()?;
+        // One deadline bounds the whole action, the account check included.
+        let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
         let audit = session.audit()?;
-        session.check_app_account(&kill, kill.deadline()?, &stop).await?;
+        session.check_app_account(&kill, deadline, &stop).await?;
         let client = session.client_for(&kill)?;
-        let result = kill::kill(client, &kill, &stop, progress).await;
+        let mut result = kill::kill(client, &kill, deadline, &stop, progress).await;
+        audit::record_kill(audit, KillAction::TYPE_NAME, &kill, &mut result);
         let report =
-            audit::record_kill(audit, KillAction::TYPE_NAME, &kill, result).map_err(|failed| failed.error)?;
+            result.map_err(|failed| ActionError { warnings: failed.all_warnings(), error: failed.error })?;
         Ok(report.warnings)
     }
 }

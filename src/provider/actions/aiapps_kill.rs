@@ -15,7 +15,7 @@ use super::super::kill::Outcome;
 use super::super::lifecycle;
 use super::super::selector::{Selector, UnsetStates, describe};
 use super::super::session::Context;
-use super::super::types::{ActionType, schema_of};
+use super::super::types::{ActionError, ActionType, schema_of};
 
 tfplugin::object! {
     /// The action's `config` block.
@@ -54,7 +54,7 @@ impl ActionType for AppsKillAction {
         &self,
         context: &Context,
         progress: &mut (dyn FnMut(String) + Send),
-    ) -> Result<Vec<ProviderWarning>, ProviderError> {
+    ) -> Result<Vec<ProviderWarning>, ActionError> {
         let settings = self.settings.resolve(self.limit()?)?;
         let selection = self.selector.selection(UnsetStates::NotEnded)?;
         // Kills run at once; their progress goes out one message at a time.
@@ -97,7 +97,7 @@ impl ActionType for AppsKillAction {
             Caller { entry_point: AppsKillAction::TYPE_NAME, phase: Phase::Action, memory: Memory::Own };
         let outcome = bulk::bulk_kill(context, &selection, &settings, caller, &report)
             .await
-            .map_err(|failed| failed.error)?;
+            .map_err(|failed| ActionError { error: failed.error, warnings: failed.warnings })?;
         let killed = bulk::killed_names(&outcome.done).len();
         let ended = outcome.done.len() - killed;
         report(if ended > 0 {

@@ -35,7 +35,7 @@ pub enum KillFailure {
     /// DataForest accepted the kill, but reading the app's state while waiting failed.
     WaitFailed { error: Box<ApiError>, attempts: u32 },
     /// DataForest accepted the kill, but the app had not ended when the time-out ran out, `spent`
-    /// after the kill began.
+    /// after the time-out started.
     StillRunning { limit: Duration, last_state: String, spent: Duration },
 }
 
@@ -105,13 +105,14 @@ impl KillFailure {
                  waited for the app to end."
             ),
             KillFailure::WaitFailed { error, attempts } => format!(
-                "DataForest accepted the kill of AI app {app}, but reading its state failed{}: {error}.",
-                after(*attempts)
+                "DataForest accepted the kill of AI app {app}, but reading its state failed{}: {error}.{}",
+                after(*attempts),
+                api_hint(error, None)
             ),
             KillFailure::StillRunning { limit, last_state, spent } => format!(
                 "DataForest accepted the kill of AI app {app}, but the app was still {last_state} when the \
-                 time-out of {} ran out, {:.1} s after the kill began; raise the time-out if the app takes longer \
-                 to end.",
+                 time-out of {} ran out ({:.1} s after it started); raise the time-out if the app takes longer to \
+                 end.",
                 humantime::format_duration(*limit),
                 spent.as_secs_f64()
             ),
@@ -172,7 +173,7 @@ pub(super) fn next_bulk_step(phase: Phase, recorded: bool) -> &'static str {
 /// that named the app, when the configuration did: only then can its id be mistyped.
 pub(super) fn api_hint(error: &ApiError, attribute: Option<&str>) -> &'static str {
     match error {
-        ApiError::Gateway { status: 401, .. } => {
+        ApiError::Gateway { status: 401, .. } | ApiError::Rejected { status: 401, .. } => {
             " Check access_key and secret_key, and that the machine's clock is right (signatures older than \
              5 minutes are refused)."
         }

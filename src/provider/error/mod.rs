@@ -174,6 +174,16 @@ pub enum ProviderError {
         not_attempted: usize,
         stopped: bool,
     },
+    /// A bulk kill that failed (`cause`) after kills went through: those DataForest accepted
+    /// (`killed`, as messages name them) and `others` found ended or gone. `recorded`: they are
+    /// kept in state.
+    FailedAfterKills {
+        phase: Phase,
+        recorded: bool,
+        killed: Vec<String>,
+        others: usize,
+        cause: Box<ProviderError>,
+    },
     /// A state (of `attribute`) that no YARN application has.
     InvalidState {
         attribute: &'static str,
@@ -489,6 +499,24 @@ impl ProviderError {
                 let next = kill::next_bulk_step(*phase, *recorded);
                 Diagnostic::error("DataForest kills failed", format!("{detail}\n{next}"))
             }
+            ProviderError::FailedAfterKills { phase, recorded, killed, others, cause } => {
+                let mut diagnostic = cause.to_diagnostic();
+                if matches!(**cause, ProviderError::Stopped | ProviderError::Interrupted) {
+                    diagnostic.detail =
+                        "Terraform asked the provider to stop before the next settle round had listed the account."
+                            .to_string();
+                }
+                let mut before = format!("Before that, {} app(s) were killed", killed.len());
+                if !killed.is_empty() {
+                    before.push_str(&format!(": {}", named_list(killed)));
+                }
+                if *others > 0 {
+                    before.push_str(&format!("; {others} had already ended or no longer existed"));
+                }
+                diagnostic.detail =
+                    format!("{}\n{before}.\n{}", diagnostic.detail, kill::next_bulk_step(*phase, *recorded));
+                diagnostic
+            }
             ProviderError::InvalidState { attribute, value, valid } => Diagnostic::error(
                 format!("Invalid {attribute}"),
                 format!(
@@ -553,10 +581,9 @@ impl ProviderError {
                 format!(
                     "The audit log {path:?} cannot be opened for appending: {reason}. Nothing was killed: a kill \
                      runs only with the record asked for. Check the folder exists and is writable, or change \
-                     audit_log (or NCLOUD_DATAFOREST_AUDIT_LOG)."
+                     audit_log (or NCLOUD_DATAFOREST_AUDIT_LOG) in the provider block."
                 ),
-            )
-            .at_attribute("audit_log"),
+            ),
             ProviderError::StateTooNew { version, supported } => Diagnostic::error(
                 "State from a newer provider",
                 format!(
@@ -757,5 +784,71 @@ mod tests {
         // Killed apps are named: the first twenty, and how many more.
         let many: Vec<String> = (1..=23).map(|n| format!("App{n:02}")).collect();
         assert!(named_list(&many).ends_with("App20, and 3 more"), "{}", named_list(&many));
+    }
+
+    #[test]
+    fn a_look_up_says_how_often_it_was_tried_and_what_to_check() {
+        let failed = |error: ApiError, attempts| {
+            ProviderError::LookupFailed {
+                what: "the apps of account \"acc1\"".into(),
+                error: Box::new(error),
+                attempts,
+            }
+            .to_diagnostic()
+            .detail
+        };
+        let retried = failed(ApiError::Rejected { status: 500, message: "unexpected error".into() }, 5);
+        assert!(retried.contains("failed after 5 attempts: HTTP 500"), "{retried}");
+        let refused = ApiError::Gateway {
+            status: 401,
+            code: "200".into(),
+            message: "Authentication Failed".into(),
+            details: None,
+        };
+        let detail = failed(refused, 1);
+        assert!(
+            detail.contains("Check access_key and secret_key, and that the machine's clock is right"),
+            "{detail}"
+        );
+        let forbidden = failed(ApiError::Rejected { status: 403, message: "not allowed".into() }, 1);
+        assert!(forbidden.contains("may use DataForest"), "{forbidden}");
+    }
+
+    #[test]
+    fn a_failure_after_kills_names_what_was_killed_and_never_says_nothing_was_sent() {
+        let after = |cause| ProviderError::FailedAfterKills {
+            phase: Phase::Create,
+            recorded: true,
+            killed: vec!["A1 (etl)".into(), "A2 (train)".into()],
+            others: 1,
+            cause: Box::new(cause),
+        };
+        let stopped = after(ProviderError::Stopped).to_diagnostic();
+        assert!(!stopped.detail.contains("Nothing was sent"), "{}", stopped.detail);
+        assert!(
+            stopped.detail.contains(
+                "Before that, 2 app(s) were killed: A1 (etl), A2 (train); 1 had already ended or no longer existed."
+            ),
+            "{}",
+            stopped.detail
+        );
+        assert!(
+            stopped.detail.contains("recorded in `killed` and the resource is tainted"),
+            "{}",
+            stopped.detail
+        );
+        let unsettled = after(ProviderError::Unsettled {
+            attribute: "settle_rounds",
+            rounds: 1,
+            killed: 2,
+            count: 1,
+            max: 20,
+            over_cap: false,
+            first: vec!["A9 (late)".into()],
+        })
+        .to_diagnostic();
+        assert_eq!(unsettled.summary, "Apps still match");
+        assert_eq!(unsettled.path, vec![PathStep::Attribute("settle_rounds".into())]);
+        assert!(unsettled.detail.contains("Before that, 2 app(s) were killed"), "{}", unsettled.detail);
     }
 }

@@ -96,7 +96,11 @@ impl ResourceType for AppKill {
     ) -> Result<Applied<AppKill>, ApplyError<AppKill>> {
         match (prior, planned) {
             (Some(prior), None) if prior.kills_on_destroy()? => {
-                let report = prior.send_kill(context, Phase::Destroy).await.map_err(|failed| failed.error)?;
+                let report = prior.send_kill(context, Phase::Destroy).await.map_err(|failed| ApplyError {
+                    warnings: failed.all_warnings(),
+                    error: failed.error,
+                    state: None,
+                })?;
                 Ok(Applied { state: None, warnings: report.warnings })
             }
             // A kill cannot be undone, so forgetting it is all there is to do.
@@ -199,10 +203,11 @@ impl AppKill {
     ) -> Result<Applied<AppKill>, ApplyError<AppKill>> {
         match self.send_kill(context, phase).await {
             Ok(report) => Ok(Applied { state: Some(self.with_answer(&report)), warnings: report.warnings }),
-            Err(KillError { error, accepted: Some(report) }) => {
-                Err(ApplyError { error, state: Some(self.with_answer(&report)), warnings: report.warnings })
+            Err(failed) => {
+                let warnings = failed.all_warnings();
+                let state = failed.accepted.as_deref().map(|report| self.with_answer(report));
+                Err(ApplyError { error: failed.error, state, warnings })
             }
-            Err(KillError { error, accepted: None }) => Err(error.into()),
         }
     }
 
@@ -216,9 +221,10 @@ impl AppKill {
         session.check_app_account(&kill, deadline, &stop).await?;
         let app_id = &kill.app_id;
         let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
-        let result = session.kill_once(&kill, deadline, &stop, &progress).await;
+        let mut result = session.kill_once(&kill, deadline, &stop, &progress).await;
         tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
-        audit::record_kill(audit, AppKill::TYPE_NAME, &kill, result)
+        audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut result);
+        result
     }
 
     /// Create with `when = "destroy"`: checks that DataForest knows the app, then records the
