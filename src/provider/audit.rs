@@ -248,4 +248,33 @@ mod tests {
         let refused = log.open();
         assert!(matches!(refused, Err(ProviderError::AuditLogUnwritable { .. })), "{refused:?}");
     }
+
+    #[test]
+    fn logs_opened_apart_and_written_at_once_keep_every_line_whole() {
+        // Each writer opens the file on its own, as separate provider processes do.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let long_name = "n".repeat(8000);
+        std::thread::scope(|scope| {
+            for writer in 0..4 {
+                let (path, long_name) = (&path, &long_name);
+                scope.spawn(move || {
+                    let log = AuditLog::new(path.clone());
+                    log.open().unwrap();
+                    for n in 0..100 {
+                        let app_id = format!("W{writer}N{n}");
+                        let entry = Entry { app_id: &app_id, app_name: Some(long_name), ..Entry::default() };
+                        assert!(log.append(&entry).is_none());
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 400);
+        for line in lines {
+            let parsed: serde_json::Value = serde_json::from_str(line).expect("a whole line");
+            assert_eq!(parsed["app_name"].as_str().map(str::len), Some(8000));
+        }
+    }
 }

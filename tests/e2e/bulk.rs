@@ -524,12 +524,19 @@ on_each_terraform!(apps_still_matching_after_the_last_settle_round_fail_naming_t
     workspace
         .apply_fails()
         .assert_contains("Apps still match")
-        .assert_contains("After 2 app(s) were killed and 1 settle round(s), 1 app(s) started meanwhile still match: Late03 (late-3)");
+        .assert_contains("After 2 app(s) were killed and 1 settle round(s), 1 app(s) started meanwhile still match: Late03 (late-3)")
+        .assert_contains("Before that, 2 app(s) were killed: Late01 (late-1), Late02 (late-2).")
+        .assert_contains("recorded in `killed` and the resource is tainted");
     for starter in starters {
         starter.join().unwrap();
     }
     assert_eq!(sim.simulator.kill_calls("Late03"), 0);
     assert_eq!(sim.state_of("Late02"), "KILLED");
+    // The two kills that went through are kept.
+    let address = "ncloud_dataforest_aiapps_kill.teardown";
+    let killed = &workspace.state()[address]["killed"];
+    assert_eq!(killed.as_array().map(Vec::len), Some(2), "{killed}");
+    assert_eq!(workspace.status(address).as_deref(), Some("tainted"));
 });
 
 on_each_terraform!(settle_rounds_count_against_max_apps, |terraform| {

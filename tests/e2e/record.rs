@@ -327,7 +327,8 @@ action "ncloud_dataforest_aiapps_kill" "sweep" {{
 #[test]
 fn two_provider_processes_appending_to_one_log_leave_every_line_whole() {
     let sim = Sim::start(&[]);
-    // Long names make long lines, which a write in pieces would interleave.
+    // Long names make long lines. A write in pieces interleaves rarely across processes, so the
+    // unit test in audit.rs is what shows it; this one shows two real runs writing at once.
     let padding = "x".repeat(3000);
     for side in ["a", "b"] {
         for n in 1..=60 {
