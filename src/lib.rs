@@ -23,8 +23,8 @@
 //!   `data_sources/`) owning its typed object, schema, checks, plan and apply, read or invoke.
 //!   Beneath them, shared: `types` (what a type implements, and the adapters that decode values
 //!   once), `bulk` (the bulk kill), `lifecycle` (`when`, `timeouts`), `session` (the per-run
-//!   state each call receives) and `memory` (one kill per app per run), `kill` (the kill of one
-//!   app), `selector`, `error` (typed failures, each made a diagnostic in one place), `config`
+//!   state each call receives) and `memory` (one kill per app per run), `audit` (every kill
+//!   outcome appended to the `audit_log` file), `kill` (the kill of one app), `selector`, `error` (typed failures, each made a diagnostic in one place), `config`
 //!   (the provider block) and `duration`. It calls DataForest through `ncp`.
 //! - [`ncp`]: the NCP client: sites and endpoints, the NCP CLI's profile file, signature v2, the
 //!   retry policy, the network (proxy and trusted CAs, by Go's rules), DataForest calls and API
