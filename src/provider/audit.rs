@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
-use super::error::{FailedKill, Phase, ProviderError, ProviderWarning};
+use super::error::{FailedKill, KillFailure, Phase, ProviderError, ProviderWarning};
 use super::kill::{Kill, KillError, KillReport, Outcome};
 
 /// The audit log of one configuration: its path, and the file once opened.
@@ -36,8 +36,9 @@ pub struct Entry<'a> {
     /// DataForest's message, when it answered.
     pub message: Option<&'a str>,
     pub http_status: Option<u16>,
-    /// How many times the kill was sent.
-    pub attempts: u32,
+    /// How many times the kill was sent; `None` when a time-out or Stop cut the call off before
+    /// it ended (at least one attempt was under way).
+    pub attempts: Option<u32>,
     /// The app's state as last seen.
     pub state: Option<&'a str>,
     /// When DataForest answered the kill (RFC 3339).
@@ -117,7 +118,11 @@ impl AuditLog {
         };
         let reason = written.err()?;
         tracing::error!(path = %self.path.display(), %reason, "audit log line not written");
-        Some(ProviderWarning::AuditIncomplete { path: self.path.display().to_string(), reason })
+        Some(ProviderWarning::AuditIncomplete {
+            path: self.path.display().to_string(),
+            reason,
+            lost: vec![entry.app_id.to_string()],
+        })
     }
 }
 
@@ -156,13 +161,19 @@ pub fn record(
     };
     // Stopped before it was sent: not attempted.
     if let (None, Some(ProviderError::Stopped)) = (report, error) {
-        return log.append(&Entry { outcome: Some(Outcome::NotAttempted), ..base });
+        return log.append(&Entry {
+            outcome: Some(Outcome::NotAttempted),
+            attempts: Some(0),
+            error: Some("Not attempted, because Terraform asked the provider to stop.".to_string()),
+            ..base
+        });
     }
     let why = error.map(|error| FailedKill::sentence_of(&app, error));
     let entry = match report {
         Some(report) if report.reused => Entry {
             app_name: base.app_name.or(report.observed.as_ref().map(|app| app.name.as_str())),
             outcome: Some(Outcome::Reused),
+            attempts: Some(0),
             message: Some(&report.message),
             killed_at: Some(&report.killed_at),
             error: why,
@@ -173,7 +184,7 @@ pub fn record(
             outcome: Some(report.outcome()),
             message: Some(&report.message),
             http_status: report.status,
-            attempts: report.attempts,
+            attempts: Some(report.attempts),
             killed_at: Some(&report.killed_at),
             state: report.observed.as_ref().map(|app| app.state.as_str()).or(base.state),
             error: why,
@@ -181,15 +192,21 @@ pub fn record(
         },
         None => {
             let failure = match error {
-                Some(ProviderError::Kill { failure, .. }) => failure.api_error(),
+                Some(ProviderError::Kill { failure, .. }) => Some(failure),
                 _ => None,
             };
-            let api_message = failure.map(|(error, _)| error.to_string());
+            let called = failure.and_then(KillFailure::api_error);
+            let api_message = called.map(|(error, _)| error.to_string());
+            // A call cut off by the time-out or Stop made an unknown number of attempts.
+            let attempts = match failure {
+                Some(KillFailure::TimedOut { .. } | KillFailure::Interrupted { .. }) => None,
+                _ => Some(called.map_or(0, |(_, attempts)| attempts)),
+            };
             return log.append(&Entry {
                 outcome: Some(Outcome::Failed),
                 message: api_message.as_deref(),
-                http_status: failure.and_then(|(error, _)| error.status()),
-                attempts: failure.map_or(0, |(_, attempts)| attempts),
+                http_status: called.and_then(|(error, _)| error.status()),
+                attempts,
                 error: why,
                 ..base
             });
@@ -217,7 +234,7 @@ mod tests {
             outcome: Some(Outcome::Killed),
             message: Some("kill requested"),
             http_status: Some(200),
-            attempts: 2,
+            attempts: Some(2),
             state: Some("RUNNING"),
             killed_at: Some("2026-11-29T00:00:00Z"),
             error: None,

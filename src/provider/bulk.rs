@@ -21,7 +21,7 @@ use crate::protocol::object::{Field, optional};
 use crate::protocol::value::Number;
 
 use super::audit::{self, AuditLog};
-use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning};
+use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning, Unstarted};
 use super::kill::{self, Kill, KillError, KillReport, Outcome};
 use super::selector::{Owner, Selected, Selection, Selector, describe};
 use super::session::{Context, Session};
@@ -272,7 +272,11 @@ pub async fn bulk_kill(
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<BulkOutcome, BulkError> {
     let mut outcome = BulkOutcome::default();
-    match kill_rounds(context, selection, settings, caller, progress, &mut outcome).await {
+    let audit_warning = Mutex::new(None);
+    let result =
+        kill_rounds(context, selection, settings, caller, progress, &mut outcome, &audit_warning).await;
+    outcome.warnings.extend(audit_warning.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    match result {
         Ok(()) => Ok(outcome),
         // A failure after kills went through (a settle round's listing, apps still matching)
         // says what was killed before it.
@@ -290,7 +294,8 @@ pub async fn bulk_kill(
     }
 }
 
-/// [`bulk_kill`]'s rounds, adding each kill that went through to `outcome` as it goes.
+/// [`bulk_kill`]'s rounds, adding each kill that went through to `outcome` as it goes, and the
+/// audit log's lost lines to `audit_warning`. Once a line cannot be written, no new kill starts.
 async fn kill_rounds(
     context: &Context,
     selection: &Selection,
@@ -298,6 +303,7 @@ async fn kill_rounds(
     caller: Caller,
     progress: &(dyn Fn(String) + Sync),
     outcome: &mut BulkOutcome,
+    audit_warning: &Mutex<Option<ProviderWarning>>,
 ) -> Result<(), ProviderError> {
     let Caller { phase, .. } = caller;
     let session = context.session()?;
@@ -324,9 +330,8 @@ async fn kill_rounds(
     outcome.warnings.extend(selected.warnings);
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut round_apps = selected.apps;
-    // The first line the audit log could not take, once per bulk kill.
-    let audit_warnings = Mutex::new(None);
-    let mut audit_warned = false;
+    // Cancelled once the audit log cannot take a line: no kill starts without its record.
+    let unrecorded = CancellationToken::new();
     for round in 0..=settings.settle_rounds + 1 {
         if round > 0 {
             // A settle round, or after the last one, the check that nothing is left.
@@ -363,25 +368,29 @@ async fn kill_rounds(
             deadline,
             stop: &stop,
             audit,
-            audit_warnings: &audit_warnings,
+            audit_warning,
+            unrecorded: &unrecorded,
             progress,
         };
-        let results =
-            kill_each(&round_apps, settings.concurrency, deadline, &stop, |app| killer.kill(app)).await;
+        let results = kill_each(&round_apps, settings.concurrency, deadline, &stop, &unrecorded, |app| {
+            killer.kill(app)
+        })
+        .await;
+        let unstarted = if stop.is_cancelled() {
+            Unstarted::Stopped
+        } else if unrecorded.is_cancelled() {
+            Unstarted::Unrecorded
+        } else {
+            Unstarted::TimedOut
+        };
         for (app, _) in results.iter().filter(|(_, attempt)| attempt.is_none()) {
-            killer.record(app, None);
+            killer.record(app, Err(unstarted));
         }
         let mut round = tally(results);
         outcome.done.append(&mut round.done);
         outcome.warnings.append(&mut round.warnings);
-        if let Some(warning) = audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
-            && !audit_warned
-        {
-            audit_warned = true;
-            outcome.warnings.push(warning);
-        }
         if round.failed() {
-            return Err(bulk_failed(phase, taken.len(), &outcome.done, round, stop.is_cancelled()));
+            return Err(bulk_failed(phase, taken.len(), &outcome.done, round, unstarted));
         }
         if settings.settle_rounds == 0 {
             break;
@@ -391,14 +400,14 @@ async fn kill_rounds(
 }
 
 /// The error of a bulk kill in `phase` whose last round (`round`, its kills that went through
-/// already in `done`) failed: `selected` apps in all, `stopped` by Terraform or not. A create
-/// records what went through.
+/// already in `done`) failed: `selected` apps in all, some perhaps not started (`unstarted` says
+/// why). A create records what went through.
 fn bulk_failed(
     phase: Phase,
     selected: usize,
     done: &[(AppInfo, KillReport)],
     round: Round,
-    stopped: bool,
+    unstarted: Unstarted,
 ) -> ProviderError {
     ProviderError::BulkFailed {
         phase,
@@ -410,7 +419,7 @@ fn bulk_failed(
         failures: round.failures,
         unconfirmed: round.unconfirmed,
         not_attempted: round.not_attempted,
-        stopped,
+        unstarted,
     }
 }
 
@@ -435,8 +444,10 @@ struct Killer<'a> {
     deadline: Instant,
     stop: &'a CancellationToken,
     audit: Option<&'a AuditLog>,
-    /// A line of the audit log that could not be written (the first is enough to warn).
-    audit_warnings: &'a Mutex<Option<ProviderWarning>>,
+    /// The lines of the audit log that could not be written, as one warning.
+    audit_warning: &'a Mutex<Option<ProviderWarning>>,
+    /// Cancelled when a line could not be written.
+    unrecorded: &'a CancellationToken,
     progress: &'a (dyn Fn(String) + Sync),
 }
 
@@ -474,13 +485,13 @@ impl Killer<'_> {
             },
             Err(failed) => FailedKill::sentence_of(&describe(app), &failed.error),
         });
-        self.record(app, Some(&result));
+        self.record(app, Ok(&result));
         result
     }
 
-    /// Appends an app's outcome to the audit log, when there is one: `None` for a kill never
-    /// started.
-    fn record(&self, app: &AppInfo, result: Option<&Result<KillReport, KillError>>) {
+    /// Appends an app's outcome to the audit log, when there is one: its kill's result, or why it
+    /// never started. A line the log cannot take stops new kills from starting.
+    fn record(&self, app: &AppInfo, result: Result<&Result<KillReport, KillError>, Unstarted>) {
         let Some(log) = self.audit else { return };
         let base = audit::Entry {
             entry_point: self.caller.entry_point,
@@ -492,12 +503,26 @@ impl Killer<'_> {
             ..audit::Entry::default()
         };
         let warning = match result {
-            Some(result) => audit::record(log, base, result),
-            None => log.append(&audit::Entry { outcome: Some(Outcome::NotAttempted), ..base }),
+            Ok(result) => audit::record(log, base, result),
+            Err(unstarted) => log.append(&audit::Entry {
+                outcome: Some(Outcome::NotAttempted),
+                attempts: Some(0),
+                error: Some(format!("Not attempted, because {}.", unstarted.reason())),
+                ..base
+            }),
         };
         if let Some(warning) = warning {
-            let mut first = self.audit_warnings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            first.get_or_insert(warning);
+            self.unrecorded.cancel();
+            let mut merged = self.audit_warning.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match (merged.as_mut(), warning) {
+                (
+                    Some(ProviderWarning::AuditIncomplete { lost, .. }),
+                    ProviderWarning::AuditIncomplete { lost: more, .. },
+                ) => lost.extend(more),
+                (_, warning) => {
+                    merged.get_or_insert(warning);
+                }
+            }
         }
     }
 }
@@ -523,13 +548,14 @@ fn check_cap(selected: &[AppInfo], max_apps: usize) -> Result<(), ProviderError>
 /// The result of one app's kill in a bulk kill; `None` when it never started.
 type Attempt = Option<Result<KillReport, KillError>>;
 
-/// Runs `kill_one` for each app, `concurrency` at a time; once `stop` is cancelled or `deadline`
-/// passed, no new kill starts. The results come in the apps' order.
+/// Runs `kill_one` for each app, `concurrency` at a time; once `stop` or `unrecorded` is
+/// cancelled or `deadline` passed, no new kill starts. The results come in the apps' order.
 async fn kill_each<'a, F, Fut>(
     apps: &'a [AppInfo],
     concurrency: usize,
     deadline: Instant,
     stop: &CancellationToken,
+    unrecorded: &CancellationToken,
     kill_one: F,
 ) -> Vec<(&'a AppInfo, Attempt)>
 where
@@ -541,7 +567,7 @@ where
     // future fail the `Send` check that the gRPC service needs.
     let mut results = futures_util::stream::iter(0..apps.len())
         .map(|index| async move {
-            if stop.is_cancelled() || Instant::now() >= deadline {
+            if stop.is_cancelled() || unrecorded.is_cancelled() || Instant::now() >= deadline {
                 return (index, None);
             }
             (index, Some(kill_one(&apps[index]).await))
@@ -817,7 +843,7 @@ mod tests {
         let apps = apps(6);
         let stop = CancellationToken::new();
         let started = AtomicUsize::new(0);
-        let results = kill_each(&apps, 1, far(), &stop, |app| {
+        let results = kill_each(&apps, 1, far(), &stop, &CancellationToken::new(), |app| {
             started.fetch_add(1, Ordering::SeqCst);
             stop.cancel();
             let report = accepted(app);
@@ -832,6 +858,25 @@ mod tests {
         assert!(round.failed());
     }
 
+    #[tokio::test]
+    async fn once_a_line_cannot_be_recorded_no_new_kill_starts() {
+        let apps = apps(4);
+        let (stop, unrecorded) = (CancellationToken::new(), CancellationToken::new());
+        let results = kill_each(&apps, 1, far(), &stop, &unrecorded, |app| {
+            unrecorded.cancel();
+            let report = accepted(app);
+            async move { Ok(report) }
+        })
+        .await;
+        let attempted = results.iter().filter(|(_, attempt)| attempt.is_some()).count();
+        assert_eq!(attempted, 1);
+        let mut round = tally(results);
+        let done = std::mem::take(&mut round.done);
+        let detail =
+            bulk_failed(Phase::Destroy, 4, &done, round, Unstarted::Unrecorded).to_diagnostic().detail;
+        assert!(detail.contains("3 not attempted, because the audit log could not take a line"), "{detail}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn no_kill_starts_after_the_deadline_and_at_most_concurrency_run_at_once() {
         let apps = apps(6);
@@ -839,7 +884,7 @@ mod tests {
         let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
         // Each kill takes 10 s, two at a time: four start before the 15 s deadline, two after it.
         let deadline = Instant::now() + Duration::from_secs(15);
-        let results = kill_each(&apps, 2, deadline, &stop, |app| {
+        let results = kill_each(&apps, 2, deadline, &stop, &CancellationToken::new(), |app| {
             let (running, most) = (&running, &most);
             let report = accepted(app);
             async move {
@@ -862,7 +907,7 @@ mod tests {
         let apps = apps(6);
         let stop = CancellationToken::new();
         // The later in the listing, the sooner the kill ends.
-        let results = kill_each(&apps, 6, far(), &stop, |app| {
+        let results = kill_each(&apps, 6, far(), &stop, &CancellationToken::new(), |app| {
             let report = accepted(app);
             let number: u64 = app.id["App".len()..].parse().unwrap();
             async move {
@@ -883,7 +928,7 @@ mod tests {
     async fn a_failed_kill_is_kept_typed_and_the_others_are_killed() {
         let apps = apps(3);
         let stop = CancellationToken::new();
-        let results = kill_each(&apps, 3, far(), &stop, |app| {
+        let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app| {
             let result = if app.id == "App02" {
                 let failure = KillFailure::Failed {
                     error: Box::new(ApiError::Transport {
@@ -913,7 +958,7 @@ mod tests {
         let mut round = tally(results);
         let done = std::mem::take(&mut round.done);
         assert_eq!((done.len(), round.failures.len(), round.not_attempted), (2, 1, 0));
-        let error = bulk_failed(Phase::Destroy, 3, &done, round, false);
+        let error = bulk_failed(Phase::Destroy, 3, &done, round, Unstarted::TimedOut);
         let detail = error.to_diagnostic().detail;
         assert!(detail.starts_with("Of the 3 selected apps: 2 killed, 1 failed.\nKilled: App01 (job-1), App03 (job-3).\nFailed:\n"), "{detail}");
         // Worded as a single kill's failure is, uncertainty included.
@@ -928,7 +973,7 @@ mod tests {
     async fn an_accepted_kill_whose_wait_failed_counts_as_killed_and_a_create_records_it() {
         let apps = apps(3);
         let stop = CancellationToken::new();
-        let results = kill_each(&apps, 3, far(), &stop, |app| {
+        let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app| {
             let mut report = accepted(app);
             report.observed = Some(AppInfo { state: "RUNNING".into(), ..app.clone() });
             let failure = KillFailure::StillRunning {
@@ -949,7 +994,7 @@ mod tests {
         let done = std::mem::take(&mut round.done);
         assert_eq!(done.len(), 3, "every accepted kill is kept");
         assert_eq!(done[0].1.observed.as_ref().unwrap().state, "RUNNING");
-        let error = bulk_failed(Phase::Create, 3, &done, round, false);
+        let error = bulk_failed(Phase::Create, 3, &done, round, Unstarted::TimedOut);
         assert!(matches!(error, ProviderError::BulkFailed { recorded: true, .. }), "{error:?}");
         let detail = error.to_diagnostic().detail;
         assert!(

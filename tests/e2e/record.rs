@@ -248,6 +248,34 @@ resource "ncloud_dataforest_aiapp_kill" "hook" {
     assert_eq!(lines.len(), 3, "{lines:?}");
 });
 
+on_each_terraform!(a_log_that_stops_taking_lines_stops_the_kills, |terraform| {
+    let sim = Sim::start(&[]);
+    for n in 1..=5 {
+        sim.simulator.put_app(app(&format!("Full{n}"), &format!("full-{n}")));
+    }
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "jobs" {
+  account_id  = "acc1"
+  name_regex  = "^full-"
+  concurrency = 1
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
+    // Opens, and takes no line: a full disk.
+    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), "/dev/full".into());
+    workspace
+        .apply_fails()
+        .assert_contains(
+            "Of the 5 selected apps: 1 killed, 4 not attempted, because the audit log could not take a line",
+        )
+        .assert_contains("Audit log incomplete")
+        .assert_contains("5 kill outcome(s) could not be appended to the audit log \"/dev/full\"")
+        .assert_contains("Not in the log: Full1, Full2, Full3, Full4, Full5.");
+    assert_eq!(sim.kills_received(), 1, "no kill starts once a line could not be written");
+    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.jobs"]["killed"];
+    assert_eq!(killed.as_array().map(Vec::len), Some(1), "{killed}");
+});
+
 /// Whether a provider process started for `workspace` is still running (its environment names
 /// the workspace's home).
 fn provider_running_for(workspace: &Workspace) -> bool {
@@ -316,6 +344,8 @@ action "ncloud_dataforest_aiapps_kill" "sweep" {{
     let lines = audit_lines(&log);
     let interrupted: Vec<&Json> = lines.iter().filter(|line| line["outcome"] == "failed").collect();
     assert_eq!(interrupted.len(), 3, "{lines:?}");
+    // Cut off in flight: how many attempts went out is not known, so it is not said.
+    assert!(interrupted.iter().all(|line| line["attempts"].is_null()), "{interrupted:?}");
     assert!(
         interrupted
             .iter()

@@ -140,7 +140,7 @@ pub(super) fn next_step(phase: Phase, accepted: bool) -> &'static str {
         (Phase::Destroy, true) => {
             "The resource stays in state, so the next destroy kills again, which is harmless, and waits anew."
         }
-        (Phase::Action, false) => "Nothing is recorded; invoke the action again to retry.",
+        (Phase::Action, false) => "Nothing is recorded in state; invoke the action again to retry.",
         (Phase::Action, true) => {
             "Invoke the action again to wait again; a second kill of an ending app is harmless."
         }
@@ -165,7 +165,9 @@ pub(super) fn next_bulk_step(phase: Phase, recorded: bool) -> &'static str {
         (Phase::Destroy, _) => {
             "The resource stays in state, so the next destroy selects again and kills what still matches."
         }
-        (Phase::Action, _) => "Nothing is recorded; invoke the action again to kill what still matches.",
+        (Phase::Action, _) => {
+            "Nothing is recorded in state; invoke the action again to kill what still matches."
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::protocol::value::DecodeError;
 
 use super::config::ConfigError;
 pub use kill::{KillFailure, Phase};
-pub use warning::{LaterRun, ProviderWarning, Record};
+pub use warning::{AuditRecord, LaterRun, ProviderWarning, Record};
 
 /// How many apps (failed, or killed) a bulk kill's messages name; the rest are counted.
 const MAX_LISTED_FAILURES: usize = 20;
@@ -157,8 +157,7 @@ pub enum ProviderError {
         high: (&'static str, u64),
     },
     /// A bulk kill that did not kill all it selected (`selected`, in every round): some kills
-    /// failed, or were never started because Terraform asked to stop (`stopped`) or the time-out
-    /// ran out. The kills that went through are counted, and those DataForest accepted named;
+    /// failed, or were never started (`unstarted` says why). The kills that went through are counted, and those DataForest accepted named;
     /// `recorded`: they are kept in state.
     BulkFailed {
         phase: Phase,
@@ -172,7 +171,7 @@ pub enum ProviderError {
         /// Kills DataForest accepted whose wait then failed (counted among `killed`).
         unconfirmed: Vec<FailedKill>,
         not_attempted: usize,
-        stopped: bool,
+        unstarted: Unstarted,
     },
     /// A bulk kill that failed (`cause`) after kills went through: those DataForest accepted
     /// (`killed`, as messages name them) and `others` found ended or gone. `recorded`: they are
@@ -240,6 +239,30 @@ pub enum ProviderError {
         supported: i64,
     },
     UnexpectedUpdate,
+}
+
+/// Why a bulk kill left apps unattempted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unstarted {
+    /// Terraform asked the provider to stop.
+    Stopped,
+    /// The time-out ran out.
+    TimedOut,
+    /// The audit log could not take a line: no kill starts without its record.
+    Unrecorded,
+}
+
+impl Unstarted {
+    /// Why, as a clause: "because …".
+    pub fn reason(self) -> &'static str {
+        match self {
+            Unstarted::Stopped => "Terraform asked the provider to stop",
+            Unstarted::TimedOut => "the time-out ran out",
+            Unstarted::Unrecorded => {
+                "the audit log could not take a line, and no kill starts without its record"
+            }
+        }
+    }
 }
 
 /// One app of a bulk kill whose kill failed: the app as messages name it, and why.
@@ -461,7 +484,7 @@ impl ProviderError {
                 failures,
                 unconfirmed,
                 not_attempted,
-                stopped,
+                unstarted,
             } => {
                 let mut counts = vec![format!("{} killed", killed.len())];
                 if !unconfirmed.is_empty() {
@@ -477,8 +500,7 @@ impl ProviderError {
                     counts.push(format!("{} failed", failures.len()));
                 }
                 if *not_attempted > 0 {
-                    let why = if *stopped { "Terraform asked the provider to stop" } else { "the time-out ran out" };
-                    counts.push(format!("{not_attempted} not attempted, because {why}"));
+                    counts.push(format!("{not_attempted} not attempted, because {}", unstarted.reason()));
                 }
                 let mut detail = format!("Of the {selected} selected apps: {}.", counts.join(", "));
                 if !killed.is_empty() {
@@ -743,7 +765,7 @@ mod tests {
             failures,
             unconfirmed: Vec::new(),
             not_attempted: 7,
-            stopped: true,
+            unstarted: Unstarted::Stopped,
         };
         let detail = error.to_diagnostic().detail;
         assert!(
@@ -771,7 +793,7 @@ mod tests {
             failures: Vec::new(),
             unconfirmed: Vec::new(),
             not_attempted: 2,
-            stopped: false,
+            unstarted: Unstarted::TimedOut,
         };
         let detail = timed_out.to_diagnostic().detail;
         assert!(

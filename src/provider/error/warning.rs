@@ -5,6 +5,17 @@ use crate::protocol::diagnostic::Diagnostic;
 
 use super::kill::Phase;
 
+/// What the audit log holds of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditRecord {
+    /// No audit log is set.
+    None,
+    /// The log at this path took every line.
+    Complete(String),
+    /// The log at this path could not take every line.
+    Incomplete(String),
+}
+
 /// Where a kill's answer is kept, which a warning about the kill may point the user at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -87,11 +98,12 @@ pub enum ProviderWarning {
     PreviewFailed { reason: String },
     /// A kill selected no app of `account`: `funnel` says how many each condition left.
     NothingMatched { account: String, funnel: String },
-    /// A line of the audit log at `path` could not be written: `reason`.
-    AuditIncomplete { path: String, reason: String },
+    /// Lines of the audit log at `path` could not be written (`reason`): those of the apps
+    /// `lost`.
+    AuditIncomplete { path: String, reason: String, lost: Vec<String> },
     /// A destroy hook's kill: `count` apps of `account` killed (the first of them named), and
-    /// the audit log that records each, when there is one.
-    DestroyKilled { account: String, count: usize, first: Vec<String>, audit_log: Option<String> },
+    /// the audit log that records each, when there is one and it took every line.
+    DestroyKilled { account: String, count: usize, first: Vec<String>, audit_log: AuditRecord },
     /// A selection that, as it stands, `later` would refuse: more apps (`count`) than the cap
     /// or fewer than the floor (`attribute`, `bound`) allow.
     WouldBeRefused { later: LaterRun, attribute: &'static str, count: usize, bound: usize, over: bool },
@@ -290,16 +302,24 @@ impl ProviderWarning {
                 };
                 (Diagnostic::warning(summary, detail), Some(*attribute))
             }
-            ProviderWarning::AuditIncomplete { path, reason } => (
-                Diagnostic::warning(
-                    "Audit log incomplete",
-                    format!(
-                        "A kill outcome could not be appended to the audit log {path:?}: {reason}. The kill itself \
-                         is as reported; the provider's log (TF_LOG=INFO) has every outcome."
+            ProviderWarning::AuditIncomplete { path, reason, lost } => {
+                let mut named = lost.iter().take(20).cloned().collect::<Vec<_>>().join(", ");
+                if lost.len() > 20 {
+                    named.push_str(&format!(", and {} more", lost.len() - 20));
+                }
+                (
+                    Diagnostic::warning(
+                        "Audit log incomplete",
+                        format!(
+                            "{} kill outcome(s) could not be appended to the audit log {path:?}: {reason}. Not in \
+                             the log: {named}. Each outcome is as reported here; no further kill was started once a \
+                             line could not be written. Check the file system the log is on.",
+                            lost.len()
+                        ),
                     ),
-                ),
-                None,
-            ),
+                    None,
+                )
+            }
             ProviderWarning::DestroyKilled { account, count, first, audit_log } => {
                 let more = if *count > first.len() {
                     format!(", and {} more", count - first.len())
@@ -307,8 +327,13 @@ impl ProviderWarning {
                     String::new()
                 };
                 let record = match audit_log {
-                    Some(path) => format!("The audit log {path:?} has a line for each."),
-                    None => "Set the provider's audit_log to keep a line for each in a file.".to_string(),
+                    AuditRecord::Complete(path) => format!("The audit log {path:?} has a line for each."),
+                    AuditRecord::Incomplete(path) => {
+                        format!("The audit log {path:?} could not take every line: see its warning.")
+                    }
+                    AuditRecord::None => {
+                        "Set the provider's audit_log to keep a line for each in a file.".to_string()
+                    }
                 };
                 (
                     Diagnostic::warning(

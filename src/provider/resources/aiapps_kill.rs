@@ -14,7 +14,7 @@ use crate::protocol::object::{Block, Field, Flat, Object, block, computed, flatt
 use crate::protocol::schema::Schema;
 
 use super::super::bulk::{self, BulkError, BulkSettings, Caller, KillSettings, Memory};
-use super::super::error::{LaterRun, Phase, ProviderError, ProviderWarning};
+use super::super::error::{AuditRecord, LaterRun, Phase, ProviderError, ProviderWarning};
 use super::super::kill::KillReport;
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
 use super::super::selector::{Selection, Selector, UnsetStates, describe};
@@ -186,7 +186,14 @@ impl ResourceType for AppsKill {
                 let mut warnings = outcome.warnings;
                 let killed = bulk::killed_names(&outcome.done);
                 if !killed.is_empty() {
-                    let audit_log = context.session()?.audit_path().map(|path| path.display().to_string());
+                    let complete = !warnings
+                        .iter()
+                        .any(|warning| matches!(warning, ProviderWarning::AuditIncomplete { .. }));
+                    let audit_log = match context.session()?.audit_path() {
+                        None => AuditRecord::None,
+                        Some(path) if complete => AuditRecord::Complete(path.display().to_string()),
+                        Some(path) => AuditRecord::Incomplete(path.display().to_string()),
+                    };
                     warnings.push(ProviderWarning::DestroyKilled {
                         account: selection.account_id.clone(),
                         count: killed.len(),
