@@ -1,11 +1,18 @@
 //! AI apps as DataForest describes them (`aiapps/getList`, `aiapps/getDetail`), decoded leniently
 //! where the API's documentation is vague: times and ids may come as text or numbers, and a
-//! detail may stand at the top level of the answer or under `contents`.
+//! detail may stand at the top level of the answer or under `contents`. A `getList` answer is
+//! decoded straight into [`AppInfo`] records, keeping only the fields the provider uses and at
+//! most [`MAX_LISTED_APPS`] of them, without building a JSON tree first: its memory stays close
+//! to the answer's size whatever the answer holds.
 
+use std::collections::HashSet;
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value as Json};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value as Json;
 
+use super::dataforest::MAX_BODY_BYTES;
 use super::error::{ApiError, classify};
 
 pub const GET_LIST_PATH: &str = "/api/v2/aiapps/getList";
@@ -18,6 +25,9 @@ pub const APP_STATES: [&str; 8] =
 pub const TERMINAL_STATES: [&str; 3] = ["KILLED", "FINISHED", "FAILED"];
 /// Longest DataForest AI app id.
 const APP_ID_MAX_CHARS: usize = 22;
+/// The most entries (with an id) a `getList` answer may hold: far more than any account's
+/// history, and few enough that a hostile answer cannot take much memory.
+pub const MAX_LISTED_APPS: usize = 200_000;
 
 /// Whether `id` has the form of a DataForest AI app id: 1 to 22 characters of base62.
 pub fn is_valid_app_id(id: &str) -> bool {
@@ -28,19 +38,34 @@ pub fn is_terminal_state(state: &str) -> bool {
     TERMINAL_STATES.iter().any(|terminal| terminal.eq_ignore_ascii_case(state))
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// An app, as the provider uses it. Each text field reads a string, or a number written out;
+/// anything else (and a missing field) is empty. Other fields are skipped unread.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct AppInfo {
+    #[serde(deserialize_with = "text")]
     pub id: String,
     /// The YARN application id.
+    #[serde(deserialize_with = "text")]
     pub app_id: String,
+    #[serde(deserialize_with = "text")]
     pub name: String,
+    #[serde(deserialize_with = "text")]
     pub state: String,
+    #[serde(deserialize_with = "text")]
     pub final_status: String,
+    #[serde(deserialize_with = "text")]
     pub account_name: String,
+    #[serde(deserialize_with = "text")]
     pub queue_name: String,
+    #[serde(deserialize_with = "text")]
     pub workspace_name: String,
+    #[serde(deserialize_with = "text")]
     pub started_at: String,
+    #[serde(deserialize_with = "text")]
     pub finished_at: String,
+    /// True only when DataForest says `true`.
+    #[serde(deserialize_with = "flag")]
     pub disabled: bool,
 }
 
@@ -52,31 +77,6 @@ impl AppInfo {
     /// When the app started, if `startedAt` can be read (see [`parse_time`]).
     pub fn started(&self) -> Option<SystemTime> {
         parse_time(&self.started_at)
-    }
-
-    fn from_json(object: &Map<String, Json>) -> Option<AppInfo> {
-        let text = |key: &str| match object.get(key) {
-            Some(Json::String(s)) => s.clone(),
-            Some(Json::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        let id = text("id");
-        if id.is_empty() {
-            return None;
-        }
-        Some(AppInfo {
-            id,
-            app_id: text("appId"),
-            name: text("name"),
-            state: text("state"),
-            final_status: text("finalStatus"),
-            account_name: text("accountName"),
-            queue_name: text("queueName"),
-            workspace_name: text("workspaceName"),
-            started_at: text("startedAt"),
-            finished_at: text("finishedAt"),
-            disabled: matches!(object.get("disabled"), Some(Json::Bool(true))),
-        })
     }
 }
 
@@ -164,34 +164,299 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// A text field: a string, or a number written out as `serde_json` writes it; anything else is
+/// empty, and skipped unread.
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+        fn visit_string<E: de::Error>(self, value: String) -> Result<String, E> {
+            Ok(value)
+        }
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<String, E> {
+            Ok(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(String::new())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(String::new())
+        }
+    }
+    deserializer.deserialize_any(Text)
+}
+
+/// A flag: `true` only when the value is literally `true`.
+fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(matches!(Flag::deserialize(deserializer)?, Flag::Bool(true)))
+}
+
+/// A value that matters only when it is a boolean; anything else is skipped unread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flag {
+    Bool(bool),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Flag, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Flag, E> {
+                Ok(Flag::Bool(value))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Flag, E> {
+                Ok(Flag::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Flag, E> {
+                Ok(Flag::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Flag, E> {
+                Ok(Flag::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Flag, E> {
+                Ok(Flag::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Flag, E> {
+                Ok(Flag::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Flag, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Flag::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Flag, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Flag::Other)
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// The apps of a `getList` answer, as listed: each id once (the first entry wins), entries
+/// without an id skipped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub apps: Vec<AppInfo>,
+    /// How many entries repeated an id listed before them, and were dropped.
+    pub duplicates: usize,
+}
+
+impl Listing {
+    /// The apps as listed, each id once: the first entry wins.
+    fn of(mut apps: Vec<AppInfo>) -> Listing {
+        let keep: Vec<bool> = {
+            let mut seen = HashSet::with_capacity(apps.len());
+            apps.iter().map(|app| seen.insert(app.id.as_str())).collect()
+        };
+        let duplicates = keep.iter().filter(|kept| !**kept).count();
+        let mut kept = keep.into_iter();
+        apps.retain(|_| kept.next().unwrap_or(true));
+        Listing { apps, duplicates }
+    }
+}
+
+/// How many apps a listing gathers before it starts another block.
+const BLOCK: usize = 4096;
+
+/// What `contents` holds: a list, read into a [`Listing`], or something else.
+enum Contents {
+    List(Listing),
+    Other,
+}
+
+/// Why a `getList` answer's list could not be read, beside malformed JSON.
+const TOO_MANY_APPS: &str = "more apps than the provider reads";
+
+impl<'de> Deserialize<'de> for Contents {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Contents, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Contents;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of apps")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Contents, A::Error> {
+                // In blocks, moved once into a list of the right size at the end: a list grown by
+                // doubling would hold up to three times the apps' size while it grows.
+                let mut blocks: Vec<Vec<AppInfo>> = Vec::new();
+                let mut count = 0;
+                while let Some(entry) = seq.next_element::<Entry>()? {
+                    let Entry(Some(app)) = entry else { continue };
+                    if app.id.is_empty() {
+                        continue;
+                    }
+                    if count == MAX_LISTED_APPS {
+                        return Err(de::Error::custom(TOO_MANY_APPS));
+                    }
+                    match blocks.last_mut() {
+                        Some(block) if block.len() < BLOCK => block.push(app),
+                        _ => {
+                            let mut block = Vec::with_capacity(BLOCK);
+                            block.push(app);
+                            blocks.push(block);
+                        }
+                    }
+                    count += 1;
+                }
+                let mut apps = Vec::with_capacity(count);
+                for block in blocks {
+                    apps.extend(block);
+                }
+                Ok(Contents::List(Listing::of(apps)))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Contents, E> {
+                Ok(Contents::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Contents, E> {
+                Ok(Contents::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Contents, E> {
+                Ok(Contents::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Contents, E> {
+                Ok(Contents::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Contents, E> {
+                Ok(Contents::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Contents, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Contents::Other)
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// One entry of the list: an app when it is an object, else nothing (skipped unread).
+struct Entry(Option<AppInfo>);
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entry, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Entry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an app")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
+                AppInfo::deserialize(de::value::MapAccessDeserializer::new(map)).map(|app| Entry(Some(app)))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Entry, E> {
+                Ok(Entry(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
+                Ok(Entry(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
+                Ok(Entry(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
+                Ok(Entry(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Entry, E> {
+                Ok(Entry(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Entry, E> {
+                Ok(Entry(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Entry, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Entry(None))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// A `getList` answer, read for what a listing needs; everything else is skipped unread.
+#[derive(serde::Deserialize)]
+struct ListAnswer {
+    success: Option<Flag>,
+    contents: Option<Contents>,
+    error: Option<IgnoredAny>,
+}
+
 /// Decodes a `getDetail` answer, which must describe the app asked for.
 pub fn decode_detail(status: u16, body: &[u8], requested_id: &str) -> Result<AppInfo, ApiError> {
     let object = classify(status, body)?;
     let detail = match object.get("contents") {
-        Some(Json::Object(contents)) => contents,
-        _ => &object,
+        Some(Json::Object(contents)) => Json::Object(contents.clone()),
+        _ => Json::Object(object),
     };
-    match AppInfo::from_json(detail) {
-        Some(app) if app.id == requested_id => Ok(app),
-        Some(app) => Err(ApiError::unexpected(
+    match AppInfo::deserialize(detail) {
+        Ok(app) if app.id == requested_id => Ok(app),
+        Ok(app) if !app.id.is_empty() => Err(ApiError::unexpected(
             status,
             format!("the answer is for app {:?}, not {requested_id:?}", app.id),
             body,
         )),
-        None => Err(ApiError::unexpected(status, "the answer describes no app", body)),
+        _ => Err(ApiError::unexpected(status, "the answer describes no app", body)),
     }
 }
 
-/// Decodes a `getList` answer; entries without an id are skipped.
-pub fn decode_list(status: u16, body: &[u8]) -> Result<Vec<AppInfo>, ApiError> {
-    let object = classify(status, body)?;
-    match object.get("contents") {
-        Some(Json::Array(items)) => {
-            Ok(items.iter().filter_map(Json::as_object).filter_map(AppInfo::from_json).collect())
+/// Decodes a `getList` answer: at most [`MAX_LISTED_APPS`] entries, each id kept once. An answer that is
+/// not a successful listing is read as an error answer, if it is small enough to be one.
+pub fn decode_list(status: u16, body: &[u8]) -> Result<Listing, ApiError> {
+    let listing = serde_json::from_slice::<ListAnswer>(body);
+    let error = match listing {
+        Ok(ListAnswer { success: Some(Flag::Bool(true)), contents, error: None })
+            if (200..300).contains(&status) =>
+        {
+            return match contents {
+                None => Ok(Listing::default()),
+                Some(Contents::List(listing)) => Ok(listing),
+                Some(Contents::Other) => {
+                    Err(ApiError::unexpected(status, "\"contents\" is not a list", body))
+                }
+            };
         }
-        None | Some(Json::Null) => Ok(Vec::new()),
-        Some(_) => Err(ApiError::unexpected(status, "\"contents\" is not a list", body)),
+        Ok(_) => None,
+        Err(error) if error.to_string().starts_with(TOO_MANY_APPS) => {
+            let reason = format!("it lists more than {MAX_LISTED_APPS} apps, more than the provider reads");
+            return Err(ApiError::unexpected(status, reason, body));
+        }
+        Err(error) => Some(error),
+    };
+    // An error answer (or none at all) is small: a large one is read no further.
+    if body.len() > MAX_BODY_BYTES {
+        let reason = match error {
+            Some(error) => format!("the body is not a listing: {error}"),
+            None => "a listing that does not say it succeeded, larger than 1 MiB".to_string(),
+        };
+        return Err(ApiError::unexpected(status, reason, body));
     }
+    classify(status, body)?;
+    let reason = match error {
+        Some(error) => format!("the body is not a listing: {error}"),
+        None => "the answer is not a listing".to_string(),
+    };
+    Err(ApiError::unexpected(status, reason, body))
 }
 
 #[cfg(test)]
@@ -257,9 +522,60 @@ mod tests {
     fn list_entries() {
         let body =
             br#"{"success":true,"contents":[{"id":"A1","name":"etl"},{"name":"no id"},7,{"id":"B2"}]}"#;
-        let apps = decode_list(200, body).unwrap();
-        assert_eq!(apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["A1", "B2"]);
-        assert_eq!(decode_list(200, br#"{"success":true}"#).unwrap(), Vec::new());
+        let listing = decode_list(200, body).unwrap();
+        assert_eq!(listing.apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["A1", "B2"]);
+        assert_eq!(listing.apps[0].name, "etl");
+        assert_eq!(decode_list(200, br#"{"success":true}"#).unwrap(), Listing::default());
         assert!(decode_list(200, br#"{"success":true,"contents":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn a_listing_reads_text_or_numbers_and_skips_what_it_does_not_use() {
+        let body = br#"{"success":true,"extra":{"deep":[1,2,{"x":null}]},"contents":[
+            {"id":123,"name":["not","text"],"startedAt":1700000000000,"disabled":"yes","other":{"a":1}},
+            {"id":"A2","state":"RUNNING","disabled":true,"finalStatus":null}]}"#;
+        let listing = decode_list(200, body).unwrap();
+        let [first, second] = &listing.apps[..] else { panic!("{listing:?}") };
+        assert_eq!(
+            (first.id.as_str(), first.name.as_str(), first.started_at.as_str()),
+            ("123", "", "1700000000000")
+        );
+        assert!(!first.disabled && second.disabled);
+        assert_eq!((second.state.as_str(), second.final_status.as_str()), ("RUNNING", ""));
+    }
+
+    #[test]
+    fn a_repeated_id_is_one_app_the_first_entry_winning() {
+        let body = br#"{"success":true,"contents":[{"id":"A1","name":"first"},{"id":"B2"},{"id":"A1","name":"again"},{"id":"A1"}]}"#;
+        let listing = decode_list(200, body).unwrap();
+        assert_eq!(listing.apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["first", ""]);
+        assert_eq!(listing.duplicates, 2);
+    }
+
+    #[test]
+    fn more_apps_than_the_cap_are_refused() {
+        let listed = |count: usize| {
+            let entries: Vec<String> = (0..count).map(|n| format!("{{\"id\":\"A{n}\"}}")).collect();
+            format!("{{\"success\":true,\"contents\":[{}]}}", entries.join(","))
+        };
+        assert_eq!(decode_list(200, listed(MAX_LISTED_APPS).as_bytes()).unwrap().apps.len(), MAX_LISTED_APPS);
+        let refused = decode_list(200, listed(MAX_LISTED_APPS + 1).as_bytes()).unwrap_err();
+        assert!(refused.to_string().contains("it lists more than 200000 apps"), "{refused}");
+    }
+
+    #[test]
+    fn an_answer_that_is_no_listing_is_read_as_the_error_it_is() {
+        let rejected = decode_list(404, br#"{"success":false,"message":"no such account"}"#);
+        assert_eq!(rejected, Err(ApiError::Rejected { status: 404, message: "no such account".into() }));
+        let gateway = decode_list(401, br#"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#);
+        assert!(matches!(gateway, Err(ApiError::Gateway { status: 401, .. })), "{gateway:?}");
+        assert!(matches!(
+            decode_list(502, b"<html>bad gateway</html>"),
+            Err(ApiError::UnexpectedResponse { .. })
+        ));
+        // A large answer that is no listing is not read into memory as one.
+        let large = format!("{{\"success\":false,\"message\":\"no\",\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+        let refused = decode_list(200, large.as_bytes()).unwrap_err();
+        assert!(refused.to_string().contains("larger than 1 MiB"), "{refused}");
     }
 }

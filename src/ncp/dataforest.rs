@@ -4,13 +4,14 @@
 //! retries as [`super::retry`] says.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
 
 use super::accounts::{ACCOUNTS_PATH, AccountInfo, decode_accounts};
-use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, decode_detail, decode_list};
+use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, Listing, decode_detail, decode_list};
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
 use super::network::{self, NetworkEnv, ProxyRules};
@@ -154,8 +155,9 @@ impl DataForestClient {
     /// Forcibly ends an AI app: a signed `POST /api/v2/aiapps/kill`, retried as the policy says.
     pub async fn kill(&self, app_id: &str) -> Result<KillOutcome, CallError> {
         self.call_with_retries(KILL_PATH, &json!({ "id": app_id }), MAX_BODY_BYTES, |answer| {
-            let outcome = decode_kill(answer.status, &answer.body, app_id)?;
-            Ok(KillOutcome { attempts: answer.attempt, ..outcome })
+            let decoded = decode_kill(answer.status, &answer.body, app_id)
+                .map(|outcome| KillOutcome { attempts: answer.attempt, ..outcome });
+            std::future::ready(decoded)
         })
         .await
     }
@@ -163,16 +165,21 @@ impl DataForestClient {
     /// One app's details: `POST /api/v2/aiapps/getDetail`.
     pub async fn get_detail(&self, id: &str) -> Result<AppInfo, CallError> {
         self.call_with_retries(GET_DETAIL_PATH, &json!({ "id": id }), MAX_BODY_BYTES, |answer| {
-            decode_detail(answer.status, &answer.body, id)
+            std::future::ready(decode_detail(answer.status, &answer.body, id))
         })
         .await
     }
 
-    /// The apps of a DataForest account: `POST /api/v2/aiapps/getList`.
-    pub async fn list_apps(&self, account_id: &str) -> Result<Vec<AppInfo>, CallError> {
+    /// The apps of a DataForest account: `POST /api/v2/aiapps/getList`. A large answer takes a
+    /// while to decode, so it is decoded off the async workers: the time-out and Terraform's stop
+    /// can abandon the call meanwhile.
+    pub async fn list_apps(&self, account_id: &str) -> Result<Listing, CallError> {
         let body = json!({ "search": { "accountId": account_id } });
-        self.call_with_retries(GET_LIST_PATH, &body, MAX_LIST_BODY_BYTES, |answer| {
-            decode_list(answer.status, &answer.body)
+        self.call_with_retries(GET_LIST_PATH, &body, MAX_LIST_BODY_BYTES, |answer| async move {
+            let decoding = tokio::task::spawn_blocking(move || decode_list(answer.status, &answer.body));
+            decoding.await.unwrap_or_else(|failed| {
+                Err(ApiError::Local { reason: format!("decoding the listing failed: {failed}") })
+            })
         })
         .await
     }
@@ -180,28 +187,35 @@ impl DataForestClient {
     /// The accounts these keys see (`accounts/getList`).
     pub async fn list_accounts(&self) -> Result<Vec<AccountInfo>, CallError> {
         self.call_with_retries(ACCOUNTS_PATH, &json!({}), MAX_BODY_BYTES, |answer| {
-            decode_accounts(answer.status, &answer.body)
+            std::future::ready(decode_accounts(answer.status, &answer.body))
         })
         .await
     }
 
-    /// Calls `api_path`, reading at most `limit` bytes of each answer, retried as the policy says.
-    async fn call_with_retries<T>(
+    /// Calls `api_path`, reading at most `limit` bytes of each answer and decoding it with
+    /// `decode`, retried as the policy says.
+    async fn call_with_retries<T, Decoded>(
         &self,
         api_path: &str,
         body: &Json,
         limit: usize,
-        decode: impl Fn(&Answer) -> Result<T, ApiError>,
-    ) -> Result<T, CallError> {
+        decode: impl Fn(Answer) -> Decoded,
+    ) -> Result<T, CallError>
+    where
+        Decoded: Future<Output = Result<T, ApiError>>,
+    {
         let mut attempts = 0;
         let mut earlier_attempt_uncertain = false;
         loop {
             attempts += 1;
             let (error, retry_after) = match self.post(api_path, body, limit, attempts).await {
-                Ok(answer) => match decode(&answer) {
-                    Ok(decoded) => return Ok(decoded),
-                    Err(error) => (error, answer.retry_after),
-                },
+                Ok(answer) => {
+                    let retry_after = answer.retry_after;
+                    match decode(answer).await {
+                        Ok(decoded) => return Ok(decoded),
+                        Err(error) => (error, retry_after),
+                    }
+                }
                 Err(error) => (error, None),
             };
             if attempts > self.retry.max_retries || !retry::is_retryable(&error) {
@@ -279,7 +293,9 @@ impl DataForestClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(retry::parse_retry_after);
-        let mut bytes = Vec::new();
+        // Sized once when the length is known, rather than doubled while reading.
+        let expected = response.content_length().map_or(0, |length| length.min(limit as u64) as usize);
+        let mut bytes = Vec::with_capacity(expected);
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if bytes.len() + chunk.len() > limit {
                 let reason = format!("the body is larger than {} MiB", limit >> 20);

@@ -16,6 +16,7 @@ use futures_util::StreamExt as _;
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
+use crate::ncp::apps::Listing;
 use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient};
 use crate::protocol::object::{Field, optional};
 use crate::protocol::value::Number;
@@ -318,8 +319,8 @@ async fn kill_rounds(
             if phase == Phase::Destroy && settings.min_apps == 0 =>
         {
             let listed = apps_of(context, selection, deadline, settings.limit).await?;
-            if !listed.is_empty() {
-                return Err(ProviderError::AccountUnlisted { attribute, account, count: listed.len() });
+            if !listed.apps.is_empty() {
+                return Err(ProviderError::AccountUnlisted { attribute, account, count: listed.apps.len() });
             }
             outcome.warnings.push(ProviderWarning::AccountGone { attribute, account });
             return Ok(());
@@ -639,8 +640,12 @@ pub async fn list_and_select(
     let accounts = look_up(what, limit, &stop, timeout_at(deadline, session.accounts(client))).await?;
     let account = selection.account_in(&accounts)?;
     let owner = Owner::of(account, &accounts, session.account_setting())?;
-    let apps = apps_of(context, selection, deadline, limit).await?;
-    let selected = selection.select(&apps, &owner, SystemTime::now());
+    let Listing { apps, duplicates } = apps_of(context, selection, deadline, limit).await?;
+    let mut selected = selection.select(&apps, &owner, SystemTime::now());
+    if duplicates > 0 {
+        let account = selection.account_id.clone();
+        selected.warnings.push(ProviderWarning::DuplicateApps { account, count: duplicates });
+    }
     // Every app of another account: the names do not line up, and nothing can be told apart.
     if let Some(owner) = owner.name()
         && !apps.is_empty()
@@ -660,13 +665,13 @@ pub async fn list_and_select(
     Ok((apps.len(), selected))
 }
 
-/// The apps DataForest lists for the selection's account, unchecked.
+/// The apps DataForest lists for the selection's account, each once, unchecked.
 async fn apps_of(
     context: &Context,
     selection: &Selection,
     deadline: Instant,
     limit: Duration,
-) -> Result<Vec<AppInfo>, ProviderError> {
+) -> Result<Listing, ProviderError> {
     let stop = context.running()?;
     let session = context.session()?;
     let listing = format!("the apps of account {:?}", selection.account_id);

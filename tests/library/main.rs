@@ -4,6 +4,7 @@
 //!
 //! - `ncp_client`: certificates verified, answers capped, attempts bounded and signed afresh,
 //!   redirects never followed
+//! - `listing`: a `getList` answer of 64 MiB decodes within bounded memory, whatever it holds
 //! - `properties`: the value codec and the kill-answer decoder over generated inputs
 //! - `layers`: `tfplugin/` names no provider, the provider's build pulls in no simulator, and the
 //!   provider's modules import one way, with the errors below every resource
@@ -12,5 +13,10 @@
 
 mod docs;
 mod layers;
+mod listing;
 mod ncp_client;
 mod properties;
+
+/// Counts each thread's heap, for `listing`'s memory bounds.
+#[global_allocator]
+static ALLOCATOR: listing::Counting = listing::Counting;

@@ -89,11 +89,15 @@ impl DataSourceType for AppList {
             session.accounts(client).await.map_err(failed("the accounts these keys see".to_string()))?;
         let account = selection.account_in(&accounts)?;
         let owner = Owner::of(account, &accounts, session.account_setting())?;
-        let apps = client
+        let listing = client
             .list_apps(&selection.account_id)
             .await
             .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
-        let selected = selection.select(&apps, &owner, now);
+        let mut selected = selection.select(&listing.apps, &owner, now);
+        if listing.duplicates > 0 {
+            let account = selection.account_id.clone();
+            selected.warnings.push(ProviderWarning::DuplicateApps { account, count: listing.duplicates });
+        }
         let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
         let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
         let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..self.clone() };

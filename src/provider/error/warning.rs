@@ -76,6 +76,9 @@ pub enum ProviderWarning {
     /// The apps of `account` cannot be told from other accounts' by name: `why`. They were
     /// selected as the listing for the account returned them.
     AccountUnverified { account: String, why: String },
+    /// `count` entries of `account`'s listing repeated an app listed before them: each app was
+    /// taken once, as first listed.
+    DuplicateApps { account: String, count: usize },
     /// Listed apps with no `accountName`: they could not be checked against `account`.
     UnnamedApps { account: String, count: usize },
     /// At destroy, the keys see `account` no more: there is nothing they can kill.
@@ -171,6 +174,17 @@ impl ProviderWarning {
                         "DataForest listed {count} app(s) whose accountName is not that of account {account:?}, \
                          although the listing asked for that account only; they were not selected. Report it if \
                          it persists: the API may have ignored the account filter."
+                    ),
+                ),
+                None,
+            ),
+            ProviderWarning::DuplicateApps { account, count } => (
+                Diagnostic::warning(
+                    "Apps listed twice",
+                    format!(
+                        "DataForest's listing of account {account:?} repeated {count} app(s) it had listed before; \
+                         each app was taken once, as first listed, and is killed at most once. Report it if it \
+                         persists."
                     ),
                 ),
                 None,

@@ -1,0 +1,138 @@
+//! A `getList` answer costs memory close to its own size, whatever it holds: the 64 MiB worst
+//! cases (tiny entries, far more than the cap allows; realistic entries, as many as fit) decode
+//! within 256 MiB, the answer included, and realistic ones within three times the answer.
+//! Measured by counting this thread's allocations while it decodes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use terraform_provider_ncloud::ncp::apps::{MAX_LISTED_APPS, decode_list};
+
+/// Counts each thread's live and peak heap bytes, so that tests running beside this one do not
+/// count.
+pub struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(change: isize) {
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + change);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+    });
+}
+
+// SAFETY: every call goes to the system allocator unchanged; the counting only reads sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout, passed on.
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            count(layout.size() as isize);
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        // SAFETY: a pointer this allocator gave, with its layout.
+        unsafe { System.dealloc(pointer, layout) };
+        count(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: a pointer this allocator gave, with its layout.
+        let moved = unsafe { System.realloc(pointer, layout, new_size) };
+        if !moved.is_null() {
+            // Both blocks may live at once while the data moves.
+            count(new_size as isize);
+            count(-(layout.size() as isize));
+        }
+        moved
+    }
+}
+
+/// The most heap this thread held at once while running `work`, above what it held before.
+fn peak_during<T>(work: impl FnOnce() -> T) -> (T, usize) {
+    let before = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(before));
+    let result = work();
+    (result, (PEAK.with(Cell::get) - before).max(0) as usize)
+}
+
+const MIB: usize = 1 << 20;
+/// Just under the client's 64 MiB limit on a `getList` answer.
+const BODY: usize = 63 * MIB;
+
+/// A successful `getList` answer of `entry` repeated until it is about `size` bytes.
+fn answer_of(entry: impl Fn(usize) -> String, size: usize) -> Vec<u8> {
+    let mut body = String::with_capacity(size + 1024);
+    body.push_str(r#"{"success":true,"contents":["#);
+    let mut n = 0;
+    while body.len() < size - 1024 {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&entry(n));
+        n += 1;
+    }
+    body.push_str("]}");
+    body.into_bytes()
+}
+
+fn realistic(n: usize) -> String {
+    format!(
+        r#"{{"id":"Z{n:021}","appId":"application_1740466147000_{n:06}","name":"env-42-etl-nightly-{n}","state":"RUNNING","finalStatus":"UNDEFINED","accountName":"analytics-prod","queueName":"gpu","workspaceName":"team-data","startedAt":"2025-02-25T15:49:07+09:00","finishedAt":"","disabled":false,"user":"etl-bot","progress":42.5,"trackingUrl":"https://rm.example.internal/proxy/application_1740466147000_{n:06}/"}}"#
+    )
+}
+
+#[test]
+fn a_listing_of_tiny_entries_past_the_cap_is_refused_within_bounded_memory() {
+    let body = answer_of(|_| r#"{"id":"a"}"#.to_string(), BODY);
+    let (result, peak) = peak_during(|| decode_list(200, &body));
+    let total = body.len() + peak;
+    eprintln!(
+        "tiny entries: answer {} MiB, decoding {} MiB, in all {} MiB",
+        body.len() / MIB,
+        peak / MIB,
+        total / MIB
+    );
+    // Millions of entries, all one app: past the cap on entries all the same.
+    let refused = result.unwrap_err();
+    assert!(refused.to_string().contains(&format!("more than {MAX_LISTED_APPS} apps")), "{refused}");
+    assert!(total <= 256 * MIB, "{} MiB", total / MIB);
+
+    let body = answer_of(|n| format!(r#"{{"id":"a{n}"}}"#), BODY);
+    let (result, peak) = peak_during(|| decode_list(200, &body));
+    let total = body.len() + peak;
+    eprintln!(
+        "tiny distinct entries: answer {} MiB, decoding {} MiB, in all {} MiB",
+        body.len() / MIB,
+        peak / MIB,
+        total / MIB
+    );
+    let refused = result.unwrap_err();
+    assert!(refused.to_string().contains(&format!("more than {MAX_LISTED_APPS} apps")), "{refused}");
+    assert!(total <= 256 * MIB, "{} MiB", total / MIB);
+}
+
+#[test]
+fn a_listing_of_realistic_entries_takes_at_most_three_times_its_size() {
+    // As many as the cap allows fit in about 90 MiB: fill 63 MiB with them.
+    let body = answer_of(realistic, BODY);
+    let (result, peak) = peak_during(|| decode_list(200, &body));
+    let total = body.len() + peak;
+    let listing = result.unwrap();
+    eprintln!(
+        "realistic entries: {} apps, answer {} MiB, decoding {} MiB, in all {} MiB",
+        listing.apps.len(),
+        body.len() / MIB,
+        peak / MIB,
+        total / MIB
+    );
+    assert!(listing.apps.len() > 150_000);
+    assert_eq!(listing.apps[7].name, "env-42-etl-nightly-7");
+    assert!(total <= 3 * body.len(), "{} MiB for a {} MiB answer", total / MIB, body.len() / MIB);
+    assert!(total <= 256 * MIB);
+}
