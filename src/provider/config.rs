@@ -273,6 +273,28 @@ pub struct ResolvedConfig {
     pub audit_log: Option<PathBuf>,
 }
 
+impl ResolvedConfig {
+    /// The settings in which `other` differs from this configuration, by name.
+    pub fn differences(&self, other: &ResolvedConfig) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        let mut differ = |differs: bool, name: &'static str| {
+            if differs {
+                names.push(name);
+            }
+        };
+        differ(self.site != other.site, SITE.attribute);
+        differ(self.endpoint != other.endpoint, ENDPOINT.attribute);
+        differ(self.credentials.access_key != other.credentials.access_key, ACCESS_KEY.attribute);
+        differ(self.credentials.secret_key != other.credentials.secret_key, SECRET_KEY.attribute);
+        differ(self.options.retry != other.options.retry, MAX_RETRIES.attribute);
+        differ(self.options.request_timeout != other.options.request_timeout, REQUEST_TIMEOUT.attribute);
+        differ(self.accounts != other.accounts, "allowed_account_ids / forbidden_account_ids");
+        differ(self.audit_log != other.audit_log, AUDIT_LOG.attribute);
+        differ(self.network != other.network, "the proxy and CA variables (HTTPS_PROXY, SSL_CERT_FILE, ...)");
+        names
+    }
+}
+
 /// Which DataForest accounts the provider may act on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum AccountRule {

@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::diagnostic::Diagnostic;
 use crate::protocol::provider::{AppliedChange, DataRead, PlannedChange, Provider, Schemas};
 use crate::protocol::value::Value;
-use config::{Environment, ProviderBlock};
+use config::{Environment, ProviderBlock, ResolvedConfig};
 use error::ProviderError;
 use session::{Configuration, Context, Session};
 use types::{Action, DataSource, Resource, Served, decode_nullable};
@@ -93,6 +93,9 @@ pub struct NcloudProvider {
     stop: Mutex<CancellationToken>,
     /// Where settings not in the provider block come from.
     environment: Environment,
+    /// The first configuration this process resolved: a process serves one (see
+    /// [`ProviderError::SecondConfiguration`]).
+    first: Mutex<Option<ResolvedConfig>>,
 }
 
 impl Default for NcloudProvider {
@@ -107,6 +110,7 @@ impl NcloudProvider {
             configuration: RwLock::new(Configuration::NotYet),
             stop: Mutex::new(CancellationToken::new()),
             environment,
+            first: Mutex::new(None),
         }
     }
 
@@ -128,6 +132,18 @@ impl NcloudProvider {
                 return Ok(Configuration::Unknown(unknown));
             }
             let config = config::resolve(&block, &self.environment)?;
+            // Terraform starts a process per provider configuration, and configures it again only
+            // in debug mode, for each run and each configuration (aliases included).
+            let mut first = self.first.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match first.as_ref() {
+                Some(earlier) if *earlier != config => {
+                    return Err(ProviderError::SecondConfiguration {
+                        settings: earlier.differences(&config),
+                    });
+                }
+                Some(_) => {}
+                None => *first = Some(config.clone()),
+            }
             tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
             Ok(Configuration::Ready(Arc::new(Session::new(config))))
         });

@@ -1,7 +1,8 @@
 //! The provider binary as Terraform starts it: the magic cookie and protocol checks, the handshake
 //! line as the only stdout, AutoMTLS pinned to the client certificate Terraform announced (P-521,
 //! marked as a CA as go-plugin makes it), health, Unimplemented for services not offered, SIGINT
-//! ignored, and prompt exit on Shutdown.
+//! ignored, prompt exit on Shutdown, and exit when the process that started it is gone (not in
+//! debug mode).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -248,4 +249,69 @@ async fn sigint_is_ignored_as_go_plugin_does() {
     schema_call(channel.clone()).await.unwrap();
     shutdown(channel).await;
     plugin.wait_exit(Duration::from_secs(2));
+}
+
+/// Whether process `pid` is still running (an exited one may linger as a zombie until reaped).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+/// Starts the provider through a shell that stays its parent, and answers the shell and the
+/// provider's process id, once the provider is serving (it printed `ready`, a line of its stdout).
+fn started_through_a_shell(args: &[&str], ready: &str) -> (Child, u32) {
+    let socket_dir = std::env::temp_dir();
+    let mut shell = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" "$@" & echo "provider=$!"; wait"#)
+        .arg(BINARY)
+        .args(args)
+        .env_clear()
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .env("PLUGIN_UNIX_SOCKET_DIR", &socket_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(shell.stdout.take().unwrap()).lines();
+    let (mut pid, mut serving) = (None, false);
+    while pid.is_none() || !serving {
+        let line = lines.next().expect("the shell's output ended").unwrap();
+        if let Some(id) = line.strip_prefix("provider=") {
+            pid = id.parse().ok();
+        }
+        serving |= line.contains(ready);
+    }
+    // Keep reading, so that the provider never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (shell, pid.unwrap())
+}
+
+#[test]
+fn the_provider_exits_within_two_seconds_of_the_process_that_started_it_but_not_in_debug_mode() {
+    let (mut shell, provider) = started_through_a_shell(&[], "|grpc|");
+    assert!(running(provider));
+    // The parent dies without a word, as Terraform does when it crashes or is killed.
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    let killed = Instant::now();
+    while running(provider) {
+        assert!(killed.elapsed() < Duration::from_secs(2), "the provider outlived its parent by 2 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // In debug mode the user started it, and stops it.
+    let (mut shell, provider) = started_through_a_shell(&["--debug"], "TF_REATTACH_PROVIDERS");
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let still_running = running(provider);
+    // SAFETY: kill(2) of the provider this test started; no memory is involved.
+    unsafe { libc::kill(libc::pid_t::try_from(provider).unwrap(), libc::SIGTERM) };
+    assert!(still_running, "a debug provider must not stop when the shell that started it exits");
 }

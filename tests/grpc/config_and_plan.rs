@@ -247,3 +247,21 @@ async fn a_failed_configure_leaves_no_configuration_behind() {
     assert_eq!(errors(&applied.diagnostics)[0].summary, "Provider not configured");
     assert!(simulator.calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_process_serves_one_configuration_and_takes_it_again() {
+    let (_simulator, endpoint) = simulator_with(&["A1"]).await;
+    let mut harness = start().await;
+    let block = harness.provider_block(string(&endpoint));
+    assert!(harness.configure(block.clone()).await.is_empty());
+    // Debug mode's next run sends the same configuration again.
+    assert!(harness.configure(block.clone()).await.is_empty());
+    // Another configuration (an alias, in debug mode) is refused, naming what differs.
+    let other = with(&with(&block, "endpoint", string("http://127.0.0.1:9")), "access_key", string("other"));
+    let refused = harness.configure(other).await;
+    let error = errors(&refused)[0];
+    assert_eq!(error.summary, "One provider configuration per process");
+    assert!(error.detail.contains("they differ in endpoint, access_key"), "{}", error.detail);
+    assert!(error.detail.contains("TF_REATTACH_PROVIDERS"), "{}", error.detail);
+    assert!(harness.configure(block).await.is_empty(), "the first configuration is still served");
+}

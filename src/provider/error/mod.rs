@@ -229,6 +229,11 @@ pub enum ProviderError {
     ImportRefused {
         type_name: String,
     },
+    /// This process was configured before with other `settings`: it serves one provider
+    /// configuration.
+    SecondConfiguration {
+        settings: Vec<&'static str>,
+    },
     /// The audit log the configuration asks for cannot be opened: nothing is killed.
     AuditLogUnwritable {
         path: String,
@@ -596,6 +601,17 @@ impl ProviderError {
                     "{type_name} records a kill that this configuration performed; there is nothing in DataForest \
                      to import. Declare the resource and apply it instead: the apply sends the kill and records \
                      DataForest's answer."
+                ),
+            ),
+            ProviderError::SecondConfiguration { settings } => Diagnostic::error(
+                "One provider configuration per process",
+                format!(
+                    "This provider process was configured before with other settings (they differ in {}), and \
+                     it serves one provider configuration, so this one was refused. Terraform starts a \
+                     process per provider configuration, except in debug mode (TF_REATTACH_PROVIDERS), where \
+                     every configuration, aliases included, talks to the one process started with --debug. \
+                     Start one debug process per provider configuration, or run without debug mode.",
+                    settings.join(", ")
                 ),
             ),
             ProviderError::AuditLogUnwritable { path, reason } => Diagnostic::error(

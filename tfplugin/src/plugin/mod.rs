@@ -97,9 +97,17 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
     tracing::debug!(address = ?address, "plugin serving");
 
     tokio::pin!(server);
+    let orphaned = parent_exited();
+    tokio::pin!(orphaned);
     loop {
         tokio::select! {
             result = &mut server => return result.map_err(ServeError::Grpc),
+            // Terraform died without a Shutdown (a crash, `kill -9`): nobody will stop this
+            // process, so it stops itself. In debug mode the user started it, and stops it.
+            () = &mut orphaned, if mode == Mode::Plugin => {
+                tracing::debug!("the process that started the provider exited");
+                return Ok(());
+            }
             () = shutdown.notified(), if mode == Mode::Plugin => {
                 // Give the Shutdown answer a moment to reach Terraform before connections drop.
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -114,6 +122,22 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
                 Mode::Plugin => tracing::debug!("ignoring SIGINT: Terraform stops the provider itself"),
                 Mode::Debug { .. } => return Ok(()),
             },
+        }
+    }
+}
+
+/// How often the provider checks that the process that started it is still there.
+const PARENT_CHECK: Duration = Duration::from_millis(250);
+
+/// Ends once the process that started this one has exited: the parent changes when the process
+/// is handed to another (init, or a subreaper).
+async fn parent_exited() {
+    let parent = std::os::unix::process::parent_id();
+    let mut every = tokio::time::interval(PARENT_CHECK);
+    loop {
+        every.tick().await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
         }
     }
 }
