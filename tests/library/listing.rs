@@ -1,7 +1,8 @@
 //! A `getList` answer costs memory close to its own size, whatever it holds: the 64 MiB worst
 //! cases (tiny entries, far more than the cap allows; realistic entries, as many as fit) decode
 //! within 256 MiB, the answer included, and realistic ones within three times the answer.
-//! Measured by counting this thread's allocations while it decodes.
+//! Measured by counting this thread's allocations while it decodes. And the decoding runs off the
+//! async worker, which stays free for the time-out and Terraform's stop.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -135,4 +136,69 @@ fn a_listing_of_realistic_entries_takes_at_most_three_times_its_size() {
     assert_eq!(listing.apps[7].name, "env-42-etl-nightly-7");
     assert!(total <= 3 * body.len(), "{} MiB for a {} MiB answer", total / MIB, body.len() / MIB);
     assert!(total <= 256 * MIB);
+}
+
+#[test]
+fn decoding_a_large_listing_leaves_the_async_worker_free() {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use terraform_provider_ncloud::ncp::{
+        ClientOptions, Credentials, DataForestClient, Endpoint, NetworkEnv, SecretKey,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let body = answer_of(realistic, BODY);
+    // How long decoding takes here: the bound below means something only if it is long.
+    let started = Instant::now();
+    let _ = decode_list(200, &body);
+    let decoding = started.elapsed();
+    assert!(decoding >= Duration::from_millis(300), "decoding took only {decoding:?}: nothing to tell");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let body = Arc::new(body);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let body = Arc::clone(&body);
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = stream.read(&mut request).await;
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&body).await;
+                });
+            }
+        });
+        // A ticker on the runtime's one thread: decoding on that thread would hold it up for as
+        // long as the decoding takes, and with it the time-out and Terraform's stop.
+        let longest = Arc::new(Mutex::new(Duration::ZERO));
+        let ticks = Arc::clone(&longest);
+        let ticker = tokio::spawn(async move {
+            loop {
+                let before = Instant::now();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let gap = before.elapsed();
+                let mut longest = ticks.lock().unwrap();
+                *longest = (*longest).max(gap);
+            }
+        });
+        let credentials = Credentials { access_key: "ak".into(), secret_key: SecretKey::new("sk") };
+        let endpoint = Endpoint::parse(&format!("http://{address}")).unwrap();
+        let client =
+            DataForestClient::new(endpoint, credentials, ClientOptions::default(), &NetworkEnv::default())
+                .unwrap();
+        let listing = client.list_apps("acc1").await.unwrap();
+        // Let the ticker see the last pause before it stops.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        ticker.abort();
+        assert!(listing.apps.len() > 150_000);
+        let longest = *longest.lock().unwrap();
+        eprintln!("decoding {decoding:?}; the worker's longest pause while listing {longest:?}");
+        assert!(
+            longest < Duration::from_millis(250),
+            "the worker paused {longest:?} (decoding takes {decoding:?})"
+        );
+    });
 }
