@@ -80,15 +80,23 @@ impl AppInfo {
     }
 }
 
+/// Numbers below this are seconds since the epoch (until the year 5138), from it milliseconds
+/// (since 1973-03-03).
+const FIRST_MILLISECONDS: u64 = 100_000_000_000;
+
 /// A time as DataForest writes it: RFC 3339 with an offset (`2025-02-25T15:49:07+09:00`, with or
-/// without fractions of a second, `Z` for UTC), or a number of milliseconds since the Unix epoch
-/// (seconds, if it has 11 digits or fewer). Anything else is `None`.
+/// without fractions of a second, `Z` for UTC; second 60 only as a leap second, at 23:59 UTC), or
+/// a number since the Unix epoch: seconds below 10^11, milliseconds from 10^11. Anything else is
+/// `None`.
 pub fn parse_time(text: &str) -> Option<SystemTime> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let number: u64 = text.parse().ok()?;
-        let since_epoch =
-            if text.len() <= 11 { Duration::from_secs(number) } else { Duration::from_millis(number) };
+        let since_epoch = if number < FIRST_MILLISECONDS {
+            Duration::from_secs(number)
+        } else {
+            Duration::from_millis(number)
+        };
         return UNIX_EPOCH.checked_add(since_epoch);
     }
     let bytes = text.as_bytes();
@@ -139,6 +147,10 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
         }
         _ => return None,
     };
+    // A leap second ends a UTC day: 23:59:60 UTC, whatever the offset says locally.
+    if second == 60 && (hour * 3600 + minute * 60 - offset_seconds).rem_euclid(86_400) != 86_340 {
+        return None;
+    }
     let seconds =
         days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
     let since_epoch = Duration::new(u64::try_from(seconds).ok()?, nanos);
@@ -500,6 +512,15 @@ mod tests {
         assert!(utc("2025-02-25T06:49:07+23:59").is_some());
         assert_eq!(utc("1740466147000"), Some(Duration::from_secs(1_740_466_147)));
         assert_eq!(utc("1740466147"), Some(Duration::from_secs(1_740_466_147)));
+        // Below 10^11 seconds, from 10^11 milliseconds, leading zeros or not.
+        assert_eq!(utc("99999999999"), Some(Duration::from_secs(99_999_999_999)));
+        assert_eq!(utc("100000000000"), Some(Duration::from_secs(100_000_000)));
+        assert_eq!(utc("0001740466147"), Some(Duration::from_secs(1_740_466_147)));
+        // Second 60 is a leap second, at 23:59 UTC only.
+        assert_eq!(utc("2016-12-31T23:59:60Z"), Some(Duration::from_secs(1_483_228_800)));
+        assert_eq!(utc("2017-01-01T08:59:60+09:00"), Some(Duration::from_secs(1_483_228_800)));
+        assert_eq!(utc("2016-12-31T12:30:60Z"), None);
+        assert_eq!(utc("2016-12-31T23:59:60+09:00"), None);
         for unreadable in [
             "",
             "yesterday",

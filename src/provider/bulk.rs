@@ -613,6 +613,11 @@ fn tally(results: Vec<(&AppInfo, Attempt)>) -> Round {
                 round.done.push((app.clone(), *report));
                 round.unconfirmed.push(FailedKill { app: describe(app), error });
             }
+            // Stopped before it was sent: not attempted, as those never started.
+            Some(Err(KillError { error: ProviderError::Stopped, accepted: None, warnings })) => {
+                round.warnings.extend(warnings);
+                round.not_attempted += 1;
+            }
             Some(Err(KillError { error, accepted: None, warnings })) => {
                 round.warnings.extend(warnings);
                 round.failures.push(FailedKill { app: describe(app), error })
@@ -861,6 +866,17 @@ mod tests {
         let round = tally(results);
         assert_eq!((round.done.len(), round.failures.len(), round.not_attempted), (1, 0, 5));
         assert!(round.failed());
+    }
+
+    #[test]
+    fn a_kill_stopped_before_it_was_sent_counts_as_not_attempted() {
+        let apps = apps(2);
+        let results = vec![
+            (&apps[0], Some(Ok(accepted(&apps[0])))),
+            (&apps[1], Some(Err(ProviderError::Stopped.into()))),
+        ];
+        let round = tally(results);
+        assert_eq!((round.done.len(), round.failures.len(), round.not_attempted), (1, 0, 1));
     }
 
     #[tokio::test]

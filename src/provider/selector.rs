@@ -107,6 +107,18 @@ fn at(attribute: &'static str) -> Vec<PathStep> {
     vec![PathStep::Attribute(attribute.to_string())]
 }
 
+/// Whether two `states` name the same states: as sets, in any case, once known.
+fn same_states(now: &Field<SetOf<String>>, then: &Field<SetOf<String>>) -> bool {
+    let upper = |states: &Field<SetOf<String>>| -> Option<BTreeSet<String>> {
+        let Field::Known(SetOf(items)) = states else { return None };
+        items.iter().map(|item| item.known().map(|state| state.to_ascii_uppercase())).collect()
+    };
+    match (upper(now), upper(then)) {
+        (Some(now), Some(then)) => now == then,
+        _ => now == then,
+    }
+}
+
 impl Selector {
     /// Checks the arguments that are known: a blank account, a pattern that does not compile, a
     /// duration that cannot be read, a state YARN does not have (or no state at all), an id to
@@ -171,7 +183,11 @@ impl Selector {
         attributes
             .into_iter()
             .map(|attribute| attribute.name)
-            .filter(|name| now.get(name) != then.get(name))
+            .filter(|name| match *name {
+                // States are compared as YARN does, whatever their case.
+                Selector::states => !same_states(&self.states, &before.states),
+                name => now.get(name) != then.get(name),
+            })
             .collect()
     }
 
@@ -289,6 +305,7 @@ impl Selection {
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
         let mut unreadable = Vec::new();
+        let mut future = Vec::new();
         let mut unnamed = 0;
         for app in apps {
             let foreign = match owner {
@@ -327,7 +344,13 @@ impl Selection {
                     .as_ref()
                     .is_none_or(|workspace| pass(&app.workspace_name == workspace))
                 && self.running_longer_than.is_none_or(|age| match app.started() {
-                    Some(started) => pass(now.duration_since(started).is_ok_and(|running| running > age)),
+                    Some(started) => {
+                        // A start after now: a clock off on one side, and no age to compare.
+                        if started > now && !self.excludes(app) {
+                            future.push(app);
+                        }
+                        pass(now.duration_since(started).is_ok_and(|running| running > age))
+                    }
                     None => {
                         if !self.excludes(app) {
                             unreadable.push(app);
@@ -363,6 +386,13 @@ impl Selection {
                 attribute: Selector::running_longer_than,
                 count: unreadable.len(),
                 first: unreadable.iter().take(10).map(|app| describe(app)).collect(),
+            });
+        }
+        if !future.is_empty() {
+            selected.warnings.push(ProviderWarning::FutureStart {
+                attribute: Selector::running_longer_than,
+                count: future.len(),
+                first: future.iter().take(10).map(|app| describe(app)).collect(),
             });
         }
         selected
@@ -557,6 +587,23 @@ mod tests {
     }
 
     #[test]
+    fn an_app_started_after_now_has_no_age_and_is_warned_about() {
+        let listed = vec![
+            app("F1", "env-1", "gpu", "RUNNING", "2025-02-25T07:00:00Z"), // 11 min from now
+            app("F2", "env-2", "gpu", "RUNNING", "2025-02-24T06:49:07Z"), // a day ago
+        ];
+        let selector =
+            Selector { account_id: known("acc"), running_longer_than: known("30m"), ..Selector::default() };
+        let selected =
+            selector.selection(UnsetStates::NotEnded).unwrap().select(&listed, &Owner::default(), now());
+        assert_eq!(ids(&selected), ["F2"]);
+        let [ProviderWarning::FutureStart { count: 1, first, .. }] = &selected.warnings[..] else {
+            panic!("{:?}", selected.warnings)
+        };
+        assert!(first[0].starts_with("F1"), "{first:?}");
+    }
+
+    #[test]
     fn each_field_alone_and_combined() {
         let base = Selector { account_id: known("acc"), ..Selector::default() };
         assert_eq!(ids(&select(base.clone(), UnsetStates::Any)), ["A1", "A2", "A3", "A4", "A5"]);
@@ -624,6 +671,22 @@ mod tests {
         };
         assert_eq!(ids(&workspace("ws-b")), ["A2"]);
         assert!(ids(&workspace("none")).is_empty());
+    }
+
+    #[test]
+    fn states_that_differ_only_in_case_or_order_are_no_change() {
+        let with_states = |names: &[&str]| Selector {
+            account_id: known("acc"),
+            states: Field::Known(SetOf(names.iter().map(|n| known(n)).collect())),
+            ..Selector::default()
+        };
+        let before = with_states(&["RUNNING", "ACCEPTED"]);
+        assert!(with_states(&["accepted", "Running"]).changed_from(&before).is_empty());
+        assert_eq!(with_states(&["RUNNING"]).changed_from(&before), ["states"]);
+        let unset = Selector { states: Field::Null, ..before.clone() };
+        assert_eq!(unset.changed_from(&before), ["states"]);
+        let unknown = Selector { states: Field::Unknown, ..before.clone() };
+        assert_eq!(unknown.changed_from(&before), ["states"]);
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub enum ProviderWarning {
     /// Apps that matched all but the age condition (`attribute`) have no readable start time, so
     /// they were not selected: how many, and the first few.
     UnreadableStart { attribute: &'static str, count: usize, first: Vec<String> },
+    /// Apps that matched all but the age condition (`attribute`) started, by DataForest's
+    /// account, after the provider's now: a clock off on one side. They were not selected.
+    FutureStart { attribute: &'static str, count: usize, first: Vec<String> },
     /// Listed apps whose `accountName` names another account than `account`: they were not
     /// selected.
     ForeignApps { account: String, count: usize },
@@ -161,6 +164,19 @@ impl ProviderWarning {
                     format!(
                         "{count} app(s) matched every condition but `{attribute}`, and DataForest gave no start \
                          time that could be read, so they were not selected: {}{}.",
+                        first.join(", "),
+                        if *count > first.len() { ", ..." } else { "" }
+                    ),
+                ),
+                Some(*attribute),
+            ),
+            ProviderWarning::FutureStart { attribute, count, first } => (
+                Diagnostic::warning(
+                    "Start time in the future",
+                    format!(
+                        "{count} app(s) matched every condition but `{attribute}`, and DataForest gives them a \
+                         start time after this machine's clock, so they have no age and were not selected: {}{}. \
+                         Check this machine's clock.",
                         first.join(", "),
                         if *count > first.len() { ", ..." } else { "" }
                     ),
