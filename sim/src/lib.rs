@@ -46,10 +46,29 @@ pub struct App {
     pub workspace_name: String,
     pub state: String,
     pub final_status: String,
+    /// A time as text, or (in an `--apps` file) a number of seconds or milliseconds since the
+    /// epoch, which DataForest may send and the provider reads.
+    #[serde(deserialize_with = "time_text")]
     pub started_at: String,
+    #[serde(deserialize_with = "time_text")]
     pub finished_at: String,
+    #[serde(deserialize_with = "time_text")]
     pub modified_at: String,
     pub disabled: bool,
+}
+
+/// A time given as text, or as a whole number kept as its digits.
+fn time_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Time {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Time::deserialize(deserializer)? {
+        Time::Text(text) => text,
+        Time::Number(number) => number.to_string(),
+    })
 }
 
 impl Default for App {
@@ -713,6 +732,19 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_apps_file_may_give_times_as_numbers() {
+        let apps: Vec<App> = serde_json::from_str(
+            r#"[{"id":"A1","startedAt":1740466147000},{"id":"A2","startedAt":"2025-02-25T06:49:07Z"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (apps[0].started_at.as_str(), apps[1].started_at.as_str()),
+            ("1740466147000", "2025-02-25T06:49:07Z")
+        );
+        assert!(serde_json::from_str::<Vec<App>>(r#"[{"id":"A1","startedAt":true}]"#).is_err());
+    }
 
     #[test]
     fn times_with_offsets() {
