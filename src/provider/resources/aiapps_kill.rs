@@ -97,7 +97,14 @@ impl ResourceType for AppsKill {
         };
         let requires_replace = proposed.replacing(prior);
         if requires_replace.is_empty() && !kills_on_update(prior, proposed) {
-            let planned = if hook { killing } else { proposed.clone() };
+            let planned = if hook {
+                killing
+            } else if proposed.when.is_unknown() {
+                // Recorded as it is, or null if `when` turns out `destroy`: unknown until then.
+                AppsKill { killed: Field::Unknown, ..proposed.clone() }
+            } else {
+                proposed.clone()
+            };
             return Plan { planned, requires_replace };
         }
         Plan { planned: killing, requires_replace }
@@ -114,7 +121,8 @@ impl ResourceType for AppsKill {
         planned: Option<&AppsKill>,
     ) -> Vec<ProviderWarning> {
         let (resource, phase, later, show_apps) = match (prior, planned) {
-            (_, Some(planned)) if planned.killed.is_unknown() => {
+            // A `when` unknown at plan may kill at this apply or not: nothing to preview.
+            (_, Some(planned)) if planned.killed.is_unknown() && !planned.when.is_unknown() => {
                 (planned, Phase::Create, LaterRun::Apply, true)
             }
             // A destroy hook shows what it would take when it is created; its later plans say only
