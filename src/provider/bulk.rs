@@ -9,10 +9,11 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt as _;
+use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
@@ -373,10 +374,11 @@ async fn kill_rounds(
             unrecorded: &unrecorded,
             progress,
         };
-        let results = kill_each(&round_apps, settings.concurrency, deadline, &stop, &unrecorded, |app| {
-            killer.kill(app)
-        })
-        .await;
+        let results =
+            kill_each(&round_apps, settings.concurrency, deadline, &stop, &unrecorded, |app, slot| {
+                killer.kill(app, slot)
+            })
+            .await;
         let unstarted = if stop.is_cancelled() {
             Unstarted::Stopped
         } else if unrecorded.is_cancelled() {
@@ -455,7 +457,7 @@ struct Killer<'a> {
 impl Killer<'_> {
     /// One app's kill, reported (one line of progress, and the audit log) as it ends. Its steps go
     /// to the provider's log.
-    async fn kill(&self, app: &AppInfo) -> Result<KillReport, KillError> {
+    async fn kill(&self, app: &AppInfo, slot: Slot) -> Result<KillReport, KillError> {
         let Killer { session, caller, settings, deadline, stop, .. } = *self;
         let kill = Kill {
             app_id: app.id.clone(),
@@ -465,19 +467,17 @@ impl Killer<'_> {
             limit: settings.limit,
         };
         let log = |step: String| tracing::info!(app_id = %app.id, "{step}");
-        let result = match caller.memory {
-            Memory::Shared => session.kill_once(&kill, deadline, stop, &log).await,
-            Memory::Own => match session.client_for(&kill) {
-                Ok(client) => {
-                    let mut relay = |step| log(step);
-                    match kill::send(client, &kill, deadline, stop, &mut relay).await {
-                        Ok(report) => kill::finish(client, &kill, report, deadline, stop, log).await,
-                        Err(error) => Err(error.into()),
-                    }
-                }
-                Err(error) => Err(error.into()),
-            },
-        };
+        let result = async {
+            let client = session.client_for(&kill)?;
+            let sent = match caller.memory {
+                Memory::Shared => session.send_once(&kill, deadline, stop, &log).await?,
+                Memory::Own => kill::send(client, &kill, deadline, stop, &mut |step| log(step)).await?,
+            };
+            // The slot bounds kills in flight; the wait for the app's end needs none.
+            drop(slot);
+            kill::finish(client, &kill, sent, deadline, stop, log).await
+        }
+        .await;
         (self.progress)(match &result {
             Ok(report) => match report.outcome() {
                 Outcome::AlreadyEnded => format!("{} had already ended: {}", describe(app), report.message),
@@ -549,7 +549,12 @@ fn check_cap(selected: &[AppInfo], max_apps: usize) -> Result<(), ProviderError>
 /// The result of one app's kill in a bulk kill; `None` when it never started.
 type Attempt = Option<Result<KillReport, KillError>>;
 
-/// Runs `kill_one` for each app, `concurrency` at a time; once `stop` or `unrecorded` is
+/// One of the `concurrency` slots of a bulk kill: held while a kill is sent, and let go before
+/// waiting for the app to end.
+type Slot = tokio::sync::OwnedSemaphorePermit;
+
+/// Runs `kill_one` for each app, each once it holds one of `concurrency` slots, in the apps'
+/// order; `kill_one` lets its slot go when its kill has been sent. Once `stop` or `unrecorded` is
 /// cancelled or `deadline` passed, no new kill starts. The results come in the apps' order.
 async fn kill_each<'a, F, Fut>(
     apps: &'a [AppInfo],
@@ -560,20 +565,26 @@ async fn kill_each<'a, F, Fut>(
     kill_one: F,
 ) -> Vec<(&'a AppInfo, Attempt)>
 where
-    F: Fn(&'a AppInfo) -> Fut,
+    F: Fn(&'a AppInfo, Slot) -> Fut,
     Fut: Future<Output = Result<KillReport, KillError>>,
 {
     let kill_one = &kill_one;
+    let slots = Arc::new(Semaphore::new(concurrency));
     // By index rather than by reference: a closure over borrowed items would make the stream's
-    // future fail the `Send` check that the gRPC service needs.
+    // future fail the `Send` check that the gRPC service needs. Every app waits for a slot at
+    // once (the semaphore serves them in order); what bounds the kills is the slots.
     let mut results = futures_util::stream::iter(0..apps.len())
-        .map(|index| async move {
-            if stop.is_cancelled() || unrecorded.is_cancelled() || Instant::now() >= deadline {
-                return (index, None);
+        .map(|index| {
+            let slots = Arc::clone(&slots);
+            async move {
+                let Ok(slot) = slots.acquire_owned().await else { return (index, None) };
+                if stop.is_cancelled() || unrecorded.is_cancelled() || Instant::now() >= deadline {
+                    return (index, None);
+                }
+                (index, Some(kill_one(&apps[index], slot).await))
             }
-            (index, Some(kill_one(&apps[index]).await))
         })
-        .buffer_unordered(concurrency)
+        .buffer_unordered(apps.len().max(1))
         .collect::<Vec<_>>()
         .await;
     results.sort_by_key(|(index, _)| *index);
@@ -853,7 +864,7 @@ mod tests {
         let apps = apps(6);
         let stop = CancellationToken::new();
         let started = AtomicUsize::new(0);
-        let results = kill_each(&apps, 1, far(), &stop, &CancellationToken::new(), |app| {
+        let results = kill_each(&apps, 1, far(), &stop, &CancellationToken::new(), |app, _slot| {
             started.fetch_add(1, Ordering::SeqCst);
             stop.cancel();
             let report = accepted(app);
@@ -883,7 +894,7 @@ mod tests {
     async fn once_a_line_cannot_be_recorded_no_new_kill_starts() {
         let apps = apps(4);
         let (stop, unrecorded) = (CancellationToken::new(), CancellationToken::new());
-        let results = kill_each(&apps, 1, far(), &stop, &unrecorded, |app| {
+        let results = kill_each(&apps, 1, far(), &stop, &unrecorded, |app, _slot| {
             unrecorded.cancel();
             let report = accepted(app);
             async move { Ok(report) }
@@ -905,10 +916,11 @@ mod tests {
         let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
         // Each kill takes 10 s, two at a time: four start before the 15 s deadline, two after it.
         let deadline = Instant::now() + Duration::from_secs(15);
-        let results = kill_each(&apps, 2, deadline, &stop, &CancellationToken::new(), |app| {
+        let results = kill_each(&apps, 2, deadline, &stop, &CancellationToken::new(), |app, slot| {
             let (running, most) = (&running, &most);
             let report = accepted(app);
             async move {
+                let _slot = slot;
                 most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 running.fetch_sub(1, Ordering::SeqCst);
@@ -924,11 +936,37 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn waits_hold_no_slot_so_they_do_not_throttle_the_kills() {
+        let apps = apps(6);
+        let stop = CancellationToken::new();
+        let (sending, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let started = Instant::now();
+        // Each kill is sent in 1 s, then waits 10 s for its app, two sends at a time.
+        let results = kill_each(&apps, 2, far(), &stop, &CancellationToken::new(), |app, slot| {
+            let (sending, most) = (&sending, &most);
+            let report = accepted(app);
+            async move {
+                most.fetch_max(sending.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                sending.fetch_sub(1, Ordering::SeqCst);
+                drop(slot);
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                Ok(report)
+            }
+        })
+        .await;
+        assert_eq!(most.load(Ordering::SeqCst), 2, "at most two sends at once");
+        assert!(results.iter().all(|(_, attempt)| attempt.is_some()));
+        // Three rounds of sends (3 s), the last waits ending 10 s later: not 6 x 11 s / 2.
+        assert_eq!(started.elapsed().as_secs(), 13);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn results_come_in_the_listings_order_whatever_order_the_kills_end_in() {
         let apps = apps(6);
         let stop = CancellationToken::new();
         // The later in the listing, the sooner the kill ends.
-        let results = kill_each(&apps, 6, far(), &stop, &CancellationToken::new(), |app| {
+        let results = kill_each(&apps, 6, far(), &stop, &CancellationToken::new(), |app, _slot| {
             let report = accepted(app);
             let number: u64 = app.id["App".len()..].parse().unwrap();
             async move {
@@ -949,7 +987,7 @@ mod tests {
     async fn a_failed_kill_is_kept_typed_and_the_others_are_killed() {
         let apps = apps(3);
         let stop = CancellationToken::new();
-        let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app| {
+        let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app, _slot| {
             let result = if app.id == "App02" {
                 let failure = KillFailure::Failed {
                     error: Box::new(ApiError::Transport {
@@ -994,7 +1032,7 @@ mod tests {
     async fn an_accepted_kill_whose_wait_failed_counts_as_killed_and_a_create_records_it() {
         let apps = apps(3);
         let stop = CancellationToken::new();
-        let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app| {
+        let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app, _slot| {
             let mut report = accepted(app);
             report.observed = Some(AppInfo { state: "RUNNING".into(), ..app.clone() });
             let failure = KillFailure::StillRunning {

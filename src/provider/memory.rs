@@ -11,10 +11,8 @@ use std::sync::{Arc, Mutex};
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
-use crate::ncp::DataForestClient;
-
 use super::error::{KillFailure, ProviderError};
-use super::kill::{self, Kill, KillError, KillReport};
+use super::kill::{Kill, KillReport};
 
 /// The answer of the kill of each app accepted in this run, behind the app's lock.
 #[derive(Default)]
@@ -60,22 +58,6 @@ impl KillMemory {
         }
         Ok(report)
     }
-}
-
-/// A resource's kill of one app: sent at most once per app in the run `memory` belongs to, then
-/// waited for (when asked) on its own, before `deadline`.
-pub async fn kill_once(
-    client: &DataForestClient,
-    memory: &KillMemory,
-    kill: &Kill,
-    deadline: Instant,
-    stop: &CancellationToken,
-    progress: &(dyn Fn(String) + Sync),
-) -> Result<KillReport, KillError> {
-    let mut relay = |step| progress(step);
-    let send = kill::send(client, kill, deadline, stop, &mut relay);
-    let report = memory.send_once(kill, deadline, stop, progress, send).await?;
-    kill::finish(client, kill, report, deadline, stop, progress).await
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 use super::audit::AuditLog;
 use super::config::ResolvedConfig;
 use super::error::{KillFailure, ProviderError};
-use super::kill::{Kill, KillError, KillReport};
-use super::memory::{self, KillMemory};
+use super::kill::{self, Kill, KillError, KillReport};
+use super::memory::KillMemory;
 
 /// What `ConfigureProvider` left behind.
 #[derive(Clone)]
@@ -193,7 +193,23 @@ impl Session {
         Ok(accounts)
     }
 
-    /// A resource's kill of one app, sent at most once per app in this run (see [`memory`]).
+    /// A resource's kill of one app, sent at most once per app in this run (see `memory`);
+    /// the answer of an earlier one is reused. Waiting for the app to end is [`kill::finish`]'s.
+    pub async fn send_once(
+        &self,
+        kill: &Kill,
+        deadline: Instant,
+        stop: &CancellationToken,
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<KillReport, ProviderError> {
+        let client = self.client_for(kill)?;
+        let mut relay = |step| progress(step);
+        let send = kill::send(client, kill, deadline, stop, &mut relay);
+        self.memory.send_once(kill, deadline, stop, progress, send).await
+    }
+
+    /// A resource's kill of one app, sent at most once per app in this run, then waited for
+    /// (when asked) on its own, before `deadline`.
     pub async fn kill_once(
         &self,
         kill: &Kill,
@@ -201,8 +217,8 @@ impl Session {
         stop: &CancellationToken,
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<KillReport, KillError> {
-        let client = self.client_for(kill)?;
-        memory::kill_once(client, &self.memory, kill, deadline, stop, progress).await
+        let report = self.send_once(kill, deadline, stop, progress).await?;
+        kill::finish(self.client_for(kill)?, kill, report, deadline, stop, progress).await
     }
 }
 
