@@ -1,7 +1,8 @@
 //! StopProvider (Terraform's Ctrl-C) cancels the work in flight (a hanging kill,
 //! a back-off sleep, a data source read, an action's wait, a bulk kill, which then starts no new
 //! kill) and refuses new work until the next configure, while the service lives on; dropping an
-//! action's stream stops its kill and its polling.
+//! action's stream stops its kill and its polling. And the time-out: a listing slower than it
+//! ends with it, and a bulk kill starts no kill once it has run out.
 
 use std::time::{Duration, Instant};
 
@@ -246,4 +247,67 @@ async fn after_stop_a_bulk_action_sends_nothing_but_its_completed_event() {
     }
     let [Type::Completed(done)] = &after[..] else { panic!("after Stop: {after:#?}") };
     assert_eq!(errors(&done.diagnostics)[0].summary, "DataForest kills failed");
+}
+
+/// Invokes the bulk action with `fields`, answering how long it took and its Completed event's
+/// errors, by summary and detail.
+async fn invoke_bulk(fields: &[(&str, Value)], endpoint: &str) -> (Duration, Vec<(String, String)>) {
+    use pb::invoke_action::event::Type;
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(endpoint))).await;
+    let config = harness.config(Schema::Action(BULK), fields);
+    let request = pb::invoke_action::Request {
+        action_type: BULK.into(),
+        config: dynamic(&config),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let mut events = harness.client.invoke_action(request).await.unwrap().into_inner();
+    let mut failed = Vec::new();
+    while let Some(event) = events.message().await.unwrap() {
+        if let Some(Type::Completed(done)) = event.r#type {
+            failed =
+                errors(&done.diagnostics).iter().map(|e| (e.summary.clone(), e.detail.clone())).collect();
+        }
+    }
+    (started.elapsed(), failed)
+}
+
+#[tokio::test]
+async fn a_listing_slower_than_the_time_out_ends_with_it() {
+    let (simulator, endpoint) = simulator_with(&["B1"]).await;
+    simulator.set_latency(Duration::from_secs(30));
+    let fields = [("account_id", string("df-account")), ("timeout", string("2s"))];
+    let (took, failed) = invoke_bulk(&fields, &endpoint).await;
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "took {took:?}");
+    let [(summary, detail)] = &failed[..] else { panic!("{failed:?}") };
+    assert_eq!(summary, "DataForest look-up failed");
+    assert!(detail.contains("the time-out of 2s ran out first"), "{detail}");
+    assert_eq!(simulator.kill_calls("B1"), 0);
+}
+
+#[tokio::test]
+async fn a_bulk_kill_starts_no_kill_once_its_time_out_has_run_out() {
+    let ids = ["B1", "B2", "B3", "B4", "B5", "B6"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    for id in ids {
+        simulator.fail_kills(id, [Fault::Delay(Duration::from_millis(900))]);
+    }
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-B")),
+        ("concurrency", Value::Number(Number::Int(1))),
+        ("timeout", string("2s")),
+    ];
+    let (took, failed) = invoke_bulk(&fields, &endpoint).await;
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    let [(summary, detail)] = &failed[..] else { panic!("{failed:?}") };
+    assert_eq!(summary, "DataForest kills failed");
+    // Two or three kills fit in 2 s; none starts after.
+    let sent: usize = ids.iter().map(|id| simulator.kill_calls(id)).sum();
+    assert!((2..=3).contains(&sent), "{sent} kills sent: {detail}");
+    assert!(
+        detail.contains(&format!("{} not attempted, because the time-out ran out", 6 - sent)),
+        "{detail}"
+    );
 }
