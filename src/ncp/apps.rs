@@ -1,16 +1,16 @@
 //! AI apps as DataForest describes them (`aiapps/getList`, `aiapps/getDetail`), decoded leniently
 //! where the API's documentation is vague: times and ids may come as text or numbers, and a
-//! detail may stand at the top level of the answer or under `contents`. A `getList` answer is
-//! decoded straight into [`AppInfo`] records, keeping only the fields the provider uses and at
-//! most [`MAX_LISTED_APPS`] of them, without building a JSON tree first: its memory stays close
-//! to the answer's size whatever the answer holds.
+//! detail may stand at the top level of the answer or under `contents`. Both answers are decoded
+//! straight into [`AppInfo`] records, keeping only the fields the provider uses (and, for
+//! `getList`, at most [`MAX_LISTED_APPS`] of them), without building a JSON tree first: their
+//! memory stays close to the answer's size whatever the answer holds. Error answers, which are
+//! small, are read as [`classify`] reads them.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value as Json;
 
 use super::dataforest::MAX_BODY_BYTES;
 use super::error::{ApiError, classify};
@@ -414,14 +414,33 @@ struct ListAnswer {
     error: Option<IgnoredAny>,
 }
 
-/// Decodes a `getDetail` answer, which must describe the app asked for.
+/// A `getDetail` answer, read for what a detail needs: the app stands under `contents`, or at
+/// the top level of the answer.
+#[derive(serde::Deserialize)]
+struct DetailAnswer {
+    success: Option<Flag>,
+    contents: Option<Entry>,
+    error: Option<IgnoredAny>,
+}
+
+/// Decodes a `getDetail` answer, which must describe the app asked for, straight into an
+/// [`AppInfo`]. An answer that is not a successful detail is read as the error it is.
 pub fn decode_detail(status: u16, body: &[u8], requested_id: &str) -> Result<AppInfo, ApiError> {
-    let object = classify(status, body)?;
-    let detail = match object.get("contents") {
-        Some(Json::Object(contents)) => Json::Object(contents.clone()),
-        _ => Json::Object(object),
+    let detail = match serde_json::from_slice::<DetailAnswer>(body) {
+        Ok(DetailAnswer { success: Some(Flag::Bool(true)), contents, error: None })
+            if (200..300).contains(&status) =>
+        {
+            match contents {
+                Some(Entry(Some(app))) => Ok(app),
+                _ => serde_json::from_slice::<AppInfo>(body),
+            }
+        }
+        _ => {
+            classify(status, body)?;
+            return Err(ApiError::unexpected(status, "the answer is not an app's detail", body));
+        }
     };
-    match AppInfo::deserialize(detail) {
+    match detail {
         Ok(app) if app.id == requested_id => Ok(app),
         Ok(app) if !app.id.is_empty() => Err(ApiError::unexpected(
             status,
@@ -487,7 +506,16 @@ mod tests {
         assert!(app.is_terminal() && app.disabled);
         assert!(decode_detail(200, nested, "B2").is_err());
         assert!(decode_detail(200, br#"{"success":true}"#, "A1").is_err());
-        assert!(decode_detail(404, br#"{"success":false,"message":"no such element"}"#, "A1").is_err());
+        assert_eq!(
+            decode_detail(404, br#"{"success":false,"message":"no such element"}"#, "A1"),
+            Err(ApiError::Rejected { status: 404, message: "no such element".into() })
+        );
+        // Contents that are no app: the app stands at the top level.
+        let top_level = br#"{"success":true,"contents":"n/a","id":"A1","state":"FAILED"}"#;
+        assert_eq!(decode_detail(200, top_level, "A1").unwrap().state, "FAILED");
+        let gateway =
+            decode_detail(401, br#"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#, "A1");
+        assert!(matches!(gateway, Err(ApiError::Gateway { status: 401, .. })), "{gateway:?}");
     }
 
     #[test]
