@@ -39,34 +39,63 @@ pub fn is_terminal_state(state: &str) -> bool {
 }
 
 /// An app, as the provider uses it. Each text field reads a string, or a number written out;
-/// anything else (and a missing field) is empty. Other fields are skipped unread.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// anything else (and a missing field) is empty. Other fields are skipped unread, and a field
+/// given twice keeps its last value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppInfo {
-    #[serde(deserialize_with = "text")]
     pub id: String,
     /// The YARN application id.
-    #[serde(deserialize_with = "text")]
     pub app_id: String,
-    #[serde(deserialize_with = "text")]
     pub name: String,
-    #[serde(deserialize_with = "text")]
     pub state: String,
-    #[serde(deserialize_with = "text")]
     pub final_status: String,
-    #[serde(deserialize_with = "text")]
     pub account_name: String,
-    #[serde(deserialize_with = "text")]
     pub queue_name: String,
-    #[serde(deserialize_with = "text")]
     pub workspace_name: String,
-    #[serde(deserialize_with = "text")]
     pub started_at: String,
-    #[serde(deserialize_with = "text")]
     pub finished_at: String,
     /// True only when DataForest says `true`.
-    #[serde(deserialize_with = "flag")]
     pub disabled: bool,
+}
+
+impl<'de> Deserialize<'de> for AppInfo {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AppInfo, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = AppInfo;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an app")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AppInfo, A::Error> {
+                let mut app = AppInfo::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let field = match key.as_ref() {
+                        "id" => &mut app.id,
+                        "appId" => &mut app.app_id,
+                        "name" => &mut app.name,
+                        "state" => &mut app.state,
+                        "finalStatus" => &mut app.final_status,
+                        "accountName" => &mut app.account_name,
+                        "queueName" => &mut app.queue_name,
+                        "workspaceName" => &mut app.workspace_name,
+                        "startedAt" => &mut app.started_at,
+                        "finishedAt" => &mut app.finished_at,
+                        "disabled" => {
+                            app.disabled = map.next_value::<Flag>()? == Flag::Bool(true);
+                            continue;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *field = map.next_value::<Text>()?.0;
+                }
+                Ok(app)
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl AppInfo {
@@ -178,49 +207,50 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 /// A text field: a string, or a number written out as `serde_json` writes it; anything else is
 /// empty, and skipped unread.
-fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    struct Text;
-    impl<'de> Visitor<'de> for Text {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<String, E> {
-            Ok(value.to_string())
-        }
-        fn visit_string<E: de::Error>(self, value: String) -> Result<String, E> {
-            Ok(value)
-        }
-        fn visit_u64<E: de::Error>(self, value: u64) -> Result<String, E> {
-            Ok(value.to_string())
-        }
-        fn visit_i64<E: de::Error>(self, value: i64) -> Result<String, E> {
-            Ok(value.to_string())
-        }
-        fn visit_f64<E: de::Error>(self, value: f64) -> Result<String, E> {
-            Ok(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default())
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
-            Ok(String::new())
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-            Ok(String::new())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(String::new())
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(String::new())
-        }
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
+        deserializer.deserialize_any(TextVisitor).map(Text)
     }
-    deserializer.deserialize_any(Text)
 }
 
-/// A flag: `true` only when the value is literally `true`.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    Ok(matches!(Flag::deserialize(deserializer)?, Flag::Bool(true)))
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+    fn visit_string<E: de::Error>(self, value: String) -> Result<String, E> {
+        Ok(value)
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<String, E> {
+        Ok(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
+        Ok(String::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(String::new())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(String::new())
+    }
 }
 
 /// A value that matters only when it is a boolean; anything else is skipped unread.
@@ -591,6 +621,15 @@ mod tests {
         );
         assert!(!first.disabled && second.disabled);
         assert_eq!((second.state.as_str(), second.final_status.as_str()), ("RUNNING", ""));
+    }
+
+    #[test]
+    fn a_field_given_twice_in_an_entry_keeps_its_last_value() {
+        let body = br#"{"success":true,"contents":[{"id":"A1","state":"RUNNING","state":"KILLED","disabled":true,"disabled":1}]}"#;
+        let listing = decode_list(200, body).unwrap();
+        assert_eq!((listing.apps[0].state.as_str(), listing.apps[0].disabled), ("KILLED", false));
+        let detail = br#"{"success":true,"id":"A1","state":"RUNNING","state":"FINISHED"}"#;
+        assert_eq!(decode_detail(200, detail, "A1").unwrap().state, "FINISHED");
     }
 
     #[test]

@@ -156,7 +156,8 @@ fn gateway_error(status: u16, error: &Json, body: &[u8]) -> ApiError {
 
 /// The first `limit` characters of a text, printable and on one line, for messages.
 fn excerpt(body: &[u8], limit: usize) -> String {
-    let text = String::from_utf8_lossy(body);
+    // A character is at most 4 bytes: what the excerpt can show is in the first bytes alone.
+    let text = String::from_utf8_lossy(&body[..body.len().min(4 * limit + 4)]);
     let mut out = String::new();
     let mut last_space = true;
     for c in text.chars() {

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
@@ -244,7 +245,14 @@ pub fn refusal(selected: &Selected, settings: &BulkSettings, later: LaterRun) ->
     } else {
         return None;
     };
-    Some(ProviderWarning::WouldBeRefused { later, attribute, count, bound, over })
+    Some(ProviderWarning::WouldBeRefused {
+        later,
+        attribute,
+        count,
+        bound,
+        over,
+        ceiling: MAX_APPS_LIMIT as usize,
+    })
 }
 
 /// What a dry run tells of the selection: what a real run would refuse, or that nothing
@@ -467,26 +475,35 @@ impl Killer<'_> {
             limit: settings.limit,
         };
         let log = |step: String| tracing::info!(app_id = %app.id, "{step}");
-        let result = async {
+        let sent: Result<KillReport, KillError> = async {
             let client = session.client_for(&kill)?;
-            let sent = match caller.memory {
+            Ok(match caller.memory {
                 Memory::Shared => session.send_once(&kill, deadline, stop, &log).await?,
                 Memory::Own => kill::send(client, &kill, deadline, stop, &mut |step| log(step)).await?,
-            };
-            // The slot bounds kills in flight; the wait for the app's end needs none.
-            drop(slot);
-            kill::finish(client, &kill, sent, deadline, stop, log).await
+            })
         }
         .await;
+        // The line goes to the audit log as soon as DataForest answered, before any wait: a log
+        // that cannot take it stops further kills at once.
+        self.record(app, Ok(&sent));
+        // The slot bounds the kills in flight; the wait for the app's end needs none.
+        drop(slot);
+        let result = match (sent, session.client_for(&kill)) {
+            (Ok(report), Ok(client)) => kill::finish(client, &kill, report, deadline, stop, log).await,
+            (Ok(_), Err(error)) => Err(error.into()),
+            (Err(failed), _) => Err(failed),
+        };
         (self.progress)(match &result {
             Ok(report) => match report.outcome() {
                 Outcome::AlreadyEnded => format!("{} had already ended: {}", describe(app), report.message),
                 Outcome::Gone => format!("{} no longer exists", describe(app)),
                 _ => format!("Killed {}: {}", describe(app), report.message),
             },
+            Err(KillError { error: ProviderError::Stopped, accepted: None, .. }) => {
+                format!("Not attempted: {}, because Terraform asked the provider to stop", describe(app))
+            }
             Err(failed) => FailedKill::sentence_of(&describe(app), &failed.error),
         });
-        self.record(app, Ok(&result));
         result
     }
 
@@ -571,22 +588,30 @@ where
     let kill_one = &kill_one;
     let slots = Arc::new(Semaphore::new(concurrency));
     // By index rather than by reference: a closure over borrowed items would make the stream's
-    // future fail the `Send` check that the gRPC service needs. Every app waits for a slot at
-    // once (the semaphore serves them in order); what bounds the kills is the slots.
-    let mut results = futures_util::stream::iter(0..apps.len())
-        .map(|index| {
-            let slots = Arc::clone(&slots);
-            async move {
-                let Ok(slot) = slots.acquire_owned().await else { return (index, None) };
-                if stop.is_cancelled() || unrecorded.is_cancelled() || Instant::now() >= deadline {
-                    return (index, None);
+    // future fail the `Send` check that the gRPC service needs. The apps take the slots in
+    // order; what bounds the kills is the slots, and the waits after them are not bounded.
+    let start = |index: usize, slot: Slot| async move {
+        if stop.is_cancelled() || unrecorded.is_cancelled() || Instant::now() >= deadline {
+            return (index, None);
+        }
+        (index, Some(kill_one(&apps[index], slot).await))
+    };
+    // A kill's future is made once it holds a slot, not all of them at the start.
+    let mut running = FuturesUnordered::new();
+    let mut results = Vec::with_capacity(apps.len());
+    let mut next = 0;
+    while next < apps.len() || !running.is_empty() {
+        tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned(), if next < apps.len() => {
+                match slot {
+                    Ok(slot) => running.push(start(next, slot)),
+                    Err(_) => results.push((next, None)),
                 }
-                (index, Some(kill_one(&apps[index], slot).await))
+                next += 1;
             }
-        })
-        .buffer_unordered(apps.len().max(1))
-        .collect::<Vec<_>>()
-        .await;
+            Some(done) = running.next(), if !running.is_empty() => results.push(done),
+        }
+    }
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(index, attempt)| (&apps[index], attempt)).collect()
 }
@@ -853,6 +878,10 @@ mod tests {
         assert_eq!(under.summary, "The real run would be refused");
         assert!(under.detail.contains("Set min_apps to at most 1"), "{}", under.detail);
         assert!(refusal(&selected(5), &settings(5, 5), LaterRun::Destroy).is_none());
+        // Past what max_apps can be set to, the advice is to narrow the selection.
+        let beyond = Selected { apps: apps(10_001), ..Selected::default() };
+        let detail = refusal(&beyond, &settings(20, 0), LaterRun::Apply).unwrap().to_diagnostic().detail;
+        assert!(detail.contains("max_apps goes up to 10000: narrow the selector"), "{detail}");
         // A dry run over the cap never fails: it warns, and says when nothing matched.
         assert_eq!(preview(&selected(8), &settings(5, 0), "acc1").len(), 1);
         let nothing = preview(&selected(0), &settings(5, 0), "acc1");

@@ -176,19 +176,6 @@ pub fn required_app_id(app_id: &Field<String>, attribute: &'static str) -> Resul
     }
 }
 
-/// Performs `kill` before `deadline`, unless `stop` is cancelled first: [`send`] it, then
-/// [`finish`] it. `progress` hears each step, for users to watch.
-pub async fn kill(
-    client: &DataForestClient,
-    kill: &Kill,
-    deadline: Instant,
-    stop: &CancellationToken,
-    mut progress: impl FnMut(String),
-) -> Result<KillReport, KillError> {
-    let report = send(client, kill, deadline, stop, &mut progress).await?;
-    finish(client, kill, report, deadline, stop, progress).await
-}
-
 /// Sends the kill and makes sense of the answer: the report of a kill DataForest accepted, of an
 /// app that had already ended, or (at destroy) of one that no longer exists.
 pub async fn send(

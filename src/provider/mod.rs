@@ -149,6 +149,8 @@ impl NcloudProvider {
         });
         let (next, result) = match resolved {
             Ok(next) => (next, Ok(())),
+            // Another configuration than the one served: that one stays, for its own calls.
+            Err(error @ ProviderError::SecondConfiguration { .. }) => return Err(error),
             // A failed configuration leaves none behind, not the one before it.
             Err(error) => (Configuration::NotYet, Err(error)),
         };

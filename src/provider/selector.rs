@@ -107,6 +107,9 @@ fn at(attribute: &'static str) -> Vec<PathStep> {
     vec![PathStep::Attribute(attribute.to_string())]
 }
 
+/// How far in the future a start time may be without a warning: clocks a few minutes apart.
+const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
 /// Whether two `states` name the same states: as sets, in any case, once known.
 fn same_states(now: &Field<SetOf<String>>, then: &Field<SetOf<String>>) -> bool {
     let upper = |states: &Field<SetOf<String>>| -> Option<BTreeSet<String>> {
@@ -345,8 +348,9 @@ impl Selection {
                     .is_none_or(|workspace| pass(&app.workspace_name == workspace))
                 && self.running_longer_than.is_none_or(|age| match app.started() {
                     Some(started) => {
-                        // A start after now: a clock off on one side, and no age to compare.
-                        if started > now && !self.excludes(app) {
+                        // A start well after now: a clock off on one side, and no age to compare.
+                        // Clocks a few minutes apart are common (signatures allow five).
+                        if started > now + CLOCK_SKEW && !self.excludes(app) {
                             future.push(app);
                         }
                         pass(now.duration_since(started).is_ok_and(|running| running > age))
@@ -590,6 +594,7 @@ mod tests {
     fn an_app_started_after_now_has_no_age_and_is_warned_about() {
         let listed = vec![
             app("F1", "env-1", "gpu", "RUNNING", "2025-02-25T07:00:00Z"), // 11 min from now
+            app("F3", "env-3", "gpu", "RUNNING", "2025-02-25T06:51:00Z"), // 2 min: clocks differ
             app("F2", "env-2", "gpu", "RUNNING", "2025-02-24T06:49:07Z"), // a day ago
         ];
         let selector =

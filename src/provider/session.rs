@@ -13,7 +13,7 @@ use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 use super::audit::AuditLog;
 use super::config::ResolvedConfig;
 use super::error::{KillFailure, ProviderError};
-use super::kill::{self, Kill, KillError, KillReport};
+use super::kill::{self, Kill, KillReport};
 use super::memory::KillMemory;
 
 /// What `ConfigureProvider` left behind.
@@ -206,19 +206,6 @@ impl Session {
         let mut relay = |step| progress(step);
         let send = kill::send(client, kill, deadline, stop, &mut relay);
         self.memory.send_once(kill, deadline, stop, progress, send).await
-    }
-
-    /// A resource's kill of one app, sent at most once per app in this run, then waited for
-    /// (when asked) on its own, before `deadline`.
-    pub async fn kill_once(
-        &self,
-        kill: &Kill,
-        deadline: Instant,
-        stop: &CancellationToken,
-        progress: &(dyn Fn(String) + Sync),
-    ) -> Result<KillReport, KillError> {
-        let report = self.send_once(kill, deadline, stop, progress).await?;
-        kill::finish(self.client_for(kill)?, kill, report, deadline, stop, progress).await
     }
 }
 

@@ -253,11 +253,18 @@ on_each_terraform!(a_log_that_stops_taking_lines_stops_the_kills, |terraform| {
     for n in 1..=5 {
         sim.simulator.put_app(app(&format!("Full{n}"), &format!("full-{n}")));
     }
+    // Apps slow to end: a kill's line must not wait for the app, or the kills after it would go
+    // out before the lost line is noticed.
+    sim.simulator.set_kill_duration(Duration::from_secs(600));
     let config = r#"
 resource "ncloud_dataforest_aiapps_kill" "jobs" {
-  account_id  = "acc1"
-  name_regex  = "^full-"
-  concurrency = 1
+  account_id           = "acc1"
+  name_regex           = "^full-"
+  concurrency          = 1
+  wait_for_termination = true
+  timeouts {
+    create = "3s"
+  }
 }
 "#;
     let mut workspace = Workspace::new(terraform, &sim, config);
@@ -266,7 +273,8 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
     workspace
         .apply_fails()
         .assert_contains(
-            "Of the 5 selected apps: 1 killed, 4 not attempted, because the audit log could not take a line",
+            "Of the 5 selected apps: 1 killed (1 of them not seen ending), 4 not attempted, because the audit log \
+             could not take a line",
         )
         .assert_contains("Audit log incomplete")
         .assert_contains("5 kill outcome(s) could not be appended to the audit log \"/dev/full\"")

@@ -10,7 +10,9 @@ use dataforest_sim::Fault;
 use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::{Number, Value};
 
-use crate::{BULK, Schema, decode, detail_calls, dynamic, errors, simulator_with, start, string, wait_until};
+use crate::{
+    BULK, Harness, Schema, decode, detail_calls, dynamic, errors, simulator_with, start, string, wait_until,
+};
 
 #[tokio::test]
 async fn stop_provider_cancels_a_hanging_kill_and_the_service_lives_on() {
@@ -251,10 +253,8 @@ async fn after_stop_a_bulk_action_sends_nothing_but_its_completed_event() {
 
 /// Invokes the bulk action with `fields`, answering how long it took and its Completed event's
 /// errors, by summary and detail.
-async fn invoke_bulk(fields: &[(&str, Value)], endpoint: &str) -> (Duration, Vec<(String, String)>) {
+async fn invoke_bulk(harness: &mut Harness, fields: &[(&str, Value)]) -> (Duration, Vec<(String, String)>) {
     use pb::invoke_action::event::Type;
-    let mut harness = start().await;
-    harness.configure(harness.provider_block(string(endpoint))).await;
     let config = harness.config(Schema::Action(BULK), fields);
     let request = pb::invoke_action::Request {
         action_type: BULK.into(),
@@ -276,13 +276,22 @@ async fn invoke_bulk(fields: &[(&str, Value)], endpoint: &str) -> (Duration, Vec
 #[tokio::test]
 async fn a_listing_slower_than_the_time_out_ends_with_it() {
     let (simulator, endpoint) = simulator_with(&["B1"]).await;
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    // A dry run first: the accounts the keys see are asked once a run and kept, so that the
+    // slow call below is the listing itself.
+    let dry_run = [("account_id", string("df-account")), ("dry_run", Value::Bool(true))];
+    assert!(invoke_bulk(&mut harness, &dry_run).await.1.is_empty());
     simulator.set_latency(Duration::from_secs(30));
     let fields = [("account_id", string("df-account")), ("timeout", string("2s"))];
-    let (took, failed) = invoke_bulk(&fields, &endpoint).await;
+    let (took, failed) = invoke_bulk(&mut harness, &fields).await;
     assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "took {took:?}");
     let [(summary, detail)] = &failed[..] else { panic!("{failed:?}") };
     assert_eq!(summary, "DataForest look-up failed");
-    assert!(detail.contains("the time-out of 2s ran out first"), "{detail}");
+    assert!(
+        detail.contains("Reading the apps of account \"df-account\" failed: no answer in time: the time-out of 2s ran out first"),
+        "{detail}"
+    );
     assert_eq!(simulator.kill_calls("B1"), 0);
 }
 
@@ -299,7 +308,9 @@ async fn a_bulk_kill_starts_no_kill_once_its_time_out_has_run_out() {
         ("concurrency", Value::Number(Number::Int(1))),
         ("timeout", string("2s")),
     ];
-    let (took, failed) = invoke_bulk(&fields, &endpoint).await;
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    let (took, failed) = invoke_bulk(&mut harness, &fields).await;
     assert!(took < Duration::from_secs(4), "took {took:?}");
     let [(summary, detail)] = &failed[..] else { panic!("{failed:?}") };
     assert_eq!(summary, "DataForest kills failed");

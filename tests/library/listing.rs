@@ -118,6 +118,32 @@ fn a_listing_of_tiny_entries_past_the_cap_is_refused_within_bounded_memory() {
     assert!(total <= 256 * MIB, "{} MiB", total / MIB);
 }
 
+/// An entry with every field the provider keeps, each short: as many apps as fit, with the most
+/// text kept per byte of answer.
+fn dense(n: usize) -> String {
+    format!(
+        r#"{{"id":"D{n:017}","appId":"a{n:017}","name":"n{n:017}","state":"s{n:017}","finalStatus":"f{n:017}","accountName":"c{n:017}","queueName":"q{n:017}","workspaceName":"w{n:017}","startedAt":"t{n:017}","finishedAt":"e{n:017}"}}"#
+    )
+}
+
+#[test]
+fn a_listing_of_the_densest_entries_the_cap_admits_stays_within_256_mib() {
+    // Just under the cap on entries (they are too short to fill 63 MiB before it).
+    let body = answer_of(dense, (MAX_LISTED_APPS - 100) * (dense(0).len() + 1));
+    let (result, peak) = peak_during(|| decode_list(200, &body));
+    let total = body.len() + peak;
+    let listing = result.unwrap();
+    eprintln!(
+        "dense entries: {} apps, answer {} MiB, decoding {} MiB, in all {} MiB",
+        listing.apps.len(),
+        body.len() / MIB,
+        peak / MIB,
+        total / MIB
+    );
+    assert!(listing.apps.len() > MAX_LISTED_APPS - 200);
+    assert!(total <= 256 * MIB, "{} MiB", total / MIB);
+}
+
 #[test]
 fn a_listing_of_realistic_entries_takes_at_most_three_times_its_size() {
     // As many as the cap allows fit in about 90 MiB: fill 63 MiB with them.

@@ -9,7 +9,7 @@ use crate::protocol::schema::Schema;
 
 use super::super::audit;
 use super::super::error::{Phase, ProviderError, ProviderWarning};
-use super::super::kill::{self, Kill, check_app_id, required_app_id};
+use super::super::kill::{self, Kill, KillError, check_app_id, required_app_id};
 use super::super::lifecycle;
 use super::super::session::Context;
 use super::super::types::{ActionError, ActionType, schema_of};
@@ -61,10 +61,14 @@ impl ActionType for KillAction {
         let audit = session.audit()?;
         session.check_app_account(&kill, deadline, &stop).await?;
         let client = session.client_for(&kill)?;
-        let mut result = kill::kill(client, &kill, deadline, &stop, progress).await;
-        audit::record_kill(audit, KillAction::TYPE_NAME, &kill, &mut result);
-        let report =
-            result.map_err(|failed| ActionError { warnings: failed.all_warnings(), error: failed.error })?;
+        let failed = |failed: KillError| ActionError { warnings: failed.all_warnings(), error: failed.error };
+        let mut sent = kill::send(client, &kill, deadline, &stop, &mut |step| progress(step))
+            .await
+            .map_err(KillError::from);
+        // Recorded as soon as DataForest answered, before any wait.
+        audit::record_kill(audit, KillAction::TYPE_NAME, &kill, &mut sent);
+        let report = sent.map_err(failed)?;
+        let report = kill::finish(client, &kill, report, deadline, &stop, progress).await.map_err(failed)?;
         Ok(report.warnings)
     }
 }

@@ -112,7 +112,15 @@ pub enum ProviderWarning {
     DestroyKilled { account: String, count: usize, first: Vec<String>, audit_log: AuditRecord },
     /// A selection that, as it stands, `later` would refuse: more apps (`count`) than the cap
     /// or fewer than the floor (`attribute`, `bound`) allow.
-    WouldBeRefused { later: LaterRun, attribute: &'static str, count: usize, bound: usize, over: bool },
+    /// `ceiling`: the most `attribute` may be set to.
+    WouldBeRefused {
+        later: LaterRun,
+        attribute: &'static str,
+        count: usize,
+        bound: usize,
+        over: bool,
+        ceiling: usize,
+    },
 }
 
 impl ProviderWarning {
@@ -175,8 +183,8 @@ impl ProviderWarning {
                     "Start time in the future",
                     format!(
                         "{count} app(s) matched every condition but `{attribute}`, and DataForest gives them a \
-                         start time after this machine's clock, so they have no age and were not selected: {}{}. \
-                         Check this machine's clock.",
+                         start time more than 5 minutes after this machine's clock, so they have no age and were \
+                         not selected: {}{}. This machine's clock or DataForest's is off.",
                         first.join(", "),
                         if *count > first.len() { ", ..." } else { "" }
                     ),
@@ -199,8 +207,7 @@ impl ProviderWarning {
                     "Apps listed twice",
                     format!(
                         "DataForest's listing of account {account:?} repeated {count} app(s) it had listed before; \
-                         each app was taken once, as first listed, and is killed at most once. Report it if it \
-                         persists."
+                         each app was taken once, as first listed. Report it if it persists."
                     ),
                 ),
                 None,
@@ -307,7 +314,7 @@ impl ProviderWarning {
                 ),
                 None,
             ),
-            ProviderWarning::WouldBeRefused { later, attribute, count, bound, over } => {
+            ProviderWarning::WouldBeRefused { later, attribute, count, bound, over, ceiling } => {
                 let (summary, run, to_apply) = match later {
                     LaterRun::Apply => ("The apply would be refused", "the apply", ""),
                     LaterRun::Destroy => (
@@ -317,7 +324,13 @@ impl ProviderWarning {
                     ),
                     LaterRun::RealRun => ("The real run would be refused", "a run that is not a dry run", ""),
                 };
-                let detail = if *over {
+                let detail = if *over && count > ceiling {
+                    format!(
+                        "{count} apps match now, more than {attribute} ({bound}) allows: if as many match then, \
+                         {run} will kill none and fail. {attribute} goes up to {ceiling}: narrow the selector, or \
+                         split the kill by name, queue or workspace{to_apply}."
+                    )
+                } else if *over {
                     format!(
                         "{count} apps match now, more than {attribute} ({bound}) allows: if as many match then, \
                          {run} will kill none and fail. Set {attribute} to at least {count}, or narrow the \

@@ -221,9 +221,11 @@ impl AppKill {
         session.check_app_account(&kill, deadline, &stop).await?;
         let app_id = &kill.app_id;
         let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
-        let mut result = session.kill_once(&kill, deadline, &stop, &progress).await;
+        let mut sent = session.send_once(&kill, deadline, &stop, &progress).await.map_err(KillError::from);
+        // Recorded as soon as DataForest answered, before any wait.
+        audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut sent);
+        let result = kill::finish(session.client_for(&kill)?, &kill, sent?, deadline, &stop, progress).await;
         tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
-        audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut result);
         result
     }
 

@@ -57,6 +57,8 @@ pub enum Mode {
 
 /// Serves `provider` as `mode` says.
 pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Result<(), ServeError> {
+    // Taken first, before anything that takes time, so that a parent already gone is noticed.
+    let orphaned = parent_exited();
     let tls = match &env.client_cert_pem {
         Some(pem) => Some(tls::server_tls(pem).map_err(ServeError::Tls)?),
         None => None,
@@ -97,7 +99,6 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
     tracing::debug!(address = ?address, "plugin serving");
 
     tokio::pin!(server);
-    let orphaned = parent_exited();
     tokio::pin!(orphaned);
     loop {
         tokio::select! {
@@ -129,15 +130,17 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
 /// How often the provider checks that the process that started it is still there.
 const PARENT_CHECK: Duration = Duration::from_millis(250);
 
-/// Ends once the process that started this one has exited: the parent changes when the process
-/// is handed to another (init, or a subreaper).
-async fn parent_exited() {
+/// Ends once the process that started this one (the parent when this is called) has exited: the
+/// parent changes when the process is handed to another (init, or a subreaper).
+fn parent_exited() -> impl std::future::Future<Output = ()> {
     let parent = std::os::unix::process::parent_id();
-    let mut every = tokio::time::interval(PARENT_CHECK);
-    loop {
-        every.tick().await;
-        if std::os::unix::process::parent_id() != parent {
-            return;
+    async move {
+        let mut every = tokio::time::interval(PARENT_CHECK);
+        loop {
+            every.tick().await;
+            if std::os::unix::process::parent_id() != parent {
+                return;
+            }
         }
     }
 }
