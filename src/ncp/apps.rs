@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::dataforest::MAX_BODY_BYTES;
 use super::error::{ApiError, classify};
 
 pub const GET_LIST_PATH: &str = "/api/v2/aiapps/getList";
@@ -25,6 +24,8 @@ pub const APP_STATES: [&str; 8] =
 pub const TERMINAL_STATES: [&str; 3] = ["KILLED", "FINISHED", "FAILED"];
 /// Longest DataForest AI app id.
 const APP_ID_MAX_CHARS: usize = 22;
+/// The largest answer read as an error answer when it is no listing: error answers are small.
+const LARGEST_ERROR_ANSWER: usize = 1 << 20;
 /// The most entries (with an id) a `getList` answer may hold: far more than any account's
 /// history, and few enough that a hostile answer cannot take much memory.
 pub const MAX_LISTED_APPS: usize = 200_000;
@@ -505,7 +506,7 @@ pub fn decode_list(status: u16, body: &[u8]) -> Result<Listing, ApiError> {
         Err(error) => Some(error),
     };
     // An error answer (or none at all) is small: a large one is read no further.
-    if body.len() > MAX_BODY_BYTES {
+    if body.len() > LARGEST_ERROR_ANSWER {
         let reason = match error {
             Some(error) => format!("the body is not a listing: {error}"),
             None => "a listing that does not say it succeeded, larger than 1 MiB".to_string(),
