@@ -418,3 +418,40 @@ resource "ncloud_dataforest_aiapps_kill" "side" {{
     let switches = lines.windows(2).filter(|pair| pair[0]["pid"] != pair[1]["pid"]).count();
     assert!(switches > 2, "the runs did not overlap ({switches} switches): the test proves nothing");
 }
+
+#[test]
+fn a_provider_left_by_a_killed_terraform_stops_its_kills_records_them_and_exits() {
+    let sim = Sim::start(&[]);
+    for (id, name) in [("Orph1", "orph-1"), ("Orph2", "orph-2")] {
+        sim.simulator.put_app(app(id, name));
+        sim.simulator.fail_kills(id, [Fault::Hang]);
+    }
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "jobs" {
+  account_id = "acc1"
+  name_regex = "^orph-"
+}
+"#;
+    let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    let log = workspace.dir.path().join("audit.jsonl");
+    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    let mut terraform = workspace.spawn(&["apply", "-auto-approve", "-input=false"]);
+    harness::wait_until("both kills to be in flight", || sim.simulator.kills_in_flight() == 2);
+    // Terraform dies without a word (a crash, `kill -9`).
+    terraform.kill().unwrap();
+    terraform.wait().unwrap();
+    let killed = Instant::now();
+    while provider_running_for(&workspace) {
+        assert!(killed.elapsed() < Duration::from_secs(2), "the provider outlived Terraform by 2 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Its kills in flight were stopped, as Ctrl-C stops them, and recorded before it went.
+    let lines = audit_lines(&log);
+    assert_eq!(outcomes(&lines), triples(&[("Orph1", "create", "failed"), ("Orph2", "create", "failed")]));
+    assert!(
+        lines
+            .iter()
+            .all(|line| line["error"].as_str().unwrap_or_default().contains("asked the provider to stop")),
+        "{lines:?}"
+    );
+}

@@ -16,7 +16,10 @@ use tokio_rustls::TlsAcceptor;
 use tonic::{Request, Response, Status};
 
 use crate::protocol::proto::plugin as go_plugin;
-use crate::protocol::proto::tfplugin6::provider_server::{Provider, ProviderServer};
+use crate::protocol::proto::tfplugin6::{
+    self,
+    provider_server::{Provider, ProviderServer},
+};
 use handshake::{PluginEnv, handshake_line};
 use listener::Listener;
 
@@ -59,6 +62,7 @@ pub enum Mode {
 pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Result<(), ServeError> {
     // Taken first, before anything that takes time, so that a parent already gone is noticed.
     let orphaned = parent_exited();
+    let provider = Arc::new(provider);
     let tls = match &env.client_cert_pem {
         Some(pem) => Some(tls::server_tls(pem).map_err(ServeError::Tls)?),
         None => None,
@@ -80,7 +84,7 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
             shutdown: Arc::clone(&shutdown),
         }),
         stdio: go_plugin::grpc_stdio_server::GrpcStdioServer::new(Stdio),
-        provider: ProviderServer::new(provider)
+        provider: ProviderServer::from_arc(Arc::clone(&provider))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES),
     };
@@ -107,6 +111,11 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
             // process, so it stops itself. In debug mode the user started it, and stops it.
             () = &mut orphaned, if mode == Mode::Plugin => {
                 tracing::debug!("the process that started the provider exited");
+                // As Terraform's Ctrl-C would: the work in flight stops and reports (to its audit
+                // log, say) before the process goes.
+                let stop = tfplugin6::stop_provider::Request {};
+                let _ = tokio::time::timeout(ORPHAN_GRACE, provider.stop_provider(Request::new(stop))).await;
+                tokio::time::sleep(ORPHAN_GRACE).await;
                 return Ok(());
             }
             () = shutdown.notified(), if mode == Mode::Plugin => {
@@ -129,6 +138,8 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
 
 /// How often the provider checks that the process that started it is still there.
 const PARENT_CHECK: Duration = Duration::from_millis(250);
+/// How long an orphaned provider gives the work it stopped to wind up.
+const ORPHAN_GRACE: Duration = Duration::from_millis(300);
 
 /// Ends once the process that started this one (the parent when this is called) has exited: the
 /// parent changes when the process is handed to another (init, or a subreaper).

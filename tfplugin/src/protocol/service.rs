@@ -325,8 +325,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let values = decode("prior state", request.prior_state.as_ref())
             .and_then(|prior| Ok((prior, decode("planned state", request.planned_state.as_ref())?)));
         let applied = match values {
+            // In a task of its own: if Terraform goes away mid-apply (the connection drops), the
+            // change is not cut off half-way, but runs until it ends or StopProvider stops it.
             Ok((prior, planned)) => {
-                self.provider.apply_resource_change(&request.type_name, &prior, &planned).await
+                let provider = Arc::clone(&self.provider);
+                let type_name = request.type_name.clone();
+                let applying = tokio::spawn(async move {
+                    provider.apply_resource_change(&type_name, &prior, &planned).await
+                });
+                applying.await.unwrap_or_else(|failed| AppliedChange {
+                    new_state: None,
+                    diagnostics: vec![Diagnostic::error(
+                        "Apply failed",
+                        format!("The apply ended unexpectedly: {failed}"),
+                    )],
+                })
             }
             Err(diagnostics) => AppliedChange { new_state: None, diagnostics },
         };
