@@ -559,6 +559,7 @@ fn check_cap(selected: &[AppInfo], max_apps: usize) -> Result<(), ProviderError>
         attribute: KillSettings::max_apps,
         count: selected.len(),
         max: max_apps,
+        ceiling: MAX_APPS_LIMIT as usize,
         first: selected.iter().take(NAMED_WHEN_TOO_MANY).map(describe).collect(),
     })
 }
@@ -791,12 +792,17 @@ mod tests {
         assert!(check_cap(&apps(3), 3).is_ok());
         assert!(check_cap(&[], 1).is_ok());
         let refused = check_cap(&apps(12), 11);
-        let Err(ProviderError::TooManyApps { attribute, count, max, first }) = refused else {
-            panic!("{refused:?}")
+        let Err(error @ ProviderError::TooManyApps { .. }) = refused else { panic!("{refused:?}") };
+        let ProviderError::TooManyApps { attribute, count, max, ref first, .. } = error else {
+            unreachable!()
         };
         assert_eq!((attribute, count, max), ("max_apps", 12, 11));
         assert_eq!(first.len(), 10);
         assert_eq!(first[0], "App01 (job-1)");
+        assert!(error.to_diagnostic().detail.contains("raise max_apps if they should all go"));
+        // Past what the cap can be set to, the advice is to narrow the selection.
+        let beyond = check_cap(&apps(10_001), 10_000).unwrap_err().to_diagnostic().detail;
+        assert!(beyond.contains("max_apps goes up to 10000: narrow the selector"), "{beyond}");
     }
 
     fn settings(max_apps: usize, min_apps: usize) -> BulkSettings {

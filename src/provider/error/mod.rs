@@ -123,10 +123,12 @@ pub enum ProviderError {
         reason: String,
     },
     /// More apps matched than the cap (`attribute`, `max_apps`) allows: none is killed.
+    /// `ceiling`: the most the cap may be set to.
     TooManyApps {
         attribute: &'static str,
         count: usize,
         max: usize,
+        ceiling: usize,
         first: Vec<String>,
     },
     /// Fewer apps matched than the floor (`attribute`, `min_apps`) asks for: none is killed.
@@ -439,13 +441,21 @@ impl ProviderError {
                 format!("{attribute} is not a regular expression the `regex` crate accepts: {reason}"),
             )
             .at_attribute(attribute),
-            ProviderError::TooManyApps { attribute, count, max, first } => Diagnostic::error(
+            ProviderError::TooManyApps { attribute, count, max, ceiling, first } => Diagnostic::error(
                 "Too many apps selected",
                 format!(
                     "{count} apps match, more than {attribute} ({max}) allows, so none was killed. The first ones: \
-                     {}{}. Narrow the selector, or raise {attribute} if they should all go.",
+                     {}{}. {}",
                     first.join(", "),
-                    if *count > first.len() { ", ..." } else { "" }
+                    if *count > first.len() { ", ..." } else { "" },
+                    if count > ceiling {
+                        format!(
+                            "{attribute} goes up to {ceiling}: narrow the selector, or split the kill by name, queue \
+                             or workspace."
+                        )
+                    } else {
+                        format!("Narrow the selector, or raise {attribute} if they should all go.")
+                    }
                 ),
             )
             .at_attribute(attribute),
