@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
-use super::error::{FailedKill, KillFailure, Phase, ProviderError, ProviderWarning};
+use super::error::{FailedKill, KillFailure, Phase, ProviderError, ProviderWarning, Unstarted};
 use super::kill::{Kill, KillError, KillReport, Outcome};
 
 /// The audit log of one configuration: its path, and the file once opened.
@@ -145,6 +145,16 @@ pub fn record_kill(
     }
 }
 
+/// Appends that the kill `base` describes never started, and why.
+pub fn not_attempted(log: &AuditLog, base: Entry, why: Unstarted) -> Option<ProviderWarning> {
+    log.append(&Entry {
+        outcome: Some(Outcome::NotAttempted),
+        attempts: Some(0),
+        error: Some(format!("Not attempted, because {}.", why.reason())),
+        ..base
+    })
+}
+
 /// Appends what became of a kill (`result`) to `log`, with what `base` says of the kill (entry
 /// point, phase, account, app, and its state as listed). A kill DataForest accepted whose wait
 /// then failed is `killed`, with the wait's failure as its error.
@@ -156,18 +166,10 @@ pub fn record(
     let app =
         base.app_name.map_or_else(|| base.app_id.to_string(), |name| format!("{} ({name})", base.app_id));
     let (report, error) = match result {
+        Err(failed) if failed.never_sent() => return not_attempted(log, base, Unstarted::Stopped),
         Ok(report) => (Some(report), None),
         Err(KillError { error, accepted, .. }) => (accepted.as_deref(), Some(error)),
     };
-    // Stopped before it was sent: not attempted.
-    if let (None, Some(ProviderError::Stopped)) = (report, error) {
-        return log.append(&Entry {
-            outcome: Some(Outcome::NotAttempted),
-            attempts: Some(0),
-            error: Some("Not attempted, because Terraform asked the provider to stop.".to_string()),
-            ..base
-        });
-    }
     let why = error.map(|error| FailedKill::sentence_of(&app, error));
     let entry = match report {
         Some(report) if report.reused => Entry {

@@ -499,8 +499,8 @@ impl Killer<'_> {
                 Outcome::Gone => format!("{} no longer exists", describe(app)),
                 _ => format!("Killed {}: {}", describe(app), report.message),
             },
-            Err(KillError { error: ProviderError::Stopped, accepted: None, .. }) => {
-                format!("Not attempted: {}, because Terraform asked the provider to stop", describe(app))
+            Err(failed) if failed.never_sent() => {
+                format!("Not attempted: {}, because {}", describe(app), Unstarted::Stopped.reason())
             }
             Err(failed) => FailedKill::sentence_of(&describe(app), &failed.error),
         });
@@ -522,12 +522,7 @@ impl Killer<'_> {
         };
         let warning = match result {
             Ok(result) => audit::record(log, base, result),
-            Err(unstarted) => log.append(&audit::Entry {
-                outcome: Some(Outcome::NotAttempted),
-                attempts: Some(0),
-                error: Some(format!("Not attempted, because {}.", unstarted.reason())),
-                ..base
-            }),
+            Err(unstarted) => audit::not_attempted(log, base, unstarted),
         };
         if let Some(warning) = warning {
             self.unrecorded.cancel();
@@ -650,9 +645,9 @@ fn tally(results: Vec<(&AppInfo, Attempt)>) -> Round {
                 round.done.push((app.clone(), *report));
                 round.unconfirmed.push(FailedKill { app: describe(app), error });
             }
-            // Stopped before it was sent: not attempted, as those never started.
-            Some(Err(KillError { error: ProviderError::Stopped, accepted: None, warnings })) => {
-                round.warnings.extend(warnings);
+            // Never sent: not attempted, as those never started.
+            Some(Err(failed)) if failed.never_sent() => {
+                round.warnings.extend(failed.warnings);
                 round.not_attempted += 1;
             }
             Some(Err(KillError { error, accepted: None, warnings })) => {

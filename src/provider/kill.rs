@@ -128,6 +128,11 @@ impl From<ProviderError> for KillError {
 }
 
 impl KillError {
+    /// Whether the kill was never sent: Terraform asked to stop before it went out.
+    pub fn never_sent(&self) -> bool {
+        self.accepted.is_none() && matches!(self.error, ProviderError::Stopped)
+    }
+
     /// Every warning the failed kill carries, the accepted kill's included.
     pub fn all_warnings(&self) -> Vec<ProviderWarning> {
         let accepted = self.accepted.iter().flat_map(|report| report.warnings.iter());
