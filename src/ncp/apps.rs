@@ -206,6 +206,42 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// Visitor methods for the JSON values a visitor has no use for: each is skipped unread, and the
+/// visit answers `$value`.
+macro_rules! skip_others {
+    ($value:expr; $($method:ident),+) => { $(skip_others!(@ $method, $value);)+ };
+    (@ visit_str, $value:expr) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> { Ok($value) }
+    };
+    (@ visit_u64, $value:expr) => {
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> { Ok($value) }
+    };
+    (@ visit_i64, $value:expr) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> { Ok($value) }
+    };
+    (@ visit_f64, $value:expr) => {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> { Ok($value) }
+    };
+    (@ visit_bool, $value:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> { Ok($value) }
+    };
+    (@ visit_unit, $value:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> { Ok($value) }
+    };
+    (@ visit_seq, $value:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($value)
+        }
+    };
+    (@ visit_map, $value:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($value)
+        }
+    };
+}
+
 /// A text field: a string, or a number written out as `serde_json` writes it; anything else is
 /// empty, and skipped unread.
 struct Text(String);
@@ -223,6 +259,7 @@ impl<'de> Visitor<'de> for TextVisitor {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
+    skip_others!(String::new(); visit_bool, visit_unit, visit_seq, visit_map);
     fn visit_str<E: de::Error>(self, value: &str) -> Result<String, E> {
         Ok(value.to_string())
     }
@@ -237,20 +274,6 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<String, E> {
         Ok(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
-        Ok(String::new())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-        Ok(String::new())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(String::new())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(String::new())
     }
 }
 
@@ -269,31 +292,9 @@ impl<'de> Deserialize<'de> for Flag {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
+            skip_others!(Flag::Other; visit_str, visit_u64, visit_i64, visit_f64, visit_unit, visit_seq, visit_map);
             fn visit_bool<E: de::Error>(self, value: bool) -> Result<Flag, E> {
                 Ok(Flag::Bool(value))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Flag, E> {
-                Ok(Flag::Other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Flag, E> {
-                Ok(Flag::Other)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Flag, E> {
-                Ok(Flag::Other)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Flag, E> {
-                Ok(Flag::Other)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Flag, E> {
-                Ok(Flag::Other)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Flag, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Flag::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Flag, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Flag::Other)
             }
         }
         deserializer.deserialize_any(Visit)
@@ -343,6 +344,7 @@ impl<'de> Deserialize<'de> for Contents {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a list of apps")
             }
+            skip_others!(Contents::Other; visit_str, visit_u64, visit_i64, visit_f64, visit_bool, visit_map);
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Contents, A::Error> {
                 // In blocks, moved once into a list of the right size at the end: a list grown by
                 // doubling would hold up to three times the apps' size while it grows.
@@ -372,25 +374,6 @@ impl<'de> Deserialize<'de> for Contents {
                 }
                 Ok(Contents::List(Listing::of(apps)))
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Contents, E> {
-                Ok(Contents::Other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Contents, E> {
-                Ok(Contents::Other)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Contents, E> {
-                Ok(Contents::Other)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Contents, E> {
-                Ok(Contents::Other)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Contents, E> {
-                Ok(Contents::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Contents, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Contents::Other)
-            }
         }
         deserializer.deserialize_any(Visit)
     }
@@ -407,30 +390,9 @@ impl<'de> Deserialize<'de> for Entry {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an app")
             }
+            skip_others!(Entry(None); visit_str, visit_u64, visit_i64, visit_f64, visit_bool, visit_unit, visit_seq);
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
                 AppInfo::deserialize(de::value::MapAccessDeserializer::new(map)).map(|app| Entry(Some(app)))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Entry, E> {
-                Ok(Entry(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
-                Ok(Entry(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
-                Ok(Entry(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
-                Ok(Entry(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Entry, E> {
-                Ok(Entry(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Entry, E> {
-                Ok(Entry(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Entry, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Entry(None))
             }
         }
         deserializer.deserialize_any(Visit)
