@@ -6,7 +6,7 @@
 //! leave every line whole; Ctrl-C during the bulk action neither crashes Terraform 1.15.5 nor
 //! leaves the provider running.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dataforest_sim::{App, Fault};
@@ -16,6 +16,18 @@ use crate::harness::{self, Sim, Terraform, Workspace};
 
 fn app(id: &str, name: &str) -> App {
     App { account_id: "acc1".into(), name: name.into(), ..App::running(id) }
+}
+
+/// Points the provider's audit log at `path`, through its environment variable.
+fn log_to(workspace: &mut Workspace, path: &Path) {
+    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), path.display().to_string());
+}
+
+/// An audit log in the workspace's folder, set for the provider.
+fn audit_log_of(workspace: &mut Workspace) -> PathBuf {
+    let log = workspace.dir.path().join("audit.jsonl");
+    log_to(workspace, &log);
+    log
 }
 
 /// The audit log's lines, each parsed: a line that is not one whole JSON object fails the test.
@@ -131,13 +143,12 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     let mut workspace = Workspace::new(terraform, &sim, config);
     // A log that cannot be opened: nothing is killed.
     let missing = workspace.dir.path().join("no-such-folder/audit.jsonl");
-    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), missing.display().to_string());
+    log_to(&mut workspace, &missing);
     workspace.apply_fails().assert_contains("Audit log unwritable").assert_contains("Nothing was killed");
     assert_eq!(sim.kills_received(), 0);
     assert!(workspace.state().is_empty(), "{}", workspace.state_text());
 
-    let log = workspace.dir.path().join("audit.jsonl");
-    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    let log = audit_log_of(&mut workspace);
     // A partial failure at create: two killed, one refused.
     workspace.apply_fails().assert_contains("Of the 3 selected apps: 2 killed, 1 failed.");
     let lines = audit_lines(&log);
@@ -212,8 +223,7 @@ resource "ncloud_dataforest_aiapp_kill" "hook" {
 }
 "#;
     let mut workspace = Workspace::new(terraform, &sim, config);
-    let log = workspace.dir.path().join("audit.jsonl");
-    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    let log = audit_log_of(&mut workspace);
     workspace.apply();
     assert_eq!(sim.simulator.kill_calls("One1"), 1);
     let lines = audit_lines(&log);
@@ -269,7 +279,7 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
 "#;
     let mut workspace = Workspace::new(terraform, &sim, config);
     // Opens, and takes no line: a full disk.
-    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), "/dev/full".into());
+    log_to(&mut workspace, Path::new("/dev/full"));
     workspace
         .apply_fails()
         .assert_contains(
@@ -320,8 +330,7 @@ action "ncloud_dataforest_aiapps_kill" "sweep" {{
         )
     };
     let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, &action(true));
-    let log = workspace.dir.path().join("audit.jsonl");
-    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    let log = audit_log_of(&mut workspace);
     let invoke =
         ["apply", "-auto-approve", "-input=false", "-invoke=action.ncloud_dataforest_aiapps_kill.sweep"];
     workspace.ok(&invoke).assert_contains("Would kill Act1 (act-1)");
@@ -394,7 +403,7 @@ resource "ncloud_dataforest_aiapps_kill" "side" {{
         .into_iter()
         .map(|side| {
             let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, &config(side));
-            workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+            log_to(&mut workspace, &log);
             workspace
         })
         .collect();
@@ -433,8 +442,7 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
 }
 "#;
     let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
-    let log = workspace.dir.path().join("audit.jsonl");
-    workspace.env.insert("NCLOUD_DATAFOREST_AUDIT_LOG".into(), log.display().to_string());
+    let log = audit_log_of(&mut workspace);
     let mut terraform = workspace.spawn(&["apply", "-auto-approve", "-input=false"]);
     harness::wait_until("both kills to be in flight", || sim.simulator.kills_in_flight() == 2);
     // Terraform dies without a word (a crash, `kill -9`).
