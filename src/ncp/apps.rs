@@ -6,6 +6,7 @@
 //! memory stays close to the answer's size whatever the answer holds. Error answers, which are
 //! small, are read as [`classify`] reads them.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,24 +40,153 @@ pub fn is_terminal_state(state: &str) -> bool {
     TERMINAL_STATES.iter().any(|terminal| terminal.eq_ignore_ascii_case(state))
 }
 
-/// An app, as the provider uses it. Each text field reads a string, or a number written out;
-/// anything else (and a missing field) is empty. Other fields are skipped unread, and a field
-/// given twice keeps its last value.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AppInfo {
-    pub id: String,
+/// An app's text fields, in the order [`AppInfo`] keeps them, with the names DataForest gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text {
+    Id,
     /// The YARN application id.
-    pub app_id: String,
-    pub name: String,
-    pub state: String,
-    pub final_status: String,
-    pub account_name: String,
-    pub queue_name: String,
-    pub workspace_name: String,
-    pub started_at: String,
-    pub finished_at: String,
+    AppId,
+    Name,
+    State,
+    FinalStatus,
+    AccountName,
+    QueueName,
+    WorkspaceName,
+    StartedAt,
+    FinishedAt,
+}
+
+impl Text {
+    const ALL: [Text; 10] = [
+        Text::Id,
+        Text::AppId,
+        Text::Name,
+        Text::State,
+        Text::FinalStatus,
+        Text::AccountName,
+        Text::QueueName,
+        Text::WorkspaceName,
+        Text::StartedAt,
+        Text::FinishedAt,
+    ];
+
+    /// The field's name in DataForest's answers.
+    fn key(self) -> &'static str {
+        match self {
+            Text::Id => "id",
+            Text::AppId => "appId",
+            Text::Name => "name",
+            Text::State => "state",
+            Text::FinalStatus => "finalStatus",
+            Text::AccountName => "accountName",
+            Text::QueueName => "queueName",
+            Text::WorkspaceName => "workspaceName",
+            Text::StartedAt => "startedAt",
+            Text::FinishedAt => "finishedAt",
+        }
+    }
+}
+
+/// An app, as the provider uses it: ten text fields and `disabled`. Each text field reads a
+/// string, or a number written out; anything else (and a missing field) is empty. Other fields
+/// are skipped unread, and a field given twice keeps its last value. The ten texts share one
+/// allocation, one after another: a listing holds up to [`MAX_LISTED_APPS`] apps, and ten
+/// strings apiece would take three times the memory.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AppInfo {
+    /// The text fields, in the order of [`Text::ALL`].
+    texts: Box<str>,
+    /// Where each text field ends in `texts`.
+    ends: [u32; 10],
     /// True only when DataForest says `true`.
     pub disabled: bool,
+}
+
+impl AppInfo {
+    /// An app of these text fields, in the order of [`Text::ALL`].
+    fn of<S: AsRef<str>>(texts: &[S; 10], disabled: bool) -> AppInfo {
+        let mut joined = String::with_capacity(texts.iter().map(|text| text.as_ref().len()).sum());
+        let mut ends = [0; 10];
+        for (end, text) in ends.iter_mut().zip(texts) {
+            joined.push_str(text.as_ref());
+            // An answer is at most 64 MiB, and so is every text read from it.
+            *end = u32::try_from(joined.len()).expect("an app's texts fit in 4 GiB");
+        }
+        AppInfo { texts: joined.into_boxed_str(), ends, disabled }
+    }
+
+    /// One text field.
+    pub fn text(&self, field: Text) -> &str {
+        let index = field as usize;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
+        &self.texts[start..self.ends[index] as usize]
+    }
+
+    /// This app with one text field set to `value`.
+    pub fn with(&self, field: Text, value: &str) -> AppInfo {
+        let texts = Text::ALL.map(|each| if each == field { value } else { self.text(each) });
+        AppInfo::of(&texts, self.disabled)
+    }
+
+    pub fn id(&self) -> &str {
+        self.text(Text::Id)
+    }
+
+    /// The YARN application id.
+    pub fn app_id(&self) -> &str {
+        self.text(Text::AppId)
+    }
+
+    pub fn name(&self) -> &str {
+        self.text(Text::Name)
+    }
+
+    pub fn state(&self) -> &str {
+        self.text(Text::State)
+    }
+
+    pub fn final_status(&self) -> &str {
+        self.text(Text::FinalStatus)
+    }
+
+    pub fn account_name(&self) -> &str {
+        self.text(Text::AccountName)
+    }
+
+    pub fn queue_name(&self) -> &str {
+        self.text(Text::QueueName)
+    }
+
+    pub fn workspace_name(&self) -> &str {
+        self.text(Text::WorkspaceName)
+    }
+
+    pub fn started_at(&self) -> &str {
+        self.text(Text::StartedAt)
+    }
+
+    pub fn finished_at(&self) -> &str {
+        self.text(Text::FinishedAt)
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        is_terminal_state(self.state())
+    }
+
+    /// When the app started, if `startedAt` can be read (see [`parse_time`]).
+    pub fn started(&self) -> Option<SystemTime> {
+        parse_time(self.started_at())
+    }
+}
+
+impl fmt::Debug for AppInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("AppInfo");
+        for field in Text::ALL {
+            out.field(field.key(), &self.text(field));
+        }
+        out.field("disabled", &self.disabled).finish()
+    }
 }
 
 impl<'de> Deserialize<'de> for AppInfo {
@@ -68,45 +198,22 @@ impl<'de> Deserialize<'de> for AppInfo {
                 f.write_str("an app")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AppInfo, A::Error> {
-                let mut app = AppInfo::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    let field = match key.as_ref() {
-                        "id" => &mut app.id,
-                        "appId" => &mut app.app_id,
-                        "name" => &mut app.name,
-                        "state" => &mut app.state,
-                        "finalStatus" => &mut app.final_status,
-                        "accountName" => &mut app.account_name,
-                        "queueName" => &mut app.queue_name,
-                        "workspaceName" => &mut app.workspace_name,
-                        "startedAt" => &mut app.started_at,
-                        "finishedAt" => &mut app.finished_at,
-                        "disabled" => {
-                            app.disabled = map.next_value::<Flag>()? == Flag::Bool(true);
-                            continue;
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    *field = map.next_value::<Text>()?.0;
+                // Borrowed from the answer where they need no unescaping, and copied once.
+                let mut texts: [Cow<'de, str>; 10] = Default::default();
+                let mut disabled = false;
+                while let Some(TextValue(key)) = map.next_key::<TextValue>()? {
+                    if key == "disabled" {
+                        disabled = map.next_value::<Flag>()? == Flag::Bool(true);
+                    } else if let Some(field) = Text::ALL.iter().find(|field| field.key() == key) {
+                        texts[*field as usize] = map.next_value::<TextValue>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
                 }
-                Ok(app)
+                Ok(AppInfo::of(&texts, disabled))
             }
         }
         deserializer.deserialize_map(Visit)
-    }
-}
-
-impl AppInfo {
-    pub fn is_terminal(&self) -> bool {
-        is_terminal_state(&self.state)
-    }
-
-    /// When the app started, if `startedAt` can be read (see [`parse_time`]).
-    pub fn started(&self) -> Option<SystemTime> {
-        parse_time(&self.started_at)
     }
 }
 
@@ -242,38 +349,39 @@ macro_rules! skip_others {
     };
 }
 
-/// A text field: a string, or a number written out as `serde_json` writes it; anything else is
-/// empty, and skipped unread.
-struct Text(String);
+/// A text field's value: a string, or a number written out as `serde_json` writes it; anything
+/// else is empty, and skipped unread.
+struct TextValue<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
-        deserializer.deserialize_any(TextVisitor).map(Text)
-    }
-}
-
-struct TextVisitor;
-
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = String;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    skip_others!(String::new(); visit_bool, visit_unit, visit_seq, visit_map);
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<String, E> {
-        Ok(value.to_string())
-    }
-    fn visit_string<E: de::Error>(self, value: String) -> Result<String, E> {
-        Ok(value)
-    }
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<String, E> {
-        Ok(value.to_string())
-    }
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<String, E> {
-        Ok(value.to_string())
-    }
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<String, E> {
-        Ok(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default())
+impl<'de> Deserialize<'de> for TextValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TextValue<'de>, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            skip_others!(Cow::Borrowed(""); visit_bool, visit_unit, visit_seq, visit_map);
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Borrowed(value))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(value.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(value))
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(value.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(value.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default()))
+            }
+        }
+        deserializer.deserialize_any(Visit).map(TextValue)
     }
 }
 
@@ -315,7 +423,7 @@ impl Listing {
     fn of(mut apps: Vec<AppInfo>) -> Listing {
         let keep: Vec<bool> = {
             let mut seen = HashSet::with_capacity(apps.len());
-            apps.iter().map(|app| seen.insert(app.id.as_str())).collect()
+            apps.iter().map(|app| seen.insert(app.id())).collect()
         };
         let duplicates = keep.iter().filter(|kept| !**kept).count();
         let mut kept = keep.into_iter();
@@ -352,7 +460,7 @@ impl<'de> Deserialize<'de> for Contents {
                 let mut count = 0;
                 while let Some(entry) = seq.next_element::<Entry>()? {
                     let Entry(Some(app)) = entry else { continue };
-                    if app.id.is_empty() {
+                    if app.id().is_empty() {
                         continue;
                     }
                     if count == MAX_LISTED_APPS {
@@ -434,10 +542,10 @@ pub fn decode_detail(status: u16, body: &[u8], requested_id: &str) -> Result<App
         }
     };
     match detail {
-        Ok(app) if app.id == requested_id => Ok(app),
-        Ok(app) if !app.id.is_empty() => Err(ApiError::unexpected(
+        Ok(app) if app.id() == requested_id => Ok(app),
+        Ok(app) if !app.id().is_empty() => Err(ApiError::unexpected(
             status,
-            format!("the answer is for app {:?}, not {requested_id:?}", app.id),
+            format!("the answer is for app {:?}, not {requested_id:?}", app.id()),
             body,
         )),
         _ => Err(ApiError::unexpected(status, "the answer describes no app", body)),
@@ -491,8 +599,8 @@ mod tests {
     fn detail_at_top_level_or_under_contents() {
         let top = br#"{"success":true,"id":"A1","appId":"application_1_2","state":"RUNNING","startedAt":1700000000000}"#;
         let app = decode_detail(200, top, "A1").unwrap();
-        assert_eq!((app.app_id.as_str(), app.state.as_str()), ("application_1_2", "RUNNING"));
-        assert_eq!(app.started_at, "1700000000000");
+        assert_eq!((app.app_id(), app.state()), ("application_1_2", "RUNNING"));
+        assert_eq!(app.started_at(), "1700000000000");
         assert!(!app.is_terminal());
         let nested = br#"{"success":true,"contents":{"id":"A1","state":"KILLED","disabled":true}}"#;
         let app = decode_detail(200, nested, "A1").unwrap();
@@ -505,7 +613,7 @@ mod tests {
         );
         // Contents that are no app: the app stands at the top level.
         let top_level = br#"{"success":true,"contents":"n/a","id":"A1","state":"FAILED"}"#;
-        assert_eq!(decode_detail(200, top_level, "A1").unwrap().state, "FAILED");
+        assert_eq!(decode_detail(200, top_level, "A1").unwrap().state(), "FAILED");
         let gateway =
             decode_detail(401, br#"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#, "A1");
         assert!(matches!(gateway, Err(ApiError::Gateway { status: 401, .. })), "{gateway:?}");
@@ -565,8 +673,8 @@ mod tests {
         let body =
             br#"{"success":true,"contents":[{"id":"A1","name":"etl"},{"name":"no id"},7,{"id":"B2"}]}"#;
         let listing = decode_list(200, body).unwrap();
-        assert_eq!(listing.apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["A1", "B2"]);
-        assert_eq!(listing.apps[0].name, "etl");
+        assert_eq!(listing.apps.iter().map(|a| a.id()).collect::<Vec<_>>(), ["A1", "B2"]);
+        assert_eq!(listing.apps[0].name(), "etl");
         assert_eq!(decode_list(200, br#"{"success":true}"#).unwrap(), Listing::default());
         assert!(decode_list(200, br#"{"success":true,"contents":"x"}"#).is_err());
     }
@@ -578,28 +686,25 @@ mod tests {
             {"id":"A2","state":"RUNNING","disabled":true,"finalStatus":null}]}"#;
         let listing = decode_list(200, body).unwrap();
         let [first, second] = &listing.apps[..] else { panic!("{listing:?}") };
-        assert_eq!(
-            (first.id.as_str(), first.name.as_str(), first.started_at.as_str()),
-            ("123", "", "1700000000000")
-        );
+        assert_eq!((first.id(), first.name(), first.started_at()), ("123", "", "1700000000000"));
         assert!(!first.disabled && second.disabled);
-        assert_eq!((second.state.as_str(), second.final_status.as_str()), ("RUNNING", ""));
+        assert_eq!((second.state(), second.final_status()), ("RUNNING", ""));
     }
 
     #[test]
     fn a_field_given_twice_in_an_entry_keeps_its_last_value() {
         let body = br#"{"success":true,"contents":[{"id":"A1","state":"RUNNING","state":"KILLED","disabled":true,"disabled":1}]}"#;
         let listing = decode_list(200, body).unwrap();
-        assert_eq!((listing.apps[0].state.as_str(), listing.apps[0].disabled), ("KILLED", false));
+        assert_eq!((listing.apps[0].state(), listing.apps[0].disabled), ("KILLED", false));
         let detail = br#"{"success":true,"id":"A1","state":"RUNNING","state":"FINISHED"}"#;
-        assert_eq!(decode_detail(200, detail, "A1").unwrap().state, "FINISHED");
+        assert_eq!(decode_detail(200, detail, "A1").unwrap().state(), "FINISHED");
     }
 
     #[test]
     fn a_repeated_id_is_one_app_the_first_entry_winning() {
         let body = br#"{"success":true,"contents":[{"id":"A1","name":"first"},{"id":"B2"},{"id":"A1","name":"again"},{"id":"A1"}]}"#;
         let listing = decode_list(200, body).unwrap();
-        assert_eq!(listing.apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["first", ""]);
+        assert_eq!(listing.apps.iter().map(|a| a.name()).collect::<Vec<_>>(), ["first", ""]);
         assert_eq!(listing.duplicates, 2);
     }
 

@@ -13,7 +13,7 @@ pub mod retry;
 pub mod signing;
 
 pub use accounts::AccountInfo;
-pub use apps::AppInfo;
+pub use apps::{AppInfo, Text};
 pub use dataforest::{CallError, ClientOptions, Credentials, DataForestClient, KillOutcome, SecretKey};
 pub use endpoint::{Endpoint, EndpointError, Site};
 pub use error::ApiError;

@@ -173,7 +173,7 @@ pub fn record(
     let why = error.map(|error| FailedKill::sentence_of(&app, error));
     let entry = match report {
         Some(report) if report.reused => Entry {
-            app_name: base.app_name.or(report.observed.as_ref().map(|app| app.name.as_str())),
+            app_name: base.app_name.or(report.observed.as_ref().map(|app| app.name())),
             outcome: Some(Outcome::Reused),
             attempts: Some(0),
             message: Some(&report.message),
@@ -182,13 +182,13 @@ pub fn record(
             ..base
         },
         Some(report) => Entry {
-            app_name: base.app_name.or(report.observed.as_ref().map(|app| app.name.as_str())),
+            app_name: base.app_name.or(report.observed.as_ref().map(|app| app.name())),
             outcome: Some(report.outcome()),
             message: Some(&report.message),
             http_status: report.status,
             attempts: Some(report.attempts),
             killed_at: Some(&report.killed_at),
-            state: report.observed.as_ref().map(|app| app.state.as_str()).or(base.state),
+            state: report.observed.as_ref().map(|app| app.state()).or(base.state),
             error: why,
             ..base
         },

@@ -346,7 +346,7 @@ async fn kill_rounds(
         if round > 0 {
             // A settle round, or after the last one, the check that nothing is left.
             let again = select_any(context, selection, settings, deadline, progress).await?;
-            let new: Vec<AppInfo> = again.apps.into_iter().filter(|app| !taken.contains(&app.id)).collect();
+            let new: Vec<AppInfo> = again.apps.into_iter().filter(|app| !taken.contains(app.id())).collect();
             if new.is_empty() {
                 break;
             }
@@ -369,7 +369,7 @@ async fn kill_rounds(
             progress(format!("Settle round {round}: {} app(s) started meanwhile match", new.len()));
             round_apps = new;
         }
-        taken.extend(round_apps.iter().map(|app| app.id.clone()));
+        taken.extend(round_apps.iter().map(|app| app.id().to_string()));
         let killer = Killer {
             session: &session,
             caller,
@@ -468,13 +468,13 @@ impl Killer<'_> {
     async fn kill(&self, app: &AppInfo, slot: Slot) -> Result<KillReport, KillError> {
         let Killer { session, caller, settings, deadline, stop, .. } = *self;
         let kill = Kill {
-            app_id: app.id.clone(),
+            app_id: app.id().to_string(),
             attribute: None,
             phase: caller.phase,
             wait_for_termination: settings.wait_for_termination,
             limit: settings.limit,
         };
-        let log = |step: String| tracing::info!(app_id = %app.id, "{step}");
+        let log = |step: String| tracing::info!(app_id = %app.id(), "{step}");
         let sent: Result<KillReport, KillError> = async {
             let client = session.client_for(&kill)?;
             Ok(match caller.memory {
@@ -515,9 +515,9 @@ impl Killer<'_> {
             entry_point: self.caller.entry_point,
             phase: Some(self.caller.phase),
             account: Some(self.account),
-            app_id: &app.id,
-            app_name: Some(&app.name),
-            state: Some(&app.state),
+            app_id: app.id(),
+            app_name: Some(app.name()),
+            state: Some(app.state()),
             ..audit::Entry::default()
         };
         let warning = match result {
@@ -688,7 +688,7 @@ pub async fn list_and_select(
         && !apps.is_empty()
         && selected.foreign == apps.len()
     {
-        let mut names: Vec<&str> = apps.iter().map(|app| app.account_name.as_str()).collect();
+        let mut names: Vec<&str> = apps.iter().map(|app| app.account_name()).collect();
         names.sort_unstable();
         names.dedup();
         return Err(ProviderError::AllForeign {
@@ -755,18 +755,21 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::ncp::Text;
     use crate::provider::error::KillFailure;
     use crate::provider::selector::Funnel;
 
     fn apps(count: usize) -> Vec<AppInfo> {
         (1..=count)
-            .map(|n| AppInfo { id: format!("App{n:02}"), name: format!("job-{n}"), ..AppInfo::default() })
+            .map(|n| {
+                AppInfo::default().with(Text::Id, &format!("App{n:02}")).with(Text::Name, &format!("job-{n}"))
+            })
             .collect()
     }
 
     fn accepted(app: &AppInfo) -> KillReport {
         KillReport {
-            id: app.id.clone(),
+            id: app.id().to_string(),
             success: true,
             message: "kill requested".into(),
             killed_at: "2026-11-29T00:00:00Z".into(),
@@ -998,18 +1001,18 @@ mod tests {
         // The later in the listing, the sooner the kill ends.
         let results = kill_each(&apps, 6, far(), &stop, &CancellationToken::new(), |app, _slot| {
             let report = accepted(app);
-            let number: u64 = app.id["App".len()..].parse().unwrap();
+            let number: u64 = app.id()["App".len()..].parse().unwrap();
             async move {
                 tokio::time::sleep(Duration::from_secs(10 - number)).await;
                 Ok(report)
             }
         })
         .await;
-        let ids: Vec<&str> = results.iter().map(|(app, _)| app.id.as_str()).collect();
+        let ids: Vec<&str> = results.iter().map(|(app, _)| app.id()).collect();
         assert_eq!(ids, ["App01", "App02", "App03", "App04", "App05", "App06"]);
         let round = tally(results);
         assert!(!round.failed());
-        let killed: Vec<&str> = round.done.iter().map(|(app, _)| app.id.as_str()).collect();
+        let killed: Vec<&str> = round.done.iter().map(|(app, _)| app.id()).collect();
         assert_eq!(killed, ids);
     }
 
@@ -1018,7 +1021,7 @@ mod tests {
         let apps = apps(3);
         let stop = CancellationToken::new();
         let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app, _slot| {
-            let result = if app.id == "App02" {
+            let result = if app.id() == "App02" {
                 let failure = KillFailure::Failed {
                     error: Box::new(ApiError::Transport {
                         reason: "reset".into(),
@@ -1030,7 +1033,7 @@ mod tests {
                 };
                 Err(KillError {
                     error: ProviderError::Kill {
-                        app_id: app.id.clone(),
+                        app_id: app.id().to_string(),
                         attribute: None,
                         phase: Phase::Destroy,
                         failure,
@@ -1064,14 +1067,14 @@ mod tests {
         let stop = CancellationToken::new();
         let results = kill_each(&apps, 3, far(), &stop, &CancellationToken::new(), |app, _slot| {
             let mut report = accepted(app);
-            report.observed = Some(AppInfo { state: "RUNNING".into(), ..app.clone() });
+            report.observed = Some(app.with(Text::State, "RUNNING"));
             let failure = KillFailure::StillRunning {
                 limit: Duration::from_secs(4),
                 last_state: "RUNNING".into(),
                 spent: Duration::from_millis(4100),
             };
             let error = ProviderError::Kill {
-                app_id: app.id.clone(),
+                app_id: app.id().to_string(),
                 attribute: None,
                 phase: Phase::Create,
                 failure,
@@ -1082,7 +1085,7 @@ mod tests {
         let mut round = tally(results);
         let done = std::mem::take(&mut round.done);
         assert_eq!(done.len(), 3, "every accepted kill is kept");
-        assert_eq!(done[0].1.observed.as_ref().unwrap().state, "RUNNING");
+        assert_eq!(done[0].1.observed.as_ref().unwrap().state(), "RUNNING");
         let error = bulk_failed(Phase::Create, 3, &done, round, Unstarted::TimedOut);
         assert!(matches!(error, ProviderError::BulkFailed { recorded: true, .. }), "{error:?}");
         let detail = error.to_diagnostic().detail;

@@ -228,7 +228,7 @@ pub async fn send(
             let report = explain_refusal(app_id, attribute, phase, &refused, explained, killed_at)
                 .ok_or_else(|| kill.failed(call_failed(refused)))?;
             if let Some(app) = &report.observed {
-                progress(format!("AI app {app_id} had already ended ({})", app.state));
+                progress(format!("AI app {app_id} had already ended ({})", app.state()));
             } else {
                 progress(format!("AI app {app_id} no longer exists"));
             }
@@ -342,7 +342,7 @@ fn explain_refusal(
             ProviderWarning::AlreadyEnded {
                 app_id: app_id.to_string(),
                 attribute,
-                state: app.state.clone(),
+                state: app.state().to_string(),
                 uncertain,
                 record: Record::of(phase, attribute),
             },
@@ -395,17 +395,17 @@ async fn wait_until_ended(
             }
         };
         if app.is_terminal() {
-            progress(format!("AI app {app_id} ended: {} ({})", app.state, app.final_status));
+            progress(format!("AI app {app_id} ended: {} ({})", app.state(), app.final_status()));
             return Ok(Some(app));
         }
-        progress(format!("AI app {app_id} is still {} (check {poll}); waiting for it to end", app.state));
+        progress(format!("AI app {app_id} is still {} (check {poll}); waiting for it to end", app.state()));
         last_seen = Some(app);
         if Instant::now() >= deadline {
             break;
         }
         pause = pause.mul_f64(1.5).min(LONGEST_POLL);
     }
-    let last_state = last_seen.as_ref().map_or_else(|| "unknown".to_string(), |app| app.state.clone());
+    let last_state = last_seen.as_ref().map_or_else(|| "unknown".to_string(), |app| app.state().to_string());
     // The time-out started `limit` before the deadline.
     let spent = Instant::now().saturating_duration_since(deadline.checked_sub(limit).unwrap_or(deadline));
     Err((KillFailure::StillRunning { limit, last_state, spent }, last_seen))
@@ -414,6 +414,7 @@ async fn wait_until_ended(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ncp::Text;
 
     fn refusal(status: u16, message: &str, earlier_attempt_uncertain: bool) -> CallError {
         CallError {
@@ -424,7 +425,7 @@ mod tests {
     }
 
     fn ended(state: &str) -> AppInfo {
-        AppInfo { id: "A1".into(), state: state.into(), ..AppInfo::default() }
+        AppInfo::default().with(Text::Id, "A1").with(Text::State, state)
     }
 
     fn not_found() -> CallError {
@@ -438,7 +439,7 @@ mod tests {
             explain_refusal("A1", None, Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into())
                 .unwrap();
         assert!(!report.success);
-        assert_eq!(report.observed.unwrap().state, "KILLED");
+        assert_eq!(report.observed.unwrap().state(), "KILLED");
         assert!(report.message.contains("invalid request parameters"));
         assert!(matches!(&report.warnings[..], [ProviderWarning::AlreadyEnded { uncertain: false, .. }]));
         assert!(

@@ -67,6 +67,7 @@ mod tests {
 
     use super::*;
     use crate::ncp::AppInfo;
+    use crate::ncp::Text;
     use crate::provider::error::Phase;
 
     fn kill(app_id: &str) -> Kill {
@@ -180,7 +181,7 @@ mod tests {
         memory.send_once(&kill("A1"), deadline(), &stop, &progress, gone()).await.unwrap();
         memory.send_once(&kill("A1"), deadline(), &stop, &progress, gone()).await.unwrap();
         assert_eq!(sent.load(Ordering::SeqCst), 2, "a refusal that found the app gone is no kill");
-        let ended = AppInfo { id: "B2".into(), state: "KILLED".into(), ..AppInfo::default() };
+        let ended = AppInfo::default().with(Text::Id, "B2").with(Text::State, "KILLED");
         let already = || counted(&sent, Duration::ZERO, report("B2", false, Some(ended.clone())));
         memory.send_once(&kill("B2"), deadline(), &stop, &progress, already()).await.unwrap();
         memory.send_once(&kill("B2"), deadline(), &stop, &progress, already()).await.unwrap();

@@ -312,15 +312,15 @@ impl Selection {
         let mut unnamed = 0;
         for app in apps {
             let foreign = match owner {
-                Some(owner) => !app.account_name.is_empty() && app.account_name != owner,
+                Some(owner) => !app.account_name().is_empty() && app.account_name() != owner,
                 // Without a name of its own, an app that carries another account's is still not its.
-                None => others.contains(&app.account_name.as_str()),
+                None => others.contains(&app.account_name()),
             };
             if foreign {
                 selected.foreign += 1;
                 continue;
             }
-            if owner.is_some() && app.account_name.is_empty() {
+            if owner.is_some() && app.account_name().is_empty() {
                 unnamed += 1;
             }
             // Each condition set counts the apps it lets through, in the order of `conditions`.
@@ -332,20 +332,20 @@ impl Selection {
                 }
                 ok
             };
-            let state = app.state.to_ascii_uppercase();
+            let state = app.state().to_ascii_uppercase();
             let in_state = match (&self.states, self.unset_states) {
                 (Some(states), _) => Some(states.contains(&state)),
                 (None, UnsetStates::Any) => None,
                 (None, UnsetStates::NotEnded) => Some(!TERMINAL_STATES.contains(&state.as_str())),
             };
             let matches = in_state.is_none_or(&mut pass)
-                && self.name.as_ref().is_none_or(|name| pass(&app.name == name))
-                && self.name_regex.as_ref().is_none_or(|pattern| pass(pattern.is_match(&app.name)))
-                && self.queue_name.as_ref().is_none_or(|queue| pass(&app.queue_name == queue))
+                && self.name.as_ref().is_none_or(|name| pass(app.name() == name))
+                && self.name_regex.as_ref().is_none_or(|pattern| pass(pattern.is_match(app.name())))
+                && self.queue_name.as_ref().is_none_or(|queue| pass(app.queue_name() == queue))
                 && self
                     .workspace_name
                     .as_ref()
-                    .is_none_or(|workspace| pass(&app.workspace_name == workspace))
+                    .is_none_or(|workspace| pass(app.workspace_name() == workspace))
                 && self.running_longer_than.is_none_or(|age| match app.started() {
                     Some(started) => {
                         // A start well after now: a clock off on one side, and no age to compare.
@@ -439,11 +439,11 @@ impl Selection {
     /// A warning for exclusions that spare nothing `apps` holds, when there are any.
     fn unused_exclusions(&self, apps: &[AppInfo]) -> Option<ProviderWarning> {
         let ids: Vec<String> =
-            self.exclude_ids.iter().filter(|id| !apps.iter().any(|app| &app.id == *id)).cloned().collect();
+            self.exclude_ids.iter().filter(|id| !apps.iter().any(|app| app.id() == *id)).cloned().collect();
         let pattern = self
             .exclude_name_regex
             .as_ref()
-            .filter(|pattern| !apps.iter().any(|app| pattern.is_match(&app.name)))
+            .filter(|pattern| !apps.iter().any(|app| pattern.is_match(app.name())))
             .map(|pattern| (Selector::exclude_name_regex, pattern.as_str().to_string()));
         (!ids.is_empty() || pattern.is_some()).then_some(ProviderWarning::UnusedExclusions {
             attribute: Selector::exclude_ids,
@@ -458,8 +458,8 @@ impl Selection {
 
     /// Whether `app` is one never to select.
     fn excludes(&self, app: &AppInfo) -> bool {
-        self.exclude_ids.contains(&app.id)
-            || self.exclude_name_regex.as_ref().is_some_and(|pattern| pattern.is_match(&app.name))
+        self.exclude_ids.contains(app.id())
+            || self.exclude_name_regex.as_ref().is_some_and(|pattern| pattern.is_match(app.name()))
     }
 }
 
@@ -532,24 +532,23 @@ impl<'a> Owner<'a> {
 
 /// An app as messages name it: its id, and its name when it has one.
 pub fn describe(app: &AppInfo) -> String {
-    if app.name.is_empty() { app.id.clone() } else { format!("{} ({})", app.id, app.name) }
+    if app.name().is_empty() { app.id().to_string() } else { format!("{} ({})", app.id(), app.name()) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ncp::Text;
 
     fn app(id: &str, name: &str, queue: &str, state: &str, started_at: &str) -> AppInfo {
-        AppInfo {
-            id: id.into(),
-            name: name.into(),
-            queue_name: queue.into(),
-            state: state.into(),
-            started_at: started_at.into(),
-            workspace_name: "ws-a".into(),
-            account_name: "Analytics".into(),
-            ..AppInfo::default()
-        }
+        AppInfo::default()
+            .with(Text::Id, id)
+            .with(Text::Name, name)
+            .with(Text::QueueName, queue)
+            .with(Text::State, state)
+            .with(Text::StartedAt, started_at)
+            .with(Text::WorkspaceName, "ws-a")
+            .with(Text::AccountName, "Analytics")
     }
 
     fn account() -> AccountInfo {
@@ -561,7 +560,7 @@ mod tests {
     }
 
     fn ids(selected: &Selected) -> Vec<&str> {
-        selected.apps.iter().map(|app| app.id.as_str()).collect()
+        selected.apps.iter().map(|app| app.id()).collect()
     }
 
     /// 2025-02-25T06:49:07Z
@@ -572,10 +571,8 @@ mod tests {
     fn apps() -> Vec<AppInfo> {
         vec![
             app("A1", "env-42-etl", "gpu", "RUNNING", "2025-02-25T15:42:00+09:00"), // 7 min
-            AppInfo {
-                workspace_name: "ws-b".into(),
-                ..app("A2", "env-42-train", "gpu", "running", "2025-02-24T06:49:07Z") // a day
-            },
+            app("A2", "env-42-train", "gpu", "running", "2025-02-24T06:49:07Z") // a day
+                .with(Text::WorkspaceName, "ws-b"),
             app("A3", "env-7-etl", "default", "ACCEPTED", "2025-02-25T06:00:00Z"), // 49 min
             app("A4", "env-42-old", "gpu", "KILLED", "2025-02-20T00:00:00Z"),
             app("A5", "env-42-mystery", "gpu", "RUNNING", ""),
@@ -775,8 +772,8 @@ mod tests {
         let selection =
             Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
         let mut listed = apps();
-        listed[0].account_name = "Other".into();
-        listed[1].account_name = String::new();
+        listed[0] = listed[0].with(Text::AccountName, "Other");
+        listed[1] = listed[1].with(Text::AccountName, "");
         let selected =
             selection.select(&listed, &Owner { name: Some("Analytics"), ..Owner::default() }, now());
         assert_eq!(ids(&selected), ["A2", "A3", "A4", "A5"]);

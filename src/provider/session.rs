@@ -150,7 +150,7 @@ impl Session {
             };
             let accounts =
                 self.accounts(client).await.map_err(looked_up("the accounts these keys see".into()))?;
-            Ok(Some((app.account_name, accounts)))
+            Ok(Some((app.account_name().to_string(), accounts)))
         };
         let found = tokio::select! {
             biased;

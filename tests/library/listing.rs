@@ -165,7 +165,7 @@ fn a_listing_of_realistic_entries_takes_at_most_three_times_its_size() {
         total / MIB
     );
     assert!(listing.apps.len() > 150_000);
-    assert_eq!(listing.apps[7].name, "env-42-etl-nightly-7");
+    assert_eq!(listing.apps[7].name(), "env-42-etl-nightly-7");
     assert!(total <= 3 * body.len(), "{} MiB for a {} MiB answer", total / MIB, body.len() / MIB);
     assert!(total <= 256 * MIB);
 }

@@ -73,10 +73,10 @@ impl ActionType for AppsKillAction {
                     entry_point: AppsKillAction::TYPE_NAME,
                     phase: Some(Phase::Action),
                     account: Some(&selection.account_id),
-                    app_id: &app.id,
-                    app_name: Some(&app.name),
+                    app_id: app.id(),
+                    app_name: Some(app.name()),
                     outcome: Some(Outcome::WouldKill),
-                    state: Some(&app.state),
+                    state: Some(app.state()),
                     ..Entry::default()
                 };
                 if let Some(warning) = audit.and_then(|log| log.append(&entry))

@@ -35,18 +35,18 @@ tfplugin::object! {
 impl App {
     /// The app as DataForest described it.
     pub fn read(app: &AppInfo) -> App {
-        let text = |s: &String| Field::Known(s.clone());
+        let text = |s: &str| Field::Known(s.to_string());
         App {
-            id: text(&app.id),
-            app_id: text(&app.app_id),
-            name: text(&app.name),
-            state: text(&app.state),
-            final_status: text(&app.final_status),
-            account_name: text(&app.account_name),
-            queue_name: text(&app.queue_name),
-            workspace_name: text(&app.workspace_name),
-            started_at: text(&app.started_at),
-            finished_at: text(&app.finished_at),
+            id: text(app.id()),
+            app_id: text(app.app_id()),
+            name: text(app.name()),
+            state: text(app.state()),
+            final_status: text(app.final_status()),
+            account_name: text(app.account_name()),
+            queue_name: text(app.queue_name()),
+            workspace_name: text(app.workspace_name()),
+            started_at: text(app.started_at()),
+            finished_at: text(app.finished_at()),
             disabled: Field::Known(app.disabled),
         }
     }
@@ -112,6 +112,7 @@ impl DataSourceType for App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ncp::Text;
 
     #[test]
     fn the_detail_schema_reads_the_same_fields_as_each_listed_app() {
@@ -124,7 +125,7 @@ mod tests {
             .map(|a| a.name)
             .collect();
         assert_eq!(required, ["id"]);
-        let app = App::read(&AppInfo { id: "A1".into(), state: "RUNNING".into(), ..AppInfo::default() });
+        let app = App::read(&AppInfo::default().with(Text::Id, "A1").with(Text::State, "RUNNING"));
         assert!(!app.to_value().has_unknowns());
     }
 

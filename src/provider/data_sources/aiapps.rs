@@ -98,7 +98,7 @@ impl DataSourceType for AppList {
             let account = selection.account_id.clone();
             selected.warnings.push(ProviderWarning::DuplicateApps { account, count: listing.duplicates });
         }
-        let ids = selected.apps.iter().map(|app| Field::Known(app.id.clone())).collect();
+        let ids = selected.apps.iter().map(|app| Field::Known(app.id().to_string())).collect();
         let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
         let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..self.clone() };
         Ok((found, selected.warnings))

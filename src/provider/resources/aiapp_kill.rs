@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::ncp::Text;
 use crate::protocol::object::{Block, Field, Object, block, computed, optional, required};
 use crate::protocol::schema::Schema;
 
@@ -155,16 +156,15 @@ impl AppKill {
 
     /// This object recording a kill's answer.
     pub fn with_answer(&self, report: &KillReport) -> AppKill {
-        let seen = |field: fn(&crate::ncp::AppInfo) -> &String| {
-            Field::from_option(report.observed.as_ref().map(|app| field(app).clone()))
-        };
+        let seen =
+            |field: Text| Field::from_option(report.observed.as_ref().map(|app| app.text(field).to_string()));
         AppKill {
             id: Field::Known(report.id.clone()),
             success: Field::Known(report.success),
             message: Field::Known(report.message.clone()),
             killed_at: Field::Known(report.killed_at.clone()),
-            app_state: seen(|app| &app.state),
-            final_status: seen(|app| &app.final_status),
+            app_state: seen(Text::State),
+            final_status: seen(Text::FinalStatus),
             ..self.clone()
         }
     }

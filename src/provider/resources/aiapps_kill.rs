@@ -288,12 +288,12 @@ impl AppsKill {
             .iter()
             .map(|(app, report)| {
                 Field::Known(KilledApp {
-                    id: Field::Known(app.id.clone()),
-                    name: Field::Known(app.name.clone()),
+                    id: Field::Known(app.id().to_string()),
+                    name: Field::Known(app.name().to_string()),
                     success: Field::Known(report.success),
                     message: Field::Known(report.message.clone()),
                     killed_at: Field::Known(report.killed_at.clone()),
-                    state: Field::Known(report.observed.as_ref().unwrap_or(app).state.clone()),
+                    state: Field::Known(report.observed.as_ref().unwrap_or(app).state().to_string()),
                 })
             })
             .collect();
