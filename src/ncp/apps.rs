@@ -57,7 +57,8 @@ pub enum Text {
 }
 
 impl Text {
-    const ALL: [Text; 10] = [
+    /// Every text field, in the order [`AppInfo`] keeps them.
+    pub const ALL: [Text; 10] = [
         Text::Id,
         Text::AppId,
         Text::Name,
@@ -104,7 +105,7 @@ pub struct AppInfo {
 
 impl AppInfo {
     /// An app of these text fields, in the order of [`Text::ALL`].
-    fn of<S: AsRef<str>>(texts: &[S; 10], disabled: bool) -> AppInfo {
+    pub fn new<S: AsRef<str>>(texts: &[S; 10], disabled: bool) -> AppInfo {
         let mut joined = String::with_capacity(texts.iter().map(|text| text.as_ref().len()).sum());
         let mut ends = [0; 10];
         for (end, text) in ends.iter_mut().zip(texts) {
@@ -125,7 +126,7 @@ impl AppInfo {
     /// This app with one text field set to `value`.
     pub fn with(&self, field: Text, value: &str) -> AppInfo {
         let texts = Text::ALL.map(|each| if each == field { value } else { self.text(each) });
-        AppInfo::of(&texts, self.disabled)
+        AppInfo::new(&texts, self.disabled)
     }
 
     pub fn id(&self) -> &str {
@@ -210,7 +211,7 @@ impl<'de> Deserialize<'de> for AppInfo {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                Ok(AppInfo::of(&texts, disabled))
+                Ok(AppInfo::new(&texts, disabled))
             }
         }
         deserializer.deserialize_map(Visit)

@@ -347,7 +347,7 @@ impl<T: DataSourceType> Served<T> {
         let stop = context.running()?;
         let session = match context.session() {
             Err(ProviderError::ProviderConfigUnknown { .. }) if deferral_allowed => {
-                return Ok(DataRead::DeferredForProviderConfig(query.unknown_result().to_value()));
+                return Ok(DataRead::DeferredForProviderConfig(query.unknown_result().to_msgpack()));
             }
             session => session?,
         };
@@ -356,14 +356,19 @@ impl<T: DataSourceType> Served<T> {
             error: Box::new(error),
             attempts: 0,
         })?;
-        tokio::select! {
+        let (found, said) = tokio::select! {
             biased;
-            () = stop.cancelled() => Err(ProviderError::Interrupted),
-            read = query.read(&session, client, SystemTime::now()) => read.map(|(found, said)| DataRead::Read {
-                state: found.to_value(),
-                warnings: warnings(&said),
-            }),
-        }
+            () = stop.cancelled() => return Err(ProviderError::Interrupted),
+            read = query.read(&session, client, SystemTime::now()) => read?,
+        };
+        // A listing's apps are written out one at a time, off the async workers like its decoding.
+        let state = match tokio::task::spawn_blocking(move || found.to_msgpack()).await {
+            Ok(state) => state,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            // Only a runtime shutting down cancels a blocking task.
+            Err(_) => return Err(ProviderError::Interrupted),
+        };
+        Ok(DataRead::Read { state, warnings: warnings(&said) })
     }
 }
 

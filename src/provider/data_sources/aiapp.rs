@@ -50,6 +50,27 @@ impl App {
             disabled: Field::Known(app.disabled),
         }
     }
+
+    /// The app as the provider keeps it; a text that is null or unknown is empty.
+    pub fn info(&self) -> AppInfo {
+        fn text(field: &Field<String>) -> &str {
+            field.known().map_or("", String::as_str)
+        }
+        let texts = [
+            &self.id,
+            &self.app_id,
+            &self.name,
+            &self.state,
+            &self.final_status,
+            &self.account_name,
+            &self.queue_name,
+            &self.workspace_name,
+            &self.started_at,
+            &self.finished_at,
+        ]
+        .map(text);
+        AppInfo::new(&texts, self.disabled == Field::Known(true))
+    }
 }
 
 impl DataSourceType for App {

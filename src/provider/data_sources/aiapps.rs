@@ -5,9 +5,11 @@
 
 use std::time::SystemTime;
 
-use crate::ncp::{CallError, DataForestClient};
-use crate::protocol::object::{Field, Flat, computed, flatten, optional};
-use crate::protocol::schema::Schema;
+use crate::ncp::{AppInfo, CallError, DataForestClient};
+use crate::protocol::diagnostic::PathStep;
+use crate::protocol::object::{CtyValue, Field, Flat, Object, ShapeError, computed, flatten, optional};
+use crate::protocol::schema::{Schema, Type};
+use crate::protocol::value::{Value, Writer};
 
 use super::super::error::{ProviderError, ProviderWarning};
 use super::super::selector::{Owner, Selector, UnsetStates, check_state};
@@ -24,7 +26,7 @@ tfplugin::object! {
             "Only the apps in this state, such as `RUNNING` (any case): `states` with one state. Set one or the \
              other.",
         ),
-        apps: Field<Vec<Field<App>>> => computed(
+        apps: Field<Found> => computed(
             "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_name`, \
              `queue_name`, `workspace_name`, `started_at`, `finished_at` and `disabled`.",
         ),
@@ -32,6 +34,41 @@ tfplugin::object! {
             "The ids of the matching apps, in the order of `apps`: `for_each = toset(...ids)` plans one kill \
              per app, keyed by its id.",
         ),
+    }
+}
+
+/// The apps a listing found, kept as listed (an [`AppInfo`] holds its texts in one allocation)
+/// and written out as [`App`] objects one at a time: a listing of 100,000 apps is never held as
+/// 100,000 objects of ten strings each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found(pub Vec<AppInfo>);
+
+impl CtyValue for Found {
+    fn cty_type() -> Type {
+        Vec::<Field<App>>::cty_type()
+    }
+
+    /// A list of app objects; a text that is null or unknown reads as empty.
+    fn decode_value(value: &Value, path: &mut Vec<PathStep>) -> Result<Found, ShapeError> {
+        let apps = Vec::<Field<App>>::decode_value(value, path)?;
+        let info = |(index, app): (usize, &Field<App>)| match app {
+            Field::Known(app) => Ok(app.info()),
+            Field::Null | Field::Unknown => {
+                let at = [path.as_slice(), &[PathStep::Index(index as i64)]].concat();
+                let got = if app.is_unknown() { "an unknown value" } else { "null" };
+                Err(ShapeError { path: at, expected: "an app", got })
+            }
+        };
+        apps.iter().enumerate().map(info).collect::<Result<_, _>>().map(Found)
+    }
+
+    fn encode_value(&self) -> Value {
+        Value::List(self.0.iter().map(|app| App::read(app).to_value()).collect())
+    }
+
+    fn write_msgpack(&self, out: &mut Writer) {
+        out.list(self.0.len());
+        self.0.iter().for_each(|app| App::read(app).write_object(out));
     }
 }
 
@@ -99,8 +136,7 @@ impl DataSourceType for AppList {
             selected.warnings.push(ProviderWarning::DuplicateApps { account, count: listing.duplicates });
         }
         let ids = selected.apps.iter().map(|app| Field::Known(app.id().to_string())).collect();
-        let apps = selected.apps.iter().map(|app| Field::Known(App::read(app))).collect();
-        let found = AppList { apps: Field::Known(apps), ids: Field::Known(ids), ..self.clone() };
+        let found = AppList { apps: Field::Known(Found(selected.apps)), ids: Field::Known(ids), ..self.clone() };
         Ok((found, selected.warnings))
     }
 }
@@ -109,6 +145,25 @@ impl DataSourceType for AppList {
 mod tests {
     use super::*;
     use crate::protocol::object::SetOf;
+
+    #[test]
+    fn found_apps_are_written_out_as_the_app_objects_they_read_back_as() {
+        use crate::ncp::Text;
+        // Every text distinct, so that a field written in another's place shows.
+        let texts = Text::ALL.map(|field| format!("{field:?}-text"));
+        let apps = Found(vec![AppInfo::new(&texts, true), AppInfo::default().with(Text::Id, "B2")]);
+        let value = apps.encode_value();
+        let Value::List(objects) = &value else { panic!("{value:?}") };
+        assert_eq!(objects[0].get(App::final_status), &Value::String("FinalStatus-text".into()));
+        assert_eq!(objects[0].get(App::disabled), &Value::Bool(true));
+        let mut out = Writer::default();
+        apps.write_msgpack(&mut out);
+        assert_eq!(Value::from_msgpack(&out.into_bytes()), Ok(value.clone()), "written straight, the same list");
+        assert_eq!(Found::decode_value(&value, &mut Vec::new()), Ok(apps));
+        let unknown = Value::List(vec![Value::Unknown]);
+        let refused = Found::decode_value(&unknown, &mut vec![PathStep::Attribute("apps".into())]).unwrap_err();
+        assert_eq!(refused.path, [PathStep::Attribute("apps".into()), PathStep::Index(0)]);
+    }
 
     #[test]
     fn a_blank_account_is_refused() {

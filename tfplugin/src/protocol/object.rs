@@ -11,7 +11,7 @@ use std::ops::Deref;
 
 use super::diagnostic::PathStep;
 use super::schema::{Attribute, NestedBlock, Presence, Type};
-use super::value::{Number, Value};
+use super::value::{Msgpack, Number, Value, Writer};
 
 /// A value that may be null, or not known until apply (in a configuration or a plan).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,6 +37,15 @@ impl<T: CtyValue> Field<T> {
             Field::Null => Value::Null,
             Field::Unknown => Value::Unknown,
             Field::Known(value) => value.encode_value(),
+        }
+    }
+
+    /// Writes the value as msgpack, as [`Field::encode`] would encode it.
+    pub fn write_msgpack(&self, out: &mut Writer) {
+        match self {
+            Field::Null => out.null(),
+            Field::Unknown => out.unknown(),
+            Field::Known(value) => value.write_msgpack(out),
         }
     }
 }
@@ -187,6 +196,9 @@ pub trait CtyValue: Sized {
     /// Decodes a value that is neither null nor unknown; `path` says where it stands.
     fn decode_value(value: &Value, path: &mut Vec<PathStep>) -> Result<Self, ShapeError>;
     fn encode_value(&self) -> Value;
+    /// Writes the value as msgpack, as [`CtyValue::encode_value`] would encode it, without
+    /// building the [`Value`]: a large list goes out one element at a time.
+    fn write_msgpack(&self, out: &mut Writer);
 }
 
 /// A struct declared with [`object!`](crate::object).
@@ -195,10 +207,29 @@ pub trait Object: Sized {
     /// Decodes an object value standing at `path`; an attribute it lacks counts as null.
     fn decode_object(value: &Value, path: &mut Vec<PathStep>) -> Result<Self, ShapeError>;
     fn to_value(&self) -> Value;
+    /// How many attributes and blocks the object has: the length of its msgpack map.
+    fn member_count() -> usize;
+    /// Writes each attribute and block as its name and its value, as [`Object::to_value`]
+    /// would encode them.
+    fn write_members(&self, out: &mut Writer);
 
     /// Decodes a whole value, such as a configuration or a state.
     fn from_value(value: &Value) -> Result<Self, ShapeError> {
         Self::decode_object(value, &mut Vec::new())
+    }
+
+    /// Writes the object as msgpack.
+    fn write_object(&self, out: &mut Writer) {
+        out.object(Self::member_count());
+        self.write_members(out);
+    }
+
+    /// The object encoded as msgpack, as [`Object::to_value`] would give it, without building
+    /// the [`Value`]: for a large result.
+    fn to_msgpack(&self) -> Msgpack {
+        let mut out = Writer::default();
+        self.write_object(&mut out);
+        Msgpack(out.into_bytes())
     }
 }
 
@@ -217,6 +248,10 @@ pub trait MemberType: Sized {
     ) -> Result<Self, ShapeError>;
     /// Encodes the field into its object's `fields`.
     fn encode_member(&self, name: &'static str, fields: &mut BTreeMap<String, Value>);
+    /// How many attributes and blocks the field writes into its object.
+    fn member_count() -> usize;
+    /// Writes the field into its object's msgpack map, as names and values.
+    fn write_member(&self, name: &'static str, out: &mut Writer);
 }
 
 /// Decodes `fields[name]` (null when absent) with `decode`, its path extended by the name.
@@ -256,6 +291,15 @@ impl<T: CtyValue> MemberType for Field<T> {
     fn encode_member(&self, name: &'static str, fields: &mut BTreeMap<String, Value>) {
         fields.insert(name.to_string(), self.encode());
     }
+
+    fn member_count() -> usize {
+        1
+    }
+
+    fn write_member(&self, name: &'static str, out: &mut Writer) {
+        out.string(name);
+        self.write_msgpack(out);
+    }
 }
 
 impl<T: Object> MemberType for Block<T> {
@@ -288,6 +332,19 @@ impl<T: Object> MemberType for Block<T> {
         };
         fields.insert(name.to_string(), value);
     }
+
+    fn member_count() -> usize {
+        1
+    }
+
+    fn write_member(&self, name: &'static str, out: &mut Writer) {
+        out.string(name);
+        match &self.0 {
+            Field::Null => out.null(),
+            Field::Unknown => out.unknown(),
+            Field::Known(value) => value.write_object(out),
+        }
+    }
 }
 
 impl<T: Object> MemberType for Flat<T> {
@@ -310,6 +367,14 @@ impl<T: Object> MemberType for Flat<T> {
         if let Value::Object(inner) = self.0.to_value() {
             fields.extend(inner);
         }
+    }
+
+    fn member_count() -> usize {
+        T::member_count()
+    }
+
+    fn write_member(&self, _: &'static str, out: &mut Writer) {
+        self.0.write_members(out);
     }
 }
 
@@ -335,7 +400,7 @@ fn wrong(path: &[PathStep], expected: &'static str, value: &Value) -> ShapeError
 }
 
 macro_rules! primitive {
-    ($rust:ty, $cty:expr, $variant:ident, $expected:literal) => {
+    ($rust:ty, $cty:expr, $variant:ident, $write:expr, $expected:literal) => {
         impl CtyValue for $rust {
             fn cty_type() -> Type {
                 $cty
@@ -349,13 +414,17 @@ macro_rules! primitive {
             fn encode_value(&self) -> Value {
                 Value::$variant(self.clone())
             }
+            fn write_msgpack(&self, out: &mut Writer) {
+                let write: fn(&mut Writer, &$rust) = $write;
+                write(out, self);
+            }
         }
     };
 }
 
-primitive!(String, Type::String, String, "a string");
-primitive!(bool, Type::Bool, Bool, "a bool");
-primitive!(Number, Type::Number, Number, "a number");
+primitive!(String, Type::String, String, |out, s| out.string(s), "a string");
+primitive!(bool, Type::Bool, Bool, |out, b| out.bool(*b), "a bool");
+primitive!(Number, Type::Number, Number, |out, n| out.number(n), "a number");
 
 impl<T: CtyValue> CtyValue for BTreeMap<String, Field<T>> {
     fn cty_type() -> Type {
@@ -372,6 +441,13 @@ impl<T: CtyValue> CtyValue for BTreeMap<String, Field<T>> {
     }
     fn encode_value(&self) -> Value {
         Value::Object(self.iter().map(|(key, item)| (key.clone(), item.encode())).collect())
+    }
+    fn write_msgpack(&self, out: &mut Writer) {
+        out.object(self.len());
+        for (key, item) in self {
+            out.string(key);
+            item.write_msgpack(out);
+        }
     }
 }
 
@@ -392,6 +468,10 @@ impl<T: CtyValue> CtyValue for Vec<Field<T>> {
     fn encode_value(&self) -> Value {
         Value::List(self.iter().map(Field::encode).collect())
     }
+    fn write_msgpack(&self, out: &mut Writer) {
+        out.list(self.len());
+        self.iter().for_each(|item| item.write_msgpack(out));
+    }
 }
 
 impl<T: CtyValue> CtyValue for SetOf<T> {
@@ -403,6 +483,9 @@ impl<T: CtyValue> CtyValue for SetOf<T> {
     }
     fn encode_value(&self) -> Value {
         self.0.encode_value()
+    }
+    fn write_msgpack(&self, out: &mut Writer) {
+        self.0.write_msgpack(out);
     }
 }
 
@@ -484,6 +567,14 @@ macro_rules! object {
                 $( $crate::protocol::object::MemberType::encode_member(&self.$field, Self::$field, &mut fields); )*
                 $crate::protocol::value::Value::Object(fields)
             }
+
+            fn member_count() -> usize {
+                0 $( + <$ty as $crate::protocol::object::MemberType>::member_count() )*
+            }
+
+            fn write_members(&self, out: &mut $crate::protocol::value::Writer) {
+                $( $crate::protocol::object::MemberType::write_member(&self.$field, Self::$field, out); )*
+            }
         }
 
         impl $crate::protocol::object::CtyValue for $name {
@@ -509,6 +600,10 @@ macro_rules! object {
 
             fn encode_value(&self) -> $crate::protocol::value::Value {
                 <Self as $crate::protocol::object::Object>::to_value(self)
+            }
+
+            fn write_msgpack(&self, out: &mut $crate::protocol::value::Writer) {
+                <Self as $crate::protocol::object::Object>::write_object(self, out);
             }
         }
     };
@@ -567,6 +662,11 @@ mod tests {
         assert_eq!(schema.object_type(), Sample::cty_type());
     }
 
+    /// An object written as msgpack without its value being built, read back.
+    fn written(object: &impl Object) -> Value {
+        Value::from_msgpack(&object.to_msgpack().0).unwrap()
+    }
+
     #[test]
     fn values_decode_into_fields_and_encode_back() {
         let limits = Value::object([("create", Value::String("5m".into())), ("inner", Value::Null)]);
@@ -593,6 +693,7 @@ mod tests {
         assert_eq!(sample.r#type, Field::Known("t".to_string()));
         assert_eq!(sample.limits.known().unwrap().inner, Block(Field::Known(Inner { depth: Field::Null })));
         assert_eq!(sample.to_value(), value);
+        assert_eq!(written(&sample), value, "written as msgpack straight, the same value");
         // An attribute the value lacks is null.
         assert_eq!(Sample::from_value(&Value::object([])).unwrap(), Sample::default());
     }
@@ -654,6 +755,7 @@ mod tests {
         assert_eq!(decoded.shared.account, Field::Known("a".to_string()));
         assert_eq!(decoded.shared.states.known().unwrap().0[1], Field::Unknown);
         assert_eq!(decoded.to_value(), value);
+        assert_eq!(written(&decoded), value, "written as msgpack straight, the same value");
         let wrong = WithShared::from_value(&Value::object([("account", Value::Bool(true))])).unwrap_err();
         assert_eq!(wrong.path, [PathStep::Attribute("account".into())]);
     }

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use super::diagnostic::{Diagnostic, PathStep};
 use super::schema::Schema;
-use super::value::Value;
+use super::value::{Msgpack, Value};
 
 /// Everything the provider declares, by type name, and what it can do.
 #[derive(Clone, Debug)]
@@ -43,14 +43,15 @@ pub struct AppliedChange {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// What reading a data source gave.
+/// What reading a data source gave. Its state comes encoded: a data source may list many
+/// objects, written out one at a time ([`Object::to_msgpack`](super::object::Object::to_msgpack)).
 #[derive(Clone, Debug, PartialEq)]
 pub enum DataRead {
     /// The data source's state, and any warnings.
-    Read { state: Value, warnings: Vec<Diagnostic> },
+    Read { state: Msgpack, warnings: Vec<Diagnostic> },
     /// The read waits until the provider's configuration is known (Terraform allowed deferral):
     /// the state as far as known.
-    DeferredForProviderConfig(Value),
+    DeferredForProviderConfig(Msgpack),
 }
 
 /// A Terraform provider, as the gRPC service serves it. Methods that may call remote APIs are

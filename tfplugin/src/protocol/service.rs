@@ -205,12 +205,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         };
         Ok(Response::new(match read {
             Ok(DataRead::Read { state, warnings }) => pb::read_data_source::Response {
-                state: encode(&state),
+                state: Some(pb::DynamicValue { msgpack: state.0, json: Vec::new() }),
                 diagnostics: to_proto(&warnings),
                 ..Default::default()
             },
             Ok(DataRead::DeferredForProviderConfig(state)) => pb::read_data_source::Response {
-                state: encode(&state),
+                state: Some(pb::DynamicValue { msgpack: state.0, json: Vec::new() }),
                 deferred: Some(pb::Deferred { reason: pb::deferred::Reason::ProviderConfigUnknown as i32 }),
                 ..Default::default()
             },

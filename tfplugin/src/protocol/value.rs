@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use rmpv::Value as Msgpack;
+use rmpv::Value as Rmpv;
 use serde_json::Value as Json;
 
 use super::schema::Type;
@@ -133,38 +133,128 @@ impl Value {
     }
 
     pub fn to_msgpack(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        // Writing into a Vec cannot fail.
-        rmpv::encode::write_value(&mut out, &to_msgpack_value(self)).expect("writing to a Vec cannot fail");
-        out
+        let mut out = Writer::default();
+        self.write_msgpack(&mut out);
+        out.into_bytes()
+    }
+
+    /// Writes this value as msgpack.
+    pub fn write_msgpack(&self, out: &mut Writer) {
+        match self {
+            Value::Null => out.null(),
+            Value::Unknown => out.unknown(),
+            Value::Bool(b) => out.bool(*b),
+            Value::Number(number) => out.number(number),
+            Value::String(s) => out.string(s),
+            Value::List(items) => {
+                out.list(items.len());
+                items.iter().for_each(|item| item.write_msgpack(out));
+            }
+            Value::Object(fields) => {
+                out.object(fields.len());
+                for (key, value) in fields {
+                    out.string(key);
+                    value.write_msgpack(out);
+                }
+            }
+        }
     }
 }
 
-fn from_msgpack_value(raw: Msgpack, depth: usize) -> Result<Value, DecodeError> {
+/// A value encoded as msgpack, as it goes on the wire.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Msgpack(pub Vec<u8>);
+
+/// Writes msgpack straight into a buffer, a value at a time: a [`Value`] and the typed objects
+/// ([`CtyValue::write_msgpack`](super::object::CtyValue::write_msgpack)) write themselves
+/// through it, so a large value goes out without a tree of it being built first. A list or an
+/// object is its header ([`Writer::list`], [`Writer::object`]) followed by its elements, or by
+/// its attributes' names and values.
+#[derive(Default)]
+pub struct Writer(Vec<u8>);
+
+/// Ends each write: writing into a `Vec` cannot fail.
+fn written<T, E: std::fmt::Debug>(result: Result<T, E>) {
+    result.expect("writing to a Vec cannot fail");
+}
+
+/// The length of a list or object as msgpack counts it: no value held in memory has more than
+/// u32::MAX elements (it would take over 100 GiB).
+fn length(len: usize) -> u32 {
+    u32::try_from(len).expect("no list or object has 4 billion elements")
+}
+
+impl Writer {
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    pub fn null(&mut self) {
+        written(rmp::encode::write_nil(&mut self.0));
+    }
+
+    /// cty's encoding of a wholly unknown value: extension 0 with a single zero byte.
+    pub fn unknown(&mut self) {
+        written(rmp::encode::write_ext_meta(&mut self.0, 1, 0));
+        self.0.push(0);
+    }
+
+    pub fn bool(&mut self, b: bool) {
+        written(rmp::encode::write_bool(&mut self.0, b));
+    }
+
+    /// An integral float goes out as an integer, as cty does; a decimal as its string.
+    pub fn number(&mut self, number: &Number) {
+        match number {
+            Number::Int(i) => written(rmp::encode::write_sint(&mut self.0, *i)),
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+                written(rmp::encode::write_sint(&mut self.0, *f as i64))
+            }
+            Number::Float(f) => written(rmp::encode::write_f64(&mut self.0, *f)),
+            Number::Decimal(s) => self.string(s),
+        }
+    }
+
+    pub fn string(&mut self, s: &str) {
+        written(rmp::encode::write_str(&mut self.0, s));
+    }
+
+    /// A list (or set, or tuple) of `len` elements, written next.
+    pub fn list(&mut self, len: usize) {
+        written(rmp::encode::write_array_len(&mut self.0, length(len)));
+    }
+
+    /// An object (or map) of `len` attributes, each written next as its name and its value.
+    pub fn object(&mut self, len: usize) {
+        written(rmp::encode::write_map_len(&mut self.0, length(len)));
+    }
+}
+
+fn from_msgpack_value(raw: Rmpv, depth: usize) -> Result<Value, DecodeError> {
     if depth >= MAX_DEPTH {
         return Err(DecodeError::TooDeep);
     }
     Ok(match raw {
-        Msgpack::Nil => Value::Null,
-        Msgpack::Boolean(b) => Value::Bool(b),
-        Msgpack::Integer(i) => match i.as_i64() {
+        Rmpv::Nil => Value::Null,
+        Rmpv::Boolean(b) => Value::Bool(b),
+        Rmpv::Integer(i) => match i.as_i64() {
             Some(i) => Value::Number(Number::Int(i)),
             None => Value::Number(Number::Decimal(i.to_string())),
         },
-        Msgpack::F32(f) => finite(f64::from(f))?,
-        Msgpack::F64(f) => finite(f)?,
-        Msgpack::String(s) => match s.into_str() {
+        Rmpv::F32(f) => finite(f64::from(f))?,
+        Rmpv::F64(f) => finite(f)?,
+        Rmpv::String(s) => match s.into_str() {
             Some(s) => Value::String(s),
             None => return Err(DecodeError::Msgpack("a string is not UTF-8".into())),
         },
-        Msgpack::Binary(_) => return Err(DecodeError::Msgpack("unexpected binary value".into())),
-        Msgpack::Array(items) => Value::List(
+        Rmpv::Binary(_) => return Err(DecodeError::Msgpack("unexpected binary value".into())),
+        Rmpv::Array(items) => Value::List(
             items.into_iter().map(|item| from_msgpack_value(item, depth + 1)).collect::<Result<_, _>>()?,
         ),
-        Msgpack::Map(entries) => {
+        Rmpv::Map(entries) => {
             let mut fields = BTreeMap::new();
             for (key, value) in entries {
-                let Msgpack::String(key) = key else {
+                let Rmpv::String(key) = key else {
                     return Err(DecodeError::NonStringKey);
                 };
                 let key = key.into_str().ok_or(DecodeError::NonStringKey)?;
@@ -172,7 +262,7 @@ fn from_msgpack_value(raw: Msgpack, depth: usize) -> Result<Value, DecodeError> 
             }
             Value::Object(fields)
         }
-        Msgpack::Ext(_, _) => Value::Unknown,
+        Rmpv::Ext(_, _) => Value::Unknown,
     })
 }
 
@@ -208,29 +298,6 @@ fn from_json_value(raw: Json, depth: usize) -> Result<Value, DecodeError> {
                 .collect::<Result<_, DecodeError>>()?,
         ),
     })
-}
-
-fn to_msgpack_value(value: &Value) -> Msgpack {
-    match value {
-        Value::Null => Msgpack::Nil,
-        // cty's encoding of a wholly unknown value: extension 0 with a single zero byte.
-        Value::Unknown => Msgpack::Ext(0, vec![0]),
-        Value::Bool(b) => Msgpack::Boolean(*b),
-        Value::Number(Number::Int(i)) => Msgpack::from(*i),
-        Value::Number(Number::Float(f)) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-            Msgpack::from(*f as i64)
-        }
-        Value::Number(Number::Float(f)) => Msgpack::F64(*f),
-        Value::Number(Number::Decimal(s)) => Msgpack::from(s.as_str()),
-        Value::String(s) => Msgpack::from(s.as_str()),
-        Value::List(items) => Msgpack::Array(items.iter().map(to_msgpack_value).collect()),
-        Value::Object(fields) => Msgpack::Map(
-            fields
-                .iter()
-                .map(|(key, value)| (Msgpack::from(key.as_str()), to_msgpack_value(value)))
-                .collect(),
-        ),
-    }
 }
 
 /// Shapes a value to a schema type: an object gets every attribute of its type (null when
