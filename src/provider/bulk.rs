@@ -678,28 +678,26 @@ pub async fn list_and_select(
     let account = selection.account_in(&accounts)?;
     let owner = Owner::of(account, &accounts, session.account_setting())?;
     let Listing { apps, duplicates } = apps_of(context, selection, deadline, limit).await?;
-    let mut selected = selection.select(&apps, &owner, SystemTime::now());
+    let listed = apps.len();
+    let mut selected = selection.select(apps, &owner, SystemTime::now());
     if duplicates > 0 {
         let account = selection.account_id.clone();
         selected.warnings.push(ProviderWarning::DuplicateApps { account, count: duplicates });
     }
     // Every app of another account: the names do not line up, and nothing can be told apart.
     if let Some(owner) = owner.name()
-        && !apps.is_empty()
-        && selected.foreign == apps.len()
+        && listed > 0
+        && selected.foreign == listed
     {
-        let mut names: Vec<&str> = apps.iter().map(|app| app.account_name()).collect();
-        names.sort_unstable();
-        names.dedup();
         return Err(ProviderError::AllForeign {
             attribute: Selector::account_id,
             account: selection.account_id.clone(),
             owner: owner.to_string(),
-            listed: apps.len(),
-            names: names.into_iter().take(5).map(str::to_string).collect(),
+            listed,
+            names: std::mem::take(&mut selected.foreign_names).into_iter().collect(),
         });
     }
-    Ok((apps.len(), selected))
+    Ok((listed, selected))
 }
 
 /// The apps DataForest lists for the selection's account, each once, unchecked.

@@ -81,8 +81,26 @@ pub struct Selected {
     pub apps: Vec<AppInfo>,
     pub excluded: usize,
     pub foreign: usize,
+    /// The first five account names (in sorted order) of the apps that belonged to another.
+    pub foreign_names: BTreeSet<String>,
     pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
+}
+
+/// Apps worth a warning: how many, and the first ten, described.
+#[derive(Default)]
+struct Noted {
+    count: usize,
+    first: Vec<String>,
+}
+
+impl Noted {
+    fn note(&mut self, app: &AppInfo) {
+        self.count += 1;
+        if self.first.len() < 10 {
+            self.first.push(describe(app));
+        }
+    }
 }
 
 /// How many apps were listed, and how many were left after each condition, in order: what a
@@ -301,15 +319,18 @@ impl Selection {
     /// the account's apps from others' (see [`owner_name`]); `None` when none can. A listed app
     /// whose `accountName` is another is never selected, whatever else matches; one without an
     /// `accountName` is kept. Both are counted in warnings, and so are apps that match all but
-    /// the age, whose start time cannot be read.
-    pub fn select(&self, apps: &[AppInfo], owner: &Owner, now: SystemTime) -> Selected {
+    /// the age, whose start time cannot be read. The listing is taken, and the apps selected are
+    /// moved out of it: a large listing is not held twice.
+    pub fn select(&self, apps: Vec<AppInfo>, owner: &Owner, now: SystemTime) -> Selected {
         let Owner { name: owner, ref others, ref unverified } = *owner;
         let mut labels = self.conditions();
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
-        let mut unreadable = Vec::new();
-        let mut future = Vec::new();
+        let mut unreadable = Noted::default();
+        let mut future = Noted::default();
         let mut unnamed = 0;
+        let listed = apps.len();
+        let unused = self.unused_exclusions(&apps);
         for app in apps {
             let foreign = match owner {
                 Some(owner) => !app.account_name().is_empty() && app.account_name() != owner,
@@ -318,6 +339,12 @@ impl Selection {
             };
             if foreign {
                 selected.foreign += 1;
+                if !selected.foreign_names.contains(app.account_name()) {
+                    selected.foreign_names.insert(app.account_name().to_string());
+                    if selected.foreign_names.len() > 5 {
+                        selected.foreign_names.pop_last();
+                    }
+                }
                 continue;
             }
             if owner.is_some() && app.account_name().is_empty() {
@@ -350,14 +377,14 @@ impl Selection {
                     Some(started) => {
                         // A start well after now: a clock off on one side, and no age to compare.
                         // Clocks a few minutes apart are common (signatures allow five).
-                        if started > now + CLOCK_SKEW && !self.excludes(app) {
-                            future.push(app);
+                        if started > now + CLOCK_SKEW && !self.excludes(&app) {
+                            future.note(&app);
                         }
                         pass(now.duration_since(started).is_ok_and(|running| running > age))
                     }
                     None => {
-                        if !self.excludes(app) {
-                            unreadable.push(app);
+                        if !self.excludes(&app) {
+                            unreadable.note(&app);
                         }
                         pass(false)
                     }
@@ -365,15 +392,15 @@ impl Selection {
             if !matches {
                 continue;
             }
-            if self.has_exclusions() && !pass(!self.excludes(app)) {
+            if self.has_exclusions() && !pass(!self.excludes(&app)) {
                 selected.excluded += 1;
             } else {
-                selected.apps.push(app.clone());
+                selected.apps.push(app);
             }
         }
         let mut steps: Vec<(String, usize)> = labels.drain(..).zip(passed).collect();
         if selected.foreign > 0 {
-            steps.insert(0, (format!("of account {:?}", self.account_id), apps.len() - selected.foreign));
+            steps.insert(0, (format!("of account {:?}", self.account_id), listed - selected.foreign));
             let count = selected.foreign;
             selected.warnings.push(ProviderWarning::ForeignApps { account: self.account_id.clone(), count });
         }
@@ -382,21 +409,21 @@ impl Selection {
                 .warnings
                 .push(ProviderWarning::UnnamedApps { account: self.account_id.clone(), count: unnamed });
         }
-        selected.funnel = Funnel { listed: apps.len(), steps };
-        selected.warnings.extend(self.unused_exclusions(apps));
+        selected.funnel = Funnel { listed, steps };
+        selected.warnings.extend(unused);
         selected.warnings.extend(unverified.clone());
-        if !unreadable.is_empty() {
+        if unreadable.count > 0 {
             selected.warnings.push(ProviderWarning::UnreadableStart {
                 attribute: Selector::running_longer_than,
-                count: unreadable.len(),
-                first: unreadable.iter().take(10).map(|app| describe(app)).collect(),
+                count: unreadable.count,
+                first: unreadable.first,
             });
         }
-        if !future.is_empty() {
+        if future.count > 0 {
             selected.warnings.push(ProviderWarning::FutureStart {
                 attribute: Selector::running_longer_than,
-                count: future.len(),
-                first: future.iter().take(10).map(|app| describe(app)).collect(),
+                count: future.count,
+                first: future.first,
             });
         }
         selected
@@ -581,7 +608,7 @@ mod tests {
 
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
         selector.selection(unset).unwrap().select(
-            &apps(),
+            apps(),
             &Owner { name: Some("Analytics"), ..Owner::default() },
             now(),
         )
@@ -597,7 +624,7 @@ mod tests {
         let selector =
             Selector { account_id: known("acc"), running_longer_than: known("30m"), ..Selector::default() };
         let selected =
-            selector.selection(UnsetStates::NotEnded).unwrap().select(&listed, &Owner::default(), now());
+            selector.selection(UnsetStates::NotEnded).unwrap().select(listed, &Owner::default(), now());
         assert_eq!(ids(&selected), ["F2"]);
         let [ProviderWarning::FutureStart { count: 1, first, .. }] = &selected.warnings[..] else {
             panic!("{:?}", selected.warnings)
@@ -775,7 +802,7 @@ mod tests {
         listed[0] = listed[0].with(Text::AccountName, "Other");
         listed[1] = listed[1].with(Text::AccountName, "");
         let selected =
-            selection.select(&listed, &Owner { name: Some("Analytics"), ..Owner::default() }, now());
+            selection.select(listed.clone(), &Owner { name: Some("Analytics"), ..Owner::default() }, now());
         assert_eq!(ids(&selected), ["A2", "A3", "A4", "A5"]);
         assert_eq!(selected.foreign, 1);
         assert!(
@@ -785,11 +812,21 @@ mod tests {
             selected.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 1 })
         );
         assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"acc\"");
+        assert_eq!(selected.foreign_names, BTreeSet::from(["Other".to_string()]));
+        // Of many other accounts, the first five names in order are kept, each once.
+        let many: Vec<AppInfo> = ["F", "E", "D", "C", "B", "A", "A"]
+            .iter()
+            .map(|name| apps()[0].with(Text::AccountName, name))
+            .collect();
+        let all_foreign =
+            selection.select(many, &Owner { name: Some("Analytics"), ..Owner::default() }, now());
+        assert_eq!((all_foreign.foreign, all_foreign.apps.len()), (7, 0));
+        assert_eq!(all_foreign.foreign_names.into_iter().collect::<Vec<_>>(), ["A", "B", "C", "D", "E"]);
         // With no name to tell the account's apps by, they are all kept.
-        assert_eq!(ids(&selection.select(&listed, &Owner::default(), now())).len(), 5);
+        assert_eq!(ids(&selection.select(listed.clone(), &Owner::default(), now())).len(), 5);
         // Still, an app carrying another account's name is not the account's.
         let others = Owner { others: vec!["Other"], ..Owner::default() };
-        assert_eq!(ids(&selection.select(&listed, &others, now())), ["A2", "A3", "A4", "A5"]);
+        assert_eq!(ids(&selection.select(listed.clone(), &others, now())), ["A2", "A3", "A4", "A5"]);
 
         // The name tells the account's apps apart only if it is the account's alone.
         let twin = AccountInfo { id: "acc2".into(), name: "Analytics".into() };
@@ -803,7 +840,7 @@ mod tests {
             owner.name.is_none()
                 && matches!(owner.unverified, Some(ProviderWarning::AccountUnverified { .. }))
         );
-        let kept = selection.select(&listed, &owner, now());
+        let kept = selection.select(listed, &owner, now());
         assert!(kept.warnings.iter().any(|w| matches!(w, ProviderWarning::AccountUnverified { .. })));
         let refused = Owner::of(&ours, &with_twin, Some("allowed_account_ids"));
         assert!(matches!(refused, Err(ProviderError::AccountUnverifiable { .. })), "{refused:?}");

@@ -130,13 +130,14 @@ impl DataSourceType for AppList {
             .list_apps(&selection.account_id)
             .await
             .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
-        let mut selected = selection.select(&listing.apps, &owner, now);
+        let mut selected = selection.select(listing.apps, &owner, now);
         if listing.duplicates > 0 {
             let account = selection.account_id.clone();
             selected.warnings.push(ProviderWarning::DuplicateApps { account, count: listing.duplicates });
         }
         let ids = selected.apps.iter().map(|app| Field::Known(app.id().to_string())).collect();
-        let found = AppList { apps: Field::Known(Found(selected.apps)), ids: Field::Known(ids), ..self.clone() };
+        let found =
+            AppList { apps: Field::Known(Found(selected.apps)), ids: Field::Known(ids), ..self.clone() };
         Ok((found, selected.warnings))
     }
 }
@@ -158,10 +159,15 @@ mod tests {
         assert_eq!(objects[0].get(App::disabled), &Value::Bool(true));
         let mut out = Writer::default();
         apps.write_msgpack(&mut out);
-        assert_eq!(Value::from_msgpack(&out.into_bytes()), Ok(value.clone()), "written straight, the same list");
+        assert_eq!(
+            Value::from_msgpack(&out.into_bytes()),
+            Ok(value.clone()),
+            "written straight, the same list"
+        );
         assert_eq!(Found::decode_value(&value, &mut Vec::new()), Ok(apps));
         let unknown = Value::List(vec![Value::Unknown]);
-        let refused = Found::decode_value(&unknown, &mut vec![PathStep::Attribute("apps".into())]).unwrap_err();
+        let refused =
+            Found::decode_value(&unknown, &mut vec![PathStep::Attribute("apps".into())]).unwrap_err();
         assert_eq!(refused.path, [PathStep::Attribute("apps".into()), PathStep::Index(0)]);
     }
 

@@ -225,9 +225,12 @@ pub trait Object: Sized {
     }
 
     /// The object encoded as msgpack, as [`Object::to_value`] would give it, without building
-    /// the [`Value`]: for a large result.
+    /// the [`Value`]: for a large result. It is written twice, measured and then into a buffer
+    /// of its size, so that a large result is never copied to a larger buffer as it grows.
     fn to_msgpack(&self) -> Msgpack {
-        let mut out = Writer::default();
+        let mut measure = Writer::measuring();
+        self.write_object(&mut measure);
+        let mut out = Writer::with_capacity(measure.byte_count());
         self.write_object(&mut out);
         Msgpack(out.into_bytes())
     }
@@ -662,9 +665,12 @@ mod tests {
         assert_eq!(schema.object_type(), Sample::cty_type());
     }
 
-    /// An object written as msgpack without its value being built, read back.
+    /// An object written as msgpack without its value being built, read back; its buffer was
+    /// allocated once, at its size.
     fn written(object: &impl Object) -> Value {
-        Value::from_msgpack(&object.to_msgpack().0).unwrap()
+        let Msgpack(bytes) = object.to_msgpack();
+        assert_eq!(bytes.capacity(), bytes.len(), "measured first, allocated once");
+        Value::from_msgpack(&bytes).unwrap()
     }
 
     #[test]

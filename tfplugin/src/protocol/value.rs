@@ -171,7 +171,11 @@ pub struct Msgpack(pub Vec<u8>);
 /// object is its header ([`Writer::list`], [`Writer::object`]) followed by its elements, or by
 /// its attributes' names and values.
 #[derive(Default)]
-pub struct Writer(Vec<u8>);
+pub struct Writer {
+    bytes: Vec<u8>,
+    /// When only measuring: how many bytes were written, `bytes` holding only the last write.
+    measured: Option<usize>,
+}
 
 /// Ends each write: writing into a `Vec` cannot fail.
 fn written<T, E: std::fmt::Debug>(result: Result<T, E>) {
@@ -185,48 +189,78 @@ fn length(len: usize) -> u32 {
 }
 
 impl Writer {
+    /// A writer that keeps nothing and counts the bytes: a first pass over a large value, so
+    /// that its buffer is allocated once, at its size ([`Writer::with_capacity`]).
+    pub fn measuring() -> Writer {
+        Writer { bytes: Vec::new(), measured: Some(0) }
+    }
+
+    pub fn with_capacity(capacity: usize) -> Writer {
+        Writer { bytes: Vec::with_capacity(capacity), measured: None }
+    }
+
+    /// How many bytes were written.
+    pub fn byte_count(&self) -> usize {
+        self.measured.unwrap_or(self.bytes.len())
+    }
+
     pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+        self.bytes
+    }
+
+    /// Ends a write: a measuring writer counts its bytes and lets them go.
+    fn done(&mut self) {
+        if let Some(measured) = &mut self.measured {
+            *measured += self.bytes.len();
+            self.bytes.clear();
+        }
     }
 
     pub fn null(&mut self) {
-        written(rmp::encode::write_nil(&mut self.0));
+        written(rmp::encode::write_nil(&mut self.bytes));
+        self.done();
     }
 
     /// cty's encoding of a wholly unknown value: extension 0 with a single zero byte.
     pub fn unknown(&mut self) {
-        written(rmp::encode::write_ext_meta(&mut self.0, 1, 0));
-        self.0.push(0);
+        written(rmp::encode::write_ext_meta(&mut self.bytes, 1, 0));
+        self.bytes.push(0);
+        self.done();
     }
 
     pub fn bool(&mut self, b: bool) {
-        written(rmp::encode::write_bool(&mut self.0, b));
+        written(rmp::encode::write_bool(&mut self.bytes, b));
+        self.done();
     }
 
     /// An integral float goes out as an integer, as cty does; a decimal as its string.
     pub fn number(&mut self, number: &Number) {
         match number {
-            Number::Int(i) => written(rmp::encode::write_sint(&mut self.0, *i)),
+            Number::Int(i) => written(rmp::encode::write_sint(&mut self.bytes, *i)),
             Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-                written(rmp::encode::write_sint(&mut self.0, *f as i64))
+                written(rmp::encode::write_sint(&mut self.bytes, *f as i64))
             }
-            Number::Float(f) => written(rmp::encode::write_f64(&mut self.0, *f)),
-            Number::Decimal(s) => self.string(s),
+            Number::Float(f) => written(rmp::encode::write_f64(&mut self.bytes, *f)),
+            Number::Decimal(s) => written(rmp::encode::write_str(&mut self.bytes, s)),
         }
+        self.done();
     }
 
     pub fn string(&mut self, s: &str) {
-        written(rmp::encode::write_str(&mut self.0, s));
+        written(rmp::encode::write_str(&mut self.bytes, s));
+        self.done();
     }
 
     /// A list (or set, or tuple) of `len` elements, written next.
     pub fn list(&mut self, len: usize) {
-        written(rmp::encode::write_array_len(&mut self.0, length(len)));
+        written(rmp::encode::write_array_len(&mut self.bytes, length(len)));
+        self.done();
     }
 
     /// An object (or map) of `len` attributes, each written next as its name and its value.
     pub fn object(&mut self, len: usize) {
-        written(rmp::encode::write_map_len(&mut self.0, length(len)));
+        written(rmp::encode::write_map_len(&mut self.bytes, length(len)));
+        self.done();
     }
 }
 
