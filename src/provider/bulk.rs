@@ -694,7 +694,8 @@ pub async fn list_and_select(
             account: selection.account_id.clone(),
             owner: owner.to_string(),
             listed,
-            names: std::mem::take(&mut selected.foreign_names).into_iter().collect(),
+            names: std::mem::take(&mut selected.foreign_names.first).into_iter().collect(),
+            others: selected.foreign_names.others,
         });
     }
     Ok((listed, selected))

@@ -275,3 +275,32 @@ impl Provider for NcloudProvider {
         self.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).cancel();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::protocol::schema::{Attribute, NestedBlock};
+
+    /// Each block names each of its attributes and blocks once: an object written into another
+    /// (`Flat`) must not repeat a name, or the object's msgpack would hold that name twice.
+    #[test]
+    fn every_block_names_each_member_once() {
+        fn check(what: &str, attributes: &[Attribute], blocks: &[NestedBlock]) {
+            let mut seen = HashSet::new();
+            for name in attributes.iter().map(|a| a.name).chain(blocks.iter().map(|b| b.name)) {
+                assert!(seen.insert(name), "{what} names {name} twice");
+            }
+            for block in blocks {
+                check(&format!("{what}.{}", block.name), &block.attributes, &block.blocks);
+            }
+        }
+        let schemas = NcloudProvider::default().schemas();
+        check("the provider", &schemas.provider.attributes, &schemas.provider.blocks);
+        for (name, schema) in schemas.resources.iter().chain(&schemas.data_sources).chain(&schemas.actions) {
+            check(name, &schema.attributes, &schema.blocks);
+        }
+        assert!(schemas.data_sources.iter().any(|(name, _)| *name == "ncloud_dataforest_aiapps"));
+    }
+}

@@ -81,10 +81,36 @@ pub struct Selected {
     pub apps: Vec<AppInfo>,
     pub excluded: usize,
     pub foreign: usize,
-    /// The first five account names (in sorted order) of the apps that belonged to another.
-    pub foreign_names: BTreeSet<String>,
+    /// The account names of the apps that belonged to another.
+    pub foreign_names: Names,
     pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
+}
+
+/// Distinct account names: the first five in sorted order, and whether there are others.
+#[derive(Debug, Default)]
+pub struct Names {
+    pub first: BTreeSet<String>,
+    pub others: bool,
+}
+
+impl Names {
+    const KEPT: usize = 5;
+
+    fn note(&mut self, name: &str) {
+        if self.first.contains(name) {
+            return;
+        }
+        if self.first.len() == Self::KEPT && self.first.last().is_some_and(|last| name > last.as_str()) {
+            self.others = true;
+            return;
+        }
+        self.first.insert(name.to_string());
+        if self.first.len() > Self::KEPT {
+            self.first.pop_last();
+            self.others = true;
+        }
+    }
 }
 
 /// Apps worth a warning: how many, and the first ten, described.
@@ -339,16 +365,8 @@ impl Selection {
             };
             if foreign {
                 selected.foreign += 1;
-                if !selected.foreign_names.contains(app.account_name()) {
-                    selected.foreign_names.insert(app.account_name().to_string());
-                    if selected.foreign_names.len() > 5 {
-                        selected.foreign_names.pop_last();
-                    }
-                }
+                selected.foreign_names.note(app.account_name());
                 continue;
-            }
-            if owner.is_some() && app.account_name().is_empty() {
-                unnamed += 1;
             }
             // Each condition set counts the apps it lets through, in the order of `conditions`.
             let mut stage = 0;
@@ -395,6 +413,9 @@ impl Selection {
             if self.has_exclusions() && !pass(!self.excludes(&app)) {
                 selected.excluded += 1;
             } else {
+                if owner.is_some() && app.account_name().is_empty() {
+                    unnamed += 1;
+                }
                 selected.apps.push(app);
             }
         }
@@ -811,17 +832,37 @@ mod tests {
         assert!(
             selected.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 1 })
         );
+        // An app without an account name that is not selected is not worth the warning.
+        let named = Selector { account_id: known("acc"), name: known("nothing-here"), ..Selector::default() };
+        let none = named.selection(UnsetStates::Any).unwrap().select(
+            listed.clone(),
+            &Owner { name: Some("Analytics"), ..Owner::default() },
+            now(),
+        );
+        assert!(none.apps.is_empty());
+        assert!(
+            !none.warnings.iter().any(|w| matches!(w, ProviderWarning::UnnamedApps { .. })),
+            "{:?}",
+            none.warnings
+        );
         assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"acc\"");
-        assert_eq!(selected.foreign_names, BTreeSet::from(["Other".to_string()]));
-        // Of many other accounts, the first five names in order are kept, each once.
-        let many: Vec<AppInfo> = ["F", "E", "D", "C", "B", "A", "A"]
-            .iter()
-            .map(|name| apps()[0].with(Text::AccountName, name))
-            .collect();
-        let all_foreign =
-            selection.select(many, &Owner { name: Some("Analytics"), ..Owner::default() }, now());
-        assert_eq!((all_foreign.foreign, all_foreign.apps.len()), (7, 0));
-        assert_eq!(all_foreign.foreign_names.into_iter().collect::<Vec<_>>(), ["A", "B", "C", "D", "E"]);
+        assert_eq!(selected.foreign_names.first, BTreeSet::from(["Other".to_string()]));
+        assert!(!selected.foreign_names.others);
+        // Of many other accounts, the first five names in order are kept, each once, and whether
+        // there are others.
+        let foreign = |names: &[&str]| {
+            let many: Vec<AppInfo> =
+                names.iter().map(|name| apps()[0].with(Text::AccountName, name)).collect();
+            let owner = Owner { name: Some("Analytics"), ..Owner::default() };
+            let all_foreign = selection.select(many, &owner, now());
+            assert_eq!((all_foreign.foreign, all_foreign.apps.len()), (names.len(), 0));
+            let Names { first, others } = all_foreign.foreign_names;
+            (first.into_iter().collect::<Vec<_>>(), others)
+        };
+        let five = ["A", "B", "C", "D", "E"].map(String::from).to_vec();
+        assert_eq!(foreign(&["F", "E", "D", "C", "B", "A", "A"]), (five.clone(), true));
+        assert_eq!(foreign(&["A", "B", "C", "D", "E", "Z"]), (five.clone(), true));
+        assert_eq!(foreign(&["E", "D", "C", "B", "A", "E", "A"]), (five, false));
         // With no name to tell the account's apps by, they are all kept.
         assert_eq!(ids(&selection.select(listed.clone(), &Owner::default(), now())).len(), 5);
         // Still, an app carrying another account's name is not the account's.

@@ -38,8 +38,8 @@ tfplugin::object! {
 }
 
 /// The apps a listing found, kept as listed (an [`AppInfo`] holds its texts in one allocation)
-/// and written out as [`App`] objects one at a time: a listing of 100,000 apps is never held as
-/// 100,000 objects of ten strings each.
+/// and written out as [`App`] objects straight from them ([`App::write`]): a listing of 100,000
+/// apps is never held as 100,000 objects of ten strings each, nor a long text copied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Found(pub Vec<AppInfo>);
 
@@ -68,7 +68,7 @@ impl CtyValue for Found {
 
     fn write_msgpack(&self, out: &mut Writer) {
         out.list(self.0.len());
-        self.0.iter().for_each(|app| App::read(app).write_object(out));
+        self.0.iter().for_each(|app| App::write(app, out));
     }
 }
 

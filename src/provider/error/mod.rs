@@ -108,7 +108,9 @@ pub enum ProviderError {
         account: String,
         owner: String,
         listed: usize,
+        /// The first five names, in sorted order, and whether the apps carry others.
         names: Vec<String>,
+        others: bool,
     },
     /// At a destroy, the keys see no `account` (in `attribute`), yet DataForest lists `count`
     /// apps for it.
@@ -416,7 +418,7 @@ impl ProviderError {
                      told to belong to a permitted account: {why}. Nothing was sent to DataForest."
                 ),
             ),
-            ProviderError::AllForeign { attribute, account, owner, listed, names } => Diagnostic::error(
+            ProviderError::AllForeign { attribute, account, owner, listed, names, others } => Diagnostic::error(
                 "Apps of other accounts only",
                 format!(
                     "DataForest listed {listed} app(s) for account {account:?}, and not one carries its name \
@@ -424,6 +426,7 @@ impl ProviderError {
                      nothing was selected or killed. Check {attribute}; if the names differ only in form, report \
                      it.",
                     names.iter().map(|name| format!("{name:?}")).collect::<Vec<_>>().join(", ")
+                        + if *others { " and others" } else { "" }
                 ),
             )
             .at_attribute(attribute),

@@ -82,7 +82,7 @@ pub enum ProviderWarning {
     /// `count` entries of `account`'s listing repeated an app listed before them: each app was
     /// taken once, as first listed.
     DuplicateApps { account: String, count: usize },
-    /// Listed apps with no `accountName`: they could not be checked against `account`.
+    /// Selected apps with no `accountName`: they could not be checked against `account`.
     UnnamedApps { account: String, count: usize },
     /// At destroy, the keys see `account` no more: there is nothing they can kill.
     AccountGone { attribute: &'static str, account: String },
@@ -216,7 +216,7 @@ impl ProviderWarning {
                 Diagnostic::warning(
                     "Account of apps unchecked",
                     format!(
-                        "{count} listed app(s) could not be checked against account {account:?}: DataForest gave \
+                        "{count} selected app(s) could not be checked against account {account:?}: DataForest gave \
                          no accountName for them. They were selected as the listing for that account returned \
                          them."
                     ),

@@ -173,7 +173,8 @@ pub struct Msgpack(pub Vec<u8>);
 #[derive(Default)]
 pub struct Writer {
     bytes: Vec<u8>,
-    /// When only measuring: how many bytes were written, `bytes` holding only the last write.
+    /// When only measuring: how many bytes were written; `bytes` then holds nothing between
+    /// writes, and a string's text is counted, not copied.
     measured: Option<usize>,
 }
 
@@ -182,10 +183,10 @@ fn written<T, E: std::fmt::Debug>(result: Result<T, E>) {
     result.expect("writing to a Vec cannot fail");
 }
 
-/// The length of a list or object as msgpack counts it: no value held in memory has more than
-/// u32::MAX elements (it would take over 100 GiB).
+/// The length of a string, list or object as msgpack counts it: nothing a provider holds in
+/// memory is 4 GiB long or has 4 billion elements.
 fn length(len: usize) -> u32 {
-    u32::try_from(len).expect("no list or object has 4 billion elements")
+    u32::try_from(len).expect("no string, list or object reaches 4 billion")
 }
 
 impl Writer {
@@ -241,13 +242,18 @@ impl Writer {
                 written(rmp::encode::write_sint(&mut self.bytes, *f as i64))
             }
             Number::Float(f) => written(rmp::encode::write_f64(&mut self.bytes, *f)),
-            Number::Decimal(s) => written(rmp::encode::write_str(&mut self.bytes, s)),
+            Number::Decimal(s) => return self.string(s),
         }
         self.done();
     }
 
     pub fn string(&mut self, s: &str) {
-        written(rmp::encode::write_str(&mut self.bytes, s));
+        written(rmp::encode::write_str_len(&mut self.bytes, length(s.len())));
+        match &mut self.measured {
+            // Counted, not copied: a string may be as long as the whole value.
+            Some(measured) => *measured += s.len(),
+            None => self.bytes.extend_from_slice(s.as_bytes()),
+        }
         self.done();
     }
 
