@@ -157,6 +157,12 @@ mod tests {
         let Value::List(objects) = &value else { panic!("{value:?}") };
         assert_eq!(objects[0].get(App::final_status), &Value::String("FinalStatus-text".into()));
         assert_eq!(objects[0].get(App::disabled), &Value::Bool(true));
+        // Each app written straight from its record, byte for byte as its object writes itself.
+        let mut direct = Writer::default();
+        App::write(&apps.0[0], &mut direct);
+        let mut object = Writer::default();
+        App::read(&apps.0[0]).write_object(&mut object);
+        assert_eq!(direct.into_bytes(), object.into_bytes());
         let mut out = Writer::default();
         apps.write_msgpack(&mut out);
         assert_eq!(

@@ -409,6 +409,24 @@ mod tests {
         assert_eq!(Value::from_msgpack(&bytes), Ok(object(&[("id", Value::Unknown)])));
     }
 
+    /// A measuring writer counts what a writing one writes, whatever a header's width.
+    #[test]
+    fn measuring_counts_the_bytes_written() {
+        let mut values: Vec<Value> = [0, 31, 32, 255, 256, 65_535, 65_536]
+            .iter()
+            .map(|length| Value::String("x".repeat(*length)))
+            .collect();
+        values.push(Value::Number(Number::Decimal("0.1000000000000000000001".into())));
+        values.push(Value::Number(Number::Int(-70_000)));
+        values.push(Value::List((0..70_000).map(|_| Value::Unknown).collect()));
+        values.push(Value::object([("a", Value::Bool(true)), ("b", Value::Null)]));
+        for value in values {
+            let mut measuring = Writer::measuring();
+            value.write_msgpack(&mut measuring);
+            assert_eq!(measuring.byte_count(), value.to_msgpack().len(), "{}", value.kind());
+        }
+    }
+
     #[test]
     fn null_is_nil() {
         assert_eq!(Value::Null.to_msgpack(), vec![0xc0]);
