@@ -607,6 +607,15 @@ mod tests {
         Field::Known(text.to_string())
     }
 
+    /// A selector of account `acc` and these `states`.
+    fn with_states(names: &[&str]) -> Selector {
+        Selector {
+            account_id: known("acc"),
+            states: Field::Known(SetOf(names.iter().map(|n| known(n)).collect())),
+            ..Selector::default()
+        }
+    }
+
     fn ids(selected: &Selected) -> Vec<&str> {
         selected.apps.iter().map(|app| app.id()).collect()
     }
@@ -725,11 +734,6 @@ mod tests {
 
     #[test]
     fn states_that_differ_only_in_case_or_order_are_no_change() {
-        let with_states = |names: &[&str]| Selector {
-            account_id: known("acc"),
-            states: Field::Known(SetOf(names.iter().map(|n| known(n)).collect())),
-            ..Selector::default()
-        };
         let before = with_states(&["RUNNING", "ACCEPTED"]);
         assert!(with_states(&["accepted", "Running"]).changed_from(&before).is_empty());
         assert_eq!(with_states(&["RUNNING"]).changed_from(&before), ["states"]);
@@ -741,11 +745,6 @@ mod tests {
 
     #[test]
     fn states_must_be_yarn_states_and_name_at_least_one() {
-        let with_states = |names: &[&str]| Selector {
-            account_id: known("acc"),
-            states: Field::Known(SetOf(names.iter().map(|n| known(n)).collect())),
-            ..Selector::default()
-        };
         assert!(with_states(&["running", "NEW_SAVING", "Killed"]).validate().is_empty());
         let typo = with_states(&["RUNING"]).validate();
         assert!(
