@@ -677,13 +677,9 @@ pub async fn list_and_select(
     let accounts = look_up(what, limit, &stop, timeout_at(deadline, session.accounts(client))).await?;
     let account = selection.account_in(&accounts)?;
     let owner = Owner::of(account, &accounts, session.account_setting())?;
-    let Listing { apps, duplicates } = apps_of(context, selection, deadline, limit).await?;
-    let listed = apps.len();
-    let mut selected = selection.select(apps, &owner, SystemTime::now());
-    if duplicates > 0 {
-        let account = selection.account_id.clone();
-        selected.warnings.push(ProviderWarning::DuplicateApps { account, count: duplicates });
-    }
+    let listing = apps_of(context, selection, deadline, limit).await?;
+    let listed = listing.apps.len();
+    let mut selected = selection.select_listed(listing, &owner, SystemTime::now());
     // Every app of another account: the names do not line up, and nothing can be told apart.
     if let Some(owner) = owner.name()
         && listed > 0

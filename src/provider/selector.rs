@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use regex::Regex;
 
-use crate::ncp::apps::{APP_STATES, TERMINAL_STATES, is_valid_app_id};
+use crate::ncp::apps::{APP_STATES, Listing, TERMINAL_STATES, is_valid_app_id};
 use crate::ncp::{AccountInfo, AppInfo};
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, Object, SetOf, ShapeError, optional, required, split};
@@ -339,6 +339,16 @@ impl Selection {
                 visible: accounts.iter().take(10).map(|account| account.id.clone()).collect(),
             }
         })
+    }
+
+    /// [`Selection::select`] over a listing, with a warning when it listed an app twice.
+    pub fn select_listed(&self, listing: Listing, owner: &Owner, now: SystemTime) -> Selected {
+        let mut selected = self.select(listing.apps, owner, now);
+        if listing.duplicates > 0 {
+            let account = self.account_id.clone();
+            selected.warnings.push(ProviderWarning::DuplicateApps { account, count: listing.duplicates });
+        }
+        selected
     }
 
     /// The apps of the account that match, as of `now`. `owner` is the `accountName` that tells
@@ -730,6 +740,20 @@ mod tests {
         };
         assert_eq!(ids(&workspace("ws-b")), ["A2"]);
         assert!(ids(&workspace("none")).is_empty());
+    }
+
+    #[test]
+    fn a_listing_that_named_an_app_twice_is_warned_about() {
+        let selection = with_states(&["RUNNING"]).selection(UnsetStates::Any).unwrap();
+        let owner = Owner { name: Some("Analytics"), ..Owner::default() };
+        let twice = Listing { apps: apps(), duplicates: 2 };
+        let selected = selection.select_listed(twice, &owner, now());
+        assert!(
+            selected.warnings.contains(&ProviderWarning::DuplicateApps { account: "acc".into(), count: 2 })
+        );
+        let once = selection.select_listed(Listing { apps: apps(), duplicates: 0 }, &owner, now());
+        assert!(!once.warnings.iter().any(|w| matches!(w, ProviderWarning::DuplicateApps { .. })));
+        assert_eq!(ids(&once), ids(&selected));
     }
 
     #[test]

@@ -130,11 +130,7 @@ impl DataSourceType for AppList {
             .list_apps(&selection.account_id)
             .await
             .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
-        let mut selected = selection.select(listing.apps, &owner, now);
-        if listing.duplicates > 0 {
-            let account = selection.account_id.clone();
-            selected.warnings.push(ProviderWarning::DuplicateApps { account, count: listing.duplicates });
-        }
+        let selected = selection.select_listed(listing, &owner, now);
         let ids = selected.apps.iter().map(|app| Field::Known(app.id().to_string())).collect();
         let found =
             AppList { apps: Field::Known(Found(selected.apps)), ids: Field::Known(ids), ..self.clone() };

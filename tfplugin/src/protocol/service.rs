@@ -13,7 +13,7 @@ use super::diagnostic::{self, Diagnostic};
 use super::proto::tfplugin6 as pb;
 use super::provider::{AppliedChange, DataRead, Provider, Schemas};
 use super::schema::Schema;
-use super::value::Value;
+use super::value::{Msgpack, Value};
 
 pub struct ProviderService<P> {
     provider: Arc<P>,
@@ -37,7 +37,11 @@ fn decode(what: &'static str, value: Option<&pb::DynamicValue>) -> Result<Value,
 }
 
 fn encode(value: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue { msgpack: value.to_msgpack(), json: Vec::new() })
+    encoded(Msgpack(value.to_msgpack()))
+}
+
+fn encoded(Msgpack(msgpack): Msgpack) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue { msgpack, json: Vec::new() })
 }
 
 fn to_proto(diagnostics: &[Diagnostic]) -> Vec<pb::Diagnostic> {
@@ -205,12 +209,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         };
         Ok(Response::new(match read {
             Ok(DataRead::Read { state, warnings }) => pb::read_data_source::Response {
-                state: Some(pb::DynamicValue { msgpack: state.0, json: Vec::new() }),
+                state: encoded(state),
                 diagnostics: to_proto(&warnings),
                 ..Default::default()
             },
             Ok(DataRead::DeferredForProviderConfig(state)) => pb::read_data_source::Response {
-                state: Some(pb::DynamicValue { msgpack: state.0, json: Vec::new() }),
+                state: encoded(state),
                 deferred: Some(pb::Deferred { reason: pb::deferred::Reason::ProviderConfigUnknown as i32 }),
                 ..Default::default()
             },
