@@ -7,7 +7,6 @@
 //! small, are read as [`classify`] reads them.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,6 +48,9 @@ pub enum Text {
     Name,
     State,
     FinalStatus,
+    /// The account's id, which DataForest's listing may carry; a string or nothing.
+    AccountId,
+    /// The account's name; a string or nothing.
     AccountName,
     QueueName,
     WorkspaceName,
@@ -58,12 +60,13 @@ pub enum Text {
 
 impl Text {
     /// Every text field, in the order [`AppInfo`] keeps them.
-    pub const ALL: [Text; 10] = [
+    pub const ALL: [Text; 11] = [
         Text::Id,
         Text::AppId,
         Text::Name,
         Text::State,
         Text::FinalStatus,
+        Text::AccountId,
         Text::AccountName,
         Text::QueueName,
         Text::WorkspaceName,
@@ -79,6 +82,7 @@ impl Text {
             Text::Name => "name",
             Text::State => "state",
             Text::FinalStatus => "finalStatus",
+            Text::AccountId => "accountId",
             Text::AccountName => "accountName",
             Text::QueueName => "queueName",
             Text::WorkspaceName => "workspaceName",
@@ -86,28 +90,37 @@ impl Text {
             Text::FinishedAt => "finishedAt",
         }
     }
+
+    /// Whether only a string counts for this field: the account fields, which decide whose app
+    /// it is, take nothing else (a number or `null` there is no account at all).
+    fn string_only(self) -> bool {
+        matches!(self, Text::AccountId | Text::AccountName)
+    }
 }
 
-/// An app, as the provider uses it: ten text fields and `disabled`. Each text field reads a
-/// string, or a number written out; anything else (and a missing field) is empty. Other fields
-/// are skipped unread, and a field given twice keeps its last value. The ten texts share one
-/// allocation, one after another: a listing holds up to [`MAX_LISTED_APPS`] apps, and ten
-/// strings apiece would take three times the memory.
+/// How many text fields an app has.
+const TEXT_COUNT: usize = Text::ALL.len();
+
+/// An app, as the provider uses it: eleven text fields and `disabled`. Each text field reads a
+/// string, or a number written out (the account fields a string only); anything else (and a
+/// missing field) is empty. Other fields are skipped unread, and a field given twice keeps its
+/// last value. The texts share one allocation, one after another: a listing holds up to
+/// [`MAX_LISTED_APPS`] apps, and eleven strings apiece would take three times the memory.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AppInfo {
     /// The text fields, in the order of [`Text::ALL`].
     texts: Box<str>,
     /// Where each text field ends in `texts`.
-    ends: [u32; 10],
+    ends: [u32; TEXT_COUNT],
     /// True only when DataForest says `true`.
     pub disabled: bool,
 }
 
 impl AppInfo {
     /// An app of these text fields, in the order of [`Text::ALL`].
-    pub fn new<S: AsRef<str>>(texts: &[S; 10], disabled: bool) -> AppInfo {
+    pub fn new<S: AsRef<str>>(texts: &[S; TEXT_COUNT], disabled: bool) -> AppInfo {
         let mut joined = String::with_capacity(texts.iter().map(|text| text.as_ref().len()).sum());
-        let mut ends = [0; 10];
+        let mut ends = [0; TEXT_COUNT];
         for (end, text) in ends.iter_mut().zip(texts) {
             joined.push_str(text.as_ref());
             // An answer is at most 64 MiB, and so is every text read from it.
@@ -150,8 +163,14 @@ impl AppInfo {
         self.text(Text::FinalStatus)
     }
 
+    /// The account's name, or empty when DataForest gave no string for it.
     pub fn account_name(&self) -> &str {
         self.text(Text::AccountName)
+    }
+
+    /// The account's id, or empty when DataForest gave no string for it.
+    pub fn account_id(&self) -> &str {
+        self.text(Text::AccountId)
     }
 
     pub fn queue_name(&self) -> &str {
@@ -200,13 +219,15 @@ impl<'de> Deserialize<'de> for AppInfo {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AppInfo, A::Error> {
                 // Borrowed from the answer where they need no unescaping, and copied once.
-                let mut texts: [Cow<'de, str>; 10] = Default::default();
+                let mut texts: [Cow<'de, str>; TEXT_COUNT] = Default::default();
                 let mut disabled = false;
-                while let Some(TextValue(key)) = map.next_key::<TextValue>()? {
+                while let Some(TextValue { text: key, .. }) = map.next_key::<TextValue>()? {
                     if key == "disabled" {
                         disabled = map.next_value::<Flag>()? == Flag::Bool(true);
                     } else if let Some(field) = Text::ALL.iter().find(|field| field.key() == key) {
-                        texts[*field as usize] = map.next_value::<TextValue>()?.0;
+                        let TextValue { text, string } = map.next_value::<TextValue>()?;
+                        texts[*field as usize] =
+                            if string || !field.string_only() { text } else { Cow::Borrowed("") };
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -351,38 +372,44 @@ macro_rules! skip_others {
 }
 
 /// A text field's value: a string, or a number written out as `serde_json` writes it; anything
-/// else is empty, and skipped unread.
-struct TextValue<'de>(Cow<'de, str>);
+/// else is empty, and skipped unread. `string`: the value was a JSON string.
+struct TextValue<'de> {
+    text: Cow<'de, str>,
+    string: bool,
+}
 
 impl<'de> Deserialize<'de> for TextValue<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TextValue<'de>, D::Error> {
         struct Visit;
+        fn other<'de>(text: String) -> TextValue<'de> {
+            TextValue { text: Cow::Owned(text), string: false }
+        }
         impl<'de> Visitor<'de> for Visit {
-            type Value = Cow<'de, str>;
+            type Value = TextValue<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            skip_others!(Cow::Borrowed(""); visit_bool, visit_unit, visit_seq, visit_map);
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Cow<'de, str>, E> {
-                Ok(Cow::Borrowed(value))
+            skip_others!(other(String::new()); visit_bool, visit_unit, visit_seq, visit_map);
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<TextValue<'de>, E> {
+                Ok(TextValue { text: Cow::Borrowed(value), string: true })
             }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Cow<'de, str>, E> {
-                Ok(Cow::Owned(value.to_string()))
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<TextValue<'de>, E> {
+                Ok(TextValue { text: Cow::Owned(value.to_string()), string: true })
             }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Cow<'de, str>, E> {
-                Ok(Cow::Owned(value))
+            fn visit_string<E: de::Error>(self, value: String) -> Result<TextValue<'de>, E> {
+                Ok(TextValue { text: Cow::Owned(value), string: true })
             }
-            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Cow<'de, str>, E> {
-                Ok(Cow::Owned(value.to_string()))
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<TextValue<'de>, E> {
+                Ok(other(value.to_string()))
             }
-            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Cow<'de, str>, E> {
-                Ok(Cow::Owned(value.to_string()))
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<TextValue<'de>, E> {
+                Ok(other(value.to_string()))
             }
-            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Cow<'de, str>, E> {
-                Ok(Cow::Owned(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default()))
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<TextValue<'de>, E> {
+                Ok(other(serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_default()))
             }
         }
-        deserializer.deserialize_any(Visit).map(TextValue)
+        deserializer.deserialize_any(Visit)
     }
 }
 
@@ -410,27 +437,22 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
-/// The apps of a `getList` answer, as listed: each id once (the first entry wins), entries
-/// without an id skipped.
+/// The entries of a `getList` answer, as listed, for the provider to select from: each entry
+/// with a usable id, in order (an id listed twice stays twice: which of its entries to believe
+/// is for the selector to decide), how many entries had none, and how many apps the answer says
+/// there are.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Listing {
     pub apps: Vec<AppInfo>,
-    /// How many entries repeated an id listed before them, and were dropped.
-    pub duplicates: usize,
-}
-
-impl Listing {
-    /// The apps as listed, each id once: the first entry wins.
-    fn of(mut apps: Vec<AppInfo>) -> Listing {
-        let keep: Vec<bool> = {
-            let mut seen = HashSet::with_capacity(apps.len());
-            apps.iter().map(|app| seen.insert(app.id())).collect()
-        };
-        let duplicates = keep.iter().filter(|kept| !**kept).count();
-        let mut kept = keep.into_iter();
-        apps.retain(|_| kept.next().unwrap_or(true));
-        Listing { apps, duplicates }
-    }
+    /// Entries without an id (objects without one, and entries that are no object).
+    pub without_id: usize,
+    /// Entries whose id no app can have (see [`is_valid_app_id`]).
+    pub invalid_ids: usize,
+    /// How many entries `contents` held, of every kind.
+    pub entries: usize,
+    /// How many apps the answer says there are: the largest of `totalCount`, `total` and
+    /// `totalRows` given as a number.
+    pub claimed: Option<u64>,
 }
 
 /// How many apps a listing gathers before it starts another block.
@@ -440,6 +462,30 @@ const BLOCK: usize = 4096;
 enum Contents {
     List(Listing),
     Other,
+}
+
+/// A count the answer gives: a whole number, or nothing (anything else).
+struct Count(Option<u64>);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Count, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a count")
+            }
+            skip_others!(Count(None); visit_str, visit_i64, visit_bool, visit_unit, visit_seq, visit_map);
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Count, E> {
+                Ok(Count(Some(value)))
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Count, E> {
+                // A count written as `30.0` is still 30; a fraction counts up.
+                Ok(Count((value.is_finite() && value >= 0.0).then(|| value.ceil() as u64)))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
 }
 
 /// Why a `getList` answer's list could not be read, beside malformed JSON.
@@ -458,12 +504,21 @@ impl<'de> Deserialize<'de> for Contents {
                 // In blocks, moved once into a list of the right size at the end: a list grown by
                 // doubling would hold up to three times the apps' size while it grows.
                 let mut blocks: Vec<Vec<AppInfo>> = Vec::new();
+                let mut listing = Listing::default();
                 let mut count = 0;
                 while let Some(entry) = seq.next_element::<Entry>()? {
-                    let Entry(Some(app)) = entry else { continue };
-                    if app.id().is_empty() {
-                        continue;
-                    }
+                    listing.entries += 1;
+                    let app = match entry {
+                        Entry(Some(app)) if is_valid_app_id(app.id()) => app,
+                        Entry(Some(app)) if !app.id().is_empty() => {
+                            listing.invalid_ids += 1;
+                            continue;
+                        }
+                        Entry(_) => {
+                            listing.without_id += 1;
+                            continue;
+                        }
+                    };
                     if count == MAX_LISTED_APPS {
                         return Err(de::Error::custom(TOO_MANY_APPS));
                     }
@@ -477,11 +532,11 @@ impl<'de> Deserialize<'de> for Contents {
                     }
                     count += 1;
                 }
-                let mut apps = Vec::with_capacity(count);
+                listing.apps = Vec::with_capacity(count);
                 for block in blocks {
-                    apps.extend(block);
+                    listing.apps.extend(block);
                 }
-                Ok(Contents::List(Listing::of(apps)))
+                Ok(Contents::List(listing))
             }
         }
         deserializer.deserialize_any(Visit)
@@ -514,6 +569,11 @@ struct ListAnswer {
     success: Option<Flag>,
     contents: Option<Contents>,
     error: Option<IgnoredAny>,
+    #[serde(rename = "totalCount")]
+    total_count: Option<Count>,
+    total: Option<Count>,
+    #[serde(rename = "totalRows")]
+    total_rows: Option<Count>,
 }
 
 /// A `getDetail` answer, read for what a detail needs: the app stands under `contents`, or at
@@ -553,17 +613,28 @@ pub fn decode_detail(status: u16, body: &[u8], requested_id: &str) -> Result<App
     }
 }
 
-/// Decodes a `getList` answer: at most [`MAX_LISTED_APPS`] entries, each id kept once. An answer that is
-/// not a successful listing is read as an error answer, if it is small enough to be one.
+/// Decodes a `getList` answer: at most [`MAX_LISTED_APPS`] entries with an app id, in order. A
+/// successful answer must hold its list in `contents`: without one it says nothing of the
+/// account's apps, which is not the same as saying there are none. An answer that is not a
+/// successful listing is read as an error answer, if it is small enough to be one.
 pub fn decode_list(status: u16, body: &[u8]) -> Result<Listing, ApiError> {
     let listing = serde_json::from_slice::<ListAnswer>(body);
     let error = match listing {
-        Ok(ListAnswer { success: Some(Flag::Bool(true)), contents, error: None })
-            if (200..300).contains(&status) =>
-        {
+        Ok(ListAnswer {
+            success: Some(Flag::Bool(true)),
+            contents,
+            error: None,
+            total_count,
+            total,
+            total_rows,
+        }) if (200..300).contains(&status) => {
             return match contents {
-                None => Ok(Listing::default()),
-                Some(Contents::List(listing)) => Ok(listing),
+                None => Err(ApiError::unexpected(status, "a successful answer without \"contents\"", body)),
+                Some(Contents::List(mut listing)) => {
+                    listing.claimed =
+                        [total_count, total, total_rows].into_iter().filter_map(|count| count?.0).max();
+                    Ok(listing)
+                }
                 Some(Contents::Other) => {
                     Err(ApiError::unexpected(status, "\"contents\" is not a list", body))
                 }
@@ -671,13 +742,46 @@ mod tests {
 
     #[test]
     fn list_entries() {
-        let body =
-            br#"{"success":true,"contents":[{"id":"A1","name":"etl"},{"name":"no id"},7,{"id":"B2"}]}"#;
+        let body = br#"{"success":true,"contents":[{"id":"A1","name":"etl"},{"name":"no id"},7,{"id":"B2"},{"id":"~~~"},{"id":""}]}"#;
         let listing = decode_list(200, body).unwrap();
         assert_eq!(listing.apps.iter().map(|a| a.id()).collect::<Vec<_>>(), ["A1", "B2"]);
         assert_eq!(listing.apps[0].name(), "etl");
-        assert_eq!(decode_list(200, br#"{"success":true}"#).unwrap(), Listing::default());
-        assert!(decode_list(200, br#"{"success":true,"contents":"x"}"#).is_err());
+        assert_eq!((listing.entries, listing.without_id, listing.invalid_ids), (6, 3, 1));
+        assert_eq!(listing.claimed, None);
+        // A successful answer that holds no list says nothing of the account's apps.
+        for nothing in [
+            &br#"{"success":true}"#[..],
+            br#"{"success":true,"contents":null}"#,
+            br#"{"success":true,"contents":"x"}"#,
+        ] {
+            assert!(decode_list(200, nothing).is_err(), "{}", String::from_utf8_lossy(nothing));
+        }
+        assert_eq!(decode_list(200, br#"{"success":true,"contents":[]}"#).unwrap(), Listing::default());
+    }
+
+    #[test]
+    fn the_count_an_answer_claims_is_its_largest_number() {
+        let claimed = |extra: &str| {
+            let body = format!(r#"{{"success":true,{extra}"contents":[{{"id":"A1"}}]}}"#);
+            decode_list(200, body.as_bytes()).unwrap().claimed
+        };
+        assert_eq!(claimed(r#""totalCount":30,"#), Some(30));
+        assert_eq!(claimed(r#""total":3,"totalRows":7.0,"#), Some(7));
+        assert_eq!(claimed(r#""totalCount":"30","total":-1,"totalRows":null,"#), None, "only numbers count");
+        assert_eq!(claimed(""), None);
+    }
+
+    #[test]
+    fn the_account_fields_take_a_string_only() {
+        let body = br#"{"success":true,"contents":[
+            {"id":"A1","accountId":"acc","accountName":"Analytics"},
+            {"id":"A2","accountId":7,"accountName":null},
+            {"id":"A3","accountName":{"name":"x"},"queueName":5}]}"#;
+        let listing = decode_list(200, body).unwrap();
+        let accounts: Vec<(&str, &str)> =
+            listing.apps.iter().map(|app| (app.account_id(), app.account_name())).collect();
+        assert_eq!(accounts, [("acc", "Analytics"), ("", ""), ("", "")]);
+        assert_eq!(listing.apps[2].queue_name(), "5", "other texts still read numbers");
     }
 
     #[test]
@@ -702,11 +806,10 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_id_is_one_app_the_first_entry_winning() {
-        let body = br#"{"success":true,"contents":[{"id":"A1","name":"first"},{"id":"B2"},{"id":"A1","name":"again"},{"id":"A1"}]}"#;
+    fn a_repeated_id_is_kept_as_listed_for_the_selector_to_weigh() {
+        let body = br#"{"success":true,"contents":[{"id":"A1","name":"first"},{"id":"B2"},{"id":"A1","name":"again"}]}"#;
         let listing = decode_list(200, body).unwrap();
-        assert_eq!(listing.apps.iter().map(|a| a.name()).collect::<Vec<_>>(), ["first", ""]);
-        assert_eq!(listing.duplicates, 2);
+        assert_eq!(listing.apps.iter().map(|a| a.name()).collect::<Vec<_>>(), ["first", "", "again"]);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
+use crate::ncp::AppInfo;
+
 use super::error::{FailedKill, KillFailure, Phase, ProviderError, ProviderWarning, Unstarted};
 use super::kill::{Kill, KillError, KillReport, Outcome};
 
@@ -28,8 +30,12 @@ pub struct Entry<'a> {
     /// The type whose kill this was (resource or action).
     pub entry_point: &'a str,
     pub phase: Option<Phase>,
-    /// The DataForest account, when known.
+    /// The DataForest account asked for, when known.
     pub account: Option<&'a str>,
+    /// The account the listing gave for the app (`accountId`, `accountName`), for a bulk kill;
+    /// `None` where it gave none.
+    pub listed_account_id: Option<&'a str>,
+    pub listed_account_name: Option<&'a str>,
     pub app_id: &'a str,
     pub app_name: Option<&'a str>,
     pub outcome: Option<Outcome>,
@@ -55,6 +61,24 @@ fn phase_name(phase: Option<Phase>) -> Option<&'static str> {
         Phase::Destroy => "destroy",
         Phase::Action => "invoke",
     })
+}
+
+impl<'a> Entry<'a> {
+    /// The entry of a bulk kill of `app`, listed for `account`, by `entry_point` in `phase`.
+    pub fn listed(entry_point: &'a str, phase: Phase, account: &'a str, app: &'a AppInfo) -> Entry<'a> {
+        let given = |text: &'a str| (!text.is_empty()).then_some(text);
+        Entry {
+            entry_point,
+            phase: Some(phase),
+            account: Some(account),
+            listed_account_id: given(app.account_id()),
+            listed_account_name: given(app.account_name()),
+            app_id: app.id(),
+            app_name: Some(app.name()),
+            state: Some(app.state()),
+            ..Entry::default()
+        }
+    }
 }
 
 impl AuditLog {
@@ -94,6 +118,8 @@ impl AuditLog {
             "entry_point": entry.entry_point,
             "phase": phase_name(entry.phase),
             "account": entry.account,
+            "listed_account_id": entry.listed_account_id,
+            "listed_account_name": entry.listed_account_name,
             "app_id": entry.app_id,
             "app_name": entry.app_name,
             "outcome": entry.outcome.map(Outcome::name),
@@ -231,6 +257,8 @@ mod tests {
             entry_point: "ncloud_dataforest_aiapps_kill",
             phase: Some(Phase::Destroy),
             account: Some("acc1"),
+            listed_account_id: None,
+            listed_account_name: Some("Analytics"),
             app_id: "A1",
             app_name: Some("etl \"nightly\"\nrun"),
             outcome: Some(Outcome::Killed),
@@ -251,6 +279,10 @@ mod tests {
         assert_eq!(lines[0]["phase"], "destroy");
         assert_eq!(lines[0]["app_name"], "etl \"nightly\"\nrun");
         assert_eq!(lines[0]["http_status"], 200);
+        assert_eq!(
+            (&lines[0]["listed_account_id"], &lines[0]["listed_account_name"]),
+            (&json!(null), &json!("Analytics"))
+        );
         assert_eq!(lines[1]["outcome"], "not_attempted");
         #[cfg(unix)]
         {

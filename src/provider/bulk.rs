@@ -61,8 +61,48 @@ tfplugin::object! {
         settle_rounds: Field<Number> => optional(
             "After the kills, list again and kill what newly matches (apps started meanwhile), up to this many \
              more rounds, 0 to 10 (default 0); every round counts against `max_apps`. If apps still match after \
-             the last round, the kill fails naming them.",
+             the last round, the kill fails naming them; with 0, the listing after the kill names them in a \
+             warning.",
         ),
+        all_apps: Field<bool> => optional(
+            "Set to `true` to select every app of the account that is still running, when the selector sets no \
+             condition beyond `account_id` (no `name`, `name_regex`, `queue_name`, `workspace_name`, `states` or \
+             `running_longer_than`): such a selector is refused without it, so that a condition left out by \
+             mistake cannot take the whole account. Not with those conditions; exclusions still apply.",
+        ),
+    }
+}
+
+/// Refuses a bulk kill's selector that sets no condition beyond the account unless `all_apps`
+/// is true, since it takes every app of the account still running; and `all_apps` with a
+/// condition. A value not known yet passes (a condition unknown now may turn out set), and is
+/// checked once it is known.
+pub fn check_scope(selector: &Selector, settings: &KillSettings) -> Option<ProviderError> {
+    /// Whether a condition may be set (not null), and whether it certainly is (known).
+    fn set<T>(field: &Field<T>) -> (bool, bool) {
+        (!matches!(field, Field::Null), matches!(field, Field::Known(_)))
+    }
+    let conditions = [
+        (Selector::name, set(&selector.name)),
+        (Selector::name_regex, set(&selector.name_regex)),
+        (Selector::queue_name, set(&selector.queue_name)),
+        (Selector::workspace_name, set(&selector.workspace_name)),
+        (Selector::states, set(&selector.states)),
+        (Selector::running_longer_than, set(&selector.running_longer_than)),
+    ];
+    match settings.all_apps {
+        Field::Known(true) => {
+            conditions.iter().find(|(_, (_, certainly))| *certainly).map(|(condition, _)| {
+                ProviderError::Conflicting { first: condition, second: KillSettings::all_apps }
+            })
+        }
+        Field::Unknown => None,
+        Field::Known(false) | Field::Null => {
+            conditions.iter().all(|(_, (maybe, _))| !maybe).then(|| ProviderError::AccountWide {
+                attribute: KillSettings::all_apps,
+                conditions: conditions.map(|(condition, _)| condition).to_vec(),
+            })
+        }
     }
 }
 
@@ -271,7 +311,8 @@ pub fn preview(selected: &Selected, settings: &BulkSettings, account: &str) -> V
 
 /// Lists, selects and kills what was selected; then, for each settle round asked for, lists
 /// again and kills what newly matches (apps started meanwhile), every round counting against
-/// `max_apps`. Apps that still match after the last round fail the kill. Each kill's outcome goes
+/// `max_apps`. Apps that still match after the last round fail the kill; without settle rounds,
+/// one listing after the kill names them in a warning. Each kill's outcome goes
 /// to the audit log, when there is one, as it ends; a log that cannot be opened fails the kill
 /// before anything is listed. A failure keeps what was done before it.
 pub async fn bulk_kill(
@@ -337,6 +378,9 @@ async fn kill_rounds(
         selected => selected?,
     };
     let stop = context.running()?;
+    // Under `strict`, what the selection could not check, or would leave undone, fails it before
+    // any kill.
+    session.refuse_shortfalls(&selected.warnings)?;
     outcome.warnings.extend(selected.warnings);
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut round_apps = selected.apps;
@@ -344,10 +388,29 @@ async fn kill_rounds(
     let unrecorded = CancellationToken::new();
     for round in 0..=settings.settle_rounds + 1 {
         if round > 0 {
-            // A settle round, or after the last one, the check that nothing is left.
-            let again = select_any(context, selection, settings, deadline, progress).await?;
+            // A settle round, or after the last one, the check that nothing is left. Without
+            // settle rounds, that check only looks, and says what it found.
+            let looking = settings.settle_rounds == 0;
+            let again = match select_any(context, selection, settings, deadline, progress).await {
+                Ok(again) => again,
+                Err(error) if looking => {
+                    let reason = error.to_diagnostic().detail;
+                    let account = selection.account_id.clone();
+                    outcome.warnings.push(ProviderWarning::AfterKillCheckFailed { account, reason });
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
             let new: Vec<AppInfo> = again.apps.into_iter().filter(|app| !taken.contains(app.id())).collect();
             if new.is_empty() {
+                break;
+            }
+            if looking {
+                outcome.warnings.push(ProviderWarning::MatchAfterKill {
+                    account: selection.account_id.clone(),
+                    count: new.len(),
+                    first: new.iter().take(NAMED_WHEN_TOO_MANY).map(describe).collect(),
+                });
                 break;
             }
             let killed = count_of(&outcome.done, Outcome::Killed);
@@ -402,9 +465,6 @@ async fn kill_rounds(
         outcome.warnings.append(&mut round.warnings);
         if round.failed() {
             return Err(bulk_failed(phase, taken.len(), &outcome.done, round, unstarted));
-        }
-        if settings.settle_rounds == 0 {
-            break;
         }
     }
     Ok(())
@@ -511,15 +571,7 @@ impl Killer<'_> {
     /// never started. A line the log cannot take stops new kills from starting.
     fn record(&self, app: &AppInfo, result: Result<&Result<KillReport, KillError>, Unstarted>) {
         let Some(log) = self.audit else { return };
-        let base = audit::Entry {
-            entry_point: self.caller.entry_point,
-            phase: Some(self.caller.phase),
-            account: Some(self.account),
-            app_id: app.id(),
-            app_name: Some(app.name()),
-            state: Some(app.state()),
-            ..audit::Entry::default()
-        };
+        let base = audit::Entry::listed(self.caller.entry_point, self.caller.phase, self.account, app);
         let warning = match result {
             Ok(result) => audit::record(log, base, result),
             Err(unstarted) => audit::not_attempted(log, base, unstarted),
@@ -676,28 +728,13 @@ pub async fn list_and_select(
     let client = looking_up(&session, what)?;
     let accounts = look_up(what, limit, &stop, timeout_at(deadline, session.accounts(client))).await?;
     let account = selection.account_in(&accounts)?;
-    let owner = Owner::of(account, &accounts, session.account_setting())?;
+    let owner = Owner::of(account, &accounts, session.account_setting());
     let listing = apps_of(context, selection, deadline, limit).await?;
     let listed = listing.apps.len();
-    let mut selected = selection.select_listed(listing, &owner, SystemTime::now());
-    // Every app of another account: the names do not line up, and nothing can be told apart.
-    if let Some(owner) = owner.name()
-        && listed > 0
-        && selected.foreign == listed
-    {
-        return Err(ProviderError::AllForeign {
-            attribute: Selector::account_id,
-            account: selection.account_id.clone(),
-            owner: owner.to_string(),
-            listed,
-            names: std::mem::take(&mut selected.foreign_names.first).into_iter().collect(),
-            others: selected.foreign_names.others,
-        });
-    }
-    Ok((listed, selected))
+    Ok((listed, selection.select_listed(listing, &owner, SystemTime::now())?))
 }
 
-/// The apps DataForest lists for the selection's account, each once, unchecked.
+/// The apps DataForest lists for the selection's account, unchecked.
 async fn apps_of(
     context: &Context,
     selection: &Selection,

@@ -59,6 +59,12 @@ tfplugin::object! {
              others. Not with `allowed_account_ids`. Env: `NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS`, \
              comma-separated.",
         ),
+        strict: Field<bool> => optional(
+            "Make every warning that says a kill did less than asked, or could not check something, an error, \
+             raised before any kill where it can be known before (default false): for pipelines that read exit \
+             codes, not warnings. The provider's documentation lists those warnings. Env: \
+             `NCLOUD_DATAFOREST_STRICT` (`true` or `false`).",
+        ),
         audit_log: Field<String> => optional(
             "A file to which every kill outcome is appended, one JSON object per line (created with mode 0600; \
              relative paths are from the folder Terraform runs in). A log that cannot be opened fails the run \
@@ -110,12 +116,21 @@ pub const FORBIDDEN_ACCOUNT_IDS: Setting = Setting {
     env: "NCLOUD_DATAFOREST_FORBIDDEN_ACCOUNT_IDS",
     read: |b| joined(&b.forbidden_account_ids),
 };
+pub const STRICT: Setting = Setting {
+    attribute: ProviderBlock::strict,
+    env: "NCLOUD_DATAFOREST_STRICT",
+    read: |b| match b.strict {
+        Field::Known(strict) => Field::Known(strict.to_string()),
+        Field::Null => Field::Null,
+        Field::Unknown => Field::Unknown,
+    },
+};
 pub const AUDIT_LOG: Setting = Setting {
     attribute: ProviderBlock::audit_log,
     env: "NCLOUD_DATAFOREST_AUDIT_LOG",
     read: |b| b.audit_log.clone(),
 };
-const ALL_SETTINGS: [Setting; 10] = [
+const ALL_SETTINGS: [Setting; 11] = [
     ACCESS_KEY,
     SECRET_KEY,
     SITE,
@@ -125,6 +140,7 @@ const ALL_SETTINGS: [Setting; 10] = [
     REQUEST_TIMEOUT,
     ALLOWED_ACCOUNT_IDS,
     FORBIDDEN_ACCOUNT_IDS,
+    STRICT,
     AUDIT_LOG,
 ];
 /// The longest `request_timeout` accepted.
@@ -236,6 +252,11 @@ pub enum ConfigError {
     BlankAuditLog {
         source: Source,
     },
+    /// `strict` from its environment variable, which is neither `true` nor `false`.
+    InvalidStrict {
+        value: String,
+        source: Source,
+    },
 }
 
 impl ConfigError {
@@ -255,6 +276,7 @@ impl ConfigError {
             ConfigError::InvalidAccountIds { setting, .. } => setting.attribute,
             ConfigError::BothAccountLists { .. } => FORBIDDEN_ACCOUNT_IDS.attribute,
             ConfigError::BlankAuditLog { .. } => AUDIT_LOG.attribute,
+            ConfigError::InvalidStrict { .. } => STRICT.attribute,
         }
     }
 }
@@ -271,6 +293,9 @@ pub struct ResolvedConfig {
     pub accounts: AccountRule,
     /// Where every kill outcome is appended, when asked.
     pub audit_log: Option<PathBuf>,
+    /// Whether warnings of kills that did less than asked, or could not check something, are
+    /// errors.
+    pub strict: bool,
 }
 
 impl ResolvedConfig {
@@ -290,6 +315,7 @@ impl ResolvedConfig {
         differ(self.options.request_timeout != other.options.request_timeout, REQUEST_TIMEOUT.attribute);
         differ(self.accounts != other.accounts, "allowed_account_ids / forbidden_account_ids");
         differ(self.audit_log != other.audit_log, AUDIT_LOG.attribute);
+        differ(self.strict != other.strict, STRICT.attribute);
         differ(self.network != other.network, "the proxy and CA variables (HTTPS_PROXY, SSL_CERT_FILE, ...)");
         names
     }
@@ -461,6 +487,10 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
         }
         (_, env) => env.map(PathBuf::from),
     };
+    let strict = match lookup(STRICT)? {
+        Some((text, source)) => parse_strict(&text, source)?,
+        None => false,
+    };
     Ok(ResolvedConfig {
         site,
         endpoint,
@@ -469,7 +499,18 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
         network: NetworkEnv::read(&environment.var),
         accounts,
         audit_log,
+        strict,
     })
+}
+
+/// `strict` as its environment variable gives it: `true` or `false`, in any case; anything else
+/// is an error rather than quietly not strict.
+fn parse_strict(text: &str, source: Source) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::InvalidStrict { value: text.to_string(), source }),
+    }
 }
 
 /// Both keys from a profile of the NCP CLI file: `profile` if named, else `DEFAULT`.

@@ -4,7 +4,8 @@
 //! pattern, which are never selected. Its attributes are declared once, here, and written into
 //! each of those objects.
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use regex::Regex;
@@ -15,7 +16,7 @@ use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, Object, SetOf, ShapeError, optional, required, split};
 
 use super::duration::parse_duration;
-use super::error::{ProviderError, ProviderWarning};
+use super::error::{ProviderError, ProviderWarning, Refusal};
 
 tfplugin::object! {
     /// Which apps of an account to select.
@@ -81,17 +82,15 @@ pub struct Selected {
     pub apps: Vec<AppInfo>,
     pub excluded: usize,
     pub foreign: usize,
-    /// The account names of the apps that belonged to another.
-    pub foreign_names: Names,
     pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
 }
 
 /// Distinct account names: the first five in sorted order, and whether there are others.
 #[derive(Debug, Default)]
-pub struct Names {
-    pub first: BTreeSet<String>,
-    pub others: bool,
+struct Names {
+    first: BTreeSet<String>,
+    others: bool,
 }
 
 impl Names {
@@ -121,9 +120,12 @@ struct Noted {
 }
 
 impl Noted {
+    /// How many of the apps a message names.
+    const NAMED: usize = 10;
+
     fn note(&mut self, app: &AppInfo) {
         self.count += 1;
-        if self.first.len() < 10 {
+        if self.first.len() < Noted::NAMED {
             self.first.push(describe(app));
         }
     }
@@ -167,9 +169,9 @@ fn same_states(now: &Field<SetOf<String>>, then: &Field<SetOf<String>>) -> bool 
 }
 
 impl Selector {
-    /// Checks the arguments that are known: a blank account, a pattern that does not compile, a
-    /// duration that cannot be read, a state YARN does not have (or no state at all), an id to
-    /// exclude that no app can have.
+    /// Checks the arguments that are known: a blank account, name, pattern, queue or workspace, a
+    /// pattern that does not compile, a duration that cannot be read, a state YARN does not have
+    /// (or no state at all), an id to exclude that no app can have.
     pub fn validate(&self) -> Vec<ProviderError> {
         let mut errors = Vec::new();
         if let Field::Known(account) = &self.account_id
@@ -177,11 +179,20 @@ impl Selector {
         {
             errors.push(ProviderError::EmptyArgument { name: Selector::account_id });
         }
-        // A blank exclusion pattern matches every name, and would spare everything unnoticed.
-        if let Field::Known(pattern) = &self.exclude_name_regex
-            && pattern.is_empty()
-        {
-            errors.push(ProviderError::EmptyArgument { name: Selector::exclude_name_regex });
+        // Set but blank: a blank pattern matches every name (taking, or sparing, everything
+        // unnoticed), and a blank name, queue or workspace is a variable left at its default.
+        for (name, field) in [
+            (Selector::name, &self.name),
+            (Selector::name_regex, &self.name_regex),
+            (Selector::queue_name, &self.queue_name),
+            (Selector::workspace_name, &self.workspace_name),
+            (Selector::exclude_name_regex, &self.exclude_name_regex),
+        ] {
+            if let Field::Known(text) = field
+                && text.trim().is_empty()
+            {
+                errors.push(ProviderError::EmptyArgument { name });
+            }
         }
         for (attribute, field) in [
             (Selector::name_regex, &self.name_regex),
@@ -341,108 +352,143 @@ impl Selection {
         })
     }
 
-    /// [`Selection::select`] over a listing, with a warning when it listed an app twice.
-    pub fn select_listed(&self, listing: Listing, owner: &Owner, now: SystemTime) -> Selected {
-        let mut selected = self.select(listing.apps, owner, now);
-        if listing.duplicates > 0 {
-            let account = self.account_id.clone();
-            selected.warnings.push(ProviderWarning::DuplicateApps { account, count: listing.duplicates });
+    /// [`Selection::select`] over a whole `getList` answer: one that says it holds fewer apps
+    /// than there are (its `totalCount`, `total` or `totalRows`) is refused, since a selection
+    /// from part of an account is a teardown that leaves the rest running; entries without a
+    /// usable id are left out, and counted in a warning.
+    pub fn select_listed(
+        &self,
+        listing: Listing,
+        owner: &Owner,
+        now: SystemTime,
+    ) -> Result<Selected, ProviderError> {
+        let Listing { apps, without_id, invalid_ids, entries, claimed } = listing;
+        if let Some(claimed) = claimed
+            && claimed > entries as u64
+        {
+            return Err(ProviderError::PartialListing {
+                attribute: Selector::account_id,
+                account: self.account_id.clone(),
+                entries,
+                claimed,
+            });
         }
-        selected
+        let mut selected = self.select(apps, owner, now)?;
+        if without_id + invalid_ids > 0 {
+            let account = self.account_id.clone();
+            selected.warnings.push(ProviderWarning::UnusableEntries { account, without_id, invalid_ids });
+        }
+        Ok(selected)
     }
 
-    /// The apps of the account that match, as of `now`. `owner` is the `accountName` that tells
-    /// the account's apps from others' (see [`owner_name`]); `None` when none can. A listed app
-    /// whose `accountName` is another is never selected, whatever else matches; one without an
-    /// `accountName` is kept. Both are counted in warnings, and so are apps that match all but
-    /// the age, whose start time cannot be read. The listing is taken, and the apps selected are
-    /// moved out of it: a large listing is not held twice.
-    pub fn select(&self, apps: Vec<AppInfo>, owner: &Owner, now: SystemTime) -> Selected {
-        let Owner { name: owner, ref others, ref unverified } = *owner;
-        let mut labels = self.conditions();
+    /// The apps of the account that match, as of `now`; `owner` tells the account's apps from
+    /// others' (see [`Owner::belongs`]). A listed app of another account is never selected,
+    /// whatever else matches, and a warning counts such apps; if every listed app is another
+    /// account's, nothing can be told apart and the selection fails. An app whose account cannot
+    /// be told that would be selected fails the selection under the provider's account lists, or
+    /// when the listing holds apps of other accounts (then the listing ignored its filter, and
+    /// its other apps may be anyone's); else it is selected, with a warning. An app listed more
+    /// than once is selected only if each of its entries would be, once, as first listed. Apps
+    /// that match all but the age, whose start time cannot be read, are counted in a warning.
+    /// The listing is taken, and the apps selected are moved out of it: a large listing is not
+    /// held twice.
+    pub fn select(
+        &self,
+        apps: Vec<AppInfo>,
+        owner: &Owner,
+        now: SystemTime,
+    ) -> Result<Selected, ProviderError> {
+        let labels = self.conditions();
+        let age_stage = self.age_stage();
+        let mut fates: Vec<Option<Fate>> = apps.iter().map(|app| Some(self.fate(app, owner, now))).collect();
+        let repeated = merge_repeated(&apps, &mut fates);
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
-        let mut unreadable = Noted::default();
-        let mut future = Noted::default();
-        let mut unnamed = 0;
-        let listed = apps.len();
+        let mut foreign_claims = Names::default();
+        let (mut unreadable, mut future, mut unverifiable) =
+            (Noted::default(), Noted::default(), Noted::default());
+        let mut listed = 0;
         let unused = self.unused_exclusions(&apps);
-        for app in apps {
-            let foreign = match owner {
-                Some(owner) => !app.account_name().is_empty() && app.account_name() != owner,
-                // Without a name of its own, an app that carries another account's is still not its.
-                None => others.contains(&app.account_name()),
-            };
-            if foreign {
-                selected.foreign += 1;
-                selected.foreign_names.note(app.account_name());
-                continue;
-            }
-            // Each condition set counts the apps it lets through, in the order of `conditions`.
-            let mut stage = 0;
-            let mut pass = |ok: bool| {
-                if ok {
-                    passed[stage] += 1;
-                    stage += 1;
+        for (app, fate) in apps.into_iter().zip(fates) {
+            // A later entry of an app listed before: its fate is the first entry's.
+            let Some(fate) = fate else { continue };
+            listed += 1;
+            let stages = match fate {
+                Fate::Foreign => {
+                    selected.foreign += 1;
+                    foreign_claims.note(owner.claim_of(&app));
+                    continue;
                 }
-                ok
+                Fate::Unmatched(stages) => stages,
+                Fate::Excluded => labels.len() - 1,
+                Fate::Unverifiable | Fate::Selected => labels.len(),
             };
-            let state = app.state().to_ascii_uppercase();
-            let in_state = match (&self.states, self.unset_states) {
-                (Some(states), _) => Some(states.contains(&state)),
-                (None, UnsetStates::Any) => None,
-                (None, UnsetStates::NotEnded) => Some(!TERMINAL_STATES.contains(&state.as_str())),
-            };
-            let matches = in_state.is_none_or(&mut pass)
-                && self.name.as_ref().is_none_or(|name| pass(app.name() == name))
-                && self.name_regex.as_ref().is_none_or(|pattern| pass(pattern.is_match(app.name())))
-                && self.queue_name.as_ref().is_none_or(|queue| pass(app.queue_name() == queue))
-                && self
-                    .workspace_name
-                    .as_ref()
-                    .is_none_or(|workspace| pass(app.workspace_name() == workspace))
-                && self.running_longer_than.is_none_or(|age| match app.started() {
-                    Some(started) => {
+            passed.iter_mut().take(stages).for_each(|count| *count += 1);
+            match fate {
+                Fate::Unmatched(stage) if Some(stage) == age_stage && !self.excludes(&app) => {
+                    match app.started() {
+                        None => unreadable.note(&app),
                         // A start well after now: a clock off on one side, and no age to compare.
                         // Clocks a few minutes apart are common (signatures allow five).
-                        if started > now + CLOCK_SKEW && !self.excludes(&app) {
-                            future.note(&app);
-                        }
-                        pass(now.duration_since(started).is_ok_and(|running| running > age))
+                        Some(started) if started > now + CLOCK_SKEW => future.note(&app),
+                        Some(_) => {}
                     }
-                    None => {
-                        if !self.excludes(&app) {
-                            unreadable.note(&app);
-                        }
-                        pass(false)
-                    }
-                });
-            if !matches {
-                continue;
-            }
-            if self.has_exclusions() && !pass(!self.excludes(&app)) {
-                selected.excluded += 1;
-            } else {
-                if owner.is_some() && app.account_name().is_empty() {
-                    unnamed += 1;
                 }
-                selected.apps.push(app);
+                Fate::Excluded => selected.excluded += 1,
+                Fate::Unverifiable => {
+                    unverifiable.note(&app);
+                    selected.apps.push(app);
+                }
+                Fate::Selected => selected.apps.push(app),
+                Fate::Foreign | Fate::Unmatched(_) => {}
             }
         }
-        let mut steps: Vec<(String, usize)> = labels.drain(..).zip(passed).collect();
-        if selected.foreign > 0 {
-            steps.insert(0, (format!("of account {:?}", self.account_id), listed - selected.foreign));
-            let count = selected.foreign;
-            selected.warnings.push(ProviderWarning::ForeignApps { account: self.account_id.clone(), count });
+        let account = &self.account_id;
+        if listed > 0 && selected.foreign == listed {
+            return Err(ProviderError::AllForeign {
+                attribute: Selector::account_id,
+                account: account.clone(),
+                listed,
+                claims: foreign_claims.first.into_iter().collect(),
+                others: foreign_claims.others,
+            });
         }
-        if unnamed > 0 {
-            selected
-                .warnings
-                .push(ProviderWarning::UnnamedApps { account: self.account_id.clone(), count: unnamed });
+        if unverifiable.count > 0 && (owner.checked_by.is_some() || selected.foreign > 0) {
+            return Err(ProviderError::UnverifiableApps {
+                attribute: Selector::account_id,
+                account: account.clone(),
+                count: unverifiable.count,
+                first: unverifiable.first,
+                why: owner.why_unverifiable(),
+                refused_by: match owner.checked_by {
+                    Some(setting) => Refusal::Setting(setting),
+                    None => Refusal::OtherAccountsListed(selected.foreign),
+                },
+            });
+        }
+        let mut steps: Vec<(String, usize)> = labels.into_iter().zip(passed).collect();
+        if selected.foreign > 0 {
+            steps.insert(0, (format!("of account {account:?}"), listed - selected.foreign));
+            let count = selected.foreign;
+            selected.warnings.push(ProviderWarning::ForeignApps { account: account.clone(), count });
+        }
+        if repeated.count > 0 {
+            selected.warnings.push(ProviderWarning::DuplicateApps {
+                account: account.clone(),
+                count: repeated.count,
+                first: repeated.first,
+            });
+        }
+        if unverifiable.count > 0 {
+            selected.warnings.push(ProviderWarning::UnverifiableApps {
+                account: account.clone(),
+                count: unverifiable.count,
+                first: unverifiable.first,
+                why: owner.why_unverifiable(),
+            });
         }
         selected.funnel = Funnel { listed, steps };
         selected.warnings.extend(unused);
-        selected.warnings.extend(unverified.clone());
         if unreadable.count > 0 {
             selected.warnings.push(ProviderWarning::UnreadableStart {
                 attribute: Selector::running_longer_than,
@@ -457,7 +503,62 @@ impl Selection {
                 first: future.first,
             });
         }
-        selected
+        Ok(selected)
+    }
+
+    /// What the selection makes of one listed entry: whose it is, then how far it gets through
+    /// the conditions, in the order of [`Selection::conditions`].
+    fn fate(&self, app: &AppInfo, owner: &Owner, now: SystemTime) -> Fate {
+        let verified = match owner.belongs(app) {
+            Belongs::Foreign => return Fate::Foreign,
+            Belongs::Verified => true,
+            Belongs::Unverifiable => false,
+        };
+        let mut stages = 0;
+        let mut pass = |ok: bool| {
+            stages += usize::from(ok);
+            ok
+        };
+        let state = app.state().to_ascii_uppercase();
+        let in_state = match (&self.states, self.unset_states) {
+            (Some(states), _) => Some(states.contains(&state)),
+            (None, UnsetStates::Any) => None,
+            (None, UnsetStates::NotEnded) => Some(!TERMINAL_STATES.contains(&state.as_str())),
+        };
+        let matches = in_state.is_none_or(&mut pass)
+            && self.name.as_ref().is_none_or(|name| pass(app.name() == name))
+            && self.name_regex.as_ref().is_none_or(|pattern| pass(pattern.is_match(app.name())))
+            && self.queue_name.as_ref().is_none_or(|queue| pass(app.queue_name() == queue))
+            && self.workspace_name.as_ref().is_none_or(|workspace| pass(app.workspace_name() == workspace))
+            && self.running_longer_than.is_none_or(|age| {
+                pass(
+                    app.started().is_some_and(|started| {
+                        now.duration_since(started).is_ok_and(|running| running > age)
+                    }),
+                )
+            });
+        if !matches {
+            Fate::Unmatched(stages)
+        } else if self.excludes(app) {
+            Fate::Excluded
+        } else if verified {
+            Fate::Selected
+        } else {
+            Fate::Unverifiable
+        }
+    }
+
+    /// Where the age condition stands among [`Selection::conditions`], when it is set.
+    fn age_stage(&self) -> Option<usize> {
+        self.running_longer_than?;
+        let before = [
+            self.states.is_some() || self.unset_states == UnsetStates::NotEnded,
+            self.name.is_some(),
+            self.name_regex.is_some(),
+            self.queue_name.is_some(),
+            self.workspace_name.is_some(),
+        ];
+        Some(before.into_iter().filter(|set| *set).count())
     }
 
     /// The conditions this selection sets, as a message names what each lets through, in the
@@ -510,6 +611,19 @@ impl Selection {
         })
     }
 
+    /// The exclusions, as messages name them: those set, or that there are none.
+    pub fn exclusions(&self) -> String {
+        let mut set = Vec::new();
+        if !self.exclude_ids.is_empty() {
+            let ids: Vec<String> = self.exclude_ids.iter().map(|id| format!("{id:?}")).collect();
+            set.push(format!("{} = [{}]", Selector::exclude_ids, ids.join(", ")));
+        }
+        if let Some(pattern) = &self.exclude_name_regex {
+            set.push(format!("{} = {:?}", Selector::exclude_name_regex, pattern.as_str()));
+        }
+        if set.is_empty() { "no exclusions".to_string() } else { format!("exclusions {}", set.join(", ")) }
+    }
+
     fn has_exclusions(&self) -> bool {
         !self.exclude_ids.is_empty() || self.exclude_name_regex.is_some()
     }
@@ -519,6 +633,48 @@ impl Selection {
         self.exclude_ids.contains(app.id())
             || self.exclude_name_regex.as_ref().is_some_and(|pattern| pattern.is_match(app.name()))
     }
+}
+
+/// What a selection makes of one listed entry, from the most sparing to the least: the entries
+/// of an app listed more than once take the most sparing of their fates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Fate {
+    /// It says it is another account's.
+    Foreign,
+    /// It failed a condition, after passing this many.
+    Unmatched(usize),
+    /// It matched, and an exclusion spares it.
+    Excluded,
+    /// It matched, but whose it is cannot be told.
+    Unverifiable,
+    Selected,
+}
+
+/// Gives each app listed more than once the most sparing fate of its entries, kept on its first
+/// entry; the later entries' become `None`. Returns the ids listed more than once.
+fn merge_repeated(apps: &[AppInfo], fates: &mut [Option<Fate>]) -> Noted {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(apps.len());
+    let mut repeated = Noted::default();
+    let mut counted = HashSet::new();
+    for (index, app) in apps.iter().enumerate() {
+        match first.entry(app.id()) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(index);
+            }
+            Entry::Occupied(occupied) => {
+                let earlier = *occupied.get();
+                fates[earlier] = fates[earlier].min(fates[index]);
+                fates[index] = None;
+                if counted.insert(earlier) {
+                    repeated.count += 1;
+                    if repeated.first.len() < Noted::NAMED {
+                        repeated.first.push(app.id().to_string());
+                    }
+                }
+            }
+        }
+    }
+    repeated
 }
 
 /// The `accountName` that tells `account`'s apps from those of the other `accounts` the keys see,
@@ -544,46 +700,94 @@ pub fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Res
     }
 }
 
-/// How a listing's apps are told to be the account's: by its `name`, when that is its own;
-/// else only apps that carry another account's name (`others`) are told not to be, and a
-/// warning (`unverified`) says the rest could not be checked.
+/// Whose a listed app is, as far as its entry tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Belongs {
+    /// Its `accountId`, or its `accountName` when that name is the account's alone, says it is
+    /// the account's, and nothing in it says otherwise.
+    Verified,
+    /// Its `accountId` or `accountName` says it is another account's.
+    Foreign,
+    /// Nothing in it tells.
+    Unverifiable,
+}
+
+/// How a listing's apps are told to be an account's: by the `accountId` of their entry, and by
+/// their `accountName`, which tells when the account's name (in `accounts/getList`) is its own;
+/// a name of another account the keys see always says an app is not the account's.
 #[derive(Clone, Debug, Default)]
 pub struct Owner<'a> {
-    name: Option<&'a str>,
+    account_id: &'a str,
+    /// The account's name, empty when it has none.
+    name: &'a str,
+    /// Why the name does not tell the account's apps from others', when it does not.
+    name_unusable: Option<String>,
+    /// The names of the other accounts the keys see.
     others: Vec<&'a str>,
-    unverified: Option<ProviderWarning>,
+    /// The provider's account list, when one is set: an app whose account cannot be told is
+    /// then never selected.
+    checked_by: Option<&'static str>,
 }
 
 impl<'a> Owner<'a> {
-    /// The account's own name, when it tells its apps apart.
-    pub fn name(&self) -> Option<&'a str> {
-        self.name
-    }
-
-    /// How `account`'s apps are told among the `accounts` the keys see; an error when the
-    /// provider's account list (`setting`) asks that apps be checked and they cannot be.
+    /// How `account`'s apps are told among the `accounts` the keys see; `checked_by` is the
+    /// provider's account list, when one is set.
     pub fn of(
         account: &'a AccountInfo,
         accounts: &'a [AccountInfo],
-        setting: Option<&'static str>,
-    ) -> Result<Owner<'a>, ProviderError> {
+        checked_by: Option<&'static str>,
+    ) -> Owner<'a> {
         let others = accounts
             .iter()
             .filter(|other| other.id != account.id && !other.name.is_empty() && other.name != account.name)
             .map(|other| other.name.as_str())
             .collect();
-        match (owner_name(account, accounts), setting) {
-            (Ok(name), _) => Ok(Owner { name: Some(name), others, unverified: None }),
-            (Err(why), Some(setting)) => Err(ProviderError::AccountUnverifiable {
-                setting,
-                subject: format!("the apps of account {:?}", account.id),
-                why,
-            }),
-            (Err(why), None) => Ok(Owner {
-                name: None,
-                others,
-                unverified: Some(ProviderWarning::AccountUnverified { account: account.id.clone(), why }),
-            }),
+        Owner {
+            account_id: &account.id,
+            name: &account.name,
+            name_unusable: owner_name(account, accounts).err(),
+            others,
+            checked_by,
+        }
+    }
+
+    /// Whose `app` is: an `accountId` other than the account's, or an `accountName` that is not
+    /// its name (or, when it has none, that of another account), says another's; an `accountId`
+    /// that is the account's, or its name when the name is its alone, says its own. Only strings
+    /// count (see [`AppInfo::account_id`]).
+    pub fn belongs(&self, app: &AppInfo) -> Belongs {
+        let (id, name) = (app.account_id(), app.account_name());
+        let mut verified = false;
+        if !id.is_empty() {
+            if id != self.account_id {
+                return Belongs::Foreign;
+            }
+            verified = true;
+        }
+        if !name.is_empty() {
+            let foreign = if self.name.is_empty() { self.others.contains(&name) } else { name != self.name };
+            if foreign {
+                return Belongs::Foreign;
+            }
+            verified |= self.name_unusable.is_none();
+        }
+        if verified { Belongs::Verified } else { Belongs::Unverifiable }
+    }
+
+    /// The account an app of another account says it is of, as messages name it.
+    fn claim_of<'b>(&self, app: &'b AppInfo) -> &'b str {
+        if !app.account_id().is_empty() && app.account_id() != self.account_id {
+            app.account_id()
+        } else {
+            app.account_name()
+        }
+    }
+
+    /// Why an app whose entry [`Owner::belongs`] finds unverifiable cannot be told.
+    fn why_unverifiable(&self) -> String {
+        match &self.name_unusable {
+            Some(why) => format!("{why}, and their entries carry no accountId"),
+            None => "their entries carry neither an accountId nor an accountName".to_string(),
         }
     }
 }
@@ -646,12 +850,13 @@ mod tests {
         ]
     }
 
+    /// How account `acc`, named "Analytics", tells its apps, among `others` the keys see.
+    fn analytics(others: &[&'static str]) -> Owner<'static> {
+        Owner { account_id: "acc", name: "Analytics", others: others.to_vec(), ..Owner::default() }
+    }
+
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
-        selector.selection(unset).unwrap().select(
-            apps(),
-            &Owner { name: Some("Analytics"), ..Owner::default() },
-            now(),
-        )
+        selector.selection(unset).unwrap().select(apps(), &analytics(&[]), now()).unwrap()
     }
 
     #[test]
@@ -664,7 +869,8 @@ mod tests {
         let selector =
             Selector { account_id: known("acc"), running_longer_than: known("30m"), ..Selector::default() };
         let selected =
-            selector.selection(UnsetStates::NotEnded).unwrap().select(listed, &Owner::default(), now());
+            selector.selection(UnsetStates::NotEnded).unwrap().select(listed, &analytics(&[]), now());
+        let selected = selected.unwrap();
         assert_eq!(ids(&selected), ["F2"]);
         let [ProviderWarning::FutureStart { count: 1, first, .. }] = &selected.warnings[..] else {
             panic!("{:?}", selected.warnings)
@@ -743,17 +949,60 @@ mod tests {
     }
 
     #[test]
-    fn a_listing_that_named_an_app_twice_is_warned_about() {
+    fn an_app_listed_twice_is_selected_only_if_every_entry_would_be() {
         let selection = with_states(&["RUNNING"]).selection(UnsetStates::Any).unwrap();
-        let owner = Owner { name: Some("Analytics"), ..Owner::default() };
-        let twice = Listing { apps: apps(), duplicates: 2 };
-        let selected = selection.select_listed(twice, &owner, now());
+        let (owner, listing) =
+            (analytics(&["Other"]), |apps| Listing { apps, entries: 7, ..Listing::default() });
+        let mut twice = apps();
+        // A1 again, the same: selected once. A2 again under another account's name, and A5 again
+        // with a name an exclusion matches: both spared, as their second entries would be.
+        twice.push(apps()[0].clone());
+        twice.push(apps()[1].with(Text::AccountName, "Other"));
+        let selected = selection.select_listed(listing(twice.clone()), &owner, now()).unwrap();
+        assert_eq!(ids(&selected), ["A1", "A5"]);
+        let excluding = Selector { exclude_name_regex: known("-spare$"), ..with_states(&["RUNNING"]) };
+        twice.push(apps()[4].with(Text::Name, "env-42-spare"));
+        let listing_of = |apps| Listing { apps, entries: 8, ..Listing::default() };
+        let spared =
+            excluding.selection(UnsetStates::Any).unwrap().select_listed(listing_of(twice), &owner, now());
+        let spared = spared.unwrap();
+        assert_eq!(ids(&spared), ["A1"]);
+        assert_eq!((spared.excluded, spared.foreign), (1, 1));
         assert!(
-            selected.warnings.contains(&ProviderWarning::DuplicateApps { account: "acc".into(), count: 2 })
+            spared.warnings.contains(&ProviderWarning::DuplicateApps {
+                account: "acc".into(),
+                count: 3,
+                first: vec!["A1".into(), "A2".into(), "A5".into()],
+            }),
+            "{:?}",
+            spared.warnings
         );
-        let once = selection.select_listed(Listing { apps: apps(), duplicates: 0 }, &owner, now());
+        // Each app counts once in the funnel.
+        assert_eq!(spared.funnel.listed, 5);
+        let once = selection.select_listed(listing(apps()), &owner, now()).unwrap();
         assert!(!once.warnings.iter().any(|w| matches!(w, ProviderWarning::DuplicateApps { .. })));
-        assert_eq!(ids(&once), ids(&selected));
+    }
+
+    #[test]
+    fn a_listing_that_holds_part_of_the_apps_it_counts_is_refused() {
+        let selection = with_states(&["RUNNING"]).selection(UnsetStates::Any).unwrap();
+        let partial = Listing { apps: apps(), entries: 5, claimed: Some(30), ..Listing::default() };
+        let refused = selection.select_listed(partial, &analytics(&[]), now());
+        let Err(error @ ProviderError::PartialListing { entries: 5, claimed: 30, .. }) = refused else {
+            panic!("{refused:?}")
+        };
+        assert!(error.to_diagnostic().detail.contains("holds 5 of 30 apps"), "{error:?}");
+        let whole = Listing { apps: apps(), entries: 7, claimed: Some(7), without_id: 1, invalid_ids: 1 };
+        let selected = selection.select_listed(whole, &analytics(&[]), now()).unwrap();
+        assert!(
+            selected.warnings.contains(&ProviderWarning::UnusableEntries {
+                account: "acc".into(),
+                without_id: 1,
+                invalid_ids: 1
+            }),
+            "{:?}",
+            selected.warnings
+        );
     }
 
     #[test]
@@ -800,6 +1049,24 @@ mod tests {
             matches!(&blank.validate()[..], [ProviderError::EmptyArgument { name: "exclude_name_regex" }]),
             "a blank exclusion pattern would spare every app"
         );
+        // A blank pattern would take every app; a blank name, queue or workspace is a variable
+        // left at its default.
+        let blanks = Selector {
+            name: known(""),
+            name_regex: known(""),
+            queue_name: known(" "),
+            workspace_name: known("\t"),
+            ..with_states(&["RUNNING"])
+        };
+        let refused: Vec<&str> = blanks
+            .validate()
+            .iter()
+            .map(|error| match error {
+                ProviderError::EmptyArgument { name } => *name,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(refused, ["name", "name_regex", "queue_name", "workspace_name"]);
         let bad_pattern = Selector { exclude_name_regex: known("(prod"), ..with_states(&["RUNNING"]) };
         assert!(matches!(
             &bad_pattern.validate()[..],
@@ -839,75 +1106,118 @@ mod tests {
     }
 
     #[test]
-    fn only_the_apps_of_the_account_are_selected_and_an_unknown_account_is_refused() {
+    fn an_entry_is_the_accounts_only_if_nothing_in_it_says_otherwise() {
+        let entry = |id: &str, name: &str| {
+            AppInfo::default().with(Text::Id, "A1").with(Text::AccountId, id).with(Text::AccountName, name)
+        };
+        let named = analytics(&["Other"]);
+        let nameless = Owner { name: "", name_unusable: Some("no name".into()), ..analytics(&["Other"]) };
+        let shared = Owner { name_unusable: Some("shares its name".into()), ..analytics(&["Other"]) };
+        use Belongs::{Foreign, Unverifiable, Verified};
+        for (id, name, by_name, without_name, sharing) in [
+            ("acc", "Analytics", Verified, Verified, Verified),
+            ("acc", "", Verified, Verified, Verified),
+            ("", "Analytics", Verified, Unverifiable, Unverifiable),
+            ("", "", Unverifiable, Unverifiable, Unverifiable),
+            ("other", "Analytics", Foreign, Foreign, Foreign),
+            ("other", "", Foreign, Foreign, Foreign),
+            ("acc", "Other", Foreign, Foreign, Foreign),
+            ("", "Other", Foreign, Foreign, Foreign),
+            // A name no account the keys see has: not the account's own name, if it has one.
+            ("", "Unheard", Foreign, Unverifiable, Foreign),
+            ("acc", "Unheard", Foreign, Verified, Foreign),
+        ] {
+            let app = entry(id, name);
+            assert_eq!(named.belongs(&app), by_name, "{id:?} {name:?} by name");
+            assert_eq!(nameless.belongs(&app), without_name, "{id:?} {name:?} without a name");
+            assert_eq!(shared.belongs(&app), sharing, "{id:?} {name:?} with a shared name");
+        }
+    }
+
+    #[test]
+    fn apps_of_other_accounts_are_never_selected_and_unverifiable_ones_only_when_nothing_is_off() {
         let selection =
             Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
         let mut listed = apps();
-        listed[0] = listed[0].with(Text::AccountName, "Other");
         listed[1] = listed[1].with(Text::AccountName, "");
-        let selected =
-            selection.select(listed.clone(), &Owner { name: Some("Analytics"), ..Owner::default() }, now());
-        assert_eq!(ids(&selected), ["A2", "A3", "A4", "A5"]);
-        assert_eq!(selected.foreign, 1);
-        assert!(
-            selected.warnings.contains(&ProviderWarning::ForeignApps { account: "acc".into(), count: 1 })
-        );
-        assert!(
-            selected.warnings.contains(&ProviderWarning::UnnamedApps { account: "acc".into(), count: 1 })
-        );
-        // An app without an account name that is not selected is not worth the warning.
-        let named = Selector { account_id: known("acc"), name: known("nothing-here"), ..Selector::default() };
-        let none = named.selection(UnsetStates::Any).unwrap().select(
-            listed.clone(),
-            &Owner { name: Some("Analytics"), ..Owner::default() },
-            now(),
-        );
-        assert!(none.apps.is_empty());
-        assert!(
-            !none.warnings.iter().any(|w| matches!(w, ProviderWarning::UnnamedApps { .. })),
-            "{:?}",
-            none.warnings
-        );
-        assert_eq!(selected.funnel.to_string(), "5 listed; 4 of account \"acc\"");
-        assert_eq!(selected.foreign_names.first, BTreeSet::from(["Other".to_string()]));
-        assert!(!selected.foreign_names.others);
-        // Of many other accounts, the first five names in order are kept, each once, and whether
-        // there are others.
-        let foreign = |names: &[&str]| {
-            let many: Vec<AppInfo> =
-                names.iter().map(|name| apps()[0].with(Text::AccountName, name)).collect();
-            let owner = Owner { name: Some("Analytics"), ..Owner::default() };
-            let all_foreign = selection.select(many, &owner, now());
-            assert_eq!((all_foreign.foreign, all_foreign.apps.len()), (names.len(), 0));
-            let Names { first, others } = all_foreign.foreign_names;
-            (first.into_iter().collect::<Vec<_>>(), others)
+        // Alone, an app whose account cannot be told is kept, with a warning naming it.
+        let kept = selection.select(listed.clone(), &analytics(&["Other"]), now()).unwrap();
+        assert_eq!(ids(&kept), ["A1", "A2", "A3", "A4", "A5"]);
+        let [ProviderWarning::UnverifiableApps { count: 1, first, why, .. }] = &kept.warnings[..] else {
+            panic!("{:?}", kept.warnings)
+        };
+        assert_eq!(first, &["A2 (env-42-train)"]);
+        assert!(why.contains("neither an accountId nor an accountName"), "{why}");
+        // Under an account list, it fails the selection before anything is killed.
+        let checked = Owner { checked_by: Some("allowed_account_ids"), ..analytics(&["Other"]) };
+        let refused = selection.select(listed.clone(), &checked, now());
+        let Err(error @ ProviderError::UnverifiableApps { count: 1, .. }) = refused else {
+            panic!("{refused:?}")
+        };
+        assert!(error.to_diagnostic().detail.contains("allowed_account_ids asks"), "{error:?}");
+        // So it does when the same listing holds an app of another account, even by id alone.
+        listed[0] = listed[0].with(Text::AccountId, "prod-account").with(Text::AccountName, "");
+        let refused = selection.select(listed.clone(), &analytics(&[]), now());
+        let Err(error @ ProviderError::UnverifiableApps { count: 1, .. }) = refused else {
+            panic!("{refused:?}")
+        };
+        assert!(error.to_diagnostic().detail.contains("holds 1 app(s) of other accounts"), "{error:?}");
+        // An unverifiable app that would not be selected anyway is no matter.
+        let named = Selector { account_id: known("acc"), name: known("env-7-etl"), ..Selector::default() };
+        let one = named.selection(UnsetStates::Any).unwrap().select(listed.clone(), &analytics(&[]), now());
+        let one = one.unwrap();
+        assert_eq!((ids(&one), one.foreign), (vec!["A3"], 1));
+        assert_eq!(one.funnel.to_string(), "5 listed; 4 of account \"acc\"; 1 named \"env-7-etl\"");
+        assert!(one.warnings.contains(&ProviderWarning::ForeignApps { account: "acc".into(), count: 1 }));
+        // An account without a name of its own tells its apps by their accountId only.
+        let nameless_account = AccountInfo { name: String::new(), ..account() };
+        let accounts = [nameless_account.clone(), AccountInfo { id: "other".into(), name: "Other".into() }];
+        let nameless = Owner::of(&nameless_account, &accounts, None);
+        let by_id = apps().into_iter().map(|app| app.with(Text::AccountId, "acc")).collect();
+        assert_eq!(ids(&selection.select(by_id, &nameless, now()).unwrap()).len(), 5);
+        let by_name = selection.select(apps(), &nameless, now()).unwrap();
+        let [ProviderWarning::UnverifiableApps { count: 5, why, .. }] = &by_name.warnings[..] else {
+            panic!("{:?}", by_name.warnings)
+        };
+        assert!(why.contains("no name to check apps against, and their entries carry no accountId"), "{why}");
+    }
+
+    #[test]
+    fn a_listing_of_other_accounts_apps_only_is_refused() {
+        let selection =
+            Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
+        let foreign = |claims: &[(&str, &str)]| {
+            let many: Vec<AppInfo> = claims
+                .iter()
+                .enumerate()
+                .map(|(n, (id, name))| {
+                    let app = apps()[0].with(Text::Id, &format!("F{n}"));
+                    app.with(Text::AccountId, id).with(Text::AccountName, name)
+                })
+                .collect();
+            match selection.select(many, &analytics(&[]), now()) {
+                Err(ProviderError::AllForeign { claims, others, .. }) => (claims, others),
+                other => panic!("{other:?}"),
+            }
         };
         let five = ["A", "B", "C", "D", "E"].map(String::from).to_vec();
-        assert_eq!(foreign(&["F", "E", "D", "C", "B", "A", "A"]), (five.clone(), true));
-        assert_eq!(foreign(&["A", "B", "C", "D", "E", "Z"]), (five.clone(), true));
-        assert_eq!(foreign(&["E", "D", "C", "B", "A", "E", "A"]), (five, false));
-        // With no name to tell the account's apps by, they are all kept.
-        assert_eq!(ids(&selection.select(listed.clone(), &Owner::default(), now())).len(), 5);
-        // Still, an app carrying another account's name is not the account's.
-        let others = Owner { others: vec!["Other"], ..Owner::default() };
-        assert_eq!(ids(&selection.select(listed.clone(), &others, now())), ["A2", "A3", "A4", "A5"]);
+        let names = |names: &[&'static str]| names.iter().map(|name| ("", *name)).collect::<Vec<_>>();
+        assert_eq!(foreign(&names(&["F", "E", "D", "C", "B", "A", "A"])), (five.clone(), true));
+        assert_eq!(foreign(&names(&["A", "B", "C", "D", "E", "Z"])), (five.clone(), true));
+        assert_eq!(foreign(&names(&["E", "D", "C", "B", "A", "E", "A"])), (five, false));
+        assert_eq!(foreign(&[("prod-account", "")]), (vec!["prod-account".to_string()], false));
+        assert!(selection.select(Vec::new(), &analytics(&[]), now()).unwrap().apps.is_empty());
+    }
 
-        // The name tells the account's apps apart only if it is the account's alone.
+    #[test]
+    fn an_account_the_keys_do_not_see_is_refused_and_a_name_tells_only_when_it_is_the_accounts_own() {
+        let selection =
+            Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
         let twin = AccountInfo { id: "acc2".into(), name: "Analytics".into() };
         let nameless = AccountInfo { name: String::new(), ..account() };
         assert_eq!(owner_name(&account(), &[account()]), Ok("Analytics"));
         assert!(owner_name(&account(), &[account(), twin.clone()]).unwrap_err().contains("shares its name"));
         assert!(owner_name(&nameless, std::slice::from_ref(&nameless)).unwrap_err().contains("no name"));
-        let (ours, with_twin) = (account(), [account(), twin]);
-        let owner = Owner::of(&ours, &with_twin, None).unwrap();
-        assert!(
-            owner.name.is_none()
-                && matches!(owner.unverified, Some(ProviderWarning::AccountUnverified { .. }))
-        );
-        let kept = selection.select(listed, &owner, now());
-        assert!(kept.warnings.iter().any(|w| matches!(w, ProviderWarning::AccountUnverified { .. })));
-        let refused = Owner::of(&ours, &with_twin, Some("allowed_account_ids"));
-        assert!(matches!(refused, Err(ProviderError::AccountUnverifiable { .. })), "{refused:?}");
 
         let seen: Vec<AccountInfo> =
             (1..=12).map(|n| AccountInfo { id: format!("other{n}"), name: String::new() }).collect();
@@ -962,6 +1272,12 @@ mod tests {
         };
         assert_eq!(now.changed_from(&before), ["workspace_name", "exclude_ids", "exclude_name_regex"]);
         assert!(before.changed_from(&before).is_empty());
+        // As messages name the exclusions a destroy uses.
+        assert_eq!(before.selection(UnsetStates::NotEnded).unwrap().exclusions(), "no exclusions");
+        assert_eq!(
+            now.selection(UnsetStates::NotEnded).unwrap().exclusions(),
+            "exclusions exclude_ids = [\"A1\"], exclude_name_regex = \"^prod-\""
+        );
     }
 
     #[test]

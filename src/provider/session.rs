@@ -12,7 +12,7 @@ use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 
 use super::audit::AuditLog;
 use super::config::ResolvedConfig;
-use super::error::{KillFailure, ProviderError};
+use super::error::{KillFailure, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillReport};
 use super::memory::KillMemory;
 
@@ -122,11 +122,14 @@ impl Session {
         }
     }
 
-    /// When the provider's account list is set, reads `kill`'s app and refuses it if its account
-    /// is one the list refuses, or cannot be told: the app has no `accountName`, no account the
-    /// keys see has that name, or several do and the list refuses one of them. An app DataForest
-    /// does not know passes: the kill finds out what that means. Answers whether it found the app,
-    /// so that a caller that must know it exists need not read it again.
+    /// When the provider's account list is set, reads `kill`'s app and refuses it unless its
+    /// account is one the list permits: the account its `accountId` names, else the account
+    /// whose name its `accountName` is. An app whose account cannot be told is refused too, and
+    /// nothing is sent: DataForest does not know it (to other keys an app does not exist, so a
+    /// kill could not be checked), its answer names no account, its two account fields disagree,
+    /// no account these keys see has its `accountName`, or several do and the list refuses one of
+    /// them. Answers whether it read the app (only when a list is set), so that a caller that
+    /// must know it exists need not read it again.
     pub async fn check_app_account(
         &self,
         kill: &Kill,
@@ -150,7 +153,7 @@ impl Session {
             };
             let accounts =
                 self.accounts(client).await.map_err(looked_up("the accounts these keys see".into()))?;
-            Ok(Some((app.account_name().to_string(), accounts)))
+            Ok(Some((app, accounts)))
         };
         let found = tokio::select! {
             biased;
@@ -159,19 +162,42 @@ impl Session {
                 found.map_err(|_| kill.failed(KillFailure::TimedOut { limit: kill.limit }))??
             }
         };
-        let Some((name, accounts)) = found else { return Ok(false) };
-        let named: Vec<&str> = accounts
-            .iter()
-            .filter(|account| !name.is_empty() && account.name == name)
-            .map(|account| account.id.as_str())
-            .collect();
         let unverifiable = |why: String| ProviderError::AccountUnverifiable {
             setting,
             subject: format!("AI app {:?}", kill.app_id),
             why,
         };
+        let Some((app, accounts)) = found else {
+            return Err(unverifiable(
+                "DataForest does not know it (getDetail answered \"no such element\"), so its account cannot be \
+                 read; to keys of another account an app does not exist"
+                    .to_string(),
+            ));
+        };
+        let (id, name) = (app.account_id(), app.account_name());
+        if !id.is_empty() {
+            // Its id says whose it is; a name beside it must not say otherwise.
+            let fits = name.is_empty()
+                || match accounts.iter().find(|account| account.id == id) {
+                    Some(account) if !account.name.is_empty() => account.name == name,
+                    _ => !accounts.iter().any(|account| account.name == name),
+                };
+            if !fits {
+                return Err(unverifiable(format!(
+                    "its accountId {id:?} and its accountName {name:?} name different accounts"
+                )));
+            }
+            return self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| true);
+        }
+        let named: Vec<&str> = accounts
+            .iter()
+            .filter(|account| !name.is_empty() && account.name == name)
+            .map(|account| account.id.as_str())
+            .collect();
         match named[..] {
-            [] if name.is_empty() => Err(unverifiable("DataForest gives it no accountName".to_string())),
+            [] if name.is_empty() => {
+                Err(unverifiable("DataForest gives it neither an accountId nor an accountName".to_string()))
+            }
             [] => Err(unverifiable(format!("no account these keys see is named {name:?}, its accountName"))),
             [id] => self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| true),
             ref several if several.iter().all(|id| self.config.accounts.permits(id)) => Ok(true),
@@ -179,6 +205,23 @@ impl Session {
                 "accounts {} share its accountName {name:?}, and the list refuses some of them",
                 several.join(", ")
             ))),
+        }
+    }
+
+    /// Whether warnings of kills that did less than asked, or could not check something, are
+    /// errors (the provider's `strict`).
+    pub fn strict(&self) -> bool {
+        self.config.strict
+    }
+
+    /// Under `strict`, the first of `warnings` that says something could not be checked or
+    /// would be left undone, as the error that stops a kill before it starts.
+    pub fn refuse_shortfalls(&self, warnings: &[ProviderWarning]) -> Result<(), ProviderError> {
+        match warnings.iter().find(|warning| self.strict() && warning.is_shortfall()) {
+            Some(warning) => {
+                Err(ProviderError::Strict { warning: Box::new(warning.clone()), before_kill: true })
+            }
+            None => Ok(()),
         }
     }
 

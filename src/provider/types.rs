@@ -192,8 +192,24 @@ fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<Diagnosti
     errors.into_iter().map(|error| error.to_diagnostic()).collect()
 }
 
-fn warnings(warnings: &[ProviderWarning]) -> Vec<Diagnostic> {
-    warnings.iter().map(ProviderWarning::to_diagnostic).collect()
+/// What a call tells of its `said` warnings: each as a warning, except that under the
+/// provider's `strict` those that say a kill did less than asked, or that something could not be
+/// checked, are errors. The second value says whether any is.
+fn told(context: &Context, said: Vec<ProviderWarning>) -> (Vec<Diagnostic>, bool) {
+    let strict = context.session().is_ok_and(|session| session.strict());
+    let mut failed = false;
+    let diagnostics = said
+        .into_iter()
+        .map(|warning| {
+            if strict && warning.is_shortfall() {
+                failed = true;
+                ProviderError::Strict { warning: Box::new(warning), before_kill: false }.to_diagnostic()
+            } else {
+                warning.to_diagnostic()
+            }
+        })
+        .collect();
+    (diagnostics, failed)
 }
 
 /// The schema of a type whose object is `T`: its attributes and blocks as `T` declares them.
@@ -239,27 +255,30 @@ impl<T: ResourceType> Served<T> {
         context: &Context,
         prior: &Value,
         proposed: &Value,
-    ) -> Result<PlannedChange, ProviderError> {
-        let prior = decode_nullable::<T>(prior)?;
-        let Some(proposed) = decode_nullable::<T>(proposed)? else {
-            let said = T::preview(context, prior.as_ref(), None).await;
-            return Ok(PlannedChange {
-                planned_state: Value::Null,
-                requires_replace: Vec::new(),
-                warnings: warnings(&said),
-            });
+    ) -> Result<PlannedChange, Vec<Diagnostic>> {
+        let prior = decode_nullable::<T>(prior).map_err(|error| diagnostics([error]))?;
+        let proposed = decode_nullable::<T>(proposed).map_err(|error| diagnostics([error]))?;
+        let (planned, requires_replace) = match proposed {
+            Some(proposed) => {
+                let Plan { planned, requires_replace } = T::plan(prior.as_ref(), &proposed);
+                // Settings still unknown (or a provider not yet configured) are checked at apply.
+                if let Ok(session) = context.session()
+                    && let Some(refused) = planned.check_at_plan(&session).into_iter().next()
+                {
+                    return Err(diagnostics([refused]));
+                }
+                (Some(planned), requires_replace)
+            }
+            None => (None, Vec::new()),
         };
-        let Plan { planned, requires_replace } = T::plan(prior.as_ref(), &proposed);
-        // Settings still unknown (or a provider not yet configured) are checked at apply.
-        if let Ok(session) = context.session()
-            && let Some(refused) = planned.check_at_plan(&session).into_iter().next()
-        {
-            return Err(refused);
+        let said = T::preview(context, prior.as_ref(), planned.as_ref()).await;
+        let (warnings, failed) = told(context, said);
+        if failed {
+            return Err(warnings);
         }
-        let said = T::preview(context, prior.as_ref(), Some(&planned)).await;
         Ok(PlannedChange {
-            warnings: warnings(&said),
-            planned_state: planned.to_value(),
+            warnings,
+            planned_state: planned.map_or(Value::Null, |planned| planned.to_value()),
             requires_replace: requires_replace
                 .into_iter()
                 .map(|name| vec![PathStep::Attribute(name.to_string())])
@@ -275,13 +294,19 @@ impl<T: ResourceType> Served<T> {
             Err(error) => Err(error.into()),
         };
         match applied {
-            Ok(Applied { state, warnings: said }) => AppliedChange {
-                new_state: Some(state.map_or(Value::Null, |state| state.to_value())),
-                diagnostics: warnings(&said),
-            },
+            Ok(Applied { state, warnings: said }) => {
+                let (diagnostics, failed) = told(&context, said);
+                let new_state = match state {
+                    Some(state) => Some(state.to_value()),
+                    // A destroy that `strict` fails keeps the resource, for the next destroy.
+                    None if failed => None,
+                    None => Some(Value::Null),
+                };
+                AppliedChange { new_state, diagnostics }
+            }
             Err(ApplyError { error, state, warnings: said }) => AppliedChange {
                 new_state: state.map(|state| state.to_value()),
-                diagnostics: warnings(&said).into_iter().chain(diagnostics([error])).collect(),
+                diagnostics: told(&context, said).0.into_iter().chain(diagnostics([error])).collect(),
             },
         }
     }
@@ -317,9 +342,7 @@ impl<T: ResourceType> Resource for Served<T> {
         prior: &'a Value,
         proposed: &'a Value,
     ) -> BoxFuture<'a, Result<PlannedChange, Vec<Diagnostic>>> {
-        Box::pin(async move {
-            Self::planned(&context, prior, proposed).await.map_err(|error| diagnostics([error]))
-        })
+        Box::pin(async move { Self::planned(&context, prior, proposed).await })
     }
 
     fn apply<'a>(
@@ -338,16 +361,18 @@ fn data_config<T: DataSourceType>(config: &Value) -> Result<T, ProviderError> {
 }
 
 impl<T: DataSourceType> Served<T> {
+    /// The read, with its warnings apart (a deferred read has none).
     async fn read_data(
-        context: Context,
+        context: &Context,
         config: &Value,
         deferral_allowed: bool,
-    ) -> Result<DataRead, ProviderError> {
+    ) -> Result<(DataRead, Vec<ProviderWarning>), ProviderError> {
         let query = data_config::<T>(config)?;
         let stop = context.running()?;
         let session = match context.session() {
             Err(ProviderError::ProviderConfigUnknown { .. }) if deferral_allowed => {
-                return Ok(DataRead::DeferredForProviderConfig(query.unknown_result().to_msgpack()));
+                let deferred = DataRead::DeferredForProviderConfig(query.unknown_result().to_msgpack());
+                return Ok((deferred, Vec::new()));
             }
             session => session?,
         };
@@ -368,7 +393,7 @@ impl<T: DataSourceType> Served<T> {
             // Only a runtime shutting down cancels a blocking task.
             Err(_) => return Err(ProviderError::Interrupted),
         };
-        Ok(DataRead::Read { state, warnings: warnings(&said) })
+        Ok((DataRead::Read { state, warnings: Vec::new() }, said))
     }
 }
 
@@ -395,7 +420,14 @@ impl<T: DataSourceType> DataSource for Served<T> {
         deferral_allowed: bool,
     ) -> BoxFuture<'a, Result<DataRead, Vec<Diagnostic>>> {
         Box::pin(async move {
-            Self::read_data(context, config, deferral_allowed).await.map_err(|error| diagnostics([error]))
+            let (read, said) = Self::read_data(&context, config, deferral_allowed)
+                .await
+                .map_err(|error| diagnostics([error]))?;
+            match (told(&context, said), read) {
+                ((diagnostics, true), _) => Err(diagnostics),
+                ((warnings, false), DataRead::Read { state, .. }) => Ok(DataRead::Read { state, warnings }),
+                (_, deferred) => Ok(deferred),
+            }
         })
     }
 }
@@ -441,10 +473,10 @@ impl<T: ActionType> Action for Served<T> {
         progress: &'a mut (dyn FnMut(String) + Send),
     ) -> BoxFuture<'a, Vec<Diagnostic>> {
         Box::pin(async move {
-            match Self::invoked(context, config, progress).await {
-                Ok(said) => warnings(&said),
+            match Self::invoked(context.clone(), config, progress).await {
+                Ok(said) => told(&context, said).0,
                 Err(ActionError { error, warnings: said }) => {
-                    warnings(&said).into_iter().chain(diagnostics([error])).collect()
+                    told(&context, said).0.into_iter().chain(diagnostics([error])).collect()
                 }
             }
         })

@@ -44,6 +44,7 @@ impl ActionType for AppsKillAction {
 
     fn validate(&self) -> Vec<ProviderError> {
         let mut errors = self.selector.validate();
+        errors.extend(bulk::check_scope(&self.selector, &self.settings));
         errors.extend(self.settings.validate());
         errors.extend(self.limit().err());
         errors
@@ -70,14 +71,8 @@ impl ActionType for AppsKillAction {
             for app in &selected.apps {
                 report(format!("Would kill {}", describe(app)));
                 let entry = Entry {
-                    entry_point: AppsKillAction::TYPE_NAME,
-                    phase: Some(Phase::Action),
-                    account: Some(&selection.account_id),
-                    app_id: app.id(),
-                    app_name: Some(app.name()),
                     outcome: Some(Outcome::WouldKill),
-                    state: Some(app.state()),
-                    ..Entry::default()
+                    ..Entry::listed(AppsKillAction::TYPE_NAME, Phase::Action, &selection.account_id, app)
                 };
                 if let Some(warning) = audit.and_then(|log| log.append(&entry))
                     && warnings.is_empty()

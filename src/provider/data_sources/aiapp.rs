@@ -22,7 +22,12 @@ tfplugin::object! {
         name: Field<String> => computed("The app's name."),
         state: Field<String> => computed("The app's state, such as `RUNNING` or `KILLED`."),
         final_status: Field<String> => computed("The app's final status, such as `UNDEFINED` or `KILLED`."),
-        account_name: Field<String> => computed("The DataForest account's name."),
+        account_id: Field<String> => computed(
+            "The DataForest account's id, when DataForest gives it as a string (its listing may not); else empty.",
+        ),
+        account_name: Field<String> => computed(
+            "The DataForest account's name, when DataForest gives it as a string; else empty.",
+        ),
         queue_name: Field<String> => computed("The YARN queue."),
         workspace_name: Field<String> => computed("The workspace."),
         started_at: Field<String> => computed("When the app started, as DataForest reports it."),
@@ -34,12 +39,13 @@ tfplugin::object! {
 }
 
 /// Each text attribute of [`App`] and the text of [`AppInfo`] it holds.
-const TEXTS: [(&str, Text); 10] = [
+const TEXTS: [(&str, Text); Text::ALL.len()] = [
     (App::id, Text::Id),
     (App::app_id, Text::AppId),
     (App::name, Text::Name),
     (App::state, Text::State),
     (App::final_status, Text::FinalStatus),
+    (App::account_id, Text::AccountId),
     (App::account_name, Text::AccountName),
     (App::queue_name, Text::QueueName),
     (App::workspace_name, Text::WorkspaceName),
@@ -69,6 +75,7 @@ impl App {
             name: text(app.name()),
             state: text(app.state()),
             final_status: text(app.final_status()),
+            account_id: text(app.account_id()),
             account_name: text(app.account_name()),
             queue_name: text(app.queue_name()),
             workspace_name: text(app.workspace_name()),
@@ -89,6 +96,7 @@ impl App {
             &self.name,
             &self.state,
             &self.final_status,
+            &self.account_id,
             &self.account_name,
             &self.queue_name,
             &self.workspace_name,
@@ -134,6 +142,7 @@ impl DataSourceType for App {
             name: Field::Unknown,
             state: Field::Unknown,
             final_status: Field::Unknown,
+            account_id: Field::Unknown,
             account_name: Field::Unknown,
             queue_name: Field::Unknown,
             workspace_name: Field::Unknown,

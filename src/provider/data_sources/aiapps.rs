@@ -125,12 +125,12 @@ impl DataSourceType for AppList {
         let accounts =
             session.accounts(client).await.map_err(failed("the accounts these keys see".to_string()))?;
         let account = selection.account_in(&accounts)?;
-        let owner = Owner::of(account, &accounts, session.account_setting())?;
+        let owner = Owner::of(account, &accounts, session.account_setting());
         let listing = client
             .list_apps(&selection.account_id)
             .await
             .map_err(failed(format!("the apps of account {:?}", selection.account_id)))?;
-        let selected = selection.select_listed(listing, &owner, now);
+        let selected = selection.select_listed(listing, &owner, now)?;
         let ids = selected.apps.iter().map(|app| Field::Known(app.id().to_string())).collect();
         let found =
             AppList { apps: Field::Known(Found(selected.apps)), ids: Field::Known(ids), ..self.clone() };

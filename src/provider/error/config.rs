@@ -85,6 +85,10 @@ pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
                  to, or unset it."
             ),
         ),
+        ConfigError::InvalidStrict { value, source } => Diagnostic::error(
+            "Invalid strict",
+            format!("strict must be true or false, not {value:?} (in {source})."),
+        ),
         ConfigError::BothAccountLists { allowed, forbidden } => Diagnostic::error(
             "Conflicting account lists",
             format!(

@@ -12,7 +12,7 @@ pub mod warning;
 use std::time::Duration;
 
 use crate::ncp::ApiError;
-use crate::protocol::diagnostic::{Diagnostic, PathStep};
+use crate::protocol::diagnostic::{Diagnostic, PathStep, Severity};
 use crate::protocol::object::ShapeError;
 use crate::protocol::value::DecodeError;
 
@@ -101,16 +101,44 @@ pub enum ProviderError {
         subject: String,
         why: String,
     },
-    /// Every app DataForest listed for `account` (in `attribute`) carries another accountName
-    /// than its `owner` name: `names`, the first few.
+    /// Every app DataForest listed for `account` (in `attribute`) says it is another account's:
+    /// `claims`, the first few accounts they name.
     AllForeign {
         attribute: &'static str,
         account: String,
-        owner: String,
         listed: usize,
-        /// The first five names, in sorted order, and whether the apps carry others.
-        names: Vec<String>,
+        /// The first five accounts named, in sorted order, and whether the apps name others.
+        claims: Vec<String>,
         others: bool,
+    },
+    /// Apps that would be selected (`count`, the first named) whose entries do not tell whether
+    /// they are `account`'s (`why`), where that is refused: nothing is killed.
+    UnverifiableApps {
+        attribute: &'static str,
+        account: String,
+        count: usize,
+        first: Vec<String>,
+        why: String,
+        refused_by: Refusal,
+    },
+    /// A listing of `account` that says it holds fewer apps (`entries`) than there are
+    /// (`claimed`): nothing is selected from it.
+    PartialListing {
+        attribute: &'static str,
+        account: String,
+        entries: usize,
+        claimed: u64,
+    },
+    /// A bulk kill whose selector sets no condition beyond the account, without `all_apps`.
+    AccountWide {
+        attribute: &'static str,
+        conditions: Vec<&'static str>,
+    },
+    /// A warning that the provider's `strict` makes an error; `before_kill`: it was raised before
+    /// any kill, so nothing was killed.
+    Strict {
+        warning: Box<ProviderWarning>,
+        before_kill: bool,
     },
     /// At a destroy, the keys see no `account` (in `attribute`), yet DataForest lists `count`
     /// apps for it.
@@ -248,6 +276,15 @@ pub enum ProviderError {
         supported: i64,
     },
     UnexpectedUpdate,
+}
+
+/// Why apps whose account cannot be told are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The provider's account list (this setting) asks that every app be checked.
+    Setting(&'static str),
+    /// The same listing holds this many apps of other accounts: it ignored its account filter.
+    OtherAccountsListed(usize),
 }
 
 /// Why a bulk kill left apps unattempted.
@@ -418,18 +455,70 @@ impl ProviderError {
                      told to belong to a permitted account: {why}. Nothing was sent to DataForest."
                 ),
             ),
-            ProviderError::AllForeign { attribute, account, owner, listed, names, others } => Diagnostic::error(
+            ProviderError::AllForeign { attribute, account, listed, claims, others } => Diagnostic::error(
                 "Apps of other accounts only",
                 format!(
-                    "DataForest listed {listed} app(s) for account {account:?}, and not one carries its name \
-                     {owner:?} as accountName (they carry {}), so none can be told to be the account's and \
-                     nothing was selected or killed. Check {attribute}; if the names differ only in form, report \
-                     it.",
-                    names.iter().map(|name| format!("{name:?}")).collect::<Vec<_>>().join(", ")
+                    "DataForest listed {listed} app(s) for account {account:?}, and every one says it is another \
+                     account's (their accountId or accountName names {}), so none can be told to be the account's \
+                     and nothing was selected or killed. Check {attribute}; if the names differ only in form, \
+                     report it.",
+                    claims.iter().map(|name| format!("{name:?}")).collect::<Vec<_>>().join(", ")
                         + if *others { " and others" } else { "" }
                 ),
             )
             .at_attribute(attribute),
+            ProviderError::UnverifiableApps { attribute, account, count, first, why, refused_by } => {
+                let because = match refused_by {
+                    Refusal::Setting(setting) => {
+                        format!("the provider's {setting} asks that every app's account be checked")
+                    }
+                    Refusal::OtherAccountsListed(foreign) => format!(
+                        "the same listing holds {foreign} app(s) of other accounts, so it ignored its account \
+                         filter and these may be anyone's"
+                    ),
+                };
+                Diagnostic::error(
+                    "Account of apps unverifiable",
+                    format!(
+                        "{count} app(s) listed for account {account:?} would be selected, but their account cannot \
+                         be told: {why}. Since {because}, nothing was selected or killed: {}{}. Check the keys and \
+                         {attribute}; if DataForest's listing lost its account fields, report it.",
+                        first.join(", "),
+                        if *count > first.len() { ", ..." } else { "" }
+                    ),
+                )
+                .at_attribute(attribute)
+            }
+            ProviderError::PartialListing { attribute, account, entries, claimed } => Diagnostic::error(
+                "Partial listing",
+                format!(
+                    "DataForest's listing of account {account:?} holds {entries} of {claimed} apps (its count says \
+                     {claimed}), so a selection from it could leave matching apps running: nothing was selected or \
+                     killed. Run again; if it persists, narrow the selection or report it."
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::AccountWide { attribute, conditions } => Diagnostic::error(
+                "Selector takes the whole account",
+                format!(
+                    "This selector sets no condition beyond account_id, so it would kill every app of the account \
+                     that is still running (up to max_apps). Set one of {} to narrow it, or set {attribute} = true \
+                     if every running app of the account is meant (exclusions still apply).",
+                    conditions.join(", ")
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::Strict { warning, before_kill } => {
+                let mut diagnostic = warning.to_diagnostic();
+                diagnostic.severity = Severity::Error;
+                diagnostic.detail.push_str(if *before_kill {
+                    " The provider's strict setting makes this an error, raised before any kill: nothing was \
+                     killed."
+                } else {
+                    " The provider's strict setting makes this an error."
+                });
+                diagnostic
+            }
             ProviderError::AccountUnlisted { attribute, account, count } => Diagnostic::error(
                 "Account not listed",
                 format!(

@@ -76,19 +76,27 @@ pub enum ProviderWarning {
     /// Listed apps whose `accountName` names another account than `account`: they were not
     /// selected.
     ForeignApps { account: String, count: usize },
-    /// The apps of `account` cannot be told from other accounts' by name: `why`. They were
-    /// selected as the listing for the account returned them.
-    AccountUnverified { account: String, why: String },
-    /// `count` entries of `account`'s listing repeated an app listed before them: each app was
-    /// taken once, as first listed.
-    DuplicateApps { account: String, count: usize },
-    /// Selected apps with no `accountName`: they could not be checked against `account`.
-    UnnamedApps { account: String, count: usize },
+    /// Selected apps (`count`, the first named) whose entries do not tell whether they are
+    /// `account`'s: `why`. They were selected as the listing for the account returned them.
+    UnverifiableApps { account: String, count: usize, first: Vec<String>, why: String },
+    /// `count` apps of `account`'s listing were listed more than once (`first`, their ids): each
+    /// was selected only if every entry for it would have been.
+    DuplicateApps { account: String, count: usize, first: Vec<String> },
+    /// Entries of `account`'s listing that no kill can be sent to: without an id, or with one no
+    /// app can have.
+    UnusableEntries { account: String, without_id: usize, invalid_ids: usize },
+    /// After the kill, `count` apps of `account` match that it did not kill (`first` named):
+    /// started, or listed, after its selection.
+    MatchAfterKill { account: String, count: usize, first: Vec<String> },
+    /// The listing after the kill, which looks for apps that match now, failed: why.
+    AfterKillCheckFailed { account: String, reason: String },
     /// At destroy, the keys see `account` no more: there is nothing they can kill.
     AccountGone { attribute: &'static str, account: String },
     /// What a planned kill (at the apply, or at the destroy) would take now: how many apps of
     /// `account` match, how many more were excluded, and the first of them.
     /// `funnel` says how many each condition left, when nothing matched.
+    /// `recorded`: at a destroy's plan, the exclusions of the selector recorded at the last
+    /// apply, which the destroy uses.
     Preview {
         later: LaterRun,
         account: String,
@@ -96,6 +104,7 @@ pub enum ProviderWarning {
         excluded: usize,
         first: Vec<String>,
         funnel: String,
+        recorded: Option<String>,
     },
     /// Exclusions that spare nothing the listing holds: ids it does not list, and a pattern no
     /// app's name matches. A typo there spares nothing.
@@ -107,9 +116,16 @@ pub enum ProviderWarning {
     /// Lines of the audit log at `path` could not be written (`reason`): those of the apps
     /// `lost`.
     AuditIncomplete { path: String, reason: String, lost: Vec<String> },
-    /// A destroy hook's kill: `count` apps of `account` killed (the first of them named), and
-    /// the audit log that records each, when there is one and it took every line.
-    DestroyKilled { account: String, count: usize, first: Vec<String>, audit_log: AuditRecord },
+    /// A destroy hook's kill: `count` apps of `account` killed (the first of them named), the
+    /// exclusions of the recorded selector it used, and the audit log that records each, when
+    /// there is one and it took every line.
+    DestroyKilled {
+        account: String,
+        count: usize,
+        first: Vec<String>,
+        recorded: String,
+        audit_log: AuditRecord,
+    },
     /// A selection that, as it stands, `later` would refuse: more apps (`count`) than the cap
     /// or fewer than the floor (`attribute`, `bound`) allow.
     /// `ceiling`: the most `attribute` may be set to.
@@ -123,7 +139,43 @@ pub enum ProviderWarning {
     },
 }
 
+/// What a destroy hook's messages say of the selector its destroy uses: the one recorded at the
+/// last apply, with `exclusions` (as [`ProviderWarning::Preview`]'s `recorded` words them).
+fn recorded_selector(exclusions: &str) -> String {
+    format!(
+        "The destroy selects with the selector recorded at the last apply ({exclusions}): Terraform sends no \
+         configuration with a destroy, so a selector or exclusion changed since then counts only once it has \
+         been applied."
+    )
+}
+
 impl ProviderWarning {
+    /// Whether this warning says that a kill did less than asked, or that something could not be
+    /// checked: the provider's `strict` makes each such warning an error.
+    pub fn is_shortfall(&self) -> bool {
+        match self {
+            ProviderWarning::UnreadableStart { .. }
+            | ProviderWarning::FutureStart { .. }
+            | ProviderWarning::ForeignApps { .. }
+            | ProviderWarning::UnverifiableApps { .. }
+            | ProviderWarning::DuplicateApps { .. }
+            | ProviderWarning::UnusableEntries { .. }
+            | ProviderWarning::AccountGone { .. }
+            | ProviderWarning::AppGone { .. }
+            | ProviderWarning::UnusedExclusions { .. }
+            | ProviderWarning::PreviewFailed { .. }
+            | ProviderWarning::NothingMatched { .. }
+            | ProviderWarning::MatchAfterKill { .. }
+            | ProviderWarning::AfterKillCheckFailed { .. }
+            | ProviderWarning::AuditIncomplete { .. } => true,
+            ProviderWarning::AlreadyEnded { .. }
+            | ProviderWarning::VanishedWhileWaiting { .. }
+            | ProviderWarning::Preview { .. }
+            | ProviderWarning::DestroyKilled { .. }
+            | ProviderWarning::WouldBeRefused { .. } => false,
+        }
+    }
+
     pub fn to_diagnostic(&self) -> Diagnostic {
         let (diagnostic, attribute) = match self {
             ProviderWarning::AlreadyEnded { app_id, attribute, state, uncertain, record } => {
@@ -202,34 +254,71 @@ impl ProviderWarning {
                 ),
                 None,
             ),
-            ProviderWarning::DuplicateApps { account, count } => (
+            ProviderWarning::DuplicateApps { account, count, first } => (
                 Diagnostic::warning(
                     "Apps listed twice",
                     format!(
-                        "DataForest's listing of account {account:?} repeated {count} app(s) it had listed before; \
-                         each app was taken once, as first listed. Report it if it persists."
+                        "DataForest's listing of account {account:?} named {count} app(s) more than once: {}{}. Each \
+                         was selected only if every entry for it would have been, so an entry that spares an app \
+                         (another account, an excluded name) spares it. Report it if it persists.",
+                        first.join(", "),
+                        if *count > first.len() { ", ..." } else { "" }
                     ),
                 ),
                 None,
             ),
-            ProviderWarning::UnnamedApps { account, count } => (
+            ProviderWarning::UnverifiableApps { account, count, first, why } => (
                 Diagnostic::warning(
                     "Account of apps unchecked",
                     format!(
-                        "{count} selected app(s) could not be checked against account {account:?}: DataForest gave \
-                         no accountName for them. They were selected as the listing for that account returned \
-                         them."
+                        "{count} selected app(s) could not be checked against account {account:?}: {why}. They were \
+                         selected as the listing for that account returned them: {}{}. Set allowed_account_ids \
+                         (or strict) to refuse such apps instead.",
+                        first.join(", "),
+                        if *count > first.len() { ", ..." } else { "" }
                     ),
                 ),
                 None,
             ),
-            ProviderWarning::AccountUnverified { account, why } => (
+            ProviderWarning::UnusableEntries { account, without_id, invalid_ids } => {
+                let mut parts = Vec::new();
+                if *without_id > 0 {
+                    parts.push(format!("{without_id} without an id"));
+                }
+                if *invalid_ids > 0 {
+                    parts.push(format!("{invalid_ids} whose id no AI app can have"));
+                }
+                (
+                    Diagnostic::warning(
+                        "Listing entries without an app id",
+                        format!(
+                            "DataForest's listing of account {account:?} held {}: no kill is sent to them and they \
+                             were left out. Report it if it persists.",
+                            parts.join(" and ")
+                        ),
+                    ),
+                    None,
+                )
+            }
+            ProviderWarning::MatchAfterKill { account, count, first } => (
                 Diagnostic::warning(
-                    "Account of apps unchecked",
+                    format!("{count} app(s) match now that were not there before"),
                     format!(
-                        "The apps listed for account {account:?} cannot be told from other accounts' by their \
-                         accountName: {why}. They were selected as the listing for that account returned them; \
-                         set allowed_account_ids to refuse such a listing instead."
+                        "After the kill, {count} app(s) of account {account:?} match that it did not kill (started, \
+                         or first listed, after its selection), and they are still running: {}{}. Raise \
+                         settle_rounds to kill such apps too, or run the kill again.",
+                        first.join(", "),
+                        if *count > first.len() { ", ..." } else { "" }
+                    ),
+                ),
+                Some("settle_rounds"),
+            ),
+            ProviderWarning::AfterKillCheckFailed { account, reason } => (
+                Diagnostic::warning(
+                    "No check after the kill",
+                    format!(
+                        "After the kill, listing account {account:?} again, to find apps that started meanwhile, \
+                         failed: {reason} Apps that started during the kill may still be running."
                     ),
                 ),
                 None,
@@ -268,7 +357,7 @@ impl ProviderWarning {
                     Some(*attribute),
                 )
             }
-            ProviderWarning::Preview { later, account, count, excluded, first, funnel } => {
+            ProviderWarning::Preview { later, account, count, excluded, first, funnel, recorded } => {
                 let when = match later {
                     LaterRun::Apply | LaterRun::RealRun => "at this apply",
                     LaterRun::Destroy => "at the destroy",
@@ -288,7 +377,11 @@ impl ProviderWarning {
                         format!(
                             "{count} app(s) of account {account:?} match now{excluded}, to be killed {when}{named}. \
                              The selection runs again when the kill runs, so apps started or ended by then count \
-                             as they are then."
+                             as they are then.{}",
+                            recorded
+                                .as_deref()
+                                .map(|exclusions| format!(" {}", recorded_selector(exclusions)))
+                                .unwrap_or_default()
                         ),
                     ),
                     None,
@@ -363,7 +456,7 @@ impl ProviderWarning {
                     None,
                 )
             }
-            ProviderWarning::DestroyKilled { account, count, first, audit_log } => {
+            ProviderWarning::DestroyKilled { account, count, first, recorded, audit_log } => {
                 let more = if *count > first.len() {
                     format!(", and {} more", count - first.len())
                 } else {
@@ -381,10 +474,17 @@ impl ProviderWarning {
                 (
                     Diagnostic::warning(
                         format!("Destroy killed {count} app(s) of account {account:?}"),
-                        format!(
-                            "The destroy killed {count} app(s) of account {account:?}: {}{more}. {record}",
-                            first.join(", ")
-                        ),
+                        match count {
+                            0 => format!(
+                                "The destroy killed no app of account {account:?}. {}",
+                                recorded_selector(recorded)
+                            ),
+                            _ => format!(
+                                "The destroy killed {count} app(s) of account {account:?}: {}{more}. {record} {}",
+                                first.join(", "),
+                                recorded_selector(recorded)
+                            ),
+                        },
                     ),
                     None,
                 )

@@ -81,6 +81,7 @@ impl ResourceType for AppsKill {
 
     fn validate(&self) -> Vec<ProviderError> {
         let mut errors = self.selector.validate();
+        errors.extend(bulk::check_scope(&self.selector, &self.settings));
         errors.extend(self.kills_on_destroy().err());
         errors.extend(self.settings.validate());
         errors.extend(lifecycle::check_timeouts(&self.timeouts, AppsKill::timeouts));
@@ -160,6 +161,9 @@ impl ResourceType for AppsKill {
                 excluded: selected.excluded,
                 first: selected.apps.iter().take(PREVIEWED_APPS).map(describe).collect(),
                 funnel: selected.funnel.to_string(),
+                // A destroy's plan: Terraform sends no configuration, and the destroy uses the
+                // selector in state.
+                recorded: planned.is_none().then(|| selection.exclusions()),
             });
         }
         warnings.extend(bulk::refusal(&selected, &settings, later));
@@ -193,22 +197,21 @@ impl ResourceType for AppsKill {
                 )?;
                 let mut warnings = outcome.warnings;
                 let killed = bulk::killed_names(&outcome.done);
-                if !killed.is_empty() {
-                    let complete = !warnings
-                        .iter()
-                        .any(|warning| matches!(warning, ProviderWarning::AuditIncomplete { .. }));
-                    let audit_log = match context.session()?.audit_path() {
-                        None => AuditRecord::None,
-                        Some(path) if complete => AuditRecord::Complete(path.display().to_string()),
-                        Some(path) => AuditRecord::Incomplete(path.display().to_string()),
-                    };
-                    warnings.push(ProviderWarning::DestroyKilled {
-                        account: selection.account_id.clone(),
-                        count: killed.len(),
-                        first: killed.into_iter().take(PREVIEWED_APPS).collect(),
-                        audit_log,
-                    });
-                }
+                let complete = !warnings
+                    .iter()
+                    .any(|warning| matches!(warning, ProviderWarning::AuditIncomplete { .. }));
+                let audit_log = match context.session()?.audit_path() {
+                    None => AuditRecord::None,
+                    Some(path) if complete => AuditRecord::Complete(path.display().to_string()),
+                    Some(path) => AuditRecord::Incomplete(path.display().to_string()),
+                };
+                warnings.push(ProviderWarning::DestroyKilled {
+                    account: selection.account_id.clone(),
+                    count: killed.len(),
+                    first: killed.into_iter().take(PREVIEWED_APPS).collect(),
+                    recorded: selection.exclusions(),
+                    audit_log,
+                });
                 Ok(Applied { state: None, warnings })
             }
             (_, None) => Ok(Applied { state: None, warnings: Vec::new() }),
@@ -228,6 +231,9 @@ impl ResourceType for AppsKill {
                     selection.account_id,
                     bulk::excluded_note(selected.excluded)
                 ));
+                // Under `strict`, what the selection could not check fails the hook now, before it
+                // is recorded: a tainted hook would be replaced, and its destroy would kill.
+                context.session()?.refuse_shortfalls(&selected.warnings)?;
                 let mut warnings = selected.warnings.clone();
                 warnings.extend(bulk::refusal(&selected, &settings, LaterRun::Destroy));
                 Ok(Applied { state: Some(AppsKill { killed: Field::Null, ..planned }), warnings })
@@ -251,6 +257,9 @@ impl AppsKill {
     /// The apps to select and how to kill them, in `phase`.
     pub fn bulk(&self, phase: Phase) -> Result<(Selection, BulkSettings), ProviderError> {
         let limit = lifecycle::timeout(&self.timeouts, AppsKill::timeouts, phase)?;
+        if let Some(error) = bulk::check_scope(&self.selector, &self.settings) {
+            return Err(error);
+        }
         let settings = self.settings.resolve(limit)?;
         Ok((self.selector.selection(UnsetStates::NotEnded)?, settings))
     }
@@ -358,9 +367,68 @@ mod tests {
 
     fn config(account: &str) -> AppsKill {
         AppsKill {
-            selector: Flat(Selector { account_id: known(account), ..Selector::default() }),
+            selector: Flat(Selector {
+                account_id: known(account),
+                name_regex: known("^env-42-"),
+                ..Selector::default()
+            }),
             ..AppsKill::default()
         }
+    }
+
+    #[test]
+    fn a_selector_of_the_whole_account_needs_all_apps_which_takes_no_condition() {
+        let whole = AppsKill {
+            selector: Flat(Selector { account_id: known("acc"), ..Selector::default() }),
+            ..AppsKill::default()
+        };
+        let refused = whole.validate();
+        let [error @ ProviderError::AccountWide { attribute: "all_apps", .. }] = &refused[..] else {
+            panic!("{refused:?}")
+        };
+        let detail = error.to_diagnostic().detail;
+        assert!(
+            detail.contains("name, name_regex, queue_name, workspace_name, states, running_longer_than"),
+            "{detail}"
+        );
+        assert!(whole.bulk(Phase::Destroy).is_err(), "a destroy of such a recorded selector is refused too");
+        let all_apps = |value: Field<bool>| AppsKill {
+            settings: Flat(KillSettings { all_apps: value, ..KillSettings::default() }),
+            ..whole.clone()
+        };
+        assert!(all_apps(Field::Known(true)).validate().is_empty());
+        assert!(all_apps(Field::Known(true)).bulk(Phase::Create).is_ok());
+        assert!(matches!(&all_apps(Field::Known(false)).validate()[..], [ProviderError::AccountWide { .. }]));
+        assert!(all_apps(Field::Unknown).validate().is_empty(), "checked once known");
+        // With exclusions, all_apps still says what is meant.
+        let sparing = AppsKill {
+            selector: Flat(Selector {
+                exclude_ids: Field::Known(crate::protocol::object::SetOf(vec![known("A1")])),
+                ..whole.selector.0.clone()
+            }),
+            ..all_apps(Field::Known(true))
+        };
+        assert!(sparing.validate().is_empty());
+        // A condition not known yet may be set: it passes until it is known.
+        let later = AppsKill {
+            selector: Flat(Selector { queue_name: Field::Unknown, ..whole.selector.0.clone() }),
+            ..whole.clone()
+        };
+        assert!(later.validate().is_empty());
+        // all_apps with a condition is a contradiction.
+        let both = AppsKill { settings: all_apps(Field::Known(true)).settings, ..config("acc") };
+        assert!(matches!(
+            &both.validate()[..],
+            [ProviderError::Conflicting { first: "name_regex", second: "all_apps" }]
+        ));
+        let states = AppsKill {
+            selector: Flat(Selector {
+                states: Field::Known(crate::protocol::object::SetOf(vec![known("RUNNING")])),
+                ..whole.selector.0.clone()
+            }),
+            ..whole
+        };
+        assert!(states.validate().is_empty(), "states is a condition");
     }
 
     #[test]
