@@ -124,6 +124,53 @@ pub struct Call {
     pub signed_ms: Option<u64>,
 }
 
+/// How `aiapps/getList` may misbehave, as a gateway in front of DataForest (or a release of it)
+/// could; each is off by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListQuirks {
+    /// Answer with the apps of every account, as a gateway that dropped the `search` filter
+    /// would.
+    pub ignore_account: bool,
+    /// Leave these fields (`accountName`, `accountId`, ...) out of every entry.
+    pub strip: Vec<String>,
+    /// List every app twice.
+    pub repeat: bool,
+    /// Answer `totalCount` as this many more than the entries listed: a page of a longer list.
+    pub hidden: Option<usize>,
+    /// Answer success without `contents`.
+    pub no_contents: bool,
+    /// Entries listed after the apps, as given.
+    pub extra: Vec<JsonValue>,
+}
+
+impl ListQuirks {
+    /// Parses one quirk, as `--list-quirk` takes it: `ignore-account`, `strip=FIELD`, `repeat`,
+    /// `hidden=N`, `no-contents` or `extra=JSON` (an entry), added to these.
+    pub fn add(&mut self, spec: &str) -> Result<(), String> {
+        match spec.trim().split_once('=') {
+            Some(("strip", field)) => self.strip.push(field.to_string()),
+            Some(("hidden", count)) => {
+                self.hidden = Some(count.parse().map_err(|_| format!("bad count in {spec:?}"))?);
+            }
+            Some(("extra", entry)) => {
+                self.extra.push(serde_json::from_str(entry).map_err(|e| format!("{spec:?}: {e}"))?);
+            }
+            _ => match spec.trim() {
+                "ignore-account" => self.ignore_account = true,
+                "repeat" => self.repeat = true,
+                "no-contents" => self.no_contents = true,
+                _ => {
+                    return Err(format!(
+                        "unknown list quirk {spec:?}: use ignore-account, strip=FIELD, repeat, hidden=N, \
+                         no-contents or extra=JSON"
+                    ));
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
 /// A scripted failure, answered to a kill instead of the real thing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -180,9 +227,8 @@ struct Inner {
     apps: BTreeMap<String, App>,
     /// Accounts with no app yet, by id, with their names; the accounts of apps are known too.
     accounts: BTreeMap<String, String>,
-    /// `aiapps/getList` answers with the apps of every account, as a gateway that dropped the
-    /// `search` filter would.
-    list_ignores_account: bool,
+    /// How `aiapps/getList` misbehaves, if it does.
+    list_quirks: ListQuirks,
     calls: Vec<Call>,
     /// Faults queued for the kills of each app.
     faults: BTreeMap<String, VecDeque<Fault>>,
@@ -278,7 +324,12 @@ impl Simulator {
 
     /// Makes `aiapps/getList` answer with every account's apps, whatever account was asked for.
     pub fn set_list_ignores_account(&self, ignores: bool) {
-        self.lock().list_ignores_account = ignores;
+        self.lock().list_quirks.ignore_account = ignores;
+    }
+
+    /// Makes `aiapps/getList` misbehave as `quirks` say, from the next call on.
+    pub fn set_list_quirks(&self, quirks: ListQuirks) {
+        self.lock().list_quirks = quirks;
     }
 
     /// Adds an app, or replaces the one with the same id.
@@ -644,15 +695,37 @@ fn kill(inner: &mut Inner, id: &str) -> Response {
 }
 
 fn get_list(inner: &Inner, search: &ListSearch) -> Response {
-    let contents: Vec<&App> = inner
+    let quirks = &inner.list_quirks;
+    if quirks.no_contents {
+        return Json(json!({ "success": true, "message": "" })).into_response();
+    }
+    let mut contents: Vec<JsonValue> = inner
         .apps
         .values()
         .filter(|app| {
-            inner.list_ignores_account
+            quirks.ignore_account
                 || search.account_id.as_ref().is_none_or(|account| &app.account_id == account)
         })
+        .map(|app| {
+            let mut entry = serde_json::to_value(app).unwrap_or(JsonValue::Null);
+            if let Some(fields) = entry.as_object_mut() {
+                for field in &quirks.strip {
+                    fields.remove(field);
+                }
+            }
+            entry
+        })
         .collect();
-    Json(json!({ "success": true, "message": "", "contents": contents })).into_response()
+    if quirks.repeat {
+        contents.extend(contents.clone());
+    }
+    contents.extend(quirks.extra.iter().cloned());
+    let mut answer = json!({ "success": true, "message": "" });
+    if let Some(hidden) = quirks.hidden {
+        answer["totalCount"] = json!(contents.len() + hidden);
+    }
+    answer["contents"] = JsonValue::Array(contents);
+    Json(answer).into_response()
 }
 
 fn get_detail(inner: &Inner, id: &str) -> Response {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use dataforest_sim::tls::SimTls;
-use dataforest_sim::{App, Fault, Simulator};
+use dataforest_sim::{App, Fault, ListQuirks, Simulator};
 
 const USAGE: &str =
     "usage: dataforest-sim [--listen ADDR] [--access-key KEY] [--secret-key KEY] [--app ID]... [--apps FILE]
@@ -23,6 +23,10 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
                       retry-after=N, success-false, garbage, delay=DURATION, hang or reset
   --detail-fault ID=F[,F...]
                       the same for the next getDetail calls of app ID
+  --list-quirk Q      make getList misbehave (repeatable): ignore-account (every account's apps),
+                      strip=FIELD (leave FIELD out of every entry, e.g. accountName), repeat (list
+                      every app twice), hidden=N (totalCount N more than the entries), no-contents
+                      (success without contents), extra=JSON (list this entry after the apps)
   --tls               serve HTTPS, with a certificate from a CA made at start
   --tls-name NAME     the host name or IP address the certificate is for (default localhost); an
                       IPv6 address may come in brackets ([::1]); needs --tls
@@ -37,6 +41,7 @@ struct Options {
     apps: Vec<App>,
     faults: Vec<(String, Vec<Fault>)>,
     detail_faults: Vec<(String, Vec<Fault>)>,
+    list_quirks: ListQuirks,
     kill_takes: std::time::Duration,
     latency: std::time::Duration,
     tls: bool,
@@ -56,6 +61,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         apps: Vec::new(),
         faults: Vec::new(),
         detail_faults: Vec::new(),
+        list_quirks: ListQuirks::default(),
         kill_takes: std::time::Duration::ZERO,
         latency: std::time::Duration::ZERO,
         tls: false,
@@ -83,6 +89,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--latency" => options.latency = duration(&flag, &value()?)?,
             "--fault" => options.faults.push(faults(&flag, &value()?)?),
             "--detail-fault" => options.detail_faults.push(faults(&flag, &value()?)?),
+            "--list-quirk" => options.list_quirks.add(&value()?)?,
             "--tls" => options.tls = true,
             "--generate" => options.generate = value()?.parse().map_err(|e| format!("--generate: {e}"))?,
             "--tls-name" => {
@@ -146,6 +153,7 @@ fn main() -> ExitCode {
     for (id, faults) in options.detail_faults {
         simulator.fail_details(&id, faults);
     }
+    simulator.set_list_quirks(options.list_quirks);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -209,6 +217,28 @@ mod tests {
         }
         let options = parsed(&["--tls", "--tls-name", "df.test", "--ca-out", "ca.pem"]).unwrap();
         assert_eq!((options.tls_name.as_str(), options.ca_out.is_some()), ("df.test", true));
+    }
+
+    #[test]
+    fn list_quirks_add_up() {
+        let options = parsed(&[
+            "--list-quirk",
+            "ignore-account",
+            "--list-quirk",
+            "strip=accountName",
+            "--list-quirk",
+            "hidden=20",
+            "--list-quirk",
+            r#"extra={"id":"~~~"}"#,
+        ])
+        .unwrap();
+        let quirks = options.list_quirks;
+        assert!(quirks.ignore_account && !quirks.repeat && !quirks.no_contents);
+        assert_eq!((quirks.strip, quirks.hidden), (vec!["accountName".to_string()], Some(20)));
+        assert_eq!(quirks.extra, [serde_json::json!({"id": "~~~"})]);
+        for bad in ["hidden=x", "extra={", "sideways"] {
+            assert!(parsed(&["--list-quirk", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -171,3 +171,31 @@ async fn a_kill_can_take_time_to_end_the_app() {
     let (_, detail) = post(&base, "/api/v2/aiapps/getDetail", json!({"id": "Run1"}), SK, now_ms()).await;
     assert_eq!((detail["state"].as_str(), detail["finalStatus"].as_str()), (Some("KILLED"), Some("KILLED")));
 }
+
+#[tokio::test]
+async fn a_listing_misbehaves_as_its_quirks_say() {
+    let (simulator, base) = start().await;
+    let list = || {
+        post(&base, "/api/v2/aiapps/getList", json!({"search": {"accountId": "df-account"}}), SK, now_ms())
+    };
+    let (status, body) = list().await;
+    assert_eq!(status, 200);
+    let ids = |body: &Json| -> Vec<String> {
+        body["contents"].as_array().unwrap().iter().map(|entry| entry["id"].to_string()).collect()
+    };
+    assert_eq!(ids(&body), ["\"Run1\""]);
+    assert!(body.get("totalCount").is_none());
+    let mut quirks = dataforest_sim::ListQuirks::default();
+    for quirk in ["ignore-account", "strip=accountName", "repeat", "hidden=5", r#"extra={"id":"~~~"}"#] {
+        quirks.add(quirk).unwrap();
+    }
+    simulator.set_list_quirks(quirks);
+    let (_, body) = list().await;
+    assert_eq!(ids(&body), ["\"Run1\"", "\"Run2\"", "\"Run1\"", "\"Run2\"", "\"~~~\""]);
+    assert_eq!(body["totalCount"], 10);
+    let entry = &body["contents"][1];
+    assert!(entry.get("accountName").is_none() && entry["accountId"] == "other", "{entry}");
+    simulator.set_list_quirks(dataforest_sim::ListQuirks { no_contents: true, ..Default::default() });
+    let (status, body) = list().await;
+    assert_eq!((status, body), (200, json!({"success": true, "message": ""})));
+}

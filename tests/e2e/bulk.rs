@@ -716,7 +716,22 @@ resource "ncloud_dataforest_aiapp_kill" "later" {
     };
     assert_eq!(reads("Sel03"), 1, "the account check's read serves the check that the app exists");
     workspace.write_main(&hooks.replace("Sel03", "Ghost1"));
-    workspace.apply_fails().assert_contains("Cannot arm the kill at destroy");
+    workspace
+        .apply_fails()
+        .assert_contains("Account not verifiable")
+        .assert_contains("DataForest does not know it");
+
+    // An app whose getDetail answers 404 has no account to check: no kill is sent, even though
+    // the app is there and running.
+    sim.simulator.put_app(app("Sel06", "env-42-hidden", "gpu", "RUNNING", started(HOUR)));
+    sim.simulator.fail_details("Sel06", [Fault::Status(404)]);
+    workspace.write_main(&hooks.replace("Sel03", "Sel06").replace("\"destroy\"", "\"create\""));
+    workspace
+        .apply_fails()
+        .assert_contains("Account not verifiable")
+        .assert_contains(r#"AI app "Sel06" cannot be told to belong to a permitted account"#);
+    assert_eq!(sim.simulator.kill_calls("Sel06"), 0, "nothing is sent");
+    assert_eq!(sim.state_of("Sel06"), "RUNNING");
 
     // From the environment, a deny list.
     let mut workspace = Workspace::new(
@@ -811,10 +826,10 @@ resource "ncloud_dataforest_aiapp_kill" "theirs" {
 }
 "#;
     let workspace = Workspace::new(terraform, &sim, single);
-    workspace
-        .apply_fails()
-        .assert_contains("Account not verifiable")
-        .assert_contains("accounts acc1, acc2 share its accountName \"shared\"");
+    // Its accountId tells, where its accountName cannot.
+    workspace.apply_fails().assert_contains(
+        r#"AI app "Their1" belongs to account "acc2", which the provider's allowed_account_ids refuses"#,
+    );
     assert_eq!(sim.simulator.kill_calls("Their1"), 0);
 
     // Every app a listing returns is another account's: the names do not line up, nothing goes.
@@ -829,13 +844,13 @@ resource "ncloud_dataforest_aiapp_kill" "theirs" {
     let bulk = r#"
 resource "ncloud_dataforest_aiapps_kill" "teardown" {
   account_id = "acc1"
+  all_apps   = true
 }
 "#;
     let workspace = Workspace::new(terraform, &sim, bulk);
-    workspace
-        .apply_fails()
-        .assert_contains("Apps of other accounts only")
-        .assert_contains(r#"not one carries its name "Analytics""#);
+    workspace.apply_fails().assert_contains("Apps of other accounts only").assert_contains(
+        r#"every one says it is another account's (their accountId or accountName names "acc2")"#,
+    );
     assert_eq!(sim.simulator.kill_calls("Their2"), 0);
 });
 

@@ -280,10 +280,11 @@ async fn a_listing_slower_than_the_time_out_ends_with_it() {
     harness.configure(harness.provider_block(string(&endpoint))).await;
     // A dry run first: the accounts the keys see are asked once a run and kept, so that the
     // slow call below is the listing itself.
-    let dry_run = [("account_id", string("df-account")), ("dry_run", Value::Bool(true))];
+    let whole = [("account_id", string("df-account")), ("all_apps", Value::Bool(true))];
+    let dry_run = [whole.as_slice(), &[("dry_run", Value::Bool(true))]].concat();
     assert!(invoke_bulk(&mut harness, &dry_run).await.1.is_empty());
     simulator.set_latency(Duration::from_secs(30));
-    let fields = [("account_id", string("df-account")), ("timeout", string("2s"))];
+    let fields = [whole.as_slice(), &[("timeout", string("2s"))]].concat();
     let (took, failed) = invoke_bulk(&mut harness, &fields).await;
     assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "took {took:?}");
     let [(summary, detail)] = &failed[..] else { panic!("{failed:?}") };
