@@ -389,9 +389,18 @@ async fn kill_rounds(
     for round in 0..=settings.settle_rounds + 1 {
         if round > 0 {
             // A settle round, or after the last one, the check that nothing is left. Without
-            // settle rounds, that check only looks, and says what it found.
+            // settle rounds, that check only looks, and says what it found; it has nothing to
+            // look for when nothing was killed.
             let looking = settings.settle_rounds == 0;
-            let again = match select_any(context, selection, settings, deadline, progress).await {
+            if looking && taken.is_empty() {
+                break;
+            }
+            let listed = if looking {
+                list_and_select(context, selection, deadline, settings.limit).await.map(|(_, again)| again)
+            } else {
+                select_any(context, selection, settings, deadline, progress).await
+            };
+            let again = match listed {
                 Ok(again) => again,
                 Err(error) if looking => {
                     let reason = error.to_diagnostic().detail;

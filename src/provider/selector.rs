@@ -787,7 +787,7 @@ impl<'a> Owner<'a> {
     fn why_unverifiable(&self) -> String {
         match &self.name_unusable {
             Some(why) => format!("{why}, and their entries carry no accountId"),
-            None => "their entries carry neither an accountId nor an accountName".to_string(),
+            None => "their entries carry no accountId and no accountName, as text".to_string(),
         }
     }
 }
@@ -1147,7 +1147,7 @@ mod tests {
             panic!("{:?}", kept.warnings)
         };
         assert_eq!(first, &["A2 (env-42-train)"]);
-        assert!(why.contains("neither an accountId nor an accountName"), "{why}");
+        assert!(why.contains("no accountId and no accountName, as text"), "{why}");
         // Under an account list, it fails the selection before anything is killed.
         let checked = Owner { checked_by: Some("allowed_account_ids"), ..analytics(&["Other"]) };
         let refused = selection.select(listed.clone(), &checked, now());

@@ -472,20 +472,6 @@ resource "ncloud_dataforest_aiapps_kill" "hook" {
     assert_eq!(sim.state_of("Sel02"), "KILLED");
 });
 
-/// Starts `app` in the simulator as soon as a kill of `trigger` arrives, as a scheduler starting
-/// apps during a teardown does.
-fn start_when_killed(sim: &Sim, trigger: &'static str, app: App) -> std::thread::JoinHandle<()> {
-    let simulator = sim.simulator.clone();
-    std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while simulator.kill_calls(trigger) == 0 {
-            assert!(std::time::Instant::now() < deadline, "no kill of {trigger} arrived");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        simulator.put_app(app);
-    })
-}
-
 const SETTLE: &str = r#"
 resource "ncloud_dataforest_aiapps_kill" "teardown" {
   account_id    = "acc1"
@@ -499,7 +485,7 @@ on_each_terraform!(settle_rounds_kill_apps_started_during_the_teardown, |terrafo
     // Each call takes 100 ms, so an app started when a kill arrives is there for the next list.
     sim.simulator.set_latency(Duration::from_millis(100));
     sim.simulator.put_app(app("Late01", "late-1", "gpu", "RUNNING", started(HOUR)));
-    let starter = start_when_killed(&sim, "Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR)));
+    let starter = sim.start_when_killed("Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR)));
     let workspace = Workspace::new(terraform, &sim, SETTLE);
     workspace.apply();
     starter.join().unwrap();
@@ -517,8 +503,8 @@ on_each_terraform!(apps_still_matching_after_the_last_settle_round_fail_naming_t
     sim.simulator.set_latency(Duration::from_millis(100));
     sim.simulator.put_app(app("Late01", "late-1", "gpu", "RUNNING", started(HOUR)));
     let starters = [
-        start_when_killed(&sim, "Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR))),
-        start_when_killed(&sim, "Late02", app("Late03", "late-3", "gpu", "RUNNING", started(HOUR))),
+        sim.start_when_killed("Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR))),
+        sim.start_when_killed("Late02", app("Late03", "late-3", "gpu", "RUNNING", started(HOUR))),
     ];
     let workspace = Workspace::new(terraform, &sim, SETTLE);
     workspace
@@ -543,7 +529,7 @@ on_each_terraform!(settle_rounds_count_against_max_apps, |terraform| {
     let sim = Sim::start(&[]);
     sim.simulator.set_latency(Duration::from_millis(100));
     sim.simulator.put_app(app("Late01", "late-1", "gpu", "RUNNING", started(HOUR)));
-    let starter = start_when_killed(&sim, "Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR)));
+    let starter = sim.start_when_killed("Late01", app("Late02", "late-2", "gpu", "RUNNING", started(HOUR)));
     let workspace = Workspace::new(
         terraform,
         &sim,

@@ -7,6 +7,8 @@
 //!   shows everything, a CONNECT proxy, and `on_each_terraform!`
 //! - `apply`: apply records DataForest's answer, re-plans empty, `triggers` kill again
 //! - `failures`: failed kills record nothing; bad input and credentials fail before any call
+//! - `fail_closed`: hostile listings, blank and account-wide selectors, `strict`, the look after
+//!   the kill, and a destroy hook's recorded selector
 //! - `faults`: retries, `Retry-After`, time-outs and Ctrl-C against scripted faults
 //! - `lifecycle`: the kill at destroy, waiting for the app to end, an app already ended
 //! - `when`: changing `when` never kills one app twice
@@ -33,6 +35,7 @@ mod bulk;
 mod data_sources;
 mod debug_mode;
 mod examples;
+mod fail_closed;
 mod failures;
 mod faults;
 mod lifecycle;

@@ -473,15 +473,15 @@ impl ProviderError {
                         format!("the provider's {setting} asks that every app's account be checked")
                     }
                     Refusal::OtherAccountsListed(foreign) => format!(
-                        "the same listing holds {foreign} app(s) of other accounts, so it ignored its account \
-                         filter and these may be anyone's"
+                        "the same listing holds {foreign} app(s) of other accounts (it ignored its account \
+                         filter, and these may be anyone's)"
                     ),
                 };
                 Diagnostic::error(
                     "Account of apps unverifiable",
                     format!(
                         "{count} app(s) listed for account {account:?} would be selected, but their account cannot \
-                         be told: {why}. Since {because}, nothing was selected or killed: {}{}. Check the keys and \
+                         be told ({why}): {}{}. Since {because}, nothing was selected or killed. Check the keys and \
                          {attribute}; if DataForest's listing lost its account fields, report it.",
                         first.join(", "),
                         if *count > first.len() { ", ..." } else { "" }

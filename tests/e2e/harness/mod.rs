@@ -106,6 +106,20 @@ impl Sim {
         self.simulator.app(id).map(|app| app.state).unwrap_or_default()
     }
 
+    /// Starts `app` in the simulator as soon as a kill of `trigger` arrives, as a scheduler
+    /// starting apps during a teardown does.
+    pub fn start_when_killed(&self, trigger: &'static str, app: App) -> std::thread::JoinHandle<()> {
+        let simulator = self.simulator.clone();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while simulator.kill_calls(trigger) == 0 {
+                assert!(Instant::now() < deadline, "no kill of {trigger} arrived");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            simulator.put_app(app);
+        })
+    }
+
     /// How many kills of any app the simulator has received.
     pub fn kills_received(&self) -> usize {
         self.simulator.calls().iter().filter(|call| call.path.ends_with("/aiapps/kill")).count()
