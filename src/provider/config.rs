@@ -666,6 +666,34 @@ mod tests {
     }
 
     #[test]
+    fn strict_comes_from_the_block_else_the_env_and_must_be_a_boolean() {
+        let keys = [("NCLOUD_ACCESS_KEY", "AK"), ("NCLOUD_SECRET_KEY", "SK")];
+        let strict = |config: &Value, env: &str| {
+            let env = [keys[0], keys[1], ("NCLOUD_DATAFOREST_STRICT", env)];
+            resolve_with(config, &env, None).map(|resolved| resolved.strict)
+        };
+        let with_strict = |value: bool| {
+            let Value::Object(mut fields) = block(&[]) else { unreachable!() };
+            fields.insert("strict".into(), Value::Bool(value));
+            Value::Object(fields)
+        };
+        assert!(!resolve_with(&block(&[]), &keys, None).unwrap().strict, "off by default");
+        assert_eq!(strict(&block(&[]), "TRUE"), Ok(true));
+        assert_eq!(strict(&block(&[]), "false"), Ok(false));
+        assert_eq!(strict(&with_strict(false), "true"), Ok(false), "the block wins");
+        assert_eq!(strict(&with_strict(true), ""), Ok(true));
+        assert_eq!(
+            strict(&block(&[]), "yes"),
+            Err(ConfigError::InvalidStrict {
+                value: "yes".into(),
+                source: Source::Env("NCLOUD_DATAFOREST_STRICT")
+            })
+        );
+        let differs = resolve_with(&with_strict(true), &keys, None).unwrap();
+        assert_eq!(differs.differences(&resolve_with(&block(&[]), &keys, None).unwrap()), ["strict"]);
+    }
+
+    #[test]
     fn block_beats_env_beats_file() {
         let env = [("NCLOUD_ACCESS_KEY", "ENV_AK"), ("NCLOUD_SECRET_KEY", "ENV_SK")];
         let from_block = resolve_with(&block(&[("access_key", "BLOCK_AK")]), &env, Some(FILE)).unwrap();

@@ -15,6 +15,7 @@
 //!   configure; a dropped action stream stops its kill
 //! - `actions`: the kill action's progress events and its one Completed event
 //! - `data_sources`: reads with provider settings unknown, named or deferred
+//! - `strict`: the provider's `strict` makes warnings errors at plan, at a destroy and in reads
 
 mod actions;
 mod config_and_plan;
@@ -22,6 +23,7 @@ mod data_sources;
 mod kill_outcomes;
 mod one_kill_per_run;
 mod stop;
+mod strict;
 
 use std::time::{Duration, Instant};
 
