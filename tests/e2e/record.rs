@@ -161,6 +161,11 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     assert_eq!(refused["attempts"], 1, "{refused}");
     assert_eq!(refused["entry_point"], "ncloud_dataforest_aiapps_kill");
     assert_eq!(refused["account"], "acc1");
+    // The account the listing gave for the app, beside the one asked for.
+    assert_eq!(
+        (&refused["listed_account_id"], &refused["listed_account_name"]),
+        (&Json::from("acc1"), &Json::from("df-account"))
+    );
     assert_eq!(refused["app_name"], "job-3");
     assert!(refused["error"].as_str().is_some_and(|error| error.contains("Job3 (job-3)")), "{refused}");
     let killed = lines.iter().find(|line| line["app_id"] == "Job1").unwrap();
