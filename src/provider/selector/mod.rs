@@ -1,8 +1,10 @@
 //! The app selector every bulk entry point shares (the `ncloud_dataforest_aiapps` data source,
 //! the `ncloud_dataforest_aiapps_kill` resource and action): which of an account's apps, by exact
 //! name, name pattern, queue, workspace, state and age, less the apps excluded by id or by name
-//! pattern, which are never selected. Its attributes are declared once, here, and written into
-//! each of those objects.
+//! pattern, which are never selected, and less the apps that are not the account's ([`account`]
+//! tells them). Its attributes are declared once, here, and written into each of those objects.
+
+mod account;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -14,6 +16,8 @@ use crate::ncp::apps::{APP_STATES, Listing, TERMINAL_STATES, is_valid_app_id};
 use crate::ncp::{AccountInfo, AppInfo};
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, Object, SetOf, ShapeError, optional, required, split};
+
+pub use account::{Belongs, Owner, owner_name};
 
 use super::duration::parse_duration;
 use super::error::{ProviderError, ProviderWarning, Refusal};
@@ -453,14 +457,14 @@ impl Selection {
                 others: foreign_claims.others,
             });
         }
-        if unverifiable.count > 0 && (owner.checked_by.is_some() || selected.foreign > 0) {
+        if unverifiable.count > 0 && (owner.checked_by().is_some() || selected.foreign > 0) {
             return Err(ProviderError::UnverifiableApps {
                 attribute: Selector::account_id,
                 account: account.clone(),
                 count: unverifiable.count,
                 first: unverifiable.first,
                 why: owner.why_unverifiable(),
-                refused_by: match owner.checked_by {
+                refused_by: match owner.checked_by() {
                     Some(setting) => Refusal::Setting(setting),
                     None => Refusal::OtherAccountsListed(selected.foreign),
                 },
@@ -677,121 +681,6 @@ fn merge_repeated(apps: &[AppInfo], fates: &mut [Option<Fate>]) -> Noted {
     repeated
 }
 
-/// The `accountName` that tells `account`'s apps from those of the other `accounts` the keys see,
-/// or why none can: the account has no name, or shares it.
-pub fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Result<&'a str, String> {
-    if account.name.is_empty() {
-        return Err(format!("accounts/getList gives account {:?} no name to check apps against", account.id));
-    }
-    let sharing: Vec<&str> = accounts
-        .iter()
-        .filter(|other| other.name == account.name && other.id != account.id)
-        .map(|other| other.id.as_str())
-        .collect();
-    if sharing.is_empty() {
-        Ok(&account.name)
-    } else {
-        Err(format!(
-            "account {:?} shares its name {:?} with {}",
-            account.id,
-            account.name,
-            sharing.join(", ")
-        ))
-    }
-}
-
-/// Whose a listed app is, as far as its entry tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Belongs {
-    /// Its `accountId`, or its `accountName` when that name is the account's alone, says it is
-    /// the account's, and nothing in it says otherwise.
-    Verified,
-    /// Its `accountId` or `accountName` says it is another account's.
-    Foreign,
-    /// Nothing in it tells.
-    Unverifiable,
-}
-
-/// How a listing's apps are told to be an account's: by the `accountId` of their entry, and by
-/// their `accountName`, which tells when the account's name (in `accounts/getList`) is its own;
-/// a name of another account the keys see always says an app is not the account's.
-#[derive(Clone, Debug, Default)]
-pub struct Owner<'a> {
-    account_id: &'a str,
-    /// The account's name, empty when it has none.
-    name: &'a str,
-    /// Why the name does not tell the account's apps from others', when it does not.
-    name_unusable: Option<String>,
-    /// The names of the other accounts the keys see.
-    others: Vec<&'a str>,
-    /// The provider's account list, when one is set: an app whose account cannot be told is
-    /// then never selected.
-    checked_by: Option<&'static str>,
-}
-
-impl<'a> Owner<'a> {
-    /// How `account`'s apps are told among the `accounts` the keys see; `checked_by` is the
-    /// provider's account list, when one is set.
-    pub fn of(
-        account: &'a AccountInfo,
-        accounts: &'a [AccountInfo],
-        checked_by: Option<&'static str>,
-    ) -> Owner<'a> {
-        let others = accounts
-            .iter()
-            .filter(|other| other.id != account.id && !other.name.is_empty() && other.name != account.name)
-            .map(|other| other.name.as_str())
-            .collect();
-        Owner {
-            account_id: &account.id,
-            name: &account.name,
-            name_unusable: owner_name(account, accounts).err(),
-            others,
-            checked_by,
-        }
-    }
-
-    /// Whose `app` is: an `accountId` other than the account's, or an `accountName` that is not
-    /// its name (or, when it has none, that of another account), says another's; an `accountId`
-    /// that is the account's, or its name when the name is its alone, says its own. Only strings
-    /// count (see [`AppInfo::account_id`]).
-    pub fn belongs(&self, app: &AppInfo) -> Belongs {
-        let (id, name) = (app.account_id(), app.account_name());
-        let mut verified = false;
-        if !id.is_empty() {
-            if id != self.account_id {
-                return Belongs::Foreign;
-            }
-            verified = true;
-        }
-        if !name.is_empty() {
-            let foreign = if self.name.is_empty() { self.others.contains(&name) } else { name != self.name };
-            if foreign {
-                return Belongs::Foreign;
-            }
-            verified |= self.name_unusable.is_none();
-        }
-        if verified { Belongs::Verified } else { Belongs::Unverifiable }
-    }
-
-    /// The account an app of another account says it is of, as messages name it.
-    fn claim_of<'b>(&self, app: &'b AppInfo) -> &'b str {
-        if !app.account_id().is_empty() && app.account_id() != self.account_id {
-            app.account_id()
-        } else {
-            app.account_name()
-        }
-    }
-
-    /// Why an app whose entry [`Owner::belongs`] finds unverifiable cannot be told.
-    fn why_unverifiable(&self) -> String {
-        match &self.name_unusable {
-            Some(why) => format!("{why}, and their entries carry no accountId"),
-            None => "their entries carry no accountId and no accountName, as text".to_string(),
-        }
-    }
-}
-
 /// An app as messages name it: its id, and its name when it has one.
 pub fn describe(app: &AppInfo) -> String {
     if app.name().is_empty() { app.id().to_string() } else { format!("{} ({})", app.id(), app.name()) }
@@ -850,9 +739,20 @@ mod tests {
         ]
     }
 
-    /// How account `acc`, named "Analytics", tells its apps, among `others` the keys see.
+    /// How account `acc`, named "Analytics", tells its apps, among the `others` the keys see
+    /// (named, each, as its id).
     fn analytics(others: &[&'static str]) -> Owner<'static> {
-        Owner { account_id: "acc", name: "Analytics", others: others.to_vec(), ..Owner::default() }
+        owner(account(), others, None)
+    }
+
+    /// How `ours` tells its apps among the `others` (named as their ids), checked by `setting`.
+    fn owner(ours: AccountInfo, others: &[&'static str], setting: Option<&'static str>) -> Owner<'static> {
+        let mut accounts = vec![ours];
+        accounts
+            .extend(others.iter().map(|name| AccountInfo { id: name.to_string(), name: name.to_string() }));
+        // The accounts live as long as the test process: it is short.
+        let accounts: &'static [AccountInfo] = Vec::leak(accounts);
+        Owner::of(&accounts[0], accounts, setting)
     }
 
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
@@ -1106,35 +1006,6 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_is_the_accounts_only_if_nothing_in_it_says_otherwise() {
-        let entry = |id: &str, name: &str| {
-            AppInfo::default().with(Text::Id, "A1").with(Text::AccountId, id).with(Text::AccountName, name)
-        };
-        let named = analytics(&["Other"]);
-        let nameless = Owner { name: "", name_unusable: Some("no name".into()), ..analytics(&["Other"]) };
-        let shared = Owner { name_unusable: Some("shares its name".into()), ..analytics(&["Other"]) };
-        use Belongs::{Foreign, Unverifiable, Verified};
-        for (id, name, by_name, without_name, sharing) in [
-            ("acc", "Analytics", Verified, Verified, Verified),
-            ("acc", "", Verified, Verified, Verified),
-            ("", "Analytics", Verified, Unverifiable, Unverifiable),
-            ("", "", Unverifiable, Unverifiable, Unverifiable),
-            ("other", "Analytics", Foreign, Foreign, Foreign),
-            ("other", "", Foreign, Foreign, Foreign),
-            ("acc", "Other", Foreign, Foreign, Foreign),
-            ("", "Other", Foreign, Foreign, Foreign),
-            // A name no account the keys see has: not the account's own name, if it has one.
-            ("", "Unheard", Foreign, Unverifiable, Foreign),
-            ("acc", "Unheard", Foreign, Verified, Foreign),
-        ] {
-            let app = entry(id, name);
-            assert_eq!(named.belongs(&app), by_name, "{id:?} {name:?} by name");
-            assert_eq!(nameless.belongs(&app), without_name, "{id:?} {name:?} without a name");
-            assert_eq!(shared.belongs(&app), sharing, "{id:?} {name:?} with a shared name");
-        }
-    }
-
-    #[test]
     fn apps_of_other_accounts_are_never_selected_and_unverifiable_ones_only_when_nothing_is_off() {
         let selection =
             Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
@@ -1149,7 +1020,7 @@ mod tests {
         assert_eq!(first, &["A2 (env-42-train)"]);
         assert!(why.contains("no accountId and no accountName, as text"), "{why}");
         // Under an account list, it fails the selection before anything is killed.
-        let checked = Owner { checked_by: Some("allowed_account_ids"), ..analytics(&["Other"]) };
+        let checked = owner(account(), &["Other"], Some("allowed_account_ids"));
         let refused = selection.select(listed.clone(), &checked, now());
         let Err(error @ ProviderError::UnverifiableApps { count: 1, .. }) = refused else {
             panic!("{refused:?}")
@@ -1170,9 +1041,7 @@ mod tests {
         assert_eq!(one.funnel.to_string(), "5 listed; 4 of account \"acc\"; 1 named \"env-7-etl\"");
         assert!(one.warnings.contains(&ProviderWarning::ForeignApps { account: "acc".into(), count: 1 }));
         // An account without a name of its own tells its apps by their accountId only.
-        let nameless_account = AccountInfo { name: String::new(), ..account() };
-        let accounts = [nameless_account.clone(), AccountInfo { id: "other".into(), name: "Other".into() }];
-        let nameless = Owner::of(&nameless_account, &accounts, None);
+        let nameless = owner(AccountInfo { name: String::new(), ..account() }, &["Other"], None);
         let by_id = apps().into_iter().map(|app| app.with(Text::AccountId, "acc")).collect();
         assert_eq!(ids(&selection.select(by_id, &nameless, now()).unwrap()).len(), 5);
         let by_name = selection.select(apps(), &nameless, now()).unwrap();
@@ -1210,15 +1079,9 @@ mod tests {
     }
 
     #[test]
-    fn an_account_the_keys_do_not_see_is_refused_and_a_name_tells_only_when_it_is_the_accounts_own() {
+    fn an_account_the_keys_do_not_see_is_refused_naming_ten_they_do() {
         let selection =
             Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
-        let twin = AccountInfo { id: "acc2".into(), name: "Analytics".into() };
-        let nameless = AccountInfo { name: String::new(), ..account() };
-        assert_eq!(owner_name(&account(), &[account()]), Ok("Analytics"));
-        assert!(owner_name(&account(), &[account(), twin.clone()]).unwrap_err().contains("shares its name"));
-        assert!(owner_name(&nameless, std::slice::from_ref(&nameless)).unwrap_err().contains("no name"));
-
         let seen: Vec<AccountInfo> =
             (1..=12).map(|n| AccountInfo { id: format!("other{n}"), name: String::new() }).collect();
         let refused = selection.account_in(&seen);
