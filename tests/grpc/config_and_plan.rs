@@ -269,3 +269,26 @@ async fn a_process_serves_one_configuration_and_takes_it_again() {
     assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
     assert!(harness.configure(block).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_destroy_plan_of_a_recorded_selector_that_is_refused_now_says_so() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    // A destroy hook recorded by a version without all_apps, its selector the account alone.
+    let fields = [("account_id", string("df-account")), ("when", string("destroy"))];
+    let recorded = harness.config(Schema::Resource(BULK), &fields);
+    let request = pb::plan_resource_change::Request {
+        type_name: BULK.into(),
+        prior_state: dynamic(&recorded),
+        proposed_new_state: dynamic(&Value::Null),
+        config: dynamic(&Value::Null),
+        ..Default::default()
+    };
+    let planned = harness.client.plan_resource_change(request).await.unwrap().into_inner();
+    let [warning] = &planned.diagnostics[..] else { panic!("{planned:?}") };
+    assert_eq!(warning.summary, "The destroy would be refused");
+    assert!(warning.detail.contains("set all_apps = true"), "{}", warning.detail);
+    assert!(warning.detail.contains("apply it before the destroy"), "{}", warning.detail);
+    assert!(simulator.calls().is_empty(), "nothing is listed for a selection that would be refused");
+}

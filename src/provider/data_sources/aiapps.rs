@@ -27,7 +27,7 @@ tfplugin::object! {
              other.",
         ),
         apps: Field<Found> => computed(
-            "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_name`, \
+            "The matching apps, each with `id`, `app_id`, `name`, `state`, `final_status`, `account_id`, `account_name`, \
              `queue_name`, `workspace_name`, `started_at`, `finished_at` and `disabled`.",
         ),
         ids: Field<Vec<Field<String>>> => computed(

@@ -73,8 +73,8 @@ pub enum ProviderWarning {
     /// Apps that matched all but the age condition (`attribute`) started, by DataForest's
     /// account, after the provider's now: a clock off on one side. They were not selected.
     FutureStart { attribute: &'static str, count: usize, first: Vec<String> },
-    /// Listed apps whose `accountName` names another account than `account`: they were not
-    /// selected.
+    /// Listed apps whose `accountId` or `accountName` says they are another account's than
+    /// `account`: they were not selected.
     ForeignApps { account: String, count: usize },
     /// Selected apps (`count`, the first named) whose entries do not tell whether they are
     /// `account`'s: `why`. They were selected as the listing for the account returned them.
@@ -85,6 +85,9 @@ pub enum ProviderWarning {
     /// Entries of `account`'s listing that no kill can be sent to: without an id, or with one no
     /// app can have.
     UnusableEntries { account: String, without_id: usize, invalid_ids: usize },
+    /// A destroy hook's destroy would be refused: the selector recorded at the last apply is
+    /// refused now (`reason`), and a destroy uses that one.
+    RecordedSelectorRefused { reason: String },
     /// After the kill, `count` apps of `account` match that it did not kill (`first` named):
     /// started, or listed, after its selection.
     MatchAfterKill { account: String, count: usize, first: Vec<String> },
@@ -172,6 +175,7 @@ impl ProviderWarning {
             | ProviderWarning::VanishedWhileWaiting { .. }
             | ProviderWarning::Preview { .. }
             | ProviderWarning::DestroyKilled { .. }
+            | ProviderWarning::RecordedSelectorRefused { .. }
             | ProviderWarning::WouldBeRefused { .. } => false,
         }
     }
@@ -247,9 +251,9 @@ impl ProviderWarning {
                 Diagnostic::warning(
                     "Apps of another account listed",
                     format!(
-                        "DataForest listed {count} app(s) whose accountName is not that of account {account:?}, \
-                         although the listing asked for that account only; they were not selected. Report it if \
-                         it persists: the API may have ignored the account filter."
+                        "DataForest listed {count} app(s) whose accountId or accountName says they are another \
+                         account's than {account:?}, although the listing asked for that account only; they were \
+                         not selected. Report it if it persists: the API may have ignored the account filter."
                     ),
                 ),
                 None,
@@ -312,6 +316,17 @@ impl ProviderWarning {
                     ),
                 ),
                 Some("settle_rounds"),
+            ),
+            ProviderWarning::RecordedSelectorRefused { reason } => (
+                Diagnostic::warning(
+                    "The destroy would be refused",
+                    format!(
+                        "The selector recorded at the last apply is refused now: {reason} Terraform sends no \
+                         configuration with a destroy, so the destroy uses the recorded one: correct the \
+                         configuration and apply it before the destroy."
+                    ),
+                ),
+                None,
             ),
             ProviderWarning::AfterKillCheckFailed { account, reason } => (
                 Diagnostic::warning(

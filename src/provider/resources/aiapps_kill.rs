@@ -136,11 +136,20 @@ impl ResourceType for AppsKill {
             }
             _ => return Vec::new(),
         };
-        let (Ok((selection, settings)), Ok(_), Ok(_)) =
-            (resource.bulk(phase), context.session(), context.running())
-        else {
-            return Vec::new();
+        let (selection, settings) = match resource.bulk(phase) {
+            Ok(bulk) => bulk,
+            // A destroy's plan: the recorded selector (of an older version, say) that the destroy
+            // would refuse. A configuration's own is refused at validate.
+            Err(error) if planned.is_none() => {
+                return vec![ProviderWarning::RecordedSelectorRefused {
+                    reason: error.to_diagnostic().detail,
+                }];
+            }
+            Err(_) => return Vec::new(),
         };
+        if context.session().is_err() || context.running().is_err() {
+            return Vec::new();
+        }
         // A plan must not wait for long: the preview gives up sooner than a kill would.
         let limit = settings.limit.min(PREVIEW_LIMIT);
         let listed =
