@@ -104,7 +104,8 @@ const TEXT_COUNT: usize = Text::ALL.len();
 /// An app, as the provider uses it: eleven text fields and `disabled`. Each text field reads a
 /// string, or a number written out (the account fields a string only); anything else (and a
 /// missing field) is empty. Other fields are skipped unread, and a field given twice keeps its
-/// last value. The texts share one allocation, one after another: a listing holds up to
+/// last value, but an account field given twice with different values marks the entry
+/// (`account_conflict`). The texts share one allocation, one after another: a listing holds up to
 /// [`MAX_LISTED_APPS`] apps, and eleven strings apiece would take three times the memory.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AppInfo {
@@ -114,6 +115,9 @@ pub struct AppInfo {
     ends: [u32; TEXT_COUNT],
     /// True only when DataForest says `true`.
     pub disabled: bool,
+    /// The entry gives `accountId` or `accountName` twice, with different values: it says two
+    /// things of whose app it is.
+    pub account_conflict: bool,
 }
 
 impl AppInfo {
@@ -126,7 +130,7 @@ impl AppInfo {
             // An answer is at most 64 MiB, and so is every text read from it.
             *end = u32::try_from(joined.len()).expect("an app's texts fit in 4 GiB");
         }
-        AppInfo { texts: joined.into_boxed_str(), ends, disabled }
+        AppInfo { texts: joined.into_boxed_str(), ends, disabled, account_conflict: false }
     }
 
     /// One text field.
@@ -139,7 +143,7 @@ impl AppInfo {
     /// This app with one text field set to `value`.
     pub fn with(&self, field: Text, value: &str) -> AppInfo {
         let texts = Text::ALL.map(|each| if each == field { value } else { self.text(each) });
-        AppInfo::new(&texts, self.disabled)
+        AppInfo { account_conflict: self.account_conflict, ..AppInfo::new(&texts, self.disabled) }
     }
 
     pub fn id(&self) -> &str {
@@ -205,7 +209,7 @@ impl fmt::Debug for AppInfo {
         for field in Text::ALL {
             out.field(field.key(), &self.text(field));
         }
-        out.field("disabled", &self.disabled).finish()
+        out.field("disabled", &self.disabled).field("account_conflict", &self.account_conflict).finish()
     }
 }
 
@@ -220,19 +224,23 @@ impl<'de> Deserialize<'de> for AppInfo {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AppInfo, A::Error> {
                 // Borrowed from the answer where they need no unescaping, and copied once.
                 let mut texts: [Cow<'de, str>; TEXT_COUNT] = Default::default();
-                let mut disabled = false;
+                let mut given = [false; TEXT_COUNT];
+                let (mut disabled, mut account_conflict) = (false, false);
                 while let Some(TextValue { text: key, .. }) = map.next_key::<TextValue>()? {
                     if key == "disabled" {
                         disabled = map.next_value::<Flag>()? == Flag::Bool(true);
                     } else if let Some(field) = Text::ALL.iter().find(|field| field.key() == key) {
                         let TextValue { text, string } = map.next_value::<TextValue>()?;
-                        texts[*field as usize] =
-                            if string || !field.string_only() { text } else { Cow::Borrowed("") };
+                        let text = if string || !field.string_only() { text } else { Cow::Borrowed("") };
+                        let index = *field as usize;
+                        account_conflict |= field.string_only() && given[index] && texts[index] != text;
+                        given[index] = true;
+                        texts[index] = text;
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                Ok(AppInfo::new(&texts, disabled))
+                Ok(AppInfo { account_conflict, ..AppInfo::new(&texts, disabled) })
             }
         }
         deserializer.deserialize_map(Visit)
@@ -451,7 +459,7 @@ pub struct Listing {
     /// How many entries `contents` held, of every kind.
     pub entries: usize,
     /// How many apps the answer says there are: the largest of `totalCount`, `total` and
-    /// `totalRows` given as a number.
+    /// `totalRows` given as a whole number (or its digits).
     pub claimed: Option<u64>,
 }
 
@@ -464,7 +472,8 @@ enum Contents {
     Other,
 }
 
-/// A count the answer gives: a whole number, or nothing (anything else).
+/// A count the answer gives: a whole number, as a number or as text, or nothing (anything
+/// else).
 struct Count(Option<u64>);
 
 impl<'de> Deserialize<'de> for Count {
@@ -475,9 +484,14 @@ impl<'de> Deserialize<'de> for Count {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a count")
             }
-            skip_others!(Count(None); visit_str, visit_i64, visit_bool, visit_unit, visit_seq, visit_map);
+            skip_others!(Count(None); visit_i64, visit_bool, visit_unit, visit_seq, visit_map);
             fn visit_u64<E: de::Error>(self, value: u64) -> Result<Count, E> {
                 Ok(Count(Some(value)))
+            }
+            // A count written as text, "30", counts too: a count ignored would let a partial
+            // listing pass as whole.
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Count, E> {
+                Ok(Count(value.trim().parse().ok()))
             }
             fn visit_f64<E: de::Error>(self, value: f64) -> Result<Count, E> {
                 // A count written as `30.0` is still 30; a fraction counts up.
@@ -767,7 +781,12 @@ mod tests {
         };
         assert_eq!(claimed(r#""totalCount":30,"#), Some(30));
         assert_eq!(claimed(r#""total":3,"totalRows":7.0,"#), Some(7));
-        assert_eq!(claimed(r#""totalCount":"30","total":-1,"totalRows":null,"#), None, "only numbers count");
+        assert_eq!(claimed(r#""totalCount":"30","total":-1,"totalRows":null,"#), Some(30), "text counts too");
+        assert_eq!(
+            claimed(r#""totalCount":"many","total":-1,"totalRows":null,"#),
+            None,
+            "only numbers count"
+        );
         assert_eq!(claimed(""), None);
     }
 
@@ -782,6 +801,15 @@ mod tests {
             listing.apps.iter().map(|app| (app.account_id(), app.account_name())).collect();
         assert_eq!(accounts, [("acc", "Analytics"), ("", ""), ("", "")]);
         assert_eq!(listing.apps[2].queue_name(), "5", "other texts still read numbers");
+        assert!(listing.apps.iter().all(|app| !app.account_conflict));
+        // An account field given twice with different values says two things of whose app it is.
+        let twice = br#"{"success":true,"contents":[
+            {"id":"A1","accountId":"prod-account","accountId":null},
+            {"id":"A2","accountName":"Analytics","accountName":"Production"},
+            {"id":"A3","accountId":"acc","accountId":"acc","state":"RUNNING","state":"KILLED"}]}"#;
+        let conflicts: Vec<bool> =
+            decode_list(200, twice).unwrap().apps.iter().map(|app| app.account_conflict).collect();
+        assert_eq!(conflicts, [true, true, false]);
     }
 
     #[test]

@@ -76,8 +76,8 @@ tfplugin::object! {
 /// Refuses a bulk kill's selector that sets no condition beyond the account unless `all_apps`
 /// is true, since it takes every app of the account still running; and `all_apps` with a
 /// condition. A value not known yet passes (a condition unknown now may turn out set), and is
-/// checked once it is known.
-pub fn check_scope(selector: &Selector, settings: &KillSettings) -> Option<ProviderError> {
+/// checked once it is known. `recorded`: the selector is the one recorded at the last apply.
+pub fn check_scope(selector: &Selector, settings: &KillSettings, recorded: bool) -> Option<ProviderError> {
     /// Whether a condition may be set (not null), and whether it certainly is (known).
     fn set<T>(field: &Field<T>) -> (bool, bool) {
         (!matches!(field, Field::Null), matches!(field, Field::Known(_)))
@@ -90,6 +90,17 @@ pub fn check_scope(selector: &Selector, settings: &KillSettings) -> Option<Provi
         (Selector::states, set(&selector.states)),
         (Selector::running_longer_than, set(&selector.running_longer_than)),
     ];
+    // A pattern that matches every name is no condition either: `^${var.prefix}` with the prefix
+    // left empty, say.
+    if let Field::Known(pattern) = &selector.name_regex
+        && regex::Regex::new(pattern).is_ok_and(|regex| matches_every_name(&regex))
+    {
+        return Some(ProviderError::MatchesEveryName {
+            attribute: Selector::name_regex,
+            pattern: pattern.clone(),
+            all_apps: KillSettings::all_apps,
+        });
+    }
     match settings.all_apps {
         Field::Known(true) => {
             conditions.iter().find(|(_, (_, certainly))| *certainly).map(|(condition, _)| {
@@ -101,9 +112,17 @@ pub fn check_scope(selector: &Selector, settings: &KillSettings) -> Option<Provi
             conditions.iter().all(|(_, (maybe, _))| !maybe).then(|| ProviderError::AccountWide {
                 attribute: KillSettings::all_apps,
                 conditions: conditions.map(|(condition, _)| condition).to_vec(),
+                recorded,
             })
         }
     }
+}
+
+/// Whether `pattern` matches every name: it matches each of a set of names as unlike each other
+/// as names get (empty, one letter, digits, punctuation, spaces). `^`, `$`, `.*`, `\s*` and
+/// `(?:)` do; `^$`, `\b` and any pattern that names something do not.
+fn matches_every_name(pattern: &regex::Regex) -> bool {
+    ["", "a", "Z9", "-", "_.", " x ", "env-42-etl", "\u{1}"].iter().all(|name| pattern.is_match(name))
 }
 
 /// How a bulk kill runs, checked.
@@ -380,8 +399,12 @@ async fn kill_rounds(
     let stop = context.running()?;
     // Under `strict`, what the selection could not check, or would leave undone, fails it before
     // any kill.
-    session.refuse_shortfalls(&selected.warnings)?;
-    outcome.warnings.extend(selected.warnings);
+    let mut warnings = selected.warnings;
+    let refused = session.shortfall(&mut warnings, phase == Phase::Destroy, true);
+    outcome.warnings.extend(warnings);
+    if let Some(error) = refused {
+        return Err(error);
+    }
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut round_apps = selected.apps;
     // Cancelled once the audit log cannot take a line: no kill starts without its record.
@@ -410,6 +433,15 @@ async fn kill_rounds(
                 }
                 Err(error) => return Err(error),
             };
+            // What this listing could not check is said as the first one's is (once), and under
+            // `strict` stops a settle round before its kills.
+            let mut warnings = again.warnings;
+            warnings.retain(|warning| !outcome.warnings.contains(warning));
+            let refused = session.shortfall(&mut warnings, phase == Phase::Destroy, false);
+            outcome.warnings.extend(warnings);
+            if let Some(error) = refused {
+                return Err(error);
+            }
             let new: Vec<AppInfo> = again.apps.into_iter().filter(|app| !taken.contains(app.id())).collect();
             if new.is_empty() {
                 break;
@@ -438,7 +470,7 @@ async fn kill_rounds(
             if taken.len() + new.len() > settings.max_apps {
                 return Err(unsettled(true));
             }
-            progress(format!("Settle round {round}: {} app(s) started meanwhile match", new.len()));
+            progress(format!("Settle round {round}: {} more app(s) match", new.len()));
             round_apps = new;
         }
         taken.extend(round_apps.iter().map(|app| app.id().to_string()));
@@ -739,8 +771,8 @@ pub async fn list_and_select(
     let account = selection.account_in(&accounts)?;
     let owner = Owner::of(account, &accounts, session.account_setting());
     let listing = apps_of(context, selection, deadline, limit).await?;
-    let listed = listing.apps.len();
-    Ok((listed, selection.select_listed(listing, &owner, SystemTime::now())?))
+    let selected = selection.select_listed(listing, &owner, SystemTime::now())?;
+    Ok((selected.funnel.listed, selected))
 }
 
 /// The apps DataForest lists for the selection's account, unchecked.

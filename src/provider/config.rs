@@ -489,6 +489,10 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
     };
     let strict = match lookup(STRICT)? {
         Some((text, source)) => parse_strict(&text, source)?,
+        // Set to nothing, it must not quietly mean "not strict".
+        None if (environment.var)(STRICT.env).is_some() => {
+            return Err(ConfigError::InvalidStrict { value: String::new(), source: Source::Env(STRICT.env) });
+        }
         None => false,
     };
     Ok(ResolvedConfig {
@@ -681,7 +685,15 @@ mod tests {
         assert_eq!(strict(&block(&[]), "TRUE"), Ok(true));
         assert_eq!(strict(&block(&[]), "false"), Ok(false));
         assert_eq!(strict(&with_strict(false), "true"), Ok(false), "the block wins");
-        assert_eq!(strict(&with_strict(true), ""), Ok(true));
+        assert_eq!(strict(&with_strict(true), ""), Ok(true), "the block wins, and the variable is not read");
+        assert_eq!(
+            strict(&block(&[]), ""),
+            Err(ConfigError::InvalidStrict {
+                value: String::new(),
+                source: Source::Env("NCLOUD_DATAFOREST_STRICT")
+            }),
+            "set to nothing, it must not quietly mean false"
+        );
         assert_eq!(
             strict(&block(&[]), "yes"),
             Err(ConfigError::InvalidStrict {

@@ -100,6 +100,21 @@ impl Outcome {
 }
 
 impl KillReport {
+    /// A kill never sent, because DataForest does not know the app: it counts as gone.
+    pub fn not_sent(app_id: &str) -> KillReport {
+        KillReport {
+            id: app_id.to_string(),
+            success: false,
+            message: "not sent: DataForest does not know the app".to_string(),
+            killed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            status: None,
+            attempts: 0,
+            observed: None,
+            reused: false,
+            warnings: Vec::new(),
+        }
+    }
+
     /// What the kill this reports came to: accepted, or refused for an app that had ended or
     /// was gone.
     pub fn outcome(&self) -> Outcome {

@@ -12,7 +12,7 @@ use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
 
 use super::audit::AuditLog;
 use super::config::ResolvedConfig;
-use super::error::{KillFailure, ProviderError, ProviderWarning};
+use super::error::{KillFailure, Phase, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillReport};
 use super::memory::KillMemory;
 
@@ -126,17 +126,17 @@ impl Session {
     /// account is one the list permits: the account its `accountId` names, else the account
     /// whose name its `accountName` is. An app whose account cannot be told is refused too, and
     /// nothing is sent: DataForest does not know it (to other keys an app does not exist, so a
-    /// kill could not be checked), its answer names no account, its two account fields disagree,
-    /// no account these keys see has its `accountName`, or several do and the list refuses one of
-    /// them. Answers whether it read the app (only when a list is set), so that a caller that
-    /// must know it exists need not read it again.
+    /// kill could not be checked), its answer names no account, or names two, no account these
+    /// keys see has its `accountName`, or several do and the list refuses one of them. At a
+    /// destroy, an app DataForest does not know is no refusal: there is nothing these keys can
+    /// kill, and nothing is sent (see [`AppAccount::UnknownAtDestroy`]).
     pub async fn check_app_account(
         &self,
         kill: &Kill,
         deadline: Instant,
         stop: &CancellationToken,
-    ) -> Result<bool, ProviderError> {
-        let Some(setting) = self.account_setting() else { return Ok(false) };
+    ) -> Result<AppAccount, ProviderError> {
+        let Some(setting) = self.account_setting() else { return Ok(AppAccount::Unchecked) };
         let client = self.client_for(kill)?;
         let looked_up = |what: String| {
             move |CallError { error, attempts, .. }| ProviderError::LookupFailed {
@@ -168,14 +168,24 @@ impl Session {
             why,
         };
         let Some((app, accounts)) = found else {
+            if kill.phase == Phase::Destroy {
+                return Ok(AppAccount::UnknownAtDestroy { setting });
+            }
             return Err(unverifiable(
                 "DataForest does not know it (getDetail answered \"no such element\"), so its account cannot be \
                  read; to keys of another account an app does not exist"
                     .to_string(),
             ));
         };
+        if app.account_conflict {
+            return Err(unverifiable("its answer gives its account twice, differently".to_string()));
+        }
         let (id, name) = (app.account_id(), app.account_name());
         if !id.is_empty() {
+            // An id the keys do not see is no account a list can be checked against.
+            if !accounts.iter().any(|account| account.id == id) {
+                return Err(unverifiable(format!("its accountId {id:?} is no account these keys see")));
+            }
             // Its id says whose it is; a name beside it must not say otherwise.
             let fits = name.is_empty()
                 || match accounts.iter().find(|account| account.id == id) {
@@ -187,7 +197,7 @@ impl Session {
                     "its accountId {id:?} and its accountName {name:?} name different accounts"
                 )));
             }
-            return self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| true);
+            return self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| AppAccount::Permitted);
         }
         let named: Vec<&str> = accounts
             .iter()
@@ -199,8 +209,10 @@ impl Session {
                 Err(unverifiable("DataForest gives it neither an accountId nor an accountName".to_string()))
             }
             [] => Err(unverifiable(format!("no account these keys see is named {name:?}, its accountName"))),
-            [id] => self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| true),
-            ref several if several.iter().all(|id| self.config.accounts.permits(id)) => Ok(true),
+            [id] => self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| AppAccount::Permitted),
+            ref several if several.iter().all(|id| self.config.accounts.permits(id)) => {
+                Ok(AppAccount::Permitted)
+            }
             ref several => Err(unverifiable(format!(
                 "accounts {} share its accountName {name:?}, and the list refuses some of them",
                 several.join(", ")
@@ -214,15 +226,21 @@ impl Session {
         self.config.strict
     }
 
-    /// Under `strict`, the first of `warnings` that says something could not be checked or
-    /// would be left undone, as the error that stops a kill before it starts.
-    pub fn refuse_shortfalls(&self, warnings: &[ProviderWarning]) -> Result<(), ProviderError> {
-        match warnings.iter().find(|warning| self.strict() && warning.is_shortfall()) {
-            Some(warning) => {
-                Err(ProviderError::Strict { warning: Box::new(warning.clone()), before_kill: true })
-            }
-            None => Ok(()),
+    /// Under `strict`, takes out of `warnings` the first that says something could not be
+    /// checked or was left undone (see [`ProviderWarning::is_shortfall`]; `destroying`: they come
+    /// from a destroy), as the error it becomes; `before_kill`: nothing has been killed yet. The
+    /// others stay, for the boundary to turn into errors too.
+    pub fn shortfall(
+        &self,
+        warnings: &mut Vec<ProviderWarning>,
+        destroying: bool,
+        before_kill: bool,
+    ) -> Option<ProviderError> {
+        if !self.strict() {
+            return None;
         }
+        let index = warnings.iter().position(|warning| warning.is_shortfall(destroying))?;
+        Some(ProviderError::Strict { warning: Box::new(warnings.remove(index)), before_kill })
     }
 
     /// The accounts these keys see, asked once in this run (a failed call is asked again).
@@ -250,6 +268,18 @@ impl Session {
         let send = kill::send(client, kill, deadline, stop, &mut relay);
         self.memory.send_once(kill, deadline, stop, progress, send).await
     }
+}
+
+/// What the account check of a single kill found ([`Session::check_app_account`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppAccount {
+    /// No account list is set: the app was not read.
+    Unchecked,
+    /// The app was read, and its account is one the list permits.
+    Permitted,
+    /// At a destroy, DataForest does not know the app: its account cannot be checked against the
+    /// list (`setting`), and there is nothing these keys can kill. Nothing is sent.
+    UnknownAtDestroy { setting: &'static str },
 }
 
 /// What a call works with: the configuration as it stood when the call came in, and the stop

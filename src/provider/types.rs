@@ -194,14 +194,15 @@ fn diagnostics(errors: impl IntoIterator<Item = ProviderError>) -> Vec<Diagnosti
 
 /// What a call tells of its `said` warnings: each as a warning, except that under the
 /// provider's `strict` those that say a kill did less than asked, or that something could not be
-/// checked, are errors. The second value says whether any is.
-fn told(context: &Context, said: Vec<ProviderWarning>) -> (Vec<Diagnostic>, bool) {
+/// checked, are errors (`destroying`: of a destroy, or a destroy's plan; see
+/// [`ProviderWarning::is_shortfall`]). The second value says whether any is.
+fn told(context: &Context, said: Vec<ProviderWarning>, destroying: bool) -> (Vec<Diagnostic>, bool) {
     let strict = context.session().is_ok_and(|session| session.strict());
     let mut failed = false;
     let diagnostics = said
         .into_iter()
         .map(|warning| {
-            if strict && warning.is_shortfall() {
+            if strict && warning.is_shortfall(destroying) {
                 failed = true;
                 ProviderError::Strict { warning: Box::new(warning), before_kill: false }.to_diagnostic()
             } else {
@@ -272,7 +273,7 @@ impl<T: ResourceType> Served<T> {
             None => (None, Vec::new()),
         };
         let said = T::preview(context, prior.as_ref(), planned.as_ref()).await;
-        let (warnings, failed) = told(context, said);
+        let (warnings, failed) = told(context, said, planned.is_none());
         if failed {
             return Err(warnings);
         }
@@ -287,6 +288,7 @@ impl<T: ResourceType> Served<T> {
     }
 
     async fn applied(context: Context, prior: &Value, planned: &Value) -> AppliedChange {
+        let destroying = matches!(planned, Value::Null);
         let values =
             decode_nullable::<T>(prior).and_then(|prior| Ok((prior, decode_nullable::<T>(planned)?)));
         let applied = match values {
@@ -295,7 +297,7 @@ impl<T: ResourceType> Served<T> {
         };
         match applied {
             Ok(Applied { state, warnings: said }) => {
-                let (diagnostics, failed) = told(&context, said);
+                let (diagnostics, failed) = told(&context, said, destroying);
                 let new_state = match state {
                     Some(state) => Some(state.to_value()),
                     // A destroy that `strict` fails keeps the resource, for the next destroy.
@@ -306,7 +308,11 @@ impl<T: ResourceType> Served<T> {
             }
             Err(ApplyError { error, state, warnings: said }) => AppliedChange {
                 new_state: state.map(|state| state.to_value()),
-                diagnostics: told(&context, said).0.into_iter().chain(diagnostics([error])).collect(),
+                diagnostics: told(&context, said, destroying)
+                    .0
+                    .into_iter()
+                    .chain(diagnostics([error]))
+                    .collect(),
             },
         }
     }
@@ -423,7 +429,7 @@ impl<T: DataSourceType> DataSource for Served<T> {
             let (read, said) = Self::read_data(&context, config, deferral_allowed)
                 .await
                 .map_err(|error| diagnostics([error]))?;
-            match (told(&context, said), read) {
+            match (told(&context, said, false), read) {
                 ((diagnostics, true), _) => Err(diagnostics),
                 ((warnings, false), DataRead::Read { state, .. }) => Ok(DataRead::Read { state, warnings }),
                 (_, deferred) => Ok(deferred),
@@ -474,9 +480,9 @@ impl<T: ActionType> Action for Served<T> {
     ) -> BoxFuture<'a, Vec<Diagnostic>> {
         Box::pin(async move {
             match Self::invoked(context.clone(), config, progress).await {
-                Ok(said) => told(&context, said).0,
+                Ok(said) => told(&context, said, false).0,
                 Err(ActionError { error, warnings: said }) => {
-                    told(&context, said).0.into_iter().chain(diagnostics([error])).collect()
+                    told(&context, said, false).0.into_iter().chain(diagnostics([error])).collect()
                 }
             }
         })

@@ -260,7 +260,7 @@ on_each_terraform!(strict_turns_what_was_left_undone_into_errors, |terraform| {
     for starter in starters {
         starter.join().unwrap();
     }
-    let late_summary = "1 app(s) match now that were not there before";
+    let late_summary = "1 app(s) match that the kill did not take";
     // By default, each is a warning, and the kills go on.
     for summary in [late_summary, "Exclusions that spare nothing", "Nothing matched"] {
         run.assert_contains(&format!("Warning: {summary}"));

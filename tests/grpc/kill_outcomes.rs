@@ -215,3 +215,92 @@ async fn a_failed_kill_after_an_attempt_without_an_answer_says_it_may_have_happe
         refused.diagnostics
     );
 }
+
+/// A harness whose provider permits only account `df-account`.
+async fn allowing_df_account(endpoint: &str) -> Harness {
+    let mut harness = start().await;
+    let block = harness.provider_block(string(endpoint));
+    let block = with(&block, "allowed_account_ids", Value::List(vec![string("df-account")]));
+    assert!(errors(&harness.configure(block).await).is_empty());
+    harness
+}
+
+#[tokio::test]
+async fn under_an_account_list_a_destroy_of_an_app_gone_sends_nothing_and_goes_on() {
+    let (simulator, endpoint) = simulator_with(&["Gone1", "Other1"]).await;
+    let mut harness = allowing_df_account(&endpoint).await;
+    let at_destroy = with(&harness.kill_config(string("Gone1")), "when", string("destroy"));
+    let planned = harness.planned(&at_destroy).await;
+    let recorded = decode(harness.apply(&Value::Null, &planned).await.new_state);
+    simulator.remove_app("Gone1");
+    let destroyed = harness.apply(&recorded, &Value::Null).await;
+    assert!(errors(&destroyed.diagnostics).is_empty(), "{:?}", destroyed.diagnostics);
+    let [warning] = &destroyed.diagnostics[..] else { panic!("{:?}", destroyed.diagnostics) };
+    assert_eq!(warning.summary, "App no longer exists");
+    assert!(warning.detail.contains("allowed_account_ids, and nothing was sent"), "{}", warning.detail);
+    assert_eq!(decode(destroyed.new_state), Value::Null);
+    assert_eq!(simulator.kill_calls("Gone1"), 0, "nothing is sent");
+    // At create, the same is a refusal: the account cannot be checked.
+    let create = harness.kill_config(string("Gone1"));
+    let planned = harness.planned(&create).await;
+    let refused = harness.apply(&Value::Null, &planned).await;
+    assert_eq!(errors(&refused.diagnostics)[0].summary, "Account not verifiable");
+    assert_eq!(simulator.kill_calls("Gone1"), 0);
+}
+
+#[tokio::test]
+async fn under_an_account_list_an_account_id_the_keys_do_not_see_is_refused() {
+    let (simulator, endpoint) = simulator_with(&["Ours1"]).await;
+    let mut harness = start().await;
+    let block = with(
+        &harness.provider_block(string(&endpoint)),
+        "forbidden_account_ids",
+        Value::List(vec![string("other-acct")]),
+    );
+    assert!(errors(&harness.configure(block).await).is_empty());
+    // A kill of one of its apps: the run asks which accounts the keys see, once.
+    let planned = harness.planned(&harness.kill_config(string("Ours1"))).await;
+    assert!(errors(&harness.apply(&Value::Null, &planned).await.diagnostics).is_empty());
+    // An app whose detail names an account the keys do not see: nothing to check it against,
+    // under a deny list as under an allow list.
+    simulator.put_app(App { account_id: "zzz".into(), account_name: String::new(), ..App::running("Odd1") });
+    let planned = harness.planned(&harness.kill_config(string("Odd1"))).await;
+    let refused = harness.apply(&Value::Null, &planned).await;
+    let failed = errors(&refused.diagnostics);
+    assert_eq!(failed.len(), 1, "{refused:?}");
+    assert_eq!(failed[0].summary, "Account not verifiable");
+    assert!(
+        failed[0].detail.contains("its accountId \"zzz\" is no account these keys see"),
+        "{}",
+        failed[0].detail
+    );
+    assert_eq!(simulator.kill_calls("Odd1"), 0);
+}
+
+#[tokio::test]
+async fn a_look_after_the_kill_that_fails_does_not_fail_the_kill() {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    // Each answer takes 50 ms: the listing changes while the kill is answered.
+    simulator.set_latency(Duration::from_millis(50));
+    // After the kill, the listing holds no list: the look after it cannot be made.
+    let changer = {
+        let simulator = simulator.clone();
+        tokio::spawn(async move {
+            crate::wait_until("a kill of A1", || simulator.kill_calls("A1") > 0).await;
+            simulator.set_list_quirks(dataforest_sim::ListQuirks { no_contents: true, ..Default::default() });
+        })
+    };
+    let mut harness = crate::configured(&endpoint, false).await;
+    let fields = [("account_id", string("df-account")), ("name_regex", string("^app-"))];
+    let config = harness.config(crate::Schema::Resource(crate::BULK), &fields);
+    let planned = decode(crate::plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    let applied = crate::apply_bulk(&mut harness, &Value::Null, &planned).await;
+    changer.await.unwrap();
+    assert!(errors(&applied.diagnostics).is_empty(), "{applied:?}");
+    let [warning] = &applied.diagnostics[..] else { panic!("{:?}", applied.diagnostics) };
+    assert_eq!(warning.summary, "No check after the kill");
+    assert!(warning.detail.contains("without \"contents\""), "{}", warning.detail);
+    let killed = decode(applied.new_state);
+    let Value::List(killed) = killed.get("killed") else { panic!("{killed:?}") };
+    assert_eq!(killed.len(), 1, "the kill stands, recorded");
+}

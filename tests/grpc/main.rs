@@ -385,6 +385,56 @@ fn detail_calls(simulator: &Simulator) -> usize {
     simulator.calls().iter().filter(|call| call.path.ends_with("/getDetail")).count()
 }
 
+/// A harness whose provider talks to `endpoint`, strict or not, retrying nothing.
+async fn configured(endpoint: &str, strict: bool) -> Harness {
+    let mut harness = start().await;
+    let block = harness.provider_block(string(endpoint));
+    let block = with(&block, "strict", Value::Bool(strict));
+    let block = with(
+        &block,
+        "max_retries",
+        Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(0)),
+    );
+    assert!(errors(&harness.configure(block).await).is_empty());
+    harness
+}
+
+/// Plans a change of the bulk kill from `prior` to `proposed`.
+async fn plan_bulk(
+    harness: &mut Harness,
+    prior: &Value,
+    proposed: &Value,
+) -> pb::plan_resource_change::Response {
+    let request = pb::plan_resource_change::Request {
+        type_name: BULK.into(),
+        prior_state: dynamic(prior),
+        proposed_new_state: dynamic(proposed),
+        config: dynamic(proposed),
+        ..Default::default()
+    };
+    harness.client.plan_resource_change(request).await.unwrap().into_inner()
+}
+
+/// Applies a change of the bulk kill from `prior` to `planned`.
+async fn apply_bulk(
+    harness: &mut Harness,
+    prior: &Value,
+    planned: &Value,
+) -> pb::apply_resource_change::Response {
+    let request = pb::apply_resource_change::Request {
+        type_name: BULK.into(),
+        prior_state: dynamic(prior),
+        planned_state: dynamic(planned),
+        config: dynamic(planned),
+        ..Default::default()
+    };
+    harness.client.apply_resource_change(request).await.unwrap().into_inner()
+}
+
+fn summaries(diagnostics: &[pb::Diagnostic], severity: pb::diagnostic::Severity) -> Vec<String> {
+    diagnostics.iter().filter(|d| d.severity == severity as i32).map(|d| d.summary.clone()).collect()
+}
+
 /// Waits until `condition` holds, looking every 10 ms, to order a test's steps by what can be
 /// observed; fails the test, naming `what`, after 10 s, so a bug cannot hang the suite.
 async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {

@@ -6,57 +6,7 @@ use dataforest_sim::{App, ListQuirks};
 use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::Value;
 
-use crate::{BULK, Harness, Schema, decode, dynamic, errors, start, string};
-
-/// A harness whose provider talks to `endpoint`, strict or not, retrying nothing.
-async fn configured(endpoint: &str, strict: bool) -> Harness {
-    let mut harness = start().await;
-    let block = harness.provider_block(string(endpoint));
-    let block = crate::with(&block, "strict", Value::Bool(strict));
-    let block = crate::with(
-        &block,
-        "max_retries",
-        Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(0)),
-    );
-    assert!(errors(&harness.configure(block).await).is_empty());
-    harness
-}
-
-/// Plans a change of the bulk kill from `prior` to `proposed`.
-async fn plan_bulk(
-    harness: &mut Harness,
-    prior: &Value,
-    proposed: &Value,
-) -> pb::plan_resource_change::Response {
-    let request = pb::plan_resource_change::Request {
-        type_name: BULK.into(),
-        prior_state: dynamic(prior),
-        proposed_new_state: dynamic(proposed),
-        config: dynamic(proposed),
-        ..Default::default()
-    };
-    harness.client.plan_resource_change(request).await.unwrap().into_inner()
-}
-
-/// Applies a change of the bulk kill from `prior` to `planned`.
-async fn apply_bulk(
-    harness: &mut Harness,
-    prior: &Value,
-    planned: &Value,
-) -> pb::apply_resource_change::Response {
-    let request = pb::apply_resource_change::Request {
-        type_name: BULK.into(),
-        prior_state: dynamic(prior),
-        planned_state: dynamic(planned),
-        config: dynamic(planned),
-        ..Default::default()
-    };
-    harness.client.apply_resource_change(request).await.unwrap().into_inner()
-}
-
-fn summaries(diagnostics: &[pb::Diagnostic], severity: pb::diagnostic::Severity) -> Vec<String> {
-    diagnostics.iter().filter(|d| d.severity == severity as i32).map(|d| d.summary.clone()).collect()
-}
+use crate::{BULK, Schema, apply_bulk, configured, decode, errors, plan_bulk, string, summaries};
 
 #[tokio::test]
 async fn a_preview_that_cannot_list_fails_a_strict_plan_and_warns_otherwise() {
@@ -171,4 +121,145 @@ async fn a_strict_kill_refuses_what_its_selection_could_not_do_before_any_kill()
     let applied = apply_bulk(&mut lenient, &Value::Null, &planned).await;
     assert!(errors(&applied.diagnostics).is_empty(), "{applied:?}");
     assert_eq!(simulator.app("A1").unwrap().state, "KILLED");
+}
+
+/// A bulk kill's configuration of `fields`, for the harness's schema.
+fn bulk_config(harness: &crate::Harness, fields: &[(&str, Value)]) -> Value {
+    harness.config(Schema::Resource(BULK), fields)
+}
+
+#[tokio::test]
+async fn a_strict_destroy_hook_whose_apps_ended_on_their_own_is_destroyed() {
+    let (simulator, endpoint) = crate::simulator_with(&["A1", "Keep1"]).await;
+    let mut harness = configured(&endpoint, true).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-")),
+        ("when", string("destroy")),
+        ("exclude_ids", Value::List(vec![string("Keep1")])),
+    ];
+    let config = bulk_config(&harness, &fields);
+    let planned = decode(plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    let hook = decode(apply_bulk(&mut harness, &Value::Null, &planned).await.new_state);
+    assert_ne!(hook, Value::Null);
+    // Before the teardown, the apps ended by themselves, and the one it spared is gone.
+    simulator.put_app(App { state: "FINISHED".into(), ..simulator.app("A1").unwrap() });
+    simulator.remove_app("Keep1");
+    let mut harness = configured(&endpoint, true).await;
+    let destroyed = apply_bulk(&mut harness, &hook, &Value::Null).await;
+    assert!(errors(&destroyed.diagnostics).is_empty(), "{destroyed:?}");
+    let warned = summaries(&destroyed.diagnostics, pb::diagnostic::Severity::Warning);
+    assert!(
+        warned.contains(&"Nothing matched".to_string())
+            && warned.contains(&"Exclusions that spare nothing".to_string()),
+        "{warned:?}"
+    );
+    assert_eq!(decode(destroyed.new_state), Value::Null, "the hook is gone");
+}
+
+#[tokio::test]
+async fn a_strict_destroy_hooks_later_plans_foresee_but_do_not_fail() {
+    let (simulator, endpoint) = crate::simulator_with(&["A1", "B1"]).await;
+    let mut harness = configured(&endpoint, true).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-A")),
+        ("when", string("destroy")),
+        ("exclude_ids", Value::List(vec![string("A1")])),
+    ];
+    let config = bulk_config(&harness, &fields);
+    let planned = decode(plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    let hook = decode(apply_bulk(&mut harness, &Value::Null, &planned).await.new_state);
+    // The app it spares is purged: its exclusion spares nothing now, which only the destroy acts
+    // on; a plan that changes nothing says so, and goes on.
+    simulator.remove_app("A1");
+    let mut harness = configured(&endpoint, true).await;
+    let replanned = plan_bulk(&mut harness, &hook, &hook).await;
+    assert!(errors(&replanned.diagnostics).is_empty(), "{replanned:?}");
+    let [warning] = &replanned.diagnostics[..] else { panic!("{replanned:?}") };
+    assert_eq!(warning.summary, "Exclusions that spare nothing");
+    assert!(warning.detail.starts_with("At the destroy, as things stand now: "), "{}", warning.detail);
+}
+
+#[tokio::test]
+async fn a_strict_destroy_hooks_create_that_cannot_check_records_nothing() {
+    let (simulator, endpoint) = crate::simulator_with(&["A1"]).await;
+    let mut quirks = ListQuirks::default();
+    quirks.add("strip=accountId").unwrap();
+    quirks.add("strip=accountName").unwrap();
+    let fields =
+        [("account_id", string("df-account")), ("name_regex", string("^app-")), ("when", string("destroy"))];
+    let mut lenient = configured(&endpoint, false).await;
+    let config = bulk_config(&lenient, &fields);
+    let planned = decode(plan_bulk(&mut lenient, &Value::Null, &config).await.planned_state);
+    simulator.set_list_quirks(quirks);
+    let mut strict = configured(&endpoint, true).await;
+    let created = apply_bulk(&mut strict, &Value::Null, &planned).await;
+    let failed = errors(&created.diagnostics);
+    assert_eq!(failed[0].summary, "Account of apps unchecked", "{created:?}");
+    assert_eq!(decode(created.new_state), Value::Null, "a hook recorded tainted would kill when replaced");
+}
+
+#[tokio::test]
+async fn a_strict_update_that_left_apps_running_keeps_the_hook_for_the_next_apply() {
+    let (simulator, endpoint) = crate::simulator_with(&["A1"]).await;
+    simulator.set_latency(std::time::Duration::from_millis(50));
+    let hook_fields =
+        [("account_id", string("df-account")), ("name_regex", string("^app-")), ("when", string("destroy"))];
+    let mut harness = configured(&endpoint, true).await;
+    let hook_config = bulk_config(&harness, &hook_fields);
+    let planned = decode(plan_bulk(&mut harness, &Value::Null, &hook_config).await.planned_state);
+    let hook = decode(apply_bulk(&mut harness, &Value::Null, &planned).await.new_state);
+    // `when` turns to create: the update kills; an app started meanwhile is left running.
+    let starter = {
+        let simulator = simulator.clone();
+        tokio::spawn(async move {
+            crate::wait_until("a kill of A1", || simulator.kill_calls("A1") > 0).await;
+            simulator.put_app(App::running("A2"));
+        })
+    };
+    let now = crate::with(&hook, "when", string("create"));
+    let planned = decode(plan_bulk(&mut harness, &hook, &now).await.planned_state);
+    let updated = apply_bulk(&mut harness, &hook, &planned).await;
+    starter.await.unwrap();
+    let failed = errors(&updated.diagnostics);
+    assert_eq!(failed.len(), 1, "{updated:?}");
+    assert_eq!(failed[0].summary, "1 app(s) match that the kill did not take");
+    assert_eq!(decode(updated.new_state), hook, "the prior state stays, so that the next apply kills again");
+    assert_eq!(simulator.app("A1").unwrap().state, "KILLED");
+}
+
+#[tokio::test]
+async fn a_strict_settle_round_checks_its_listing_before_its_kills() {
+    let (simulator, endpoint) = crate::simulator_with(&["A1"]).await;
+    simulator.set_latency(std::time::Duration::from_millis(50));
+    // After the first kill, the listing gains an app with no account fields.
+    let changer = {
+        let simulator = simulator.clone();
+        tokio::spawn(async move {
+            crate::wait_until("a kill of A1", || simulator.kill_calls("A1") > 0).await;
+            let mut quirks = ListQuirks::default();
+            quirks.add(r#"extra={"id":"B1","name":"app-B1","state":"RUNNING"}"#).unwrap();
+            simulator.set_list_quirks(quirks);
+        })
+    };
+    let mut harness = configured(&endpoint, true).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-")),
+        ("settle_rounds", Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(1))),
+    ];
+    let config = bulk_config(&harness, &fields);
+    let planned = decode(plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    let applied = apply_bulk(&mut harness, &Value::Null, &planned).await;
+    changer.await.unwrap();
+    let failed = errors(&applied.diagnostics);
+    assert_eq!(failed.len(), 1, "{applied:?}");
+    assert_eq!(failed[0].summary, "Account of apps unchecked");
+    assert!(
+        failed[0].detail.contains("Before that, 1 app(s) were killed: A1 (app-A1)"),
+        "{}",
+        failed[0].detail
+    );
+    assert_eq!(simulator.kill_calls("B1"), 0, "the settle round sent nothing");
 }

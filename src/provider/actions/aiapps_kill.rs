@@ -44,7 +44,7 @@ impl ActionType for AppsKillAction {
 
     fn validate(&self) -> Vec<ProviderError> {
         let mut errors = self.selector.validate();
-        errors.extend(bulk::check_scope(&self.selector, &self.settings));
+        errors.extend(bulk::check_scope(&self.selector, &self.settings, false));
         errors.extend(self.settings.validate());
         errors.extend(self.limit().err());
         errors
@@ -72,6 +72,8 @@ impl ActionType for AppsKillAction {
                 report(format!("Would kill {}", describe(app)));
                 let entry = Entry {
                     outcome: Some(Outcome::WouldKill),
+                    // Nothing is sent in a dry run.
+                    attempts: Some(0),
                     ..Entry::listed(AppsKillAction::TYPE_NAME, Phase::Action, &selection.account_id, app)
                 };
                 if let Some(warning) = audit.and_then(|log| log.append(&entry))

@@ -129,10 +129,19 @@ pub enum ProviderError {
         entries: usize,
         claimed: u64,
     },
-    /// A bulk kill whose selector sets no condition beyond the account, without `all_apps`.
+    /// A bulk kill whose selector sets no condition beyond the account, without `all_apps`;
+    /// `recorded`: the selector recorded at the last apply, which a destroy uses.
     AccountWide {
         attribute: &'static str,
         conditions: Vec<&'static str>,
+        recorded: bool,
+    },
+    /// A bulk kill's `attribute` (`name_regex`) holds a pattern that matches every name: no
+    /// condition at all, where `all_apps` would say so.
+    MatchesEveryName {
+        attribute: &'static str,
+        pattern: String,
+        all_apps: &'static str,
     },
     /// A warning that the provider's `strict` makes an error; `before_kill`: it was raised before
     /// any kill, so nothing was killed.
@@ -498,13 +507,28 @@ impl ProviderError {
                 ),
             )
             .at_attribute(attribute),
-            ProviderError::AccountWide { attribute, conditions } => Diagnostic::error(
+            ProviderError::AccountWide { attribute, conditions, recorded } => Diagnostic::error(
                 "Selector takes the whole account",
                 format!(
                     "This selector sets no condition beyond account_id, so it would kill every app of the account \
                      that is still running (up to max_apps). Set one of {} to narrow it, or set {attribute} = true \
-                     if every running app of the account is meant (exclusions still apply).",
-                    conditions.join(", ")
+                     if every running app of the account is meant (exclusions still apply).{}",
+                    conditions.join(", "),
+                    if *recorded {
+                        " A destroy uses the selector recorded at the last apply: apply the change before the destroy."
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .at_attribute(attribute),
+            ProviderError::MatchesEveryName { attribute, pattern, all_apps } => Diagnostic::error(
+                "Pattern matches every name",
+                format!(
+                    "{attribute} {} matches every name (it matches an empty one), so it selects every app of the \
+                     account, as no condition would. Fix the pattern (a variable left empty inside it, say), or \
+                     set {all_apps} = true instead if every running app of the account is meant.",
+                    quote_start(pattern)
                 ),
             )
             .at_attribute(attribute),

@@ -64,6 +64,13 @@ pub enum ProviderWarning {
     /// At destroy, the kill was refused because the app no longer exists (`getDetail` finds it
     /// neither): there is nothing left to kill.
     AppGone { app_id: String, attribute: Option<&'static str>, uncertain: bool },
+    /// At destroy, under the provider's account list (`setting`), `getDetail` does not know the
+    /// app: its account cannot be checked, so nothing was sent, and there is nothing these keys
+    /// can kill.
+    AppUnknown { app_id: String, attribute: Option<&'static str>, setting: &'static str },
+    /// A warning about the run to come (`later`), told at a plan whose apply does not act on it:
+    /// that run checks again.
+    Foreseen { later: LaterRun, warning: Box<ProviderWarning> },
     /// DataForest accepted the kill, then stopped knowing the app while the provider waited for
     /// it to end: it counts as ended.
     VanishedWhileWaiting { app_id: String, attribute: Option<&'static str>, record: Record },
@@ -79,9 +86,10 @@ pub enum ProviderWarning {
     /// Selected apps (`count`, the first named) whose entries do not tell whether they are
     /// `account`'s: `why`. They were selected as the listing for the account returned them.
     UnverifiableApps { account: String, count: usize, first: Vec<String>, why: String },
-    /// `count` apps of `account`'s listing were listed more than once (`first`, their ids): each
-    /// was selected only if every entry for it would have been.
-    DuplicateApps { account: String, count: usize, first: Vec<String> },
+    /// `count` apps of `account`'s listing were listed more than once (`first`, their ids), of
+    /// which `disagreeing` differently: each was selected only if every entry for it would have
+    /// been.
+    DuplicateApps { account: String, count: usize, first: Vec<String>, disagreeing: usize },
     /// Entries of `account`'s listing that no kill can be sent to: without an id, or with one no
     /// app can have.
     UnusableEntries { account: String, without_id: usize, invalid_ids: usize },
@@ -89,7 +97,7 @@ pub enum ProviderWarning {
     /// refused now (`reason`), and a destroy uses that one.
     RecordedSelectorRefused { reason: String },
     /// After the kill, `count` apps of `account` match that it did not kill (`first` named):
-    /// started, or listed, after its selection.
+    /// started, or come to match, while it ran.
     MatchAfterKill { account: String, count: usize, first: Vec<String> },
     /// The listing after the kill, which looks for apps that match now, failed: why.
     AfterKillCheckFailed { account: String, reason: String },
@@ -154,24 +162,30 @@ fn recorded_selector(exclusions: &str) -> String {
 
 impl ProviderWarning {
     /// Whether this warning says that a kill did less than asked, or that something could not be
-    /// checked: the provider's `strict` makes each such warning an error.
-    pub fn is_shortfall(&self) -> bool {
+    /// checked: the provider's `strict` makes each such warning an error. `destroying`: it comes
+    /// from a destroy (or a destroy's plan), where nothing matching, or an exclusion with nothing
+    /// to spare, is how a destroy hook ends when its apps ended on their own, and no error.
+    pub fn is_shortfall(&self, destroying: bool) -> bool {
         match self {
             ProviderWarning::UnreadableStart { .. }
             | ProviderWarning::FutureStart { .. }
-            | ProviderWarning::ForeignApps { .. }
             | ProviderWarning::UnverifiableApps { .. }
-            | ProviderWarning::DuplicateApps { .. }
             | ProviderWarning::UnusableEntries { .. }
             | ProviderWarning::AccountGone { .. }
             | ProviderWarning::AppGone { .. }
-            | ProviderWarning::UnusedExclusions { .. }
+            | ProviderWarning::AppUnknown { .. }
             | ProviderWarning::PreviewFailed { .. }
-            | ProviderWarning::NothingMatched { .. }
             | ProviderWarning::MatchAfterKill { .. }
             | ProviderWarning::AfterKillCheckFailed { .. }
             | ProviderWarning::AuditIncomplete { .. } => true,
-            ProviderWarning::AlreadyEnded { .. }
+            ProviderWarning::NothingMatched { .. } | ProviderWarning::UnusedExclusions { .. } => !destroying,
+            // Entries that disagree: an app was spared that one of its entries would have taken.
+            ProviderWarning::DuplicateApps { disagreeing, .. } => *disagreeing > 0,
+            // Apps of another account, not selected: the selection did what it was asked.
+            ProviderWarning::ForeignApps { .. }
+            // What a later run would meet: that run checks again, and fails then.
+            | ProviderWarning::Foreseen { .. }
+            | ProviderWarning::AlreadyEnded { .. }
             | ProviderWarning::VanishedWhileWaiting { .. }
             | ProviderWarning::Preview { .. }
             | ProviderWarning::DestroyKilled { .. }
@@ -222,6 +236,29 @@ impl ProviderWarning {
                 ),
                 *attribute,
             ),
+            ProviderWarning::AppUnknown { app_id, attribute, setting } => (
+                Diagnostic::warning(
+                    "App no longer exists",
+                    format!(
+                        "DataForest does not know AI app {app_id:?} (getDetail answered \"no such element\"), so its \
+                         account cannot be checked against the provider's {setting}, and nothing was sent: there \
+                         is nothing these keys can kill, and the destroy goes on. If the provider's keys changed \
+                         since the resource was created, check that they belong to the app's account: to another \
+                         account's keys the app does not exist, and it may still be running."
+                    ),
+                ),
+                *attribute,
+            ),
+            ProviderWarning::Foreseen { later, warning } => {
+                let mut diagnostic = warning.to_diagnostic();
+                let when = match later {
+                    LaterRun::Apply => "At the apply",
+                    LaterRun::Destroy => "At the destroy",
+                    LaterRun::RealRun => "At a real run",
+                };
+                diagnostic.detail = format!("{when}, as things stand now: {}", diagnostic.detail);
+                return diagnostic;
+            }
             ProviderWarning::UnreadableStart { attribute, count, first } => (
                 Diagnostic::warning(
                     "Start time unreadable",
@@ -258,15 +295,19 @@ impl ProviderWarning {
                 ),
                 None,
             ),
-            ProviderWarning::DuplicateApps { account, count, first } => (
+            ProviderWarning::DuplicateApps { account, count, first, disagreeing } => (
                 Diagnostic::warning(
                     "Apps listed twice",
                     format!(
-                        "DataForest's listing of account {account:?} named {count} app(s) more than once: {}{}. Each \
-                         was selected only if every entry for it would have been, so an entry that spares an app \
-                         (another account, an excluded name) spares it. Report it if it persists.",
+                        "DataForest's listing of account {account:?} named {count} app(s) more than once: {}{}{}. \
+                         Each was selected only if every entry for it would have been, so an entry that spares an \
+                         app (another account, an excluded name) spares it. Report it if it persists.",
                         first.join(", "),
-                        if *count > first.len() { ", ..." } else { "" }
+                        if *count > first.len() { ", ..." } else { "" },
+                        match disagreeing {
+                            0 => String::new(),
+                            _ => format!("; the entries of {disagreeing} of them disagree"),
+                        }
                     ),
                 ),
                 None,
@@ -306,10 +347,10 @@ impl ProviderWarning {
             }
             ProviderWarning::MatchAfterKill { account, count, first } => (
                 Diagnostic::warning(
-                    format!("{count} app(s) match now that were not there before"),
+                    format!("{count} app(s) match that the kill did not take"),
                     format!(
-                        "After the kill, {count} app(s) of account {account:?} match that it did not kill (started, \
-                         or first listed, after its selection), and they are still running: {}{}. Raise \
+                        "After the kill, {count} app(s) of account {account:?} match that it did not kill (they \
+                         started, or came to match, while it ran), and they are still running: {}{}. Raise \
                          settle_rounds to kill such apps too, or run the kill again.",
                         first.join(", "),
                         if *count > first.len() { ", ..." } else { "" }

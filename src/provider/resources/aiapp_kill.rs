@@ -16,10 +16,10 @@ use crate::protocol::object::{Block, Field, Object, block, computed, optional, r
 use crate::protocol::schema::Schema;
 
 use super::super::audit;
-use super::super::error::{Phase, ProviderError};
+use super::super::error::{Phase, ProviderError, ProviderWarning};
 use super::super::kill::{self, Kill, KillError, KillReport, check_app_id, required_app_id};
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
-use super::super::session::Context;
+use super::super::session::{AppAccount, Context};
 use super::super::types::{Applied, ApplyError, Plan, ResourceType, schema_of};
 
 tfplugin::object! {
@@ -218,7 +218,20 @@ impl AppKill {
         let stop = context.running()?;
         let session = context.session()?;
         let audit = session.audit()?;
-        session.check_app_account(&kill, deadline, &stop).await?;
+        if let AppAccount::UnknownAtDestroy { setting } =
+            session.check_app_account(&kill, deadline, &stop).await?
+        {
+            // Nothing is sent: the outcome is as a kill of an app gone is, said as what it is.
+            let mut report = KillReport::not_sent(&kill.app_id);
+            report.warnings.push(ProviderWarning::AppUnknown {
+                app_id: kill.app_id.clone(),
+                attribute: kill.attribute,
+                setting,
+            });
+            let mut result = Ok(report);
+            audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut result);
+            return result;
+        }
         let app_id = &kill.app_id;
         let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
         let mut sent = session.send_once(&kill, deadline, &stop, &progress).await.map_err(KillError::from);
@@ -239,7 +252,7 @@ impl AppKill {
         // The destroy will need its audit log: one that cannot be opened fails now.
         session.audit()?;
         // The account check, when there is one, has read the app already.
-        if !session.check_app_account(&kill, deadline, &stop).await? {
+        if session.check_app_account(&kill, deadline, &stop).await? == AppAccount::Unchecked {
             let client = session.client_for(&kill)?;
             kill::check_exists(client, &kill, &stop).await?;
         }

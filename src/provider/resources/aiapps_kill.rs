@@ -81,7 +81,7 @@ impl ResourceType for AppsKill {
 
     fn validate(&self) -> Vec<ProviderError> {
         let mut errors = self.selector.validate();
-        errors.extend(bulk::check_scope(&self.selector, &self.settings));
+        errors.extend(bulk::check_scope(&self.selector, &self.settings, false));
         errors.extend(self.kills_on_destroy().err());
         errors.extend(self.settings.validate());
         errors.extend(lifecycle::check_timeouts(&self.timeouts, AppsKill::timeouts));
@@ -154,14 +154,21 @@ impl ResourceType for AppsKill {
         let limit = settings.limit.min(PREVIEW_LIMIT);
         let listed =
             bulk::list_and_select(context, &selection, tokio::time::Instant::now() + limit, limit).await;
+        // A destroy hook's later plans kill nothing: what they see is about the destroy to come,
+        // which checks again.
+        let foreseen = prior.is_some() && planned.is_some() && phase == Phase::Destroy;
+        let told = |warning: ProviderWarning| match foreseen {
+            true => ProviderWarning::Foreseen { later, warning: Box::new(warning) },
+            false => warning,
+        };
         let selected = match listed {
             Ok((_, selected)) => selected,
             Err(error) => {
                 let reason = error.to_diagnostic().detail;
-                return vec![ProviderWarning::PreviewFailed { reason }];
+                return vec![told(ProviderWarning::PreviewFailed { reason })];
             }
         };
-        let mut warnings = selected.warnings.clone();
+        let mut warnings: Vec<ProviderWarning> = selected.warnings.iter().cloned().map(told).collect();
         if show_apps {
             warnings.push(ProviderWarning::Preview {
                 later,
@@ -240,11 +247,13 @@ impl ResourceType for AppsKill {
                     selection.account_id,
                     bulk::excluded_note(selected.excluded)
                 ));
-                // Under `strict`, what the selection could not check fails the hook now, before it
-                // is recorded: a tainted hook would be replaced, and its destroy would kill.
-                context.session()?.refuse_shortfalls(&selected.warnings)?;
                 let mut warnings = selected.warnings.clone();
                 warnings.extend(bulk::refusal(&selected, &settings, LaterRun::Destroy));
+                // Under `strict`, what the selection could not check fails the hook now, before it
+                // is recorded: a tainted hook would be replaced, and its destroy would kill.
+                if let Some(error) = context.session()?.shortfall(&mut warnings, false, true) {
+                    return Err(ApplyError { error, state: None, warnings });
+                }
                 Ok(Applied { state: Some(AppsKill { killed: Field::Null, ..planned }), warnings })
             }
             (None, Some(planned)) => planned.kill_into(context, Phase::Create, &log).await,
@@ -266,7 +275,7 @@ impl AppsKill {
     /// The apps to select and how to kill them, in `phase`.
     pub fn bulk(&self, phase: Phase) -> Result<(Selection, BulkSettings), ProviderError> {
         let limit = lifecycle::timeout(&self.timeouts, AppsKill::timeouts, phase)?;
-        if let Some(error) = bulk::check_scope(&self.selector, &self.settings) {
+        if let Some(error) = bulk::check_scope(&self.selector, &self.settings, phase == Phase::Destroy) {
             return Err(error);
         }
         let settings = self.settings.resolve(limit)?;
@@ -282,6 +291,18 @@ impl AppsKill {
     ) -> Result<Applied<AppsKill>, ApplyError<AppsKill>> {
         let (selection, settings) = self.bulk(phase)?;
         match bulk::bulk_kill(context, &selection, &settings, AppsKill::caller(phase), progress).await {
+            // Under `strict`, an update whose kill left something undone keeps the prior state,
+            // `when = "destroy"`, as a failed one does, so that the next apply kills again: an
+            // update is not tainted.
+            Ok(mut outcome) if phase == Phase::Update => {
+                match context.session()?.shortfall(&mut outcome.warnings, false, false) {
+                    Some(error) => Err(ApplyError { error, state: None, warnings: outcome.warnings }),
+                    None => Ok(Applied {
+                        state: Some(self.with_killed(&outcome.done)),
+                        warnings: outcome.warnings,
+                    }),
+                }
+            }
             Ok(outcome) => {
                 Ok(Applied { state: Some(self.with_killed(&outcome.done)), warnings: outcome.warnings })
             }
@@ -438,6 +459,29 @@ mod tests {
             ..whole
         };
         assert!(states.validate().is_empty(), "states is a condition");
+        // A pattern that matches every name is no condition: refused, with or without others.
+        for pattern in ["^", ".*", "(?:)", "\\s*", "$", "^.*$"] {
+            let everything = AppsKill {
+                selector: Flat(Selector {
+                    name_regex: known(pattern),
+                    queue_name: known("gpu"),
+                    ..states.selector.0.clone()
+                }),
+                ..states.clone()
+            };
+            let refused = everything.validate();
+            assert!(
+                matches!(&refused[..], [ProviderError::MatchesEveryName { attribute: "name_regex", .. }]),
+                "{pattern}: {refused:?}"
+            );
+        }
+        for pattern in ["^$", "\\b", "^env-", "etl"] {
+            let narrow = AppsKill {
+                selector: Flat(Selector { name_regex: known(pattern), ..states.selector.0.clone() }),
+                ..states.clone()
+            };
+            assert!(narrow.validate().is_empty(), "{pattern}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::ncp::{AccountInfo, AppInfo};
 
 /// The `accountName` that tells `account`'s apps from those of the other `accounts` the keys see,
 /// or why none can: the account has no name, or shares it.
-pub fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Result<&'a str, String> {
+fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Result<&'a str, String> {
     if account.name.is_empty() {
         return Err(format!("accounts/getList gives account {:?} no name to check apps against", account.id));
     }
@@ -86,10 +86,15 @@ impl<'a> Owner<'a> {
     }
 
     /// Whose `app` is: an `accountId` other than the account's, or an `accountName` that is not
-    /// its name (or, when it has none, that of another account), says another's; an `accountId`
+    /// its name (or, when it has none, that of another account), says another's, and so does an
+    /// entry that gives an account field twice, differently; an `accountId`
     /// that is the account's, or its name when the name is its alone, says its own. Only strings
     /// count (see [`AppInfo::account_id`]).
     pub fn belongs(&self, app: &AppInfo) -> Belongs {
+        // An entry that says two things of whose it is cannot be believed either way.
+        if app.account_conflict {
+            return Belongs::Foreign;
+        }
         let (id, name) = (app.account_id(), app.account_name());
         let mut verified = false;
         if !id.is_empty() {
@@ -149,6 +154,9 @@ mod tests {
         let nameless = Owner { name: "", name_unusable: Some("no name".into()), ..analytics(&["Other"]) };
         let shared = Owner { name_unusable: Some("shares its name".into()), ..analytics(&["Other"]) };
         use Belongs::{Foreign, Unverifiable, Verified};
+        let mut conflicting = entry("acc", "Analytics");
+        conflicting.account_conflict = true;
+        assert_eq!(named.belongs(&conflicting), Foreign);
         for (id, name, by_name, without_name, sharing) in [
             ("acc", "Analytics", Verified, Verified, Verified),
             ("acc", "", Verified, Verified, Verified),

@@ -7,7 +7,7 @@
 mod account;
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use regex::Regex;
@@ -17,7 +17,7 @@ use crate::ncp::{AccountInfo, AppInfo};
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, Object, SetOf, ShapeError, optional, required, split};
 
-pub use account::{Belongs, Owner, owner_name};
+pub use account::{Belongs, Owner};
 
 use super::duration::parse_duration;
 use super::error::{ProviderError, ProviderWarning, Refusal};
@@ -356,8 +356,8 @@ impl Selection {
         })
     }
 
-    /// [`Selection::select`] over a whole `getList` answer: one that says it holds fewer apps
-    /// than there are (its `totalCount`, `total` or `totalRows`) is refused, since a selection
+    /// [`Selection::select`] over a whole `getList` answer: one that names fewer apps than it
+    /// says there are (its `totalCount`, `total` or `totalRows`) is refused, since a selection
     /// from part of an account is a teardown that leaves the rest running; entries without a
     /// usable id are left out, and counted in a warning.
     pub fn select_listed(
@@ -366,18 +366,19 @@ impl Selection {
         owner: &Owner,
         now: SystemTime,
     ) -> Result<Selected, ProviderError> {
-        let Listing { apps, without_id, invalid_ids, entries, claimed } = listing;
+        let Listing { apps, without_id, invalid_ids, entries: _, claimed } = listing;
+        let mut selected = self.select(apps, owner, now)?;
+        // Against the apps it names: an entry repeated, or without an id, names none.
         if let Some(claimed) = claimed
-            && claimed > entries as u64
+            && claimed > selected.funnel.listed as u64
         {
             return Err(ProviderError::PartialListing {
                 attribute: Selector::account_id,
                 account: self.account_id.clone(),
-                entries,
+                entries: selected.funnel.listed,
                 claimed,
             });
         }
-        let mut selected = self.select(apps, owner, now)?;
         if without_id + invalid_ids > 0 {
             let account = self.account_id.clone();
             selected.warnings.push(ProviderWarning::UnusableEntries { account, without_id, invalid_ids });
@@ -405,14 +406,15 @@ impl Selection {
         let labels = self.conditions();
         let age_stage = self.age_stage();
         let mut fates: Vec<Option<Fate>> = apps.iter().map(|app| Some(self.fate(app, owner, now))).collect();
-        let repeated = merge_repeated(&apps, &mut fates);
+        let mut apps = apps;
+        let repeated = merge_repeated(&mut apps, &mut fates);
         let mut passed = vec![0; labels.len()];
         let mut selected = Selected::default();
         let mut foreign_claims = Names::default();
         let (mut unreadable, mut future, mut unverifiable) =
             (Noted::default(), Noted::default(), Noted::default());
         let mut listed = 0;
-        let unused = self.unused_exclusions(&apps);
+        let unused = self.unused_exclusions(&apps, &fates);
         for (app, fate) in apps.into_iter().zip(fates) {
             // A later entry of an app listed before: its fate is the first entry's.
             let Some(fate) = fate else { continue };
@@ -476,11 +478,12 @@ impl Selection {
             let count = selected.foreign;
             selected.warnings.push(ProviderWarning::ForeignApps { account: account.clone(), count });
         }
-        if repeated.count > 0 {
+        if repeated.ids.count > 0 {
             selected.warnings.push(ProviderWarning::DuplicateApps {
                 account: account.clone(),
-                count: repeated.count,
-                first: repeated.first,
+                count: repeated.ids.count,
+                first: repeated.ids.first,
+                disagreeing: repeated.disagreeing,
             });
         }
         if unverifiable.count > 0 {
@@ -599,14 +602,21 @@ impl Selection {
 }
 
 impl Selection {
-    /// A warning for exclusions that spare nothing `apps` holds, when there are any.
-    fn unused_exclusions(&self, apps: &[AppInfo]) -> Option<ProviderWarning> {
-        let ids: Vec<String> =
-            self.exclude_ids.iter().filter(|id| !apps.iter().any(|app| app.id() == *id)).cloned().collect();
+    /// A warning for exclusions that spare nothing of the account's that `apps` holds (those
+    /// with a fate, not another account's), when there are any.
+    fn unused_exclusions(&self, apps: &[AppInfo], fates: &[Option<Fate>]) -> Option<ProviderWarning> {
+        let mut considered =
+            apps.iter().zip(fates).filter(|(_, fate)| fate.is_some_and(|fate| fate != Fate::Foreign));
+        let ids: Vec<String> = self
+            .exclude_ids
+            .iter()
+            .filter(|id| !considered.clone().any(|(app, _)| app.id() == *id))
+            .cloned()
+            .collect();
         let pattern = self
             .exclude_name_regex
             .as_ref()
-            .filter(|pattern| !apps.iter().any(|app| pattern.is_match(app.name())))
+            .filter(|pattern| !considered.any(|(app, _)| pattern.is_match(app.name())))
             .map(|pattern| (Selector::exclude_name_regex, pattern.as_str().to_string()));
         (!ids.is_empty() || pattern.is_some()).then_some(ProviderWarning::UnusedExclusions {
             attribute: Selector::exclude_ids,
@@ -654,30 +664,54 @@ enum Fate {
     Selected,
 }
 
-/// Gives each app listed more than once the most sparing fate of its entries, kept on its first
-/// entry; the later entries' become `None`. Returns the ids listed more than once.
-fn merge_repeated(apps: &[AppInfo], fates: &mut [Option<Fate>]) -> Noted {
-    let mut first: HashMap<&str, usize> = HashMap::with_capacity(apps.len());
-    let mut repeated = Noted::default();
-    let mut counted = HashSet::new();
-    for (index, app) in apps.iter().enumerate() {
-        match first.entry(app.id()) {
+/// The apps listed more than once: how many, the first ids, and how many of them were listed
+/// differently (their entries would not all have fared alike).
+#[derive(Default)]
+struct Repeated {
+    ids: Noted,
+    disagreeing: usize,
+}
+
+/// Gives each app listed more than once the most sparing fate of its entries, and puts the entry
+/// that has it in the first entry's place, so that what is said of the app is what that entry
+/// says; the later entries' fates become `None`.
+fn merge_repeated(apps: &mut [AppInfo], fates: &mut [Option<Fate>]) -> Repeated {
+    // Each later entry of an id, with the index of its first entry.
+    let later: Vec<(usize, usize)> = {
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(apps.len());
+        apps.iter()
+            .enumerate()
+            .filter_map(|(index, app)| match first.entry(app.id()) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(index);
+                    None
+                }
+                Entry::Occupied(occupied) => Some((*occupied.get(), index)),
+            })
+            .collect()
+    };
+    let mut repeated = Repeated::default();
+    // Whether each app listed more than once was listed differently.
+    let mut differently: HashMap<usize, bool> = HashMap::new();
+    for (first, index) in later {
+        let differs = fates[first] != fates[index];
+        if fates[index] < fates[first] {
+            apps.swap(first, index);
+            fates[first] = fates[index];
+        }
+        fates[index] = None;
+        match differently.entry(first) {
             Entry::Vacant(vacant) => {
-                vacant.insert(index);
-            }
-            Entry::Occupied(occupied) => {
-                let earlier = *occupied.get();
-                fates[earlier] = fates[earlier].min(fates[index]);
-                fates[index] = None;
-                if counted.insert(earlier) {
-                    repeated.count += 1;
-                    if repeated.first.len() < Noted::NAMED {
-                        repeated.first.push(app.id().to_string());
-                    }
+                vacant.insert(differs);
+                repeated.ids.count += 1;
+                if repeated.ids.first.len() < Noted::NAMED {
+                    repeated.ids.first.push(apps[first].id().to_string());
                 }
             }
+            Entry::Occupied(mut occupied) => *occupied.get_mut() |= differs,
         }
     }
+    repeated.disagreeing = differently.values().filter(|differs| **differs).count();
     repeated
 }
 
@@ -851,8 +885,8 @@ mod tests {
     #[test]
     fn an_app_listed_twice_is_selected_only_if_every_entry_would_be() {
         let selection = with_states(&["RUNNING"]).selection(UnsetStates::Any).unwrap();
-        let (owner, listing) =
-            (analytics(&["Other"]), |apps| Listing { apps, entries: 7, ..Listing::default() });
+        let owner = analytics(&["Other"]);
+        let listing = |apps| Listing { apps, ..Listing::default() };
         let mut twice = apps();
         // A1 again, the same: selected once. A2 again under another account's name, and A5 again
         // with a name an exclusion matches: both spared, as their second entries would be.
@@ -862,9 +896,8 @@ mod tests {
         assert_eq!(ids(&selected), ["A1", "A5"]);
         let excluding = Selector { exclude_name_regex: known("-spare$"), ..with_states(&["RUNNING"]) };
         twice.push(apps()[4].with(Text::Name, "env-42-spare"));
-        let listing_of = |apps| Listing { apps, entries: 8, ..Listing::default() };
         let spared =
-            excluding.selection(UnsetStates::Any).unwrap().select_listed(listing_of(twice), &owner, now());
+            excluding.selection(UnsetStates::Any).unwrap().select_listed(listing(twice), &owner, now());
         let spared = spared.unwrap();
         assert_eq!(ids(&spared), ["A1"]);
         assert_eq!((spared.excluded, spared.foreign), (1, 1));
@@ -873,12 +906,20 @@ mod tests {
                 account: "acc".into(),
                 count: 3,
                 first: vec!["A1".into(), "A2".into(), "A5".into()],
+                disagreeing: 2,
             }),
             "{:?}",
             spared.warnings
         );
-        // Each app counts once in the funnel.
+        // Each app counts once in the funnel, and what is said of it is what spared it.
         assert_eq!(spared.funnel.listed, 5);
+        // The entry that spares may come first: a later one does not undo it.
+        let first_spares = vec![apps()[0].with(Text::AccountName, "Other"), apps()[0].clone()];
+        let kept = selection.select_listed(listing(first_spares), &owner, now());
+        assert!(
+            matches!(kept, Err(ProviderError::AllForeign { ref claims, .. }) if claims == &["Other"]),
+            "{kept:?}"
+        );
         let once = selection.select_listed(listing(apps()), &owner, now()).unwrap();
         assert!(!once.warnings.iter().any(|w| matches!(w, ProviderWarning::DuplicateApps { .. })));
     }
@@ -892,7 +933,16 @@ mod tests {
             panic!("{refused:?}")
         };
         assert!(error.to_diagnostic().detail.contains("holds 5 of 30 apps"), "{error:?}");
-        let whole = Listing { apps: apps(), entries: 7, claimed: Some(7), without_id: 1, invalid_ids: 1 };
+        // Counted against the apps it names: a repeated entry, or one without an id, names none.
+        let mut repeated = apps();
+        repeated.push(apps()[0].clone());
+        let padded = Listing { apps: repeated, entries: 6, claimed: Some(6), ..Listing::default() };
+        let refused = selection.select_listed(padded, &analytics(&[]), now());
+        assert!(
+            matches!(refused, Err(ProviderError::PartialListing { entries: 5, claimed: 6, .. })),
+            "{refused:?}"
+        );
+        let whole = Listing { apps: apps(), entries: 7, claimed: Some(5), without_id: 1, invalid_ids: 1 };
         let selected = selection.select_listed(whole, &analytics(&[]), now()).unwrap();
         assert!(
             selected.warnings.contains(&ProviderWarning::UnusableEntries {
