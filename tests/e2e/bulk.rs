@@ -610,7 +610,7 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     workspace
         .apply()
         .assert_contains("Apps of another account listed")
-        .assert_contains(r#"DataForest listed 1 app(s) whose accountName is not that of account "acc1""#);
+        .assert_contains(r#"DataForest listed 1 app(s) whose accountId or accountName says they are another account's than "acc1""#);
     let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.teardown"]["killed"];
     assert_eq!(killed.as_array().unwrap().len(), 1, "{killed}");
     assert_eq!(killed[0]["id"], "Sel01");

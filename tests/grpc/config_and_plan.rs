@@ -31,6 +31,7 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
             "request_timeout",
             "allowed_account_ids",
             "forbidden_account_ids",
+            "strict",
             "audit_log"
         ]
     );

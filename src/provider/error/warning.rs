@@ -566,3 +566,164 @@ impl ProviderWarning {
         diagnostic.at_optional_attribute(attribute)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// How many kinds of warning there are: [`kind`] numbers them.
+    const KINDS: usize = 22;
+
+    /// Each kind's number. It names every kind, so a new one fails to compile here until it is
+    /// numbered, and then the test fails until [`one_of_each`] has one of it.
+    fn kind(warning: &ProviderWarning) -> usize {
+        match warning {
+            ProviderWarning::AlreadyEnded { .. } => 0,
+            ProviderWarning::AppGone { .. } => 1,
+            ProviderWarning::AppUnknown { .. } => 2,
+            ProviderWarning::Foreseen { .. } => 3,
+            ProviderWarning::VanishedWhileWaiting { .. } => 4,
+            ProviderWarning::UnreadableStart { .. } => 5,
+            ProviderWarning::FutureStart { .. } => 6,
+            ProviderWarning::ForeignApps { .. } => 7,
+            ProviderWarning::UnverifiableApps { .. } => 8,
+            ProviderWarning::DuplicateApps { .. } => 9,
+            ProviderWarning::UnusableEntries { .. } => 10,
+            ProviderWarning::RecordedSelectorRefused { .. } => 11,
+            ProviderWarning::MatchAfterKill { .. } => 12,
+            ProviderWarning::AfterKillCheckFailed { .. } => 13,
+            ProviderWarning::AccountGone { .. } => 14,
+            ProviderWarning::Preview { .. } => 15,
+            ProviderWarning::UnusedExclusions { .. } => 16,
+            ProviderWarning::PreviewFailed { .. } => 17,
+            ProviderWarning::NothingMatched { .. } => 18,
+            ProviderWarning::AuditIncomplete { .. } => 19,
+            ProviderWarning::DestroyKilled { .. } => 20,
+            ProviderWarning::WouldBeRefused { .. } => 21,
+        }
+    }
+
+    /// One warning of each kind, each in its strictest form.
+    fn one_of_each() -> Vec<ProviderWarning> {
+        let app_id = || "A1".to_string();
+        let account = "acc".to_string();
+        let first = || vec!["A1 (etl)".to_string()];
+        vec![
+            ProviderWarning::AlreadyEnded {
+                app_id: app_id(),
+                attribute: None,
+                state: "KILLED".into(),
+                uncertain: false,
+                record: Record::Nothing,
+            },
+            ProviderWarning::AppGone { app_id: app_id(), attribute: None, uncertain: false },
+            ProviderWarning::AppUnknown { app_id: app_id(), attribute: None, setting: "allowed_account_ids" },
+            ProviderWarning::Foreseen {
+                later: LaterRun::Destroy,
+                warning: Box::new(ProviderWarning::NothingMatched {
+                    account: account.clone(),
+                    funnel: "1 listed".into(),
+                }),
+            },
+            ProviderWarning::VanishedWhileWaiting {
+                app_id: app_id(),
+                attribute: None,
+                record: Record::Nothing,
+            },
+            ProviderWarning::UnreadableStart { attribute: "running_longer_than", count: 1, first: first() },
+            ProviderWarning::FutureStart { attribute: "running_longer_than", count: 1, first: first() },
+            ProviderWarning::ForeignApps { account: account.clone(), count: 1 },
+            ProviderWarning::UnverifiableApps {
+                account: account.clone(),
+                count: 1,
+                first: first(),
+                why: "none".into(),
+            },
+            ProviderWarning::DuplicateApps {
+                account: account.clone(),
+                count: 1,
+                first: first(),
+                disagreeing: 1,
+            },
+            ProviderWarning::UnusableEntries { account: account.clone(), without_id: 1, invalid_ids: 1 },
+            ProviderWarning::RecordedSelectorRefused { reason: "refused.".into() },
+            ProviderWarning::MatchAfterKill { account: account.clone(), count: 3, first: first() },
+            ProviderWarning::AfterKillCheckFailed { account: account.clone(), reason: "failed.".into() },
+            ProviderWarning::AccountGone { attribute: "account_id", account: account.clone() },
+            ProviderWarning::Preview {
+                later: LaterRun::Destroy,
+                account: account.clone(),
+                count: 1,
+                excluded: 0,
+                first: first(),
+                funnel: "1 listed".into(),
+                recorded: None,
+            },
+            ProviderWarning::UnusedExclusions {
+                attribute: "exclude_ids",
+                ids: vec!["Z9".into()],
+                pattern: None,
+            },
+            ProviderWarning::PreviewFailed { reason: "failed.".into() },
+            ProviderWarning::NothingMatched { account: account.clone(), funnel: "1 listed".into() },
+            ProviderWarning::AuditIncomplete {
+                path: "audit.jsonl".into(),
+                reason: "full".into(),
+                lost: vec![app_id()],
+            },
+            ProviderWarning::DestroyKilled {
+                account: account.clone(),
+                count: 1,
+                first: first(),
+                recorded: "no exclusions".into(),
+                audit_log: AuditRecord::None,
+            },
+            ProviderWarning::WouldBeRefused {
+                later: LaterRun::Destroy,
+                attribute: "max_apps",
+                count: 3,
+                bound: 2,
+                over: true,
+                ceiling: 10_000,
+            },
+        ]
+    }
+
+    /// A summary as the docs write it: a count that opens it as `N`.
+    fn summary_of(warning: &ProviderWarning) -> String {
+        let summary = warning.to_diagnostic().summary;
+        match summary.split_once(' ') {
+            Some((count, rest)) if count.parse::<usize>().is_ok() => format!("N {rest}"),
+            _ => summary,
+        }
+    }
+
+    #[test]
+    fn the_provider_page_lists_exactly_the_warnings_strict_makes_errors() {
+        let warnings = one_of_each();
+        assert_eq!(warnings.iter().map(kind).collect::<BTreeSet<_>>().len(), KINDS, "one of each kind");
+        let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/index.md")).unwrap();
+        let table = page
+            .split_once("The warnings `strict` makes errors, by summary:")
+            .map(|(_, after)| after)
+            .expect("the provider page's strict section");
+        let listed: BTreeSet<String> = table
+            .trim_start()
+            .lines()
+            .take_while(|line| line.starts_with('|'))
+            .filter_map(|line| {
+                line.split('|').nth(1)?.trim().strip_prefix('`')?.strip_suffix('`').map(String::from)
+            })
+            .collect();
+        let errors: BTreeSet<String> =
+            warnings.iter().filter(|warning| warning.is_shortfall(false)).map(summary_of).collect();
+        assert_eq!(listed, errors);
+        // A destroy hook must stay destroyable when its apps ended on their own.
+        let at_destroy: BTreeSet<String> =
+            warnings.iter().filter(|warning| warning.is_shortfall(true)).map(summary_of).collect();
+        let spared: Vec<&String> = errors.difference(&at_destroy).collect();
+        assert_eq!(spared, ["Exclusions that spare nothing", "Nothing matched"]);
+    }
+}
