@@ -435,6 +435,12 @@ fn summaries(diagnostics: &[pb::Diagnostic], severity: pb::diagnostic::Severity)
     diagnostics.iter().filter(|d| d.severity == severity as i32).map(|d| d.summary.clone()).collect()
 }
 
+/// Plans and applies creating the bulk kill `config`: the new state.
+async fn create_bulk(harness: &mut Harness, config: &Value) -> Value {
+    let planned = decode(plan_bulk(harness, &Value::Null, config).await.planned_state);
+    decode(apply_bulk(harness, &Value::Null, &planned).await.new_state)
+}
+
 /// Waits until `condition` holds, looking every 10 ms, to order a test's steps by what can be
 /// observed; fails the test, naming `what`, after 10 s, so a bug cannot hang the suite.
 async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {

@@ -139,8 +139,7 @@ async fn a_strict_destroy_hook_whose_apps_ended_on_their_own_is_destroyed() {
         ("exclude_ids", Value::List(vec![string("Keep1")])),
     ];
     let config = bulk_config(&harness, &fields);
-    let planned = decode(plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
-    let hook = decode(apply_bulk(&mut harness, &Value::Null, &planned).await.new_state);
+    let hook = crate::create_bulk(&mut harness, &config).await;
     assert_ne!(hook, Value::Null);
     // Before the teardown, the apps ended by themselves, and the one it spared is gone.
     simulator.put_app(App { state: "FINISHED".into(), ..simulator.app("A1").unwrap() });
@@ -168,8 +167,7 @@ async fn a_strict_destroy_hooks_later_plans_foresee_but_do_not_fail() {
         ("exclude_ids", Value::List(vec![string("A1")])),
     ];
     let config = bulk_config(&harness, &fields);
-    let planned = decode(plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
-    let hook = decode(apply_bulk(&mut harness, &Value::Null, &planned).await.new_state);
+    let hook = crate::create_bulk(&mut harness, &config).await;
     // The app it spares is purged: its exclusion spares nothing now, which only the destroy acts
     // on; a plan that changes nothing says so, and goes on.
     simulator.remove_app("A1");
@@ -208,8 +206,7 @@ async fn a_strict_update_that_left_apps_running_keeps_the_hook_for_the_next_appl
         [("account_id", string("df-account")), ("name_regex", string("^app-")), ("when", string("destroy"))];
     let mut harness = configured(&endpoint, true).await;
     let hook_config = bulk_config(&harness, &hook_fields);
-    let planned = decode(plan_bulk(&mut harness, &Value::Null, &hook_config).await.planned_state);
-    let hook = decode(apply_bulk(&mut harness, &Value::Null, &planned).await.new_state);
+    let hook = crate::create_bulk(&mut harness, &hook_config).await;
     // `when` turns to create: the update kills; an app started meanwhile is left running.
     let starter = {
         let simulator = simulator.clone();
