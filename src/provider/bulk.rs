@@ -99,6 +99,7 @@ pub fn check_scope(selector: &Selector, settings: &KillSettings, recorded: bool)
             attribute: Selector::name_regex,
             pattern: pattern.clone(),
             all_apps: KillSettings::all_apps,
+            recorded,
         });
     }
     match settings.all_apps {
@@ -435,8 +436,13 @@ async fn kill_rounds(
             };
             // What this listing could not check is said as the first one's is (once), and under
             // `strict` stops a settle round before its kills.
+            // Exclusions are weighed against the first listing: an app spared there that has
+            // ended since spares nothing now, and that is no shortfall.
             let mut warnings = again.warnings;
-            warnings.retain(|warning| !outcome.warnings.contains(warning));
+            warnings.retain(|warning| {
+                !matches!(warning, ProviderWarning::UnusedExclusions { .. })
+                    && !outcome.warnings.contains(warning)
+            });
             let refused = session.shortfall(&mut warnings, phase == Phase::Destroy, false);
             outcome.warnings.extend(warnings);
             if let Some(error) = refused {

@@ -137,11 +137,13 @@ pub enum ProviderError {
         recorded: bool,
     },
     /// A bulk kill's `attribute` (`name_regex`) holds a pattern that matches every name: no
-    /// condition at all, where `all_apps` would say so.
+    /// condition at all, where `all_apps` would say so; `recorded`: the selector recorded at the
+    /// last apply, which a destroy uses.
     MatchesEveryName {
         attribute: &'static str,
         pattern: String,
         all_apps: &'static str,
+        recorded: bool,
     },
     /// A warning that the provider's `strict` makes an error; `before_kill`: it was raised before
     /// any kill, so nothing was killed.
@@ -514,21 +516,18 @@ impl ProviderError {
                      that is still running (up to max_apps). Set one of {} to narrow it, or set {attribute} = true \
                      if every running app of the account is meant (exclusions still apply).{}",
                     conditions.join(", "),
-                    if *recorded {
-                        " A destroy uses the selector recorded at the last apply: apply the change before the destroy."
-                    } else {
-                        ""
-                    }
+                    apply_first(*recorded)
                 ),
             )
             .at_attribute(attribute),
-            ProviderError::MatchesEveryName { attribute, pattern, all_apps } => Diagnostic::error(
+            ProviderError::MatchesEveryName { attribute, pattern, all_apps, recorded } => Diagnostic::error(
                 "Pattern matches every name",
                 format!(
                     "{attribute} {} matches every name (it matches an empty one), so it selects every app of the \
                      account, as no condition would. Fix the pattern (a variable left empty inside it, say), or \
-                     set {all_apps} = true instead if every running app of the account is meant.",
-                    quote_start(pattern)
+                     set {all_apps} = true instead if every running app of the account is meant.{}",
+                    quote_start(pattern),
+                    apply_first(*recorded)
                 ),
             )
             .at_attribute(attribute),
@@ -761,6 +760,15 @@ impl ProviderError {
                  argument in place. This is a bug in the provider; please report it.",
             ),
         }
+    }
+}
+
+/// What a refusal of the selector recorded at the last apply adds: a destroy uses that one.
+fn apply_first(recorded: bool) -> &'static str {
+    if recorded {
+        " A destroy uses the selector recorded at the last apply: apply the change before the destroy."
+    } else {
+        ""
     }
 }
 

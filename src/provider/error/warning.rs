@@ -86,9 +86,9 @@ pub enum ProviderWarning {
     /// Selected apps (`count`, the first named) whose entries do not tell whether they are
     /// `account`'s: `why`. They were selected as the listing for the account returned them.
     UnverifiableApps { account: String, count: usize, first: Vec<String>, why: String },
-    /// `count` apps of `account`'s listing were listed more than once (`first`, their ids), of
-    /// which `disagreeing` differently: each was selected only if every entry for it would have
-    /// been.
+    /// `count` apps of `account`'s listing were listed more than once (`first`, their ids): each
+    /// was selected only if every entry for it would have been. `disagreeing`: how many of them an
+    /// entry spared that another would have had selected.
     DuplicateApps { account: String, count: usize, first: Vec<String>, disagreeing: usize },
     /// Entries of `account`'s listing that no kill can be sent to: without an id, or with one no
     /// app can have.
@@ -179,7 +179,7 @@ impl ProviderWarning {
             | ProviderWarning::AfterKillCheckFailed { .. }
             | ProviderWarning::AuditIncomplete { .. } => true,
             ProviderWarning::NothingMatched { .. } | ProviderWarning::UnusedExclusions { .. } => !destroying,
-            // Entries that disagree: an app was spared that one of its entries would have taken.
+            // An app spared that one of its entries would have had selected.
             ProviderWarning::DuplicateApps { disagreeing, .. } => *disagreeing > 0,
             // Apps of another account, not selected: the selection did what it was asked.
             ProviderWarning::ForeignApps { .. }
@@ -306,7 +306,9 @@ impl ProviderWarning {
                         if *count > first.len() { ", ..." } else { "" },
                         match disagreeing {
                             0 => String::new(),
-                            _ => format!("; the entries of {disagreeing} of them disagree"),
+                            _ => format!(
+                                "; {disagreeing} of them an entry spared that another would have had killed"
+                            ),
                         }
                     ),
                 ),

@@ -664,8 +664,8 @@ enum Fate {
     Selected,
 }
 
-/// The apps listed more than once: how many, the first ids, and how many of them were listed
-/// differently (their entries would not all have fared alike).
+/// The apps listed more than once: how many, the first ids, and how many of them an entry spared
+/// that another entry would have had selected.
 #[derive(Default)]
 struct Repeated {
     ids: Noted,
@@ -690,28 +690,30 @@ fn merge_repeated(apps: &mut [AppInfo], fates: &mut [Option<Fate>]) -> Repeated 
             })
             .collect()
     };
+    let would_take = |fate: Option<Fate>| fate >= Some(Fate::Unverifiable);
     let mut repeated = Repeated::default();
-    // Whether each app listed more than once was listed differently.
-    let mut differently: HashMap<usize, bool> = HashMap::new();
+    // Whether an entry of each app listed more than once would have had it selected.
+    let mut taken_by_one: HashMap<usize, bool> = HashMap::new();
     for (first, index) in later {
-        let differs = fates[first] != fates[index];
+        let taking = would_take(fates[first]) || would_take(fates[index]);
         if fates[index] < fates[first] {
             apps.swap(first, index);
             fates[first] = fates[index];
         }
         fates[index] = None;
-        match differently.entry(first) {
+        match taken_by_one.entry(first) {
             Entry::Vacant(vacant) => {
-                vacant.insert(differs);
+                vacant.insert(taking);
                 repeated.ids.count += 1;
                 if repeated.ids.first.len() < Noted::NAMED {
                     repeated.ids.first.push(apps[first].id().to_string());
                 }
             }
-            Entry::Occupied(mut occupied) => *occupied.get_mut() |= differs,
+            Entry::Occupied(mut occupied) => *occupied.get_mut() |= taking,
         }
     }
-    repeated.disagreeing = differently.values().filter(|differs| **differs).count();
+    repeated.disagreeing =
+        taken_by_one.iter().filter(|(first, taking)| **taking && !would_take(fates[**first])).count();
     repeated
 }
 
@@ -922,6 +924,17 @@ mod tests {
         );
         let once = selection.select_listed(listing(apps()), &owner, now()).unwrap();
         assert!(!once.warnings.iter().any(|w| matches!(w, ProviderWarning::DuplicateApps { .. })));
+        // Entries that fare differently, neither selecting the app: no app was spared by them.
+        let neither = vec![apps()[2].clone(), apps()[2].with(Text::AccountName, "Other"), apps()[0].clone()];
+        let unselected = selection.select_listed(listing(neither), &owner, now()).unwrap();
+        assert!(
+            unselected
+                .warnings
+                .iter()
+                .any(|w| matches!(w, ProviderWarning::DuplicateApps { disagreeing: 0, .. })),
+            "{:?}",
+            unselected.warnings
+        );
     }
 
     #[test]
