@@ -103,9 +103,9 @@ const TEXT_COUNT: usize = Text::ALL.len();
 
 /// An app, as the provider uses it: eleven text fields and `disabled`. Each text field reads a
 /// string, or a number written out (the account fields a string only); anything else (and a
-/// missing field) is empty. Other fields are skipped unread, and a field given twice keeps its
-/// last value, but an account field given twice with different values marks the entry
-/// (`account_conflict`). The texts share one allocation, one after another: a listing holds up to
+/// missing field) is empty. Other fields are skipped unread; a text field given twice keeps its
+/// last value, and if the two values differ the entry is marked (`conflicting`): an entry that
+/// says two ids, two names or two accounts cannot be believed either way. The texts share one allocation, one after another: a listing holds up to
 /// [`MAX_LISTED_APPS`] apps, and eleven strings apiece would take three times the memory.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AppInfo {
@@ -115,9 +115,9 @@ pub struct AppInfo {
     ends: [u32; TEXT_COUNT],
     /// True only when DataForest says `true`.
     pub disabled: bool,
-    /// The entry gives `accountId` or `accountName` twice, with different values: it says two
-    /// things of whose app it is.
-    pub account_conflict: bool,
+    /// The entry gives a text field twice, with different values: it says two things of one
+    /// app (two ids, two names, two accounts).
+    pub conflicting: bool,
 }
 
 impl AppInfo {
@@ -130,7 +130,7 @@ impl AppInfo {
             // An answer is at most 64 MiB, and so is every text read from it.
             *end = u32::try_from(joined.len()).expect("an app's texts fit in 4 GiB");
         }
-        AppInfo { texts: joined.into_boxed_str(), ends, disabled, account_conflict: false }
+        AppInfo { texts: joined.into_boxed_str(), ends, disabled, conflicting: false }
     }
 
     /// One text field.
@@ -143,7 +143,7 @@ impl AppInfo {
     /// This app with one text field set to `value`.
     pub fn with(&self, field: Text, value: &str) -> AppInfo {
         let texts = Text::ALL.map(|each| if each == field { value } else { self.text(each) });
-        AppInfo { account_conflict: self.account_conflict, ..AppInfo::new(&texts, self.disabled) }
+        AppInfo { conflicting: self.conflicting, ..AppInfo::new(&texts, self.disabled) }
     }
 
     pub fn id(&self) -> &str {
@@ -209,7 +209,7 @@ impl fmt::Debug for AppInfo {
         for field in Text::ALL {
             out.field(field.key(), &self.text(field));
         }
-        out.field("disabled", &self.disabled).field("account_conflict", &self.account_conflict).finish()
+        out.field("disabled", &self.disabled).field("conflicting", &self.conflicting).finish()
     }
 }
 
@@ -225,7 +225,7 @@ impl<'de> Deserialize<'de> for AppInfo {
                 // Borrowed from the answer where they need no unescaping, and copied once.
                 let mut texts: [Cow<'de, str>; TEXT_COUNT] = Default::default();
                 let mut given = [false; TEXT_COUNT];
-                let (mut disabled, mut account_conflict) = (false, false);
+                let (mut disabled, mut conflicting) = (false, false);
                 while let Some(TextValue { text: key, .. }) = map.next_key::<TextValue>()? {
                     if key == "disabled" {
                         disabled = map.next_value::<Flag>()? == Flag::Bool(true);
@@ -233,14 +233,14 @@ impl<'de> Deserialize<'de> for AppInfo {
                         let TextValue { text, string } = map.next_value::<TextValue>()?;
                         let text = if string || !field.string_only() { text } else { Cow::Borrowed("") };
                         let index = *field as usize;
-                        account_conflict |= field.string_only() && given[index] && texts[index] != text;
+                        conflicting |= given[index] && texts[index] != text;
                         given[index] = true;
                         texts[index] = text;
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                Ok(AppInfo { account_conflict, ..AppInfo::new(&texts, disabled) })
+                Ok(AppInfo { conflicting, ..AppInfo::new(&texts, disabled) })
             }
         }
         deserializer.deserialize_map(Visit)
@@ -472,9 +472,25 @@ enum Contents {
     Other,
 }
 
-/// A count the answer gives: a whole number, as a number or as text, or nothing (anything
-/// else).
-struct Count(Option<u64>);
+/// A count the answer gives: a whole number, as a number or as text (`30`, `"30"`, `30.0`,
+/// `"3e1"`; a fraction counts up, and a count beyond `u64` is the largest), or a value that is
+/// no count at all (negative, or not a number), which fails the listing: a count not read would
+/// let a partial listing pass as whole.
+enum Count {
+    Whole(u64),
+    Unreadable,
+}
+
+impl Count {
+    fn of_number(value: f64) -> Count {
+        if value.is_finite() && value >= 0.0 {
+            // `as` saturates: a count past `u64` is more than any listing holds.
+            Count::Whole(value.ceil() as u64)
+        } else {
+            Count::Unreadable
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Count, D::Error> {
@@ -484,18 +500,19 @@ impl<'de> Deserialize<'de> for Count {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a count")
             }
-            skip_others!(Count(None); visit_i64, visit_bool, visit_unit, visit_seq, visit_map);
+            skip_others!(Count::Unreadable; visit_i64, visit_bool, visit_unit, visit_seq, visit_map);
             fn visit_u64<E: de::Error>(self, value: u64) -> Result<Count, E> {
-                Ok(Count(Some(value)))
+                Ok(Count::Whole(value))
             }
-            // A count written as text, "30", counts too: a count ignored would let a partial
-            // listing pass as whole.
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Count, E> {
-                Ok(Count(value.trim().parse().ok()))
+                let value = value.trim();
+                Ok(match value.parse::<u64>() {
+                    Ok(count) => Count::Whole(count),
+                    Err(_) => value.parse::<f64>().map_or(Count::Unreadable, Count::of_number),
+                })
             }
             fn visit_f64<E: de::Error>(self, value: f64) -> Result<Count, E> {
-                // A count written as `30.0` is still 30; a fraction counts up.
-                Ok(Count((value.is_finite() && value >= 0.0).then(|| value.ceil() as u64)))
+                Ok(Count::of_number(value))
             }
         }
         deserializer.deserialize_any(Visit)
@@ -617,6 +634,9 @@ pub fn decode_detail(status: u16, body: &[u8], requested_id: &str) -> Result<App
         }
     };
     match detail {
+        Ok(app) if app.conflicting => {
+            Err(ApiError::unexpected(status, "the answer gives a field of the app twice, differently", body))
+        }
         Ok(app) if app.id() == requested_id => Ok(app),
         Ok(app) if !app.id().is_empty() => Err(ApiError::unexpected(
             status,
@@ -645,8 +665,18 @@ pub fn decode_list(status: u16, body: &[u8]) -> Result<Listing, ApiError> {
             return match contents {
                 None => Err(ApiError::unexpected(status, "a successful answer without \"contents\"", body)),
                 Some(Contents::List(mut listing)) => {
-                    listing.claimed =
-                        [total_count, total, total_rows].into_iter().filter_map(|count| count?.0).max();
+                    let counts = [total_count, total, total_rows];
+                    if counts.iter().any(|count| matches!(count, Some(Count::Unreadable))) {
+                        let reason = "a count (totalCount, total or totalRows) that is no whole number";
+                        return Err(ApiError::unexpected(status, reason, body));
+                    }
+                    listing.claimed = counts
+                        .into_iter()
+                        .filter_map(|count| match count? {
+                            Count::Whole(count) => Some(count),
+                            Count::Unreadable => None,
+                        })
+                        .max();
                     Ok(listing)
                 }
                 Some(Contents::Other) => {
@@ -775,19 +805,26 @@ mod tests {
 
     #[test]
     fn the_count_an_answer_claims_is_its_largest_number() {
-        let claimed = |extra: &str| {
+        let decoded = |extra: &str| {
             let body = format!(r#"{{"success":true,{extra}"contents":[{{"id":"A1"}}]}}"#);
-            decode_list(200, body.as_bytes()).unwrap().claimed
+            decode_list(200, body.as_bytes())
         };
+        let claimed = |extra: &str| decoded(extra).unwrap().claimed;
         assert_eq!(claimed(r#""totalCount":30,"#), Some(30));
         assert_eq!(claimed(r#""total":3,"totalRows":7.0,"#), Some(7));
-        assert_eq!(claimed(r#""totalCount":"30","total":-1,"totalRows":null,"#), Some(30), "text counts too");
-        assert_eq!(
-            claimed(r#""totalCount":"many","total":-1,"totalRows":null,"#),
-            None,
-            "only numbers count"
-        );
+        assert_eq!(claimed(r#""totalCount":"30","totalRows":null,"#), Some(30), "text counts too");
+        for (text, count) in [("30.0", 30), ("3e1", 30), (" 2.5 ", 3), ("1e30", u64::MAX)] {
+            assert_eq!(claimed(&format!(r#""total":"{text}","#)), Some(count), "{text}");
+        }
+        assert_eq!(claimed(r#""totalRows":1e30,"#), Some(u64::MAX), "a count past u64 is the largest");
         assert_eq!(claimed(""), None);
+        // A count that is there but cannot be read fails the listing: it may say it is partial.
+        for unreadable in
+            [r#""totalCount":"many","#, r#""total":-1,"#, r#""totalRows":true,"#, r#""total":[30],"#]
+        {
+            let error = decoded(unreadable).unwrap_err().to_string();
+            assert!(error.contains("no whole number"), "{unreadable}: {error}");
+        }
     }
 
     #[test]
@@ -801,15 +838,18 @@ mod tests {
             listing.apps.iter().map(|app| (app.account_id(), app.account_name())).collect();
         assert_eq!(accounts, [("acc", "Analytics"), ("", ""), ("", "")]);
         assert_eq!(listing.apps[2].queue_name(), "5", "other texts still read numbers");
-        assert!(listing.apps.iter().all(|app| !app.account_conflict));
-        // An account field given twice with different values says two things of whose app it is.
+        assert!(listing.apps.iter().all(|app| !app.conflicting));
+        // A field given twice with different values says two things of one app.
         let twice = br#"{"success":true,"contents":[
             {"id":"A1","accountId":"prod-account","accountId":null},
             {"id":"A2","accountName":"Analytics","accountName":"Production"},
-            {"id":"A3","accountId":"acc","accountId":"acc","state":"RUNNING","state":"KILLED"}]}"#;
+            {"id":"A3","accountId":"acc","accountId":"acc","state":"RUNNING","state":"RUNNING"},
+            {"id":"B4","name":"keep-me","name":"batch"},
+            {"id":"A5","id":"B5"},
+            {"id":"A6","state":"KILLED","state":"RUNNING"}]}"#;
         let conflicts: Vec<bool> =
-            decode_list(200, twice).unwrap().apps.iter().map(|app| app.account_conflict).collect();
-        assert_eq!(conflicts, [true, true, false]);
+            decode_list(200, twice).unwrap().apps.iter().map(|app| app.conflicting).collect();
+        assert_eq!(conflicts, [true, true, false, true, true, true]);
     }
 
     #[test]
@@ -829,8 +869,14 @@ mod tests {
         let body = br#"{"success":true,"contents":[{"id":"A1","state":"RUNNING","state":"KILLED","disabled":true,"disabled":1}]}"#;
         let listing = decode_list(200, body).unwrap();
         assert_eq!((listing.apps[0].state(), listing.apps[0].disabled), ("KILLED", false));
-        let detail = br#"{"success":true,"id":"A1","state":"RUNNING","state":"FINISHED"}"#;
-        assert_eq!(decode_detail(200, detail, "A1").unwrap().state(), "FINISHED");
+        // A detail that says two things of its app is no answer to rely on.
+        for detail in [
+            &br#"{"success":true,"id":"A1","state":"RUNNING","state":"FINISHED"}"#[..],
+            br#"{"success":true,"id":"B2","id":"A1"}"#,
+        ] {
+            let error = decode_detail(200, detail, "A1").unwrap_err().to_string();
+            assert!(error.contains("twice"), "{error}");
+        }
     }
 
     #[test]

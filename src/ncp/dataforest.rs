@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
 
-use super::accounts::{ACCOUNTS_PATH, AccountInfo, decode_accounts};
+use super::accounts::{ACCOUNTS_PATH, Accounts, decode_accounts};
 use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, Listing, decode_detail, decode_list};
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
@@ -185,7 +185,7 @@ impl DataForestClient {
     }
 
     /// The accounts these keys see (`accounts/getList`).
-    pub async fn list_accounts(&self) -> Result<Vec<AccountInfo>, CallError> {
+    pub async fn list_accounts(&self) -> Result<Accounts, CallError> {
         self.call_with_retries(ACCOUNTS_PATH, &json!({}), MAX_BODY_BYTES, |answer| {
             std::future::ready(decode_accounts(answer.status, &answer.body))
         })

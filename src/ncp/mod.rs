@@ -12,7 +12,7 @@ pub mod profile;
 pub mod retry;
 pub mod signing;
 
-pub use accounts::AccountInfo;
+pub use accounts::{AccountInfo, Accounts};
 pub use apps::{AppInfo, Text};
 pub use dataforest::{CallError, ClientOptions, Credentials, DataForestClient, KillOutcome, SecretKey};
 pub use endpoint::{Endpoint, EndpointError, Site};

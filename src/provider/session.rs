@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::ncp::{AccountInfo, ApiError, CallError, DataForestClient};
+use crate::ncp::{Accounts, ApiError, CallError, DataForestClient};
 
 use super::audit::AuditLog;
 use super::config::ResolvedConfig;
@@ -35,7 +35,7 @@ pub struct Session {
     client: OnceLock<Result<DataForestClient, ApiError>>,
     memory: KillMemory,
     /// The accounts the keys see, once asked: one `accounts/getList` serves the run.
-    accounts: tokio::sync::Mutex<Option<Arc<Vec<AccountInfo>>>>,
+    accounts: tokio::sync::Mutex<Option<Arc<Accounts>>>,
     /// Where kill outcomes are appended, when the configuration asks.
     audit: Option<AuditLog>,
 }
@@ -177,20 +177,17 @@ impl Session {
                     .to_string(),
             ));
         };
-        if app.account_conflict {
-            return Err(unverifiable("its answer gives its account twice, differently".to_string()));
-        }
         let (id, name) = (app.account_id(), app.account_name());
         if !id.is_empty() {
             // An id the keys do not see is no account a list can be checked against.
-            if !accounts.iter().any(|account| account.id == id) {
+            if !accounts.seen.iter().any(|account| account.id == id) {
                 return Err(unverifiable(format!("its accountId {id:?} is no account these keys see")));
             }
             // Its id says whose it is; a name beside it must not say otherwise.
             let fits = name.is_empty()
-                || match accounts.iter().find(|account| account.id == id) {
+                || match accounts.seen.iter().find(|account| account.id == id) {
                     Some(account) if !account.name.is_empty() => account.name == name,
-                    _ => !accounts.iter().any(|account| account.name == name),
+                    _ => !accounts.seen.iter().any(|account| account.name == name),
                 };
             if !fits {
                 return Err(unverifiable(format!(
@@ -200,6 +197,7 @@ impl Session {
             return self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| AppAccount::Permitted);
         }
         let named: Vec<&str> = accounts
+            .seen
             .iter()
             .filter(|account| !name.is_empty() && account.name == name)
             .map(|account| account.id.as_str())
@@ -209,14 +207,22 @@ impl Session {
                 Err(unverifiable("DataForest gives it neither an accountId nor an accountName".to_string()))
             }
             [] => Err(unverifiable(format!("no account these keys see is named {name:?}, its accountName"))),
-            [id] => self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| AppAccount::Permitted),
-            ref several if several.iter().all(|id| self.config.accounts.permits(id)) => {
-                Ok(AppAccount::Permitted)
-            }
-            ref several => Err(unverifiable(format!(
-                "accounts {} share its accountName {name:?}, and the list refuses some of them",
-                several.join(", ")
-            ))),
+            // A name tells whose the app is only if no account left out or without a name may
+            // bear it too.
+            [id] => match accounts.name_doubt(id, name) {
+                Some(doubt) => Err(unverifiable(format!("it carries only an accountName, and {doubt}"))),
+                None => self.refused(id, Some(&kill.app_id), kill.attribute).map(|()| AppAccount::Permitted),
+            },
+            ref several => match accounts.unknown_names("", name) {
+                Some(doubt) => Err(unverifiable(format!("it carries only an accountName, and {doubt}"))),
+                None if several.iter().all(|id| self.config.accounts.permits(id)) => {
+                    Ok(AppAccount::Permitted)
+                }
+                None => Err(unverifiable(format!(
+                    "accounts {} share its accountName {name:?}, and the list refuses some of them",
+                    several.join(", ")
+                ))),
+            },
         }
     }
 
@@ -244,7 +250,7 @@ impl Session {
     }
 
     /// The accounts these keys see, asked once in this run (a failed call is asked again).
-    pub async fn accounts(&self, client: &DataForestClient) -> Result<Arc<Vec<AccountInfo>>, CallError> {
+    pub async fn accounts(&self, client: &DataForestClient) -> Result<Arc<Accounts>, CallError> {
         let mut known = self.accounts.lock().await;
         if let Some(accounts) = known.as_ref() {
             return Ok(Arc::clone(accounts));

@@ -125,7 +125,7 @@ on_each_terraform!(hostile_listings_kill_nothing_they_cannot_vouch_for, |terrafo
     assert_eq!(twice.simulator.kill_calls("Dup01"), 0, "{run}");
     assert_eq!(twice.state_of("Dup02"), "KILLED", "{run}");
     run.assert_contains("named 1 app(s) more than once: Dup01")
-        .assert_contains("Listing entries without an app id")
+        .assert_contains("Listing entries left out")
         .assert_contains("held 1 without an id and 1 whose id no AI app can have");
     // A listing that says it is partial, or holds no list: nothing is killed.
     run.assert_contains("Partial listing").assert_contains("holds 1 of 21 apps");

@@ -90,9 +90,9 @@ pub enum ProviderWarning {
     /// was selected only if every entry for it would have been. `disagreeing`: how many of them an
     /// entry spared that another would have had selected.
     DuplicateApps { account: String, count: usize, first: Vec<String>, disagreeing: usize },
-    /// Entries of `account`'s listing that no kill can be sent to: without an id, or with one no
-    /// app can have.
-    UnusableEntries { account: String, without_id: usize, invalid_ids: usize },
+    /// Entries of `account`'s listing that no kill is sent to: without an id, with one no app
+    /// can have, or (`conflicting`) giving a field twice, differently.
+    UnusableEntries { account: String, without_id: usize, invalid_ids: usize, conflicting: usize },
     /// A destroy hook's destroy would be refused: the selector recorded at the last apply is
     /// refused now (`reason`), and a destroy uses that one.
     RecordedSelectorRefused { reason: String },
@@ -327,7 +327,7 @@ impl ProviderWarning {
                 ),
                 None,
             ),
-            ProviderWarning::UnusableEntries { account, without_id, invalid_ids } => {
+            ProviderWarning::UnusableEntries { account, without_id, invalid_ids, conflicting } => {
                 let mut parts = Vec::new();
                 if *without_id > 0 {
                     parts.push(format!("{without_id} without an id"));
@@ -335,9 +335,14 @@ impl ProviderWarning {
                 if *invalid_ids > 0 {
                     parts.push(format!("{invalid_ids} whose id no AI app can have"));
                 }
+                if *conflicting > 0 {
+                    parts.push(format!(
+                        "{conflicting} that give a field (an id, a name, a state or an account) twice, differently"
+                    ));
+                }
                 (
                     Diagnostic::warning(
-                        "Listing entries without an app id",
+                        "Listing entries left out",
                         format!(
                             "DataForest's listing of account {account:?} held {}: no kill is sent to them and they \
                              were left out. Report it if it persists.",
@@ -649,7 +654,12 @@ mod tests {
                 first: first(),
                 disagreeing: 1,
             },
-            ProviderWarning::UnusableEntries { account: account.clone(), without_id: 1, invalid_ids: 1 },
+            ProviderWarning::UnusableEntries {
+                account: account.clone(),
+                without_id: 1,
+                invalid_ids: 1,
+                conflicting: 1,
+            },
             ProviderWarning::RecordedSelectorRefused { reason: "refused.".into() },
             ProviderWarning::MatchAfterKill { account: account.clone(), count: 3, first: first() },
             ProviderWarning::AfterKillCheckFailed { account: account.clone(), reason: "failed.".into() },

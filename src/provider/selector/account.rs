@@ -4,28 +4,18 @@
 //! says otherwise; one that says nothing is unverifiable, and the selector decides what that
 //! costs.
 
-use crate::ncp::{AccountInfo, AppInfo};
+use crate::ncp::{AccountInfo, Accounts, AppInfo};
 
-/// The `accountName` that tells `account`'s apps from those of the other `accounts` the keys see,
-/// or why none can: the account has no name, or shares it.
-fn owner_name<'a>(account: &'a AccountInfo, accounts: &[AccountInfo]) -> Result<&'a str, String> {
+/// The `accountName` that tells `account`'s apps from those of the other `accounts` the keys
+/// see, or why none can: the account has no name, or another account may bear it too (see
+/// [`Accounts::name_doubt`]).
+fn owner_name<'a>(account: &'a AccountInfo, accounts: &Accounts) -> Result<&'a str, String> {
     if account.name.is_empty() {
         return Err(format!("accounts/getList gives account {:?} no name to check apps against", account.id));
     }
-    let sharing: Vec<&str> = accounts
-        .iter()
-        .filter(|other| other.name == account.name && other.id != account.id)
-        .map(|other| other.id.as_str())
-        .collect();
-    if sharing.is_empty() {
-        Ok(&account.name)
-    } else {
-        Err(format!(
-            "account {:?} shares its name {:?} with {}",
-            account.id,
-            account.name,
-            sharing.join(", ")
-        ))
+    match accounts.name_doubt(&account.id, &account.name) {
+        Some(doubt) => Err(doubt),
+        None => Ok(&account.name),
     }
 }
 
@@ -63,10 +53,11 @@ impl<'a> Owner<'a> {
     /// provider's account list, when one is set.
     pub fn of(
         account: &'a AccountInfo,
-        accounts: &'a [AccountInfo],
+        accounts: &'a Accounts,
         checked_by: Option<&'static str>,
     ) -> Owner<'a> {
         let others = accounts
+            .seen
             .iter()
             .filter(|other| other.id != account.id && !other.name.is_empty() && other.name != account.name)
             .map(|other| other.name.as_str())
@@ -86,15 +77,10 @@ impl<'a> Owner<'a> {
     }
 
     /// Whose `app` is: an `accountId` other than the account's, or an `accountName` that is not
-    /// its name (or, when it has none, that of another account), says another's, and so does an
-    /// entry that gives an account field twice, differently; an `accountId`
+    /// its name (or, when it has none, that of another account), says another's; an `accountId`
     /// that is the account's, or its name when the name is its alone, says its own. Only strings
     /// count (see [`AppInfo::account_id`]).
     pub fn belongs(&self, app: &AppInfo) -> Belongs {
-        // An entry that says two things of whose it is cannot be believed either way.
-        if app.account_conflict {
-            return Belongs::Foreign;
-        }
         let (id, name) = (app.account_id(), app.account_name());
         let mut verified = false;
         if !id.is_empty() {
@@ -154,9 +140,6 @@ mod tests {
         let nameless = Owner { name: "", name_unusable: Some("no name".into()), ..analytics(&["Other"]) };
         let shared = Owner { name_unusable: Some("shares its name".into()), ..analytics(&["Other"]) };
         use Belongs::{Foreign, Unverifiable, Verified};
-        let mut conflicting = entry("acc", "Analytics");
-        conflicting.account_conflict = true;
-        assert_eq!(named.belongs(&conflicting), Foreign);
         for (id, name, by_name, without_name, sharing) in [
             ("acc", "Analytics", Verified, Verified, Verified),
             ("acc", "", Verified, Verified, Verified),
@@ -181,11 +164,21 @@ mod tests {
     fn a_name_tells_only_when_it_is_the_accounts_own() {
         let twin = AccountInfo { id: "acc2".into(), name: "Analytics".into() };
         let nameless = AccountInfo { name: String::new(), ..account() };
-        assert_eq!(owner_name(&account(), &[account()]), Ok("Analytics"));
-        assert!(owner_name(&account(), &[account(), twin.clone()]).unwrap_err().contains("shares its name"));
-        assert!(owner_name(&nameless, std::slice::from_ref(&nameless)).unwrap_err().contains("no name"));
-        let with_twin = [account(), twin];
-        let owner = Owner::of(&with_twin[0], &with_twin, None);
+        let seen = |accounts: &[AccountInfo]| Accounts::whole(accounts.to_vec());
+        assert_eq!(owner_name(&account(), &seen(&[account()])), Ok("Analytics"));
+        assert!(
+            owner_name(&account(), &seen(&[account(), twin.clone()]))
+                .unwrap_err()
+                .contains("shares its name")
+        );
+        assert!(
+            owner_name(&nameless, &seen(std::slice::from_ref(&nameless))).unwrap_err().contains("no name")
+        );
+        let other_nameless = AccountInfo { id: "ops".into(), name: String::new() };
+        let doubt = owner_name(&account(), &seen(&[account(), other_nameless])).unwrap_err();
+        assert!(doubt.contains("gives ops no name"), "{doubt}");
+        let with_twin = seen(&[account(), twin]);
+        let owner = Owner::of(&with_twin.seen[0], &with_twin, None);
         assert!(owner.why_unverifiable().contains("shares its name \"Analytics\" with acc2"));
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use regex::Regex;
 
 use crate::ncp::apps::{APP_STATES, Listing, TERMINAL_STATES, is_valid_app_id};
-use crate::ncp::{AccountInfo, AppInfo};
+use crate::ncp::{AccountInfo, Accounts, AppInfo};
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, Object, SetOf, ShapeError, optional, required, split};
 
@@ -86,6 +86,8 @@ pub struct Selected {
     pub apps: Vec<AppInfo>,
     pub excluded: usize,
     pub foreign: usize,
+    /// Listed apps whose entry gives a field twice, differently: never selected.
+    pub conflicting: usize,
     pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
 }
@@ -345,13 +347,14 @@ impl Selection {
 
     /// The account selected, among the `accounts` the keys see; an unknown one is an error that
     /// names up to ten the keys do see.
-    pub fn account_in<'a>(&self, accounts: &'a [AccountInfo]) -> Result<&'a AccountInfo, ProviderError> {
-        accounts.iter().find(|account| account.id == self.account_id).ok_or_else(|| {
+    pub fn account_in<'a>(&self, accounts: &'a Accounts) -> Result<&'a AccountInfo, ProviderError> {
+        let seen = &accounts.seen;
+        seen.iter().find(|account| account.id == self.account_id).ok_or_else(|| {
             ProviderError::UnknownAccount {
                 attribute: Selector::account_id,
                 account: self.account_id.clone(),
-                count: accounts.len(),
-                visible: accounts.iter().take(10).map(|account| account.id.clone()).collect(),
+                count: seen.len(),
+                visible: seen.iter().take(10).map(|account| account.id.clone()).collect(),
             }
         })
     }
@@ -379,9 +382,15 @@ impl Selection {
                 claimed,
             });
         }
-        if without_id + invalid_ids > 0 {
+        let conflicting = selected.conflicting;
+        if without_id + invalid_ids + conflicting > 0 {
             let account = self.account_id.clone();
-            selected.warnings.push(ProviderWarning::UnusableEntries { account, without_id, invalid_ids });
+            selected.warnings.push(ProviderWarning::UnusableEntries {
+                account,
+                without_id,
+                invalid_ids,
+                conflicting,
+            });
         }
         Ok(selected)
     }
@@ -420,6 +429,10 @@ impl Selection {
             let Some(fate) = fate else { continue };
             listed += 1;
             let stages = match fate {
+                Fate::Conflicting => {
+                    selected.conflicting += 1;
+                    continue;
+                }
                 Fate::Foreign => {
                     selected.foreign += 1;
                     foreign_claims.note(owner.claim_of(&app));
@@ -446,7 +459,7 @@ impl Selection {
                     selected.apps.push(app);
                 }
                 Fate::Selected => selected.apps.push(app),
-                Fate::Foreign | Fate::Unmatched(_) => {}
+                Fate::Conflicting | Fate::Foreign | Fate::Unmatched(_) => {}
             }
         }
         let account = &self.account_id;
@@ -516,6 +529,9 @@ impl Selection {
     /// What the selection makes of one listed entry: whose it is, then how far it gets through
     /// the conditions, in the order of [`Selection::conditions`].
     fn fate(&self, app: &AppInfo, owner: &Owner, now: SystemTime) -> Fate {
+        if app.conflicting {
+            return Fate::Conflicting;
+        }
         let verified = match owner.belongs(app) {
             Belongs::Foreign => return Fate::Foreign,
             Belongs::Verified => true,
@@ -606,7 +622,7 @@ impl Selection {
     /// with a fate, not another account's), when there are any.
     fn unused_exclusions(&self, apps: &[AppInfo], fates: &[Option<Fate>]) -> Option<ProviderWarning> {
         let mut considered =
-            apps.iter().zip(fates).filter(|(_, fate)| fate.is_some_and(|fate| fate != Fate::Foreign));
+            apps.iter().zip(fates).filter(|(_, fate)| fate.is_some_and(|fate| fate > Fate::Foreign));
         let ids: Vec<String> = self
             .exclude_ids
             .iter()
@@ -653,6 +669,9 @@ impl Selection {
 /// of an app listed more than once take the most sparing of their fates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Fate {
+    /// It gives a field twice, differently (see [`AppInfo::conflicting`]): nothing it says can
+    /// be believed.
+    Conflicting,
     /// It says it is another account's.
     Foreign,
     /// It failed a condition, after passing this many.
@@ -787,8 +806,8 @@ mod tests {
         accounts
             .extend(others.iter().map(|name| AccountInfo { id: name.to_string(), name: name.to_string() }));
         // The accounts live as long as the test process: it is short.
-        let accounts: &'static [AccountInfo] = Vec::leak(accounts);
-        Owner::of(&accounts[0], accounts, setting)
+        let accounts: &'static Accounts = Box::leak(Box::new(Accounts::whole(accounts)));
+        Owner::of(&accounts.seen[0], accounts, setting)
     }
 
     fn select(selector: Selector, unset: UnsetStates) -> Selected {
@@ -961,11 +980,46 @@ mod tests {
             selected.warnings.contains(&ProviderWarning::UnusableEntries {
                 account: "acc".into(),
                 without_id: 1,
-                invalid_ids: 1
+                invalid_ids: 1,
+                conflicting: 0,
             }),
             "{:?}",
             selected.warnings
         );
+    }
+
+    #[test]
+    fn an_entry_that_gives_a_field_twice_differently_is_never_selected() {
+        // `{"id":"B4","name":"keep-me","name":"batch-1"}`: read as "batch-1", which would pass
+        // the pattern and escape the exclusion; and listed again plainly, it is still spared.
+        let mut twice = app("B4", "batch-1", "q", "RUNNING", "2024-01-01T00:00:00Z");
+        twice.conflicting = true;
+        let plain = app("B4", "batch-1", "q", "RUNNING", "2024-01-01T00:00:00Z");
+        let other = app("A5", "batch-2", "q", "RUNNING", "2024-01-01T00:00:00Z");
+        let selection = Selector {
+            account_id: known("acc"),
+            name_regex: known("^batch"),
+            exclude_name_regex: known("keep"),
+            ..Selector::default()
+        }
+        .selection(UnsetStates::NotEnded)
+        .unwrap();
+        for listed in [vec![twice.clone(), other.clone()], vec![plain, twice, other]] {
+            let entries = listed.len();
+            let listing = Listing { apps: listed, entries, ..Listing::default() };
+            let selected = selection.select_listed(listing, &analytics(&[]), now()).unwrap();
+            let ids: Vec<&str> = selected.apps.iter().map(AppInfo::id).collect();
+            assert_eq!(ids, ["A5"]);
+            assert_eq!(selected.conflicting, 1);
+            assert!(
+                selected.warnings.iter().any(|warning| matches!(
+                    warning,
+                    ProviderWarning::UnusableEntries { conflicting: 1, .. }
+                )),
+                "{:?}",
+                selected.warnings
+            );
+        }
     }
 
     #[test]
@@ -1147,7 +1201,8 @@ mod tests {
             Selector { account_id: known("acc"), ..Selector::default() }.selection(UnsetStates::Any).unwrap();
         let seen: Vec<AccountInfo> =
             (1..=12).map(|n| AccountInfo { id: format!("other{n}"), name: String::new() }).collect();
-        let refused = selection.account_in(&seen);
+        let only_others = Accounts::whole(seen.clone());
+        let refused = selection.account_in(&only_others);
         let Err(error @ ProviderError::UnknownAccount { count: 12, .. }) = refused else {
             panic!("{refused:?}")
         };
@@ -1159,7 +1214,7 @@ mod tests {
         assert!(!detail.contains("other11"), "{detail}");
         let mut with_it = seen.clone();
         with_it.push(account());
-        assert_eq!(selection.account_in(&with_it).unwrap().name, "Analytics");
+        assert_eq!(selection.account_in(&Accounts::whole(with_it)).unwrap().name, "Analytics");
     }
 
     #[test]
