@@ -95,10 +95,13 @@ pub fn check_scope(selector: &Selector, settings: &KillSettings, recorded: bool)
     if let Field::Known(pattern) = &selector.name_regex
         && regex::Regex::new(pattern).is_ok_and(|regex| matches_every_name(&regex))
     {
+        let others =
+            conditions.iter().any(|(condition, (maybe, _))| *maybe && *condition != Selector::name_regex);
         return Some(ProviderError::MatchesEveryName {
             attribute: Selector::name_regex,
             pattern: pattern.clone(),
             all_apps: KillSettings::all_apps,
+            others,
             recorded,
         });
     }
@@ -119,11 +122,12 @@ pub fn check_scope(selector: &Selector, settings: &KillSettings, recorded: bool)
     }
 }
 
-/// Whether `pattern` matches every name: it matches each of a set of names as unlike each other
-/// as names get (empty, one letter, digits, punctuation, spaces). `^`, `$`, `.*`, `\s*` and
-/// `(?:)` do; `^$`, `\b` and any pattern that names something do not.
+/// Whether `pattern` matches every name an app can have: it matches each of a set of names as
+/// unlike each other as names get (one letter, digits, punctuation, spaces, a control
+/// character). `^`, `$`, `.*`, `.`, `.+`, `^.+$`, `[\s\S]` and `(?:)` do; `^$`, `\b`, `\w` and
+/// any pattern that names something do not.
 fn matches_every_name(pattern: &regex::Regex) -> bool {
-    ["", "a", "Z9", "-", "_.", " x ", "env-42-etl", "\u{1}"].iter().all(|name| pattern.is_match(name))
+    ["a", "Z9", "-", "_.", " x ", "env-42-etl", "\u{1}"].iter().all(|name| pattern.is_match(name))
 }
 
 /// How a bulk kill runs, checked.
@@ -383,14 +387,17 @@ async fn kill_rounds(
     let selected = match select(context, selection, settings, deadline, progress).await {
         // At destroy, the check at create has caught a mistyped account: one the keys no longer
         // see leaves nothing they can kill.
-        // Unless DataForest still lists apps for it: then something is off, and the destroy stops.
+        // Unless DataForest still lists apps for it (or entries of any kind, or says it has
+        // some): then something is off, and the destroy stops.
         // With `min_apps` set, though, nothing to kill is a failure, as everywhere.
         Err(ProviderError::UnknownAccount { attribute, account, .. })
             if phase == Phase::Destroy && settings.min_apps == 0 =>
         {
             let listed = apps_of(context, selection, deadline, settings.limit).await?;
-            if !listed.apps.is_empty() {
-                return Err(ProviderError::AccountUnlisted { attribute, account, count: listed.apps.len() });
+            let count =
+                listed.entries.max(usize::try_from(listed.claimed.unwrap_or(0)).unwrap_or(usize::MAX));
+            if count > 0 {
+                return Err(ProviderError::AccountUnlisted { attribute, account, count });
             }
             outcome.warnings.push(ProviderWarning::AccountGone { attribute, account });
             return Ok(());
@@ -398,6 +405,10 @@ async fn kill_rounds(
         selected => selected?,
     };
     let stop = context.running()?;
+    // What this listing says against apps holds for the later ones.
+    let mut selection = selection.clone();
+    selection.remember(&selected);
+    let selection = &mut selection;
     // Under `strict`, what the selection could not check, or would leave undone, fails it before
     // any kill.
     let mut warnings = selected.warnings;
@@ -438,11 +449,31 @@ async fn kill_rounds(
             // `strict` stops a settle round before its kills.
             // Exclusions are weighed against the first listing: an app spared there that has
             // ended since spares nothing now, and that is no shortfall.
+            selection.remember(&again);
             let mut warnings = again.warnings;
             warnings.retain(|warning| {
                 !matches!(warning, ProviderWarning::UnusedExclusions { .. })
                     && !outcome.warnings.contains(warning)
             });
+            // An app whose kill was refused because getDetail said it had ended, listed as
+            // matching still: one of the answers is wrong, and it may still run.
+            let ended: BTreeSet<&str> = outcome
+                .done
+                .iter()
+                .filter(|(_, report)| report.outcome() == Outcome::AlreadyEnded)
+                .map(|(app, _)| app.id())
+                .collect();
+            let still: Vec<&AppInfo> = again.apps.iter().filter(|app| ended.contains(app.id())).collect();
+            if !still.is_empty() {
+                let warning = ProviderWarning::EndedStillListed {
+                    account: selection.account_id.clone(),
+                    count: still.len(),
+                    first: still.iter().take(NAMED_WHEN_TOO_MANY).map(|app| describe(app)).collect(),
+                };
+                if !outcome.warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
             let refused = session.shortfall(&mut warnings, phase == Phase::Destroy, false);
             outcome.warnings.extend(warnings);
             if let Some(error) = refused {

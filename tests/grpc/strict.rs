@@ -2,7 +2,7 @@
 //! kill did less than asked, is an error instead: at plan (the preview), at a destroy (which then
 //! keeps the resource), and in a data source's read; without it, each stays a warning.
 
-use dataforest_sim::{App, ListQuirks};
+use dataforest_sim::{App, Fault, ListQuirks};
 use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::Value;
 
@@ -35,6 +35,7 @@ async fn a_preview_that_cannot_list_fails_a_strict_plan_and_warns_otherwise() {
 async fn a_strict_destroy_that_finds_the_account_gone_fails_and_keeps_the_resource() {
     for strict in [false, true] {
         let (simulator, endpoint) = crate::simulator_with(&[]).await;
+        simulator.put_account("df-account", "Analytics");
         simulator.put_app(App {
             account_id: "acc9".into(),
             account_name: "Nine".into(),
@@ -259,4 +260,72 @@ async fn a_strict_settle_round_checks_its_listing_before_its_kills() {
         failed[0].detail
     );
     assert_eq!(simulator.kill_calls("B1"), 0, "the settle round sent nothing");
+}
+
+#[tokio::test]
+async fn an_app_said_to_have_ended_but_listed_as_running_after_the_kill_is_said_and_strict_fails() {
+    for strict in [false, true] {
+        // A1 has ended (DataForest lists it for another account), yet the listing of df-account
+        // shows it running: its kill is refused, getDetail says KILLED, and the look after the
+        // kill still lists it.
+        let (simulator, endpoint) = crate::simulator_with(&[]).await;
+        simulator.put_account("df-account", "Analytics");
+        simulator.put_app(App {
+            state: "KILLED".into(),
+            account_id: "elsewhere".into(),
+            ..App::running("A1")
+        });
+        simulator.fail_kills("A1", [Fault::Status(400)]);
+        let mut quirks = ListQuirks::default();
+        quirks
+            .add(r#"extra={"id":"A1","name":"app-A1","state":"RUNNING","accountId":"df-account"}"#)
+            .unwrap();
+        simulator.set_list_quirks(quirks);
+        let mut harness = configured(&endpoint, strict).await;
+        let fields = [("account_id", string("df-account")), ("name_regex", string("^app-"))];
+        let config = bulk_config(&harness, &fields);
+        let planned = decode(plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+        let applied = apply_bulk(&mut harness, &Value::Null, &planned).await;
+        let said = "1 app(s) said to have ended are still listed";
+        let severity =
+            if strict { pb::diagnostic::Severity::Error } else { pb::diagnostic::Severity::Warning };
+        assert!(summaries(&applied.diagnostics, severity).iter().any(|s| s == said), "{applied:?}");
+        assert_eq!(simulator.kill_calls("A1"), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_app_a_listing_gave_as_another_accounts_is_not_killed_by_a_later_round() {
+    let (simulator, endpoint) = crate::simulator_with(&["A1"]).await;
+    simulator.put_app(App { account_id: "other".into(), ..App::running("B1") });
+    let listed_as = |account: &str| {
+        let mut quirks = ListQuirks::default();
+        let entry =
+            format!(r#"extra={{"id":"B1","name":"app-B1","state":"RUNNING","accountId":"{account}"}}"#);
+        quirks.add(&entry).unwrap();
+        quirks
+    };
+    // The first listing gives B1 as another account's; after the first kill, as df-account's.
+    simulator.set_list_quirks(listed_as("other"));
+    simulator.set_latency(std::time::Duration::from_millis(50));
+    let changer = {
+        let simulator = simulator.clone();
+        tokio::spawn(async move {
+            crate::wait_until("a kill of A1", || simulator.kill_calls("A1") > 0).await;
+            simulator.set_list_quirks(listed_as("df-account"));
+        })
+    };
+    let mut harness = configured(&endpoint, false).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-")),
+        ("settle_rounds", Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(1))),
+    ];
+    let config = bulk_config(&harness, &fields);
+    let planned = decode(plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    let applied = apply_bulk(&mut harness, &Value::Null, &planned).await;
+    changer.await.unwrap();
+    assert!(errors(&applied.diagnostics).is_empty(), "{applied:?}");
+    assert_eq!(simulator.kill_calls("A1"), 1);
+    assert_eq!(simulator.kill_calls("B1"), 0, "B1 was listed as another account's: {applied:?}");
 }

@@ -143,6 +143,8 @@ pub enum ProviderError {
         attribute: &'static str,
         pattern: String,
         all_apps: &'static str,
+        /// Other conditions are set: the pattern adds nothing to them.
+        others: bool,
         recorded: bool,
     },
     /// A warning that the provider's `strict` makes an error; `before_kill`: it was raised before
@@ -296,6 +298,8 @@ pub enum Refusal {
     Setting(&'static str),
     /// The same listing holds this many apps of other accounts: it ignored its account filter.
     OtherAccountsListed(usize),
+    /// An earlier listing of the same kill held this many apps of other accounts.
+    OtherAccountsListedBefore(usize),
 }
 
 /// Why a bulk kill left apps unattempted.
@@ -487,6 +491,10 @@ impl ProviderError {
                         "the same listing holds {foreign} app(s) of other accounts (it ignored its account \
                          filter, and these may be anyone's)"
                     ),
+                    Refusal::OtherAccountsListedBefore(foreign) => format!(
+                        "an earlier listing of this kill held {foreign} app(s) of other accounts (the listing \
+                         ignored its account filter then, and these may be anyone's)"
+                    ),
                 };
                 Diagnostic::error(
                     "Account of apps unverifiable",
@@ -520,13 +528,18 @@ impl ProviderError {
                 ),
             )
             .at_attribute(attribute),
-            ProviderError::MatchesEveryName { attribute, pattern, all_apps, recorded } => Diagnostic::error(
+            ProviderError::MatchesEveryName { attribute, pattern, all_apps, others, recorded } => Diagnostic::error(
                 "Pattern matches every name",
                 format!(
-                    "{attribute} {} matches every name (it matches an empty one), so it selects every app of the \
-                     account, as no condition would. Fix the pattern (a variable left empty inside it, say), or \
-                     set {all_apps} = true instead if every running app of the account is meant.{}",
+                    "{attribute} {} matches every name (names as unlike as \"a\", \"Z9\", \"-\" and \" x \"), so it \
+                     selects {}, as no pattern would. Fix the pattern (a variable left empty inside it, say), or {}.{}",
                     quote_start(pattern),
+                    if *others { "every app the other conditions select" } else { "every app of the account" },
+                    if *others {
+                        format!("remove {attribute} if the other conditions alone are meant")
+                    } else {
+                        format!("set {all_apps} = true instead if every running app of the account is meant")
+                    },
                     apply_first(*recorded)
                 ),
             )

@@ -99,6 +99,10 @@ pub enum ProviderWarning {
     /// After the kill, `count` apps of `account` match that it did not kill (`first` named):
     /// started, or come to match, while it ran.
     MatchAfterKill { account: String, count: usize, first: Vec<String> },
+    /// A later listing shows `count` apps of `account` (`first` named) as matching, though their
+    /// kill was refused and `getDetail` then said they had ended: one of the two answers is
+    /// wrong, and the app may still run.
+    EndedStillListed { account: String, count: usize, first: Vec<String> },
     /// The listing after the kill, which looks for apps that match now, failed: why.
     AfterKillCheckFailed { account: String, reason: String },
     /// At destroy, the keys see `account` no more: there is nothing they can kill.
@@ -176,6 +180,7 @@ impl ProviderWarning {
             | ProviderWarning::AppUnknown { .. }
             | ProviderWarning::PreviewFailed { .. }
             | ProviderWarning::MatchAfterKill { .. }
+            | ProviderWarning::EndedStillListed { .. }
             | ProviderWarning::AfterKillCheckFailed { .. }
             | ProviderWarning::AuditIncomplete { .. } => true,
             ProviderWarning::NothingMatched { .. } | ProviderWarning::UnusedExclusions { .. } => !destroying,
@@ -364,6 +369,20 @@ impl ProviderWarning {
                     ),
                 ),
                 Some("settle_rounds"),
+            ),
+            ProviderWarning::EndedStillListed { account, count, first } => (
+                Diagnostic::warning(
+                    format!("{count} app(s) said to have ended are still listed"),
+                    format!(
+                        "DataForest refused the kill of {count} app(s) of account {account:?} and getDetail then \
+                         said they had ended, but a later listing still shows them as matching: {}{}. One of the \
+                         two answers is wrong, and the apps may still run: check them in the console, and run the \
+                         kill again.",
+                        first.join(", "),
+                        if *count > first.len() { ", ..." } else { "" }
+                    ),
+                ),
+                None,
             ),
             ProviderWarning::RecordedSelectorRefused { reason } => (
                 Diagnostic::warning(
@@ -581,7 +600,7 @@ mod tests {
     use super::*;
 
     /// How many kinds of warning there are: [`kind`] numbers them.
-    const KINDS: usize = 22;
+    const KINDS: usize = 23;
 
     /// Each kind's number. It names every kind, so a new one fails to compile here until it is
     /// numbered, and then the test fails until [`one_of_each`] has one of it.
@@ -609,6 +628,7 @@ mod tests {
             ProviderWarning::AuditIncomplete { .. } => 19,
             ProviderWarning::DestroyKilled { .. } => 20,
             ProviderWarning::WouldBeRefused { .. } => 21,
+            ProviderWarning::EndedStillListed { .. } => 22,
         }
     }
 
@@ -662,6 +682,7 @@ mod tests {
             },
             ProviderWarning::RecordedSelectorRefused { reason: "refused.".into() },
             ProviderWarning::MatchAfterKill { account: account.clone(), count: 3, first: first() },
+            ProviderWarning::EndedStillListed { account: account.clone(), count: 1, first: first() },
             ProviderWarning::AfterKillCheckFailed { account: account.clone(), reason: "failed.".into() },
             ProviderWarning::AccountGone { attribute: "account_id", account: account.clone() },
             ProviderWarning::Preview {

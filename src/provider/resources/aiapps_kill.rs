@@ -460,7 +460,7 @@ mod tests {
         };
         assert!(states.validate().is_empty(), "states is a condition");
         // A pattern that matches every name is no condition: refused, with or without others.
-        for pattern in ["^", ".*", "(?:)", "\\s*", "$", "^.*$"] {
+        for pattern in ["^", ".*", "(?:)", "\\s*", "$", "^.*$", ".", ".+", "^.+$", "[\\s\\S]"] {
             let everything = AppsKill {
                 selector: Flat(Selector {
                     name_regex: known(pattern),
@@ -471,11 +471,17 @@ mod tests {
             };
             let refused = everything.validate();
             assert!(
-                matches!(&refused[..], [ProviderError::MatchesEveryName { attribute: "name_regex", .. }]),
+                matches!(
+                    &refused[..],
+                    [ProviderError::MatchesEveryName { attribute: "name_regex", others: true, .. }]
+                ),
                 "{pattern}: {refused:?}"
             );
+            assert!(
+                refused[0].to_diagnostic().detail.contains("remove name_regex if the other conditions alone")
+            );
         }
-        for pattern in ["^$", "\\b", "^env-", "etl"] {
+        for pattern in ["^$", "\\b", "\\w", "^env-", "etl"] {
             let narrow = AppsKill {
                 selector: Flat(Selector { name_regex: known(pattern), ..states.selector.0.clone() }),
                 ..states.clone()

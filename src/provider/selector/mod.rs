@@ -76,6 +76,11 @@ pub struct Selection {
     running_longer_than: Option<Duration>,
     exclude_ids: BTreeSet<String>,
     exclude_name_regex: Option<Regex>,
+    /// Ids an earlier listing of the same kill gave as another account's, or in an entry that
+    /// gave a field twice: never selected, whatever a later entry says.
+    distrusted: BTreeSet<String>,
+    /// How many apps of other accounts earlier listings of the same kill held.
+    foreign_before: usize,
 }
 
 /// The apps a selection matched, how many more matched but were excluded, how many listed apps
@@ -88,6 +93,8 @@ pub struct Selected {
     pub foreign: usize,
     /// Listed apps whose entry gives a field twice, differently: never selected.
     pub conflicting: usize,
+    /// The ids of the apps another account's, or conflicting (see [`Selection::remember`]).
+    pub distrusted: Vec<String>,
     pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
 }
@@ -315,6 +322,8 @@ impl Selector {
             )?,
             exclude_ids: set(&self.exclude_ids, Selector::exclude_ids)?.unwrap_or_default(),
             exclude_name_regex: regex(&self.exclude_name_regex, Selector::exclude_name_regex)?,
+            distrusted: BTreeSet::new(),
+            foreign_before: 0,
         })
     }
 }
@@ -338,6 +347,15 @@ fn unknown(attribute: &'static str) -> ProviderError {
 }
 
 impl Selection {
+    /// Keeps what `selected`, a listing of this selection, said against its apps for the later
+    /// listings of the same kill: an app once listed as another account's, or in an entry that
+    /// gave a field twice, is never selected after, and once a listing held apps of other
+    /// accounts, later listings are held to have ignored their filter too.
+    pub fn remember(&mut self, selected: &Selected) {
+        self.distrusted.extend(selected.distrusted.iter().cloned());
+        self.foreign_before = self.foreign_before.max(selected.foreign);
+    }
+
     /// Selects only the apps in `state` (the data source's `state`, which cannot be set
     /// together with `states`).
     pub fn only_state(mut self, state: &str) -> Selection {
@@ -429,12 +447,15 @@ impl Selection {
             let Some(fate) = fate else { continue };
             listed += 1;
             let stages = match fate {
+                Fate::Distrusted => continue,
                 Fate::Conflicting => {
                     selected.conflicting += 1;
+                    selected.distrusted.push(app.id().to_string());
                     continue;
                 }
                 Fate::Foreign => {
                     selected.foreign += 1;
+                    selected.distrusted.push(app.id().to_string());
                     foreign_claims.note(owner.claim_of(&app));
                     continue;
                 }
@@ -459,7 +480,7 @@ impl Selection {
                     selected.apps.push(app);
                 }
                 Fate::Selected => selected.apps.push(app),
-                Fate::Conflicting | Fate::Foreign | Fate::Unmatched(_) => {}
+                Fate::Distrusted | Fate::Conflicting | Fate::Foreign | Fate::Unmatched(_) => {}
             }
         }
         let account = &self.account_id;
@@ -472,7 +493,9 @@ impl Selection {
                 others: foreign_claims.others,
             });
         }
-        if unverifiable.count > 0 && (owner.checked_by().is_some() || selected.foreign > 0) {
+        if unverifiable.count > 0
+            && (owner.checked_by().is_some() || selected.foreign > 0 || self.foreign_before > 0)
+        {
             return Err(ProviderError::UnverifiableApps {
                 attribute: Selector::account_id,
                 account: account.clone(),
@@ -481,7 +504,8 @@ impl Selection {
                 why: owner.why_unverifiable(),
                 refused_by: match owner.checked_by() {
                     Some(setting) => Refusal::Setting(setting),
-                    None => Refusal::OtherAccountsListed(selected.foreign),
+                    None if selected.foreign > 0 => Refusal::OtherAccountsListed(selected.foreign),
+                    None => Refusal::OtherAccountsListedBefore(self.foreign_before),
                 },
             });
         }
@@ -531,6 +555,9 @@ impl Selection {
     fn fate(&self, app: &AppInfo, owner: &Owner, now: SystemTime) -> Fate {
         if app.conflicting {
             return Fate::Conflicting;
+        }
+        if self.distrusted.contains(app.id()) {
+            return Fate::Distrusted;
         }
         let verified = match owner.belongs(app) {
             Belongs::Foreign => return Fate::Foreign,
@@ -669,6 +696,9 @@ impl Selection {
 /// of an app listed more than once take the most sparing of their fates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Fate {
+    /// An earlier listing of the same kill said it is another account's, or gave a field of it
+    /// twice (see [`Selection::remember`]): that listing said so.
+    Distrusted,
     /// It gives a field twice, differently (see [`AppInfo::conflicting`]): nothing it says can
     /// be believed.
     Conflicting,
@@ -986,6 +1016,39 @@ mod tests {
             "{:?}",
             selected.warnings
         );
+    }
+
+    #[test]
+    fn what_one_listing_said_against_apps_holds_for_the_later_listings_of_the_kill() {
+        let ours =
+            |id: &str| app(id, "batch", "q", "RUNNING", "2024-01-01T00:00:00Z").with(Text::AccountId, "acc");
+        let selector = Selector { account_id: known("acc"), name: known("batch"), ..Selector::default() };
+        let mut selection = selector.selection(UnsetStates::NotEnded).unwrap();
+        // The first listing ignored its filter: B1 is another account's.
+        let first = vec![ours("A1"), ours("B1").with(Text::AccountId, "other")];
+        let selected = selection.select(first, &analytics(&["Other"]), now()).unwrap();
+        assert_eq!(ids(&selected), ["A1"]);
+        selection.remember(&selected);
+        // A later one says B1 is the account's, and lists an app that says nothing of its account.
+        let later = vec![ours("B1"), ours("C1")];
+        let mut ours_again = later.clone();
+        ours_again.truncate(1);
+        let again = selection.select(ours_again, &analytics(&["Other"]), now()).unwrap();
+        assert!(again.apps.is_empty(), "B1 was another account's: {again:?}");
+        let unverifiable = later[1].with(Text::AccountId, "").with(Text::AccountName, "");
+        let refused = selection.select(vec![later[0].clone(), unverifiable], &analytics(&["Other"]), now());
+        let Err(
+            error @ ProviderError::UnverifiableApps {
+                refused_by: Refusal::OtherAccountsListedBefore(1), ..
+            },
+        ) = refused
+        else {
+            panic!("{refused:?}")
+        };
+        assert!(error.to_diagnostic().detail.contains("an earlier listing of this kill held 1 app(s)"));
+        // Without the memory, the same listing selects both.
+        let fresh = selector.selection(UnsetStates::NotEnded).unwrap();
+        assert_eq!(ids(&fresh.select(later, &analytics(&["Other"]), now()).unwrap()), ["B1", "C1"]);
     }
 
     #[test]
