@@ -67,6 +67,16 @@ async fn a_strict_destroy_that_finds_the_account_gone_fails_and_keeps_the_resour
             assert_eq!(decode(destroyed.new_state), Value::Null);
         }
         assert_eq!(simulator.kill_calls("Job01"), 0);
+        // A listing for the account gone that says it holds part of a longer list: something is
+        // off, and the destroy stops, strict or not.
+        let mut quirks = ListQuirks::default();
+        quirks.add("hidden=3").unwrap();
+        simulator.set_list_quirks(quirks);
+        let mut harness = configured(&endpoint, strict).await;
+        let destroyed = apply_bulk(&mut harness, &hook, &Value::Null).await;
+        let failed = summaries(&destroyed.diagnostics, pb::diagnostic::Severity::Error);
+        assert_eq!(failed, ["Account not listed"], "{destroyed:?}");
+        assert_eq!(decode(destroyed.new_state), hook);
     }
 }
 
@@ -328,4 +338,27 @@ async fn an_app_a_listing_gave_as_another_accounts_is_not_killed_by_a_later_roun
     assert!(errors(&applied.diagnostics).is_empty(), "{applied:?}");
     assert_eq!(simulator.kill_calls("A1"), 1);
     assert_eq!(simulator.kill_calls("B1"), 0, "B1 was listed as another account's: {applied:?}");
+}
+
+#[tokio::test]
+async fn a_strict_destroy_hook_may_exclude_an_app_not_running_yet() {
+    // Keep1 is not running yet: its exclusion spares nothing at the create, which only the
+    // destroy weighs; the plan foresees it, and the create records the hook.
+    let (simulator, endpoint) = crate::simulator_with(&["A1"]).await;
+    let mut harness = configured(&endpoint, true).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-")),
+        ("when", string("destroy")),
+        ("exclude_ids", Value::List(vec![string("Keep1")])),
+    ];
+    let config = bulk_config(&harness, &fields);
+    let planned = plan_bulk(&mut harness, &Value::Null, &config).await;
+    assert!(errors(&planned.diagnostics).is_empty(), "{planned:?}");
+    let warned = summaries(&planned.diagnostics, pb::diagnostic::Severity::Warning);
+    assert!(warned.contains(&"Exclusions that spare nothing".to_string()), "{warned:?}");
+    let created = apply_bulk(&mut harness, &Value::Null, &decode(planned.planned_state)).await;
+    assert!(errors(&created.diagnostics).is_empty(), "{created:?}");
+    assert_ne!(decode(created.new_state), Value::Null, "the hook is recorded");
+    assert_eq!(simulator.kill_calls("A1"), 0);
 }

@@ -545,7 +545,7 @@ impl ProviderError {
             )
             .at_attribute(attribute),
             ProviderError::Strict { warning, before_kill } => {
-                let mut diagnostic = warning.to_diagnostic();
+                let mut diagnostic = warning.to_strict_diagnostic();
                 diagnostic.severity = Severity::Error;
                 diagnostic.detail.push_str(if *before_kill {
                     " The provider's strict setting makes this an error, raised before any kill: nothing was \
@@ -558,8 +558,8 @@ impl ProviderError {
             ProviderError::AccountUnlisted { attribute, account, count } => Diagnostic::error(
                 "Account not listed",
                 format!(
-                    "These keys see no account {account:?} (accounts/getList), yet DataForest lists {count} app(s) \
-                     for it, so the destroy stops rather than kill apps it cannot check. The resource stays in \
+                    "These keys see no account {account:?} (accounts/getList), yet DataForest's listing for it \
+                     holds or counts {count} app(s), so the destroy stops rather than kill apps it cannot check. The resource stays in \
                      state. Check {attribute} and the keys."
                 ),
             )

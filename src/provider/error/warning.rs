@@ -200,6 +200,19 @@ impl ProviderWarning {
     }
 
     pub fn to_diagnostic(&self) -> Diagnostic {
+        self.render(false)
+    }
+
+    /// The warning as the provider's `strict` makes it an error: said without what it says goes
+    /// on regardless.
+    pub fn to_strict_diagnostic(&self) -> Diagnostic {
+        self.render(true)
+    }
+
+    /// The warning's diagnostic; `strict`: it stops what it would let go on.
+    fn render(&self, strict: bool) -> Diagnostic {
+        // What goes on after the warning, when it is only one.
+        let goes_on = |lenient: &'static str| if strict { "" } else { lenient };
         let (diagnostic, attribute) = match self {
             ProviderWarning::AlreadyEnded { app_id, attribute, state, uncertain, record } => {
                 let recorded = match record {
@@ -232,10 +245,11 @@ impl ProviderWarning {
                     "App no longer exists",
                     format!(
                         "DataForest does not know AI app {app_id:?} (the kill and getDetail both answered \"no \
-                         such element\"), so there is nothing left to kill and the destroy goes on.{} If the \
+                         such element\"), so there is nothing left to kill{}.{} If the \
                          provider's keys changed since the resource was created, check that they belong to the \
                          app's account: to another account's keys the app does not exist, and it may still be \
                          running.",
+                        goes_on(" and the destroy goes on"),
                         if *uncertain { " An earlier attempt of the kill got no clear answer." } else { "" }
                     ),
                 ),
@@ -247,9 +261,10 @@ impl ProviderWarning {
                     format!(
                         "DataForest does not know AI app {app_id:?} (getDetail answered \"no such element\"), so its \
                          account cannot be checked against the provider's {setting}, and nothing was sent: there \
-                         is nothing these keys can kill, and the destroy goes on. If the provider's keys changed \
-                         since the resource was created, check that they belong to the app's account: to another \
-                         account's keys the app does not exist, and it may still be running."
+                         is nothing these keys can kill{}. If the provider's keys changed since the resource was \
+                         created, check that they belong to the app's account: to another account's keys the app \
+                         does not exist, and it may still be running.",
+                        goes_on(", and the destroy goes on")
                     ),
                 ),
                 *attribute,
@@ -323,11 +338,16 @@ impl ProviderWarning {
                 Diagnostic::warning(
                     "Account of apps unchecked",
                     format!(
-                        "{count} selected app(s) could not be checked against account {account:?}: {why}. They were \
-                         selected as the listing for that account returned them: {}{}. Set allowed_account_ids \
-                         (or strict) to refuse such apps instead.",
+                        "{count} selected app(s) could not be checked against account {account:?}: {why}. {}: \
+                         {}{}.{}",
+                        if strict {
+                            "Nothing is killed while such apps are selected"
+                        } else {
+                            "They were selected as the listing for that account returned them"
+                        },
                         first.join(", "),
-                        if *count > first.len() { ", ..." } else { "" }
+                        if *count > first.len() { ", ..." } else { "" },
+                        goes_on(" Set allowed_account_ids (or strict) to refuse such apps instead.")
                     ),
                 ),
                 None,
@@ -409,10 +429,10 @@ impl ProviderWarning {
                 Diagnostic::warning(
                     "Account no longer seen",
                     format!(
-                        "These keys see no account {account:?} any more, so there is nothing they can kill and the \
-                         destroy goes on. If the provider's keys changed since the resource was created, check that \
-                         they belong to the account: to other keys the account does not exist, and its apps may \
-                         still be running."
+                        "These keys see no account {account:?} any more, so there is nothing they can kill{}. If \
+                         the provider's keys changed since the resource was created, check that they belong to the \
+                         account: to other keys the account does not exist, and its apps may still be running.",
+                        goes_on(" and the destroy goes on")
                     ),
                 ),
                 Some(*attribute),
@@ -473,8 +493,8 @@ impl ProviderWarning {
                 Diagnostic::warning(
                     "No preview of the kill",
                     format!(
-                        "The apps the kill would take could not be listed for this plan: {reason} The plan goes on; \
-                         the kill lists the account again when it runs."
+                        "The apps the kill would take could not be listed for this plan: {reason}{}",
+                        goes_on(" The plan goes on; the kill lists the account again when it runs.")
                     ),
                 ),
                 None,
@@ -730,6 +750,23 @@ mod tests {
         match summary.split_once(' ') {
             Some((count, rest)) if count.parse::<usize>().is_ok() => format!("N {rest}"),
             _ => summary,
+        }
+    }
+
+    #[test]
+    fn a_warning_strict_makes_an_error_does_not_say_that_things_go_on() {
+        for warning in one_of_each()
+            .into_iter()
+            .filter(|warning| warning.is_shortfall(false) || warning.is_shortfall(true))
+        {
+            let lenient = warning.to_diagnostic().detail;
+            let strict = warning.to_strict_diagnostic().detail;
+            for going_on in ["goes on", "They were selected", "(or strict)"] {
+                assert!(!strict.contains(going_on), "{strict}");
+            }
+            if lenient.contains("goes on") {
+                assert_ne!(lenient, strict);
+            }
         }
     }
 

@@ -157,9 +157,13 @@ impl ResourceType for AppsKill {
         // A destroy hook's later plans kill nothing: what they see is about the destroy to come,
         // which checks again.
         let foreseen = prior.is_some() && planned.is_some() && phase == Phase::Destroy;
-        let told = |warning: ProviderWarning| match foreseen {
-            true => ProviderWarning::Foreseen { later, warning: Box::new(warning) },
-            false => warning,
+        // A destroy hook's exclusions are for the apps running at its destroy: one that spares
+        // nothing at its create is for the destroy to weigh.
+        let hook_create = prior.is_none() && phase == Phase::Destroy;
+        let told = |warning: ProviderWarning| match (foreseen, hook_create) {
+            (true, _) => ProviderWarning::Foreseen { later, warning: Box::new(warning) },
+            (false, true) => for_the_destroy(warning),
+            (false, false) => warning,
         };
         let selected = match listed {
             Ok((_, selected)) => selected,
@@ -247,7 +251,8 @@ impl ResourceType for AppsKill {
                     selection.account_id,
                     bulk::excluded_note(selected.excluded)
                 ));
-                let mut warnings = selected.warnings.clone();
+                let mut warnings: Vec<ProviderWarning> =
+                    selected.warnings.iter().cloned().map(for_the_destroy).collect();
                 warnings.extend(bulk::refusal(&selected, &settings, LaterRun::Destroy));
                 // Under `strict`, what the selection could not check fails the hook now, before it
                 // is recorded: a tainted hook would be replaced, and its destroy would kill.
@@ -264,6 +269,17 @@ impl ResourceType for AppsKill {
                 Ok(Applied { state: Some(update(&prior, &planned)?), warnings: Vec::new() })
             }
         }
+    }
+}
+
+/// A warning of a destroy hook's create, as that create tells it: exclusions that spare nothing
+/// now are for the destroy to weigh (they may name apps that run by then), and are foreseen.
+fn for_the_destroy(warning: ProviderWarning) -> ProviderWarning {
+    match warning {
+        ProviderWarning::UnusedExclusions { .. } => {
+            ProviderWarning::Foreseen { later: LaterRun::Destroy, warning: Box::new(warning) }
+        }
+        warning => warning,
     }
 }
 

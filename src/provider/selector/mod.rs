@@ -418,9 +418,10 @@ impl Selection {
     /// whatever else matches, and a warning counts such apps; if every listed app is another
     /// account's, nothing can be told apart and the selection fails. An app whose account cannot
     /// be told that would be selected fails the selection under the provider's account lists, or
-    /// when the listing holds apps of other accounts (then the listing ignored its filter, and
-    /// its other apps may be anyone's); else it is selected, with a warning. An app listed more
-    /// than once is selected only if each of its entries would be, once, as first listed. Apps
+    /// when the listing (or an earlier one of the same kill) holds apps of other accounts (then
+    /// the listing ignored its filter, and its other apps may be anyone's); else it is selected,
+    /// with a warning. An app listed more than once is selected only if each of its entries would
+    /// be, once, as its most sparing entry says (see [`merge_repeated`]). Apps
     /// that match all but the age, whose start time cannot be read, are counted in a warning.
     /// The listing is taken, and the apps selected are moved out of it: a large listing is not
     /// held twice.
@@ -443,7 +444,7 @@ impl Selection {
         let mut listed = 0;
         let unused = self.unused_exclusions(&apps, &fates);
         for (app, fate) in apps.into_iter().zip(fates) {
-            // A later entry of an app listed before: its fate is the first entry's.
+            // A later entry of an app listed before: the most sparing entry stands for it.
             let Some(fate) = fate else { continue };
             listed += 1;
             let stages = match fate {
@@ -661,8 +662,10 @@ impl Selection {
             .as_ref()
             .filter(|pattern| !considered.any(|(app, _)| pattern.is_match(app.name())))
             .map(|pattern| (Selector::exclude_name_regex, pattern.as_str().to_string()));
+        // The attribute that spares nothing, or the first of the two.
+        let attribute = if ids.is_empty() { Selector::exclude_name_regex } else { Selector::exclude_ids };
         (!ids.is_empty() || pattern.is_some()).then_some(ProviderWarning::UnusedExclusions {
-            attribute: Selector::exclude_ids,
+            attribute,
             ids,
             pattern,
         })
@@ -1296,6 +1299,16 @@ mod tests {
         assert_eq!(
             unused,
             Some((vec!["A7".to_string()], Some(("exclude_name_regex", "-Pinned$".to_string()))))
+        );
+        // Only the pattern spares nothing: the warning points at it.
+        let pattern_only = select(selector(&["A1"], "-Pinned$"), UnsetStates::Any);
+        assert!(
+            pattern_only.warnings.iter().any(|warning| matches!(
+                warning,
+                ProviderWarning::UnusedExclusions { attribute: "exclude_name_regex", ids, .. } if ids.is_empty()
+            )),
+            "{:?}",
+            pattern_only.warnings
         );
         let used = select(selector(&["A1"], "-mystery$"), UnsetStates::Any);
         assert!(
