@@ -743,7 +743,14 @@ fn get_detail(inner: &Inner, id: &str) -> Response {
 fn accounts(inner: &Inner) -> Response {
     let mut accounts: BTreeMap<&str, &str> =
         inner.accounts.iter().map(|(id, name)| (id.as_str(), name.as_str())).collect();
-    accounts.extend(inner.apps.values().map(|app| (app.account_id.as_str(), app.account_name.as_str())));
+    // An app that names no account id names no account.
+    accounts.extend(
+        inner
+            .apps
+            .values()
+            .filter(|app| !app.account_id.is_empty())
+            .map(|app| (app.account_id.as_str(), app.account_name.as_str())),
+    );
     let contents: Vec<JsonValue> =
         accounts.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
     Json(json!({ "success": true, "message": "", "contents": contents })).into_response()

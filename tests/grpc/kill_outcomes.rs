@@ -304,3 +304,35 @@ async fn a_look_after_the_kill_that_fails_does_not_fail_the_kill() {
     let Value::List(killed) = killed.get("killed") else { panic!("{killed:?}") };
     assert_eq!(killed.len(), 1, "the kill stands, recorded");
 }
+
+#[tokio::test]
+async fn under_an_account_list_a_name_alone_does_not_tell_when_another_account_has_none() {
+    let (simulator, endpoint) = simulator_with(&[]).await;
+    simulator.put_account("df-account", "Analytics");
+    // Its detail names the account by name alone.
+    simulator.put_app(App {
+        account_id: String::new(),
+        account_name: "Analytics".into(),
+        ..App::running("Named1")
+    });
+    let mut harness = allowing_df_account(&endpoint).await;
+    let planned = harness.planned(&harness.kill_config(string("Named1"))).await;
+    let killed = harness.apply(&Value::Null, &planned).await;
+    assert!(errors(&killed.diagnostics).is_empty(), "the name is df-account's alone: {killed:?}");
+    assert_eq!(simulator.kill_calls("Named1"), 1);
+    // Another account the keys see has no name: it may be named "Analytics" too.
+    simulator.put_app(App {
+        account_id: String::new(),
+        account_name: "Analytics".into(),
+        ..App::running("Named2")
+    });
+    simulator.put_account("ops", "");
+    let mut harness = allowing_df_account(&endpoint).await;
+    let planned = harness.planned(&harness.kill_config(string("Named2"))).await;
+    let refused = harness.apply(&Value::Null, &planned).await;
+    let failed = errors(&refused.diagnostics);
+    assert_eq!(failed.len(), 1, "{refused:?}");
+    assert_eq!(failed[0].summary, "Account not verifiable");
+    assert!(failed[0].detail.contains("gives ops no name"), "{}", failed[0].detail);
+    assert_eq!(simulator.kill_calls("Named2"), 0);
+}
