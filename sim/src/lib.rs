@@ -743,14 +743,11 @@ fn get_detail(inner: &Inner, id: &str) -> Response {
 fn accounts(inner: &Inner) -> Response {
     let mut accounts: BTreeMap<&str, &str> =
         inner.accounts.iter().map(|(id, name)| (id.as_str(), name.as_str())).collect();
-    // An app that names no account id names no account.
-    accounts.extend(
-        inner
-            .apps
-            .values()
-            .filter(|app| !app.account_id.is_empty())
-            .map(|app| (app.account_id.as_str(), app.account_name.as_str())),
-    );
+    // An app's account is listed with the app's name for it, unless it is listed already; an app
+    // that names no account id names no account.
+    for app in inner.apps.values().filter(|app| !app.account_id.is_empty()) {
+        accounts.entry(&app.account_id).or_insert(&app.account_name);
+    }
     let contents: Vec<JsonValue> =
         accounts.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
     Json(json!({ "success": true, "message": "", "contents": contents })).into_response()

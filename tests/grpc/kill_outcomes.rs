@@ -336,3 +336,22 @@ async fn under_an_account_list_a_name_alone_does_not_tell_when_another_account_h
     assert!(failed[0].detail.contains("gives ops no name"), "{}", failed[0].detail);
     assert_eq!(simulator.kill_calls("Named2"), 0);
 }
+
+#[tokio::test]
+async fn under_an_account_list_a_detail_whose_id_and_name_name_different_accounts_is_refused() {
+    let (simulator, endpoint) = simulator_with(&[]).await;
+    simulator.put_account("df-account", "Analytics");
+    simulator.put_account("ops", "Operations");
+    simulator.put_app(App {
+        account_id: "df-account".into(),
+        account_name: "Operations".into(),
+        ..App::running("Mixed1")
+    });
+    let mut harness = allowing_df_account(&endpoint).await;
+    let planned = harness.planned(&harness.kill_config(string("Mixed1"))).await;
+    let refused = harness.apply(&Value::Null, &planned).await;
+    let failed = errors(&refused.diagnostics);
+    assert_eq!(failed.len(), 1, "{refused:?}");
+    assert!(failed[0].detail.contains("name different accounts"), "{}", failed[0].detail);
+    assert_eq!(simulator.kill_calls("Mixed1"), 0);
+}
