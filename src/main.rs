@@ -43,6 +43,12 @@ fn main() -> ExitCode {
         }
     };
     logging::init_from_env();
+    // A write past a file-size limit (RLIMIT_FSIZE) fails the write, rather than ending the
+    // process before the audit log's failure can stop the kills and be said.
+    // SAFETY: called before any thread starts; SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

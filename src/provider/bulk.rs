@@ -382,7 +382,7 @@ async fn kill_rounds(
 ) -> Result<(), ProviderError> {
     let Caller { phase, .. } = caller;
     let session = context.session()?;
-    let audit = session.audit()?;
+    let audit = session.audit().await?;
     let deadline = deadline_after(settings)?;
     let selected = match select(context, selection, settings, deadline, progress).await {
         // At destroy, the check at create has caught a mistyped account: one the keys no longer
@@ -536,7 +536,7 @@ async fn kill_rounds(
             Unstarted::TimedOut
         };
         for (app, _) in results.iter().filter(|(_, attempt)| attempt.is_none()) {
-            killer.record(app, Err(unstarted));
+            killer.record(app, Err(unstarted)).await;
         }
         let mut round = tally(results);
         outcome.done.append(&mut round.done);
@@ -613,17 +613,24 @@ impl Killer<'_> {
             limit: settings.limit,
         };
         let log = |step: String| tracing::info!(app_id = %app.id(), "{step}");
+        // Written ahead: a kill the audit log cannot record is not sent.
+        let ahead = self.audit.map(|audit| (audit, self.entry(app)));
         let sent: Result<KillReport, KillError> = async {
             let client = session.client_for(&kill)?;
             Ok(match caller.memory {
-                Memory::Shared => session.send_once(&kill, deadline, stop, &log).await?,
-                Memory::Own => kill::send(client, &kill, deadline, stop, &mut |step| log(step)).await?,
+                Memory::Shared => session.send_once(&kill, ahead, deadline, stop, &log).await?,
+                Memory::Own => {
+                    if let Some((audit, entry)) = &ahead {
+                        audit.sending(entry).await?;
+                    }
+                    kill::send(client, &kill, deadline, stop, &mut |step| log(step)).await?
+                }
             })
         }
         .await;
-        // The line goes to the audit log as soon as DataForest answered, before any wait: a log
-        // that cannot take it stops further kills at once.
-        self.record(app, Ok(&sent));
+        // The outcome goes to the audit log as soon as DataForest answered, before any wait: a
+        // log that cannot take it, or the kill's line before it, stops further kills at once.
+        self.record(app, Ok(&sent)).await;
         // The slot bounds the kills in flight; the wait for the app's end needs none.
         drop(slot);
         let result = match (sent, session.client_for(&kill)) {
@@ -645,14 +652,21 @@ impl Killer<'_> {
         result
     }
 
+    /// What the audit log says of `app`'s kill.
+    fn entry<'a>(&'a self, app: &'a AppInfo) -> audit::Entry<'a> {
+        audit::Entry::listed(self.caller.entry_point, self.caller.phase, self.account, app)
+    }
+
     /// Appends an app's outcome to the audit log, when there is one: its kill's result, or why it
     /// never started. A line the log cannot take stops new kills from starting.
-    fn record(&self, app: &AppInfo, result: Result<&Result<KillReport, KillError>, Unstarted>) {
+    async fn record(&self, app: &AppInfo, result: Result<&Result<KillReport, KillError>, Unstarted>) {
         let Some(log) = self.audit else { return };
-        let base = audit::Entry::listed(self.caller.entry_point, self.caller.phase, self.account, app);
+        if matches!(result, Ok(Err(failed)) if failed.unrecorded()) {
+            self.unrecorded.cancel();
+        }
         let warning = match result {
-            Ok(result) => audit::record(log, base, result),
-            Err(unstarted) => audit::not_attempted(log, base, unstarted),
+            Ok(result) => audit::record(log, self.entry(app), result).await,
+            Err(unstarted) => audit::not_attempted(log, self.entry(app), unstarted).await,
         };
         if let Some(warning) = warning {
             self.unrecorded.cancel();
@@ -887,6 +901,7 @@ mod tests {
             attempts: 1,
             observed: None,
             reused: false,
+            uncertain: false,
             warnings: Vec::new(),
         }
     }

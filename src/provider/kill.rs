@@ -61,6 +61,9 @@ pub struct KillReport {
     pub observed: Option<AppInfo>,
     /// Whether this is the answer of a kill sent earlier in the run, reused: nothing was sent.
     pub reused: bool,
+    /// The kill's first attempt got no clear answer, a retry was refused, and the app was then
+    /// found ended: most likely by this kill, which counts as done (`success`).
+    pub uncertain: bool,
     pub warnings: Vec<ProviderWarning>,
 }
 
@@ -111,6 +114,7 @@ impl KillReport {
             attempts: 0,
             observed: None,
             reused: false,
+            uncertain: false,
             warnings: Vec::new(),
         }
     }
@@ -143,9 +147,16 @@ impl From<ProviderError> for KillError {
 }
 
 impl KillError {
-    /// Whether the kill was never sent: Terraform asked to stop before it went out.
+    /// Whether the kill was never sent: Terraform asked to stop before it went out, or the
+    /// audit log could not take its line.
     pub fn never_sent(&self) -> bool {
-        self.accepted.is_none() && matches!(self.error, ProviderError::Stopped)
+        self.accepted.is_none()
+            && matches!(self.error, ProviderError::Stopped | ProviderError::AuditLogFailed { .. })
+    }
+
+    /// Whether the kill was never sent because the audit log could not take its line.
+    pub fn unrecorded(&self) -> bool {
+        self.accepted.is_none() && matches!(self.error, ProviderError::AuditLogFailed { .. })
     }
 
     /// Every warning the failed kill carries, the accepted kill's included.
@@ -231,6 +242,7 @@ pub async fn send(
                 attempts,
                 observed: None,
                 reused: false,
+                uncertain: false,
                 warnings: Vec::new(),
             })
         }
@@ -340,18 +352,21 @@ fn explain_refusal(
     detail: Option<Result<AppInfo, CallError>>,
     killed_at: String,
 ) -> Option<KillReport> {
-    let report = |warning, observed| KillReport {
+    let uncertain = refused.earlier_attempt_uncertain;
+    // An attempt whose answer was lost, then a refusal, then the app found ended: the lost
+    // attempt most likely killed it, and the kill counts as done.
+    let report = |warning, observed: Option<AppInfo>| KillReport {
         id: app_id.to_string(),
-        success: false,
+        success: uncertain && observed.is_some(),
         message: refused.error.to_string(),
         killed_at,
         status: refused.error.status(),
         attempts: refused.attempts,
+        uncertain: uncertain && observed.is_some(),
         observed,
         reused: false,
         warnings: vec![warning],
     };
-    let uncertain = refused.earlier_attempt_uncertain;
     match detail? {
         Ok(app) if app.is_terminal() => Some(report(
             ProviderWarning::AlreadyEnded {

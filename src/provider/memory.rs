@@ -90,6 +90,7 @@ mod tests {
             attempts: 1,
             observed,
             reused: false,
+            uncertain: false,
             warnings: Vec::new(),
         }
     }

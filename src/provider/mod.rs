@@ -33,13 +33,14 @@ pub mod selector;
 pub mod session;
 pub mod types;
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::diagnostic::Diagnostic;
 use crate::protocol::provider::{AppliedChange, DataRead, PlannedChange, Provider, Schemas};
 use crate::protocol::value::Value;
+use audit::file::{self, LogFile};
 use config::{Environment, ProviderBlock, ResolvedConfig};
 use error::ProviderError;
 use session::{Configuration, Context, Session};
@@ -96,6 +97,9 @@ pub struct NcloudProvider {
     /// The first configuration this process resolved: a process serves one (see
     /// [`ProviderError::SecondConfiguration`]).
     first: Mutex<Option<ResolvedConfig>>,
+    /// The audit log's file, once a configuration asks for one: one for the process, so that a
+    /// line it lost fails every later kill, whatever configuration or call sends it.
+    audit: OnceLock<Arc<LogFile>>,
 }
 
 impl Default for NcloudProvider {
@@ -111,6 +115,7 @@ impl NcloudProvider {
             stop: Mutex::new(CancellationToken::new()),
             environment,
             first: Mutex::new(None),
+            audit: OnceLock::new(),
         }
     }
 
@@ -144,8 +149,19 @@ impl NcloudProvider {
                 Some(_) => {}
                 None => *first = Some(config.clone()),
             }
+            // A log that cannot be a regular file is refused before anything may kill.
+            let audit = match &config.audit_log {
+                Some(path) => {
+                    if let Some(reason) = file::refusal(path) {
+                        let path = path.display().to_string();
+                        return Err(ProviderError::AuditLogUnwritable { path, reason });
+                    }
+                    Some(Arc::clone(self.audit.get_or_init(|| Arc::new(LogFile::new(path.clone())))))
+                }
+                None => None,
+            };
             tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
-            Ok(Configuration::Ready(Arc::new(Session::new(config))))
+            Ok(Configuration::Ready(Arc::new(Session::new(config, audit))))
         });
         let (next, result) = match resolved {
             Ok(next) => (next, Ok(())),

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ncp::{Accounts, ApiError, CallError, DataForestClient};
 
-use super::audit::AuditLog;
+use super::audit::file::LogFile;
+use super::audit::{AuditLog, Entry};
 use super::config::ResolvedConfig;
 use super::error::{KillFailure, Phase, ProviderError, ProviderWarning};
 use super::kill::{self, Kill, KillReport};
@@ -36,13 +37,15 @@ pub struct Session {
     memory: KillMemory,
     /// The accounts the keys see, once asked: one `accounts/getList` serves the run.
     accounts: tokio::sync::Mutex<Option<Arc<Accounts>>>,
-    /// Where kill outcomes are appended, when the configuration asks.
+    /// Where kills are written, when the configuration asks.
     audit: Option<AuditLog>,
 }
 
 impl Session {
-    pub fn new(config: ResolvedConfig) -> Session {
-        let audit = config.audit_log.clone().map(AuditLog::new);
+    /// The session of `config`, whose audit log, when it asks for one, is written to `audit`
+    /// (the process's file).
+    pub fn new(config: ResolvedConfig, audit: Option<Arc<LogFile>>) -> Session {
+        let audit = audit.map(AuditLog::new);
         Session {
             config,
             client: OnceLock::new(),
@@ -58,10 +61,10 @@ impl Session {
     }
 
     /// The audit log, opened, when the configuration asks for one: an entry point calls this
-    /// before its first kill, and one that cannot be opened fails it.
-    pub fn audit(&self) -> Result<Option<&AuditLog>, ProviderError> {
+    /// before its first kill, and one that cannot be opened, or has lost a line, fails it.
+    pub async fn audit(&self) -> Result<Option<&AuditLog>, ProviderError> {
         let Some(audit) = &self.audit else { return Ok(None) };
-        audit.open()?;
+        audit.ready().await?;
         Ok(Some(audit))
     }
 
@@ -261,17 +264,25 @@ impl Session {
     }
 
     /// A resource's kill of one app, sent at most once per app in this run (see `memory`);
-    /// the answer of an earlier one is reused. Waiting for the app to end is [`kill::finish`]'s.
+    /// the answer of an earlier one is reused. `ahead`: the audit log and what its `sending`
+    /// line says, written before the kill is sent (not when an answer is reused). Waiting for the
+    /// app to end is [`kill::finish`]'s.
     pub async fn send_once(
         &self,
         kill: &Kill,
+        ahead: Option<(&AuditLog, Entry<'_>)>,
         deadline: Instant,
         stop: &CancellationToken,
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<KillReport, ProviderError> {
         let client = self.client_for(kill)?;
         let mut relay = |step| progress(step);
-        let send = kill::send(client, kill, deadline, stop, &mut relay);
+        let send = async {
+            if let Some((log, entry)) = &ahead {
+                log.sending(entry).await?;
+            }
+            kill::send(client, kill, deadline, stop, &mut relay).await
+        };
         self.memory.send_once(kill, deadline, stop, progress, send).await
     }
 }

@@ -81,7 +81,7 @@ async fn a_kill_without_an_answer_is_reported_at_once_without_a_state_check() {
 }
 
 #[tokio::test]
-async fn a_retried_kill_that_finds_the_app_ended_does_not_say_it_was_refused() {
+async fn a_retried_kill_that_finds_the_app_ended_counts_as_killed_most_likely_by_it() {
     let (simulator, endpoint) = simulator_with(&[]).await;
     // The first attempt gets no answer (it may have killed the app); the retry is refused, and
     // the app has ended.
@@ -93,14 +93,14 @@ async fn a_retried_kill_that_finds_the_app_ended_does_not_say_it_was_refused() {
     let applied = harness.apply(&Value::Null, &planned).await;
     assert!(errors(&applied.diagnostics).is_empty(), "{:?}", applied.diagnostics);
     let warning = &applied.diagnostics[0];
-    assert_eq!(warning.summary, "App has ended");
+    assert_eq!(warning.summary, "App killed, most likely");
     assert!(
-        warning.detail.contains("earlier attempt") && !warning.detail.contains("refused"),
+        warning.detail.contains("earlier attempt") && warning.detail.contains("most likely by this kill"),
         "{}",
         warning.detail
     );
     let state = decode(applied.new_state);
-    assert_eq!((state.get("success"), state.get("app_state")), (&Value::Bool(false), &string("KILLED")));
+    assert_eq!((state.get("success"), state.get("app_state")), (&Value::Bool(true), &string("KILLED")));
 
     // Without an uncertain attempt before it, the refusal is named as one (in a new run: this
     // one remembers the app as killed).

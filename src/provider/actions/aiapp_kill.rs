@@ -7,7 +7,7 @@ use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, optional, required};
 use crate::protocol::schema::Schema;
 
-use super::super::audit;
+use super::super::audit::{self, Entry};
 use super::super::error::{Phase, ProviderError, ProviderWarning};
 use super::super::kill::{self, Kill, KillError, check_app_id, required_app_id};
 use super::super::lifecycle;
@@ -58,15 +58,19 @@ impl ActionType for KillAction {
         let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
-        let audit = session.audit()?;
+        let audit = session.audit().await?;
         session.check_app_account(&kill, deadline, &stop).await?;
         let client = session.client_for(&kill)?;
         let failed = |failed: KillError| ActionError { warnings: failed.all_warnings(), error: failed.error };
+        // Written ahead: a kill the audit log cannot record is not sent.
+        if let Some(log) = audit {
+            log.sending(&Entry::of_kill(KillAction::TYPE_NAME, &kill)).await?;
+        }
         let mut sent = kill::send(client, &kill, deadline, &stop, &mut |step| progress(step))
             .await
             .map_err(KillError::from);
         // Recorded as soon as DataForest answered, before any wait.
-        audit::record_kill(audit, KillAction::TYPE_NAME, &kill, &mut sent);
+        audit::record_kill(audit, KillAction::TYPE_NAME, &kill, &mut sent).await;
         let report = sent.map_err(failed)?;
         let report = kill::finish(client, &kill, report, deadline, &stop, progress).await.map_err(failed)?;
         Ok(report.warnings)

@@ -64,10 +64,11 @@ impl ActionType for AppsKillAction {
         if self.dry_run == Field::Known(true) {
             // A preview: what the real run would refuse is a warning, not a failure.
             let session = context.session()?;
-            let audit = session.audit()?;
+            let audit = session.audit().await?;
             let deadline = bulk::deadline_after(&settings)?;
             let selected = bulk::select_any(context, &selection, &settings, deadline, &report).await?;
-            let mut warnings = Vec::new();
+            // One warning names every line lost.
+            let mut unwritten: Option<ProviderWarning> = None;
             for app in &selected.apps {
                 report(format!("Would kill {}", describe(app)));
                 let entry = Entry {
@@ -76,12 +77,17 @@ impl ActionType for AppsKillAction {
                     attempts: Some(0),
                     ..Entry::listed(AppsKillAction::TYPE_NAME, Phase::Action, &selection.account_id, app)
                 };
-                if let Some(warning) = audit.and_then(|log| log.append(&entry))
-                    && warnings.is_empty()
-                {
-                    warnings.push(warning);
+                let Some(log) = audit else { continue };
+                match (log.append(&entry).await, unwritten.as_mut()) {
+                    (
+                        Some(ProviderWarning::AuditIncomplete { lost: more, .. }),
+                        Some(ProviderWarning::AuditIncomplete { lost, .. }),
+                    ) => lost.extend(more),
+                    (Some(warning), _) => unwritten = Some(warning),
+                    (None, _) => {}
                 }
             }
+            let mut warnings: Vec<ProviderWarning> = unwritten.into_iter().collect();
             report(format!(
                 "Dry run: {} app(s) match{}; nothing was killed",
                 selected.apps.len(),

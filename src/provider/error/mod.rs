@@ -284,6 +284,12 @@ pub enum ProviderError {
         path: String,
         reason: String,
     },
+    /// The audit log lost a line (`reason`), in this kill or an earlier one of the process: no
+    /// kill is sent without its line.
+    AuditLogFailed {
+        path: String,
+        reason: String,
+    },
     StateTooNew {
         version: i64,
         supported: i64,
@@ -758,6 +764,14 @@ impl ProviderError {
                     "The audit log {path:?} cannot be opened for appending: {reason}. Nothing was killed: a kill \
                      runs only with the record asked for. Check the folder exists and is writable, or change \
                      audit_log (or NCLOUD_DATAFOREST_AUDIT_LOG) in the provider block."
+                ),
+            ),
+            ProviderError::AuditLogFailed { path, reason } => Diagnostic::error(
+                "Audit log failed",
+                format!(
+                    "The audit log {path:?} could not take a line: {reason}. Every kill is written to it before \
+                     it is sent, so no kill was sent, and none will be for the rest of this run. Check the file \
+                     system the log is on (space, quota, file-size limit), then run again."
                 ),
             ),
             ProviderError::StateTooNew { version, supported } => Diagnostic::error(

@@ -226,10 +226,17 @@ impl ProviderWarning {
                     Record::Nothing => "",
                 };
                 let detail = if *uncertain {
+                    let recorded = match record {
+                        Record::AppKill => {
+                            " `success` is true, and `message` holds DataForest's last answer."
+                        }
+                        Record::KilledList => " `killed` lists it with `success` true.",
+                        Record::Nothing => "",
+                    };
                     format!(
-                        "An earlier attempt of the kill of AI app {app_id:?} got no clear answer and may have ended \
-                         the app; a later attempt found it ended (state {state}), so the kill counts as done.\
-                         {recorded}"
+                        "An earlier attempt of the kill of AI app {app_id:?} got no clear answer; a later attempt \
+                         was refused, and the app has ended (state {state}): most likely by this kill, which counts \
+                         as killed (the audit log marks it uncertain).{recorded}"
                     )
                 } else {
                     format!(
@@ -237,7 +244,7 @@ impl ProviderWarning {
                          {state}), so the kill counts as done.{recorded}"
                     )
                 };
-                let summary = if *uncertain { "App has ended" } else { "App had already ended" };
+                let summary = if *uncertain { "App killed, most likely" } else { "App had already ended" };
                 (Diagnostic::warning(summary, detail), *attribute)
             }
             ProviderWarning::AppGone { app_id, attribute, uncertain } => (

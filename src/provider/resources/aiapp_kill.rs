@@ -15,7 +15,7 @@ use crate::ncp::Text;
 use crate::protocol::object::{Block, Field, Object, block, computed, optional, required};
 use crate::protocol::schema::Schema;
 
-use super::super::audit;
+use super::super::audit::{self, Entry};
 use super::super::error::{Phase, ProviderError, ProviderWarning};
 use super::super::kill::{self, Kill, KillError, KillReport, check_app_id, required_app_id};
 use super::super::lifecycle::{self, Timeouts, when_turns_to_create};
@@ -217,7 +217,7 @@ impl AppKill {
         let deadline = kill.deadline()?;
         let stop = context.running()?;
         let session = context.session()?;
-        let audit = session.audit()?;
+        let audit = session.audit().await?;
         if let AppAccount::UnknownAtDestroy { setting } =
             session.check_app_account(&kill, deadline, &stop).await?
         {
@@ -229,14 +229,17 @@ impl AppKill {
                 setting,
             });
             let mut result = Ok(report);
-            audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut result);
+            audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut result).await;
             return result;
         }
         let app_id = &kill.app_id;
         let progress = |step: String| tracing::info!(app_id = %app_id, "{step}");
-        let mut sent = session.send_once(&kill, deadline, &stop, &progress).await.map_err(KillError::from);
+        // Written ahead: a kill the audit log cannot record is not sent.
+        let ahead = audit.map(|log| (log, Entry::of_kill(AppKill::TYPE_NAME, &kill)));
+        let mut sent =
+            session.send_once(&kill, ahead, deadline, &stop, &progress).await.map_err(KillError::from);
         // Recorded as soon as DataForest answered, before any wait.
-        audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut sent);
+        audit::record_kill(audit, AppKill::TYPE_NAME, &kill, &mut sent).await;
         let result = kill::finish(session.client_for(&kill)?, &kill, sent?, deadline, &stop, progress).await;
         tracing::info!(app_id = %app_id, ?phase, "AI app kill done");
         result
@@ -250,7 +253,7 @@ impl AppKill {
         let stop = context.running()?;
         let session = context.session()?;
         // The destroy will need its audit log: one that cannot be opened fails now.
-        session.audit()?;
+        session.audit().await?;
         // The account check, when there is one, has read the app already.
         if session.check_app_account(&kill, deadline, &stop).await? == AppAccount::Unchecked {
             let client = session.client_for(&kill)?;

@@ -241,7 +241,7 @@ impl ResourceType for AppsKill {
                 // rather than in the destroy it guards.
                 let (selection, settings) = planned.bulk(Phase::Create)?;
                 // So does the audit log the destroy will append to.
-                context.session()?.audit()?;
+                context.session()?.audit().await?;
                 let deadline = bulk::deadline_after(&settings)?;
                 let (listed, selected) =
                     bulk::list_and_select(context, &selection, deadline, settings.limit).await?;

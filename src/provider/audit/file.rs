@@ -1,0 +1,259 @@
+//! The audit log's file, one per provider process: opened and written by a thread of its own, so
+//! that a slow or blocking file system never holds up the async workers, and every call waits
+//! for it at most [`WRITE_BOUND`]. Only a regular file is taken. A line goes out in one `write`
+//! to a file opened for appending (so lines of concurrent processes never interleave); a write
+//! that leaves part of a line is undone where it can be, and otherwise the next line starts on
+//! a fresh line, as it does when the file already ends in part of a line. The first line the
+//! file cannot take is its failure, kept for the life of the process: the log then refuses every
+//! later kill (see [`LogFile::failure`]).
+
+use std::fs::{File, Metadata};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+/// The longest a call waits for the file: an open or a write that takes longer has failed.
+pub const WRITE_BOUND: Duration = Duration::from_secs(10);
+
+/// What the writer thread is asked to do; each answers on its channel.
+enum Job {
+    Open(oneshot::Sender<Result<(), String>>),
+    Write(String, oneshot::Sender<Result<(), String>>),
+}
+
+/// The audit log's file, shared by every configuration and call of the process.
+pub struct LogFile {
+    path: PathBuf,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    /// Why the first line the file could not take was lost: from then on, no kill is sent.
+    failed: OnceLock<String>,
+    /// A job outlived its bound: the writer thread may never come back, and nothing more is
+    /// asked of it.
+    stuck: AtomicBool,
+}
+
+impl LogFile {
+    /// The log at `path`, with its writer thread; nothing is opened yet.
+    pub fn new(path: PathBuf) -> LogFile {
+        let (jobs, queue) = mpsc::channel();
+        let mut writer = Writer { path: path.clone(), file: None, fresh_line: false };
+        // Ends when the log is dropped, with the last sender.
+        std::thread::Builder::new()
+            .name("audit-log".into())
+            .spawn(move || {
+                for job in queue {
+                    match job {
+                        Job::Open(reply) => drop(reply.send(writer.open())),
+                        Job::Write(line, reply) => drop(reply.send(writer.write(&line))),
+                    }
+                }
+            })
+            .map_err(|error| tracing::error!(%error, "cannot start the audit log's writer"))
+            .ok();
+        LogFile { path, jobs: Mutex::new(jobs), failed: OnceLock::new(), stuck: AtomicBool::new(false) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Why the log lost a line, once it has: every later kill of the process is refused.
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.get().map(String::as_str)
+    }
+
+    /// Opens the file for appending (creating it, mode 0600), unless it is open already.
+    pub async fn open(&self) -> Result<(), String> {
+        self.run(Job::Open).await
+    }
+
+    /// Appends `line`, which ends in a newline, whole.
+    pub async fn write(&self, line: String) -> Result<(), String> {
+        self.run(|reply| Job::Write(line, reply)).await
+    }
+
+    async fn run(&self, job: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Job) -> Result<(), String> {
+        let result = self.ask(job).await;
+        if let Err(reason) = &result {
+            // The first failure is the one kept.
+            let _ = self.failed.set(reason.clone());
+        }
+        result
+    }
+
+    async fn ask(&self, job: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Job) -> Result<(), String> {
+        if self.stuck.load(Ordering::Acquire) {
+            return Err(format!("an earlier write did not return within {}", seconds(WRITE_BOUND)));
+        }
+        let (reply, answer) = oneshot::channel();
+        let sent = self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send(job(reply));
+        if sent.is_err() {
+            return Err("the log's writer is not running".to_string());
+        }
+        match tokio::time::timeout(WRITE_BOUND, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the log's writer ended".to_string()),
+            Err(_) => {
+                self.stuck.store(true, Ordering::Release);
+                Err(format!("the file system did not answer within {}", seconds(WRITE_BOUND)))
+            }
+        }
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs())
+}
+
+/// Why `path` cannot be the audit log, when it cannot: it is (after symlinks) something other
+/// than a regular file. A path that does not exist yet is taken: it is created.
+pub fn refusal(path: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(path).ok()?;
+    not_a_file(&metadata).map(|what| format!("{} is {what}, not a regular file", path.display()))
+}
+
+/// What `metadata` describes, when it is not a regular file.
+fn not_a_file(metadata: &Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a file")
+    }
+}
+
+/// The writer thread's side: the file once open, and whether the next line must start with a
+/// newline (the file ends in part of a line).
+struct Writer {
+    path: PathBuf,
+    file: Option<File>,
+    fresh_line: bool,
+}
+
+impl Writer {
+    fn open(&mut self) -> Result<(), String> {
+        if self.file.is_some() {
+            return Ok(());
+        }
+        if let Some(refused) = refusal(&self.path) {
+            return Err(refused);
+        }
+        let open = |read: bool| {
+            let mut options = std::fs::OpenOptions::new();
+            options.append(true).create(true).read(read);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options.open(&self.path)
+        };
+        // Read too, to see how the file ends; a file that may only be written is appended to.
+        let file = open(true).or_else(|_| open(false)).map_err(|error| error.to_string())?;
+        let metadata = file.metadata().map_err(|error| error.to_string())?;
+        if let Some(what) = not_a_file(&metadata) {
+            return Err(format!("{} is {what}, not a regular file", self.path.display()));
+        }
+        self.fresh_line = ends_mid_line(&file, metadata.len());
+        self.file = Some(file);
+        Ok(())
+    }
+
+    /// Writes `line` in one `write`. A write that took part of it is undone when nothing else
+    /// was appended since; otherwise the next line starts on a fresh line.
+    fn write(&mut self, line: &str) -> Result<(), String> {
+        let Some(file) = self.file.as_mut() else { return Err("the log was never opened".to_string()) };
+        let text = if self.fresh_line { format!("\n{line}") } else { line.to_string() };
+        let before = file.metadata().map(|metadata| metadata.len()).ok();
+        match file.write(text.as_bytes()) {
+            Ok(written) if written == text.len() => {
+                self.fresh_line = false;
+                Ok(())
+            }
+            Ok(written) => {
+                let undone = before.is_some_and(|before| {
+                    file.metadata().is_ok_and(|now| now.len() == before + written as u64)
+                        && file.set_len(before).is_ok()
+                });
+                if !undone {
+                    self.fresh_line = true;
+                }
+                Err(format!(
+                    "only {written} of the line's {} bytes were written{}",
+                    text.len(),
+                    if undone { ", and they were taken back" } else { "" }
+                ))
+            }
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}
+
+/// Whether a file of `length` bytes ends in part of a line; a file that cannot be read is taken
+/// to end whole.
+fn ends_mid_line(file: &File, length: u64) -> bool {
+    use std::os::unix::fs::FileExt as _;
+    let mut last = [0u8];
+    length > 0 && file.read_at(&mut last, length - 1).is_ok_and(|read| read == 1 && last[0] != b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(path: &Path) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines().map(|line| serde_json::from_str(line).expect("a whole line")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_log_ending_in_part_of_a_line_gets_its_next_line_on_a_line_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(&path, "{\"n\":1}\n{\"n\":2,\"cut").unwrap();
+        let log = LogFile::new(path.clone());
+        log.open().await.unwrap();
+        log.write("{\"n\":3}\n".into()).await.unwrap();
+        log.write("{\"n\":4}\n".into()).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "{\"n\":1}\n{\"n\":2,\"cut\n{\"n\":3}\n{\"n\":4}\n");
+    }
+
+    #[tokio::test]
+    async fn only_a_regular_file_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(refusal(&dir.path().join("new.jsonl")), None, "a path to create");
+        assert!(refusal(dir.path()).unwrap().contains("is a directory"));
+        assert!(refusal(Path::new("/dev/null")).unwrap().contains("is a character device"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        assert!(refusal(&link).unwrap().contains("is a character device"), "after symlinks");
+        let log = LogFile::new(dir.path().to_path_buf());
+        assert!(log.open().await.unwrap_err().contains("is a directory"));
+        assert!(log.failure().is_some(), "the failure is kept");
+    }
+
+    #[tokio::test]
+    async fn the_first_failure_is_kept_for_every_later_call() {
+        let log = LogFile::new("/dev/full".into());
+        let refused = log.open().await.unwrap_err();
+        assert_eq!(log.failure(), Some(refused.as_str()));
+        let dir = tempfile::tempdir().unwrap();
+        let log = LogFile::new(dir.path().join("audit.jsonl"));
+        log.open().await.unwrap();
+        log.write("{}\n".into()).await.unwrap();
+        assert_eq!(log.failure(), None);
+        assert_eq!(lines_of(&dir.path().join("audit.jsonl")).len(), 1);
+    }
+}
