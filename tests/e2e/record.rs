@@ -40,10 +40,11 @@ fn audit_lines(path: &Path) -> Vec<Json> {
         .collect()
 }
 
-/// `(app_id, phase, outcome)` of each line, sorted.
+/// `(app_id, phase, outcome)` of each outcome line (each but the `sending` lines), sorted.
 fn outcomes(lines: &[Json]) -> Vec<(String, String, String)> {
     let mut out: Vec<(String, String, String)> = lines
         .iter()
+        .filter(|line| line["outcome"] != "sending")
         .map(|line| {
             let text = |field: &str| line[field].as_str().unwrap_or("null").to_string();
             (text("app_id"), text("phase"), text("outcome"))
@@ -51,6 +52,29 @@ fn outcomes(lines: &[Json]) -> Vec<(String, String, String)> {
         .collect();
     out.sort();
     out
+}
+
+/// Checks that each kill sent (an outcome of `killed`, `failed`, `already_ended` or `gone`) has a
+/// `sending` line of its run and app before its outcome, and answers the ids of the `sending`
+/// lines.
+fn written_ahead(lines: &[Json]) -> Vec<String> {
+    let key = |line: &Json| (line["run_id"].to_string(), line["app_id"].to_string());
+    let mut sending = std::collections::BTreeSet::new();
+    for line in lines {
+        match line["outcome"].as_str() {
+            Some("sending") => {
+                sending.insert(key(line));
+            }
+            Some("killed" | "failed" | "already_ended" | "gone") => {
+                assert!(sending.contains(&key(line)), "no sending line before {line}");
+            }
+            _ => {}
+        }
+    }
+    let mut ids: Vec<String> =
+        sending.into_iter().map(|(_, app)| app.trim_matches('"').to_string()).collect();
+    ids.sort();
+    ids
 }
 
 fn triples(items: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
@@ -156,7 +180,13 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
         outcomes(&lines),
         triples(&[("Job1", "create", "killed"), ("Job2", "create", "killed"), ("Job3", "create", "failed")])
     );
-    let refused = lines.iter().find(|line| line["app_id"] == "Job3").unwrap();
+    assert_eq!(written_ahead(&lines), ["Job1", "Job2", "Job3"]);
+    let ahead = lines.iter().find(|line| line["outcome"] == "sending").unwrap();
+    assert_eq!(
+        (&ahead["entry_point"], &ahead["account"]),
+        (&Json::from("ncloud_dataforest_aiapps_kill"), &Json::from("acc1"))
+    );
+    let refused = lines.iter().find(|line| line["app_id"] == "Job3" && line["outcome"] != "sending").unwrap();
     assert_eq!(refused["http_status"], 403, "{refused}");
     assert_eq!(refused["attempts"], 1, "{refused}");
     assert_eq!(refused["entry_point"], "ncloud_dataforest_aiapps_kill");
@@ -168,7 +198,7 @@ resource "ncloud_dataforest_aiapps_kill" "teardown" {
     );
     assert_eq!(refused["app_name"], "job-3");
     assert!(refused["error"].as_str().is_some_and(|error| error.contains("Job3 (job-3)")), "{refused}");
-    let killed = lines.iter().find(|line| line["app_id"] == "Job1").unwrap();
+    let killed = lines.iter().find(|line| line["app_id"] == "Job1" && line["outcome"] != "sending").unwrap();
     assert_eq!(
         (killed["http_status"].as_u64(), killed["message"].as_str()),
         (Some(200), Some("kill requested"))
@@ -234,6 +264,7 @@ resource "ncloud_dataforest_aiapp_kill" "hook" {
     let lines = audit_lines(&log);
     let mut entry_points: Vec<(String, String)> = lines
         .iter()
+        .filter(|line| line["outcome"] != "sending")
         .map(|line| {
             (line["entry_point"].as_str().unwrap().to_string(), line["outcome"].as_str().unwrap().to_string())
         })
@@ -253,51 +284,164 @@ resource "ncloud_dataforest_aiapp_kill" "hook" {
 
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
     let lines = audit_lines(&log);
-    let hook = lines.iter().find(|line| line["app_id"] == "Hook1").expect("the destroy hook's kill");
+    let hook = lines
+        .iter()
+        .find(|line| line["app_id"] == "Hook1" && line["outcome"] != "sending")
+        .expect("the destroy hook's kill");
     assert_eq!(
         (hook["phase"].as_str(), hook["outcome"].as_str()),
         (Some("destroy"), Some("killed")),
         "{hook}"
     );
     assert_eq!(hook["entry_point"], "ncloud_dataforest_aiapp_kill");
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    // One kill of One1 sent (its line written ahead), its answer reused; the hook's kill.
+    assert_eq!(written_ahead(&lines), ["Hook1", "One1"]);
+    assert_eq!(lines.len(), 5, "{lines:?}");
 });
 
-on_each_terraform!(a_log_that_stops_taking_lines_stops_the_kills, |terraform| {
-    let sim = Sim::start(&[]);
-    for n in 1..=5 {
-        sim.simulator.put_app(app(&format!("Full{n}"), &format!("full-{n}")));
+/// Runs Terraform with `args`, it and the provider it starts limited to files of `limit` bytes
+/// (RLIMIT_FSIZE): a disk that fills, without mounting one.
+fn run_limited(workspace: &Workspace, args: &[&str], limit: u64) -> harness::Run {
+    use std::os::unix::process::CommandExt as _;
+    let mut full: Vec<&str> = args.to_vec();
+    full.push("-no-color");
+    let mut command = workspace.command(&full);
+    // SAFETY: setrlimit(2) only, between fork and exec, on the child's own limits.
+    unsafe {
+        command.pre_exec(move || {
+            let bound = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &bound) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
     }
-    // Apps slow to end: a kill's line must not wait for the app, or the kills after it would go
-    // out before the lost line is noticed.
-    sim.simulator.set_kill_duration(Duration::from_secs(600));
-    let config = r#"
+    let output = command.output().unwrap();
+    harness::Run { description: format!("terraform {} limited to {limit} bytes", full.join(" ")), output }
+}
+
+/// Fills `path` with one whole line, `room` bytes short of `limit`.
+fn fill_to(path: &Path, limit: u64, room: u64) {
+    let size = usize::try_from(limit - room).unwrap();
+    let line = format!("{{\"padding\":\"{}\"}}\n", "p".repeat(size - 15));
+    assert_eq!(line.len(), size);
+    std::fs::write(path, line).unwrap();
+}
+
+on_each_terraform!(
+    a_log_that_fills_mid_run_keeps_a_line_for_every_kill_sent_and_fails_the_run,
+    |terraform| {
+        let sim = Sim::start(&[]);
+        for n in 1..=6 {
+            sim.simulator.put_app(app(&format!("Full{n}"), &format!("full-{n}")));
+        }
+        let config = r#"
 resource "ncloud_dataforest_aiapps_kill" "jobs" {
-  account_id           = "acc1"
-  name_regex           = "^full-"
-  concurrency          = 1
-  wait_for_termination = true
-  timeouts {
-    create = "3s"
-  }
+  account_id  = "acc1"
+  name_regex  = "^full-"
+  concurrency = 1
+}
+"#;
+        let mut workspace = Workspace::new(terraform, &sim, config);
+        let log = audit_log_of(&mut workspace);
+        // Room for about three lines, then the disk is full.
+        const LIMIT: u64 = 64 * 1024;
+        fill_to(&log, LIMIT, 1600);
+        let run = run_limited(&workspace, &["apply", "-auto-approve", "-input=false"], LIMIT);
+        assert!(!run.output.status.success(), "{run}");
+        run.assert_contains("Audit log");
+        let received = sim.kills_received();
+        assert!((1..6).contains(&received), "some kills, not all: {received}: {run}");
+        // Every line in the file is whole, and every kill DataForest received has its line.
+        let lines = audit_lines(&log);
+        let ahead = written_ahead(&lines);
+        let sent: Vec<String> =
+            (1..=6).map(|n| format!("Full{n}")).filter(|id| sim.simulator.kill_calls(id) > 0).collect();
+        assert_eq!(sent.len(), received);
+        for id in &sent {
+            assert!(ahead.contains(id), "{id} was killed without its line: {lines:?}");
+        }
+        // The next run with room again starts on a fresh line, and takes the rest.
+        workspace.apply();
+        let lines = audit_lines(&log);
+        assert_eq!(written_ahead(&lines).len(), 6, "{lines:?}");
+    }
+);
+
+on_each_terraform!(single_kills_with_a_log_that_cannot_take_a_line_kill_nothing, |terraform| {
+    let sim = Sim::start(&[]);
+    for n in 1..=4 {
+        sim.simulator.put_app(app(&format!("Each{n}"), &format!("each-{n}")));
+    }
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "each" {
+  for_each = toset(["Each1", "Each2", "Each3", "Each4"])
+  app_id   = each.value
 }
 "#;
     let mut workspace = Workspace::new(terraform, &sim, config);
-    // Opens, and takes no line: a full disk.
-    log_to(&mut workspace, Path::new("/dev/full"));
-    workspace
-        .apply_fails()
-        .assert_contains(
-            "Of the 5 selected apps: 1 killed (1 of them not seen ending), 4 not attempted, because the audit log \
-             could not take a line",
-        )
-        .assert_contains("Audit log incomplete")
-        .assert_contains("5 kill outcome(s) could not be appended to the audit log \"/dev/full\"")
-        .assert_contains("Not in the log: Full1, Full2, Full3, Full4, Full5.");
-    assert_eq!(sim.kills_received(), 1, "no kill starts once a line could not be written");
-    let killed = &workspace.state()["ncloud_dataforest_aiapps_kill.jobs"]["killed"];
-    assert_eq!(killed.as_array().map(Vec::len), Some(1), "{killed}");
+    let log = audit_log_of(&mut workspace);
+    const LIMIT: u64 = 16 * 1024;
+    fill_to(&log, LIMIT, 0);
+    let run = run_limited(&workspace, &["apply", "-auto-approve", "-input=false"], LIMIT);
+    assert!(!run.output.status.success(), "{run}");
+    run.assert_contains("Audit log failed");
+    assert_eq!(sim.kills_received(), 0, "no kill without its line: {run}");
+    assert!(workspace.state().is_empty(), "{}", workspace.state_text());
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), LIMIT, "nothing half-written");
+    audit_lines(&log);
 });
+
+on_each_terraform!(a_log_that_is_no_regular_file_is_refused_before_any_kill, |terraform| {
+    let sim = Sim::start(&["Dev1"]);
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "one" {
+  app_id = "Dev1"
+}
+"#;
+    let mut workspace = Workspace::new(terraform, &sim, config);
+    let fifo = workspace.dir.path().join("audit.fifo");
+    let name = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: mkfifo(3) on a path this test owns.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let folder = workspace.dir.path().to_path_buf();
+    for (path, what) in [
+        (Path::new("/dev/null"), "a character device"),
+        (Path::new("/dev/full"), "a character device"),
+        (folder.as_path(), "a directory"),
+        (fifo.as_path(), "a FIFO"),
+    ] {
+        log_to(&mut workspace, path);
+        workspace
+            .apply_fails()
+            .assert_contains("Audit log unwritable")
+            .assert_contains(&format!("is {what}, not a regular file"));
+    }
+    assert_eq!(sim.kills_received(), 0);
+});
+
+#[test]
+fn a_log_ending_in_half_a_line_gets_whole_lines_after_it() {
+    let sim = Sim::start(&[]);
+    sim.simulator.put_app(app("Half1", "half-1"));
+    let config = r#"
+resource "ncloud_dataforest_aiapp_kill" "one" {
+  app_id = "Half1"
+}
+"#;
+    let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    let log = audit_log_of(&mut workspace);
+    std::fs::write(&log, "{\"app_id\":\"Old1\",\"outcome\":\"killed\"}\n{\"app_id\":\"Old2\",\"outc")
+        .unwrap();
+    workspace.apply();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let after: Vec<Json> = text.lines().skip(2).map(|line| serde_json::from_str(line).expect(line)).collect();
+    assert_eq!(outcomes(&after), triples(&[("Half1", "create", "killed")]), "{text}");
+    assert!(
+        text.lines().nth(1).is_some_and(|line| line.ends_with("\"outc")),
+        "the half line stays apart: {text}"
+    );
+}
 
 /// Whether a provider process started for `workspace` is still running (its environment names
 /// the workspace's home).
@@ -364,6 +508,7 @@ action "ncloud_dataforest_aiapps_kill" "sweep" {{
         std::thread::sleep(Duration::from_millis(50));
     }
     let lines = audit_lines(&log);
+    written_ahead(&lines);
     let interrupted: Vec<&Json> = lines.iter().filter(|line| line["outcome"] == "failed").collect();
     assert_eq!(interrupted.len(), 3, "{lines:?}");
     // Cut off in flight: how many attempts went out is not known, so it is not said.
@@ -371,7 +516,7 @@ action "ncloud_dataforest_aiapps_kill" "sweep" {{
     assert!(
         interrupted
             .iter()
-            .all(|line| line["error"].as_str().unwrap_or_default().contains("asked the provider to stop")),
+            .all(|line| line["error"].as_str().unwrap_or_default().contains("provider was stopped")),
         "{interrupted:?}"
     );
 }
@@ -422,6 +567,8 @@ resource "ncloud_dataforest_aiapps_kill" "side" {{
         assert!(run.output.status.success(), "{run}");
     }
     let lines = audit_lines(&log);
+    assert_eq!(written_ahead(&lines).len(), 120);
+    let lines: Vec<Json> = lines.into_iter().filter(|line| line["outcome"] != "sending").collect();
     assert_eq!(lines.len(), 120);
     let mut pids: Vec<u64> = lines.iter().filter_map(|line| line["pid"].as_u64()).collect();
     pids.sort_unstable();
@@ -464,7 +611,8 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
     assert!(
         lines
             .iter()
-            .all(|line| line["error"].as_str().unwrap_or_default().contains("asked the provider to stop")),
+            .filter(|line| line["outcome"] != "sending")
+            .all(|line| line["error"].as_str().unwrap_or_default().contains("provider was stopped")),
         "{lines:?}"
     );
 }

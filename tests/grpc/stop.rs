@@ -198,13 +198,9 @@ async fn stop_during_a_bulk_kill_starts_no_new_kill_and_records_nothing() {
     let response = tokio::time::timeout(Duration::from_secs(2), apply).await.expect("ends at once").unwrap();
     let error = errors(&response.diagnostics)[0];
     assert_eq!(error.summary, "DataForest kills failed");
+    assert!(error.detail.contains("5 not attempted, because the provider was stopped"), "{}", error.detail);
     assert!(
-        error.detail.contains("5 not attempted, because Terraform asked the provider to stop"),
-        "{}",
-        error.detail
-    );
-    assert!(
-        error.detail.contains("Terraform asked the provider to stop while the kill of AI app"),
+        error.detail.contains("The provider was stopped (by Terraform, because Terraform ended, or by SIGTERM or SIGHUP) while the kill of AI app"),
         "{}",
         error.detail
     );

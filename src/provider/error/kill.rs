@@ -29,7 +29,8 @@ pub enum KillFailure {
     Failed { error: Box<ApiError>, attempts: u32, earlier_attempt_uncertain: bool },
     /// The time-out ran out before the kill was answered: it may or may not have happened.
     TimedOut { limit: Duration },
-    /// Terraform asked the provider to stop while the kill was in flight (`accepted: false`: it
+    /// The provider was stopped (by Terraform, Terraform's end, or a signal) while the kill was
+    /// in flight (`accepted: false`: it
     /// may or may not have happened) or while waiting after DataForest accepted it.
     Interrupted { accepted: bool },
     /// DataForest accepted the kill, but reading the app's state while waiting failed.
@@ -97,12 +98,12 @@ impl KillFailure {
                 humantime::format_duration(*limit)
             ),
             KillFailure::Interrupted { accepted: false } => format!(
-                "Terraform asked the provider to stop while the kill of AI app {app} was in flight. It may or may \
-                 not have happened."
+                "The provider was stopped (by Terraform, because Terraform ended, or by SIGTERM or SIGHUP) while \
+                 the kill of AI app {app} was in flight. It may or may not have happened."
             ),
             KillFailure::Interrupted { accepted: true } => format!(
-                "DataForest accepted the kill of AI app {app}, but Terraform asked the provider to stop while it \
-                 waited for the app to end."
+                "DataForest accepted the kill of AI app {app}, but the provider was stopped (by Terraform, \
+                 because Terraform ended, or by SIGTERM or SIGHUP) while it waited for the app to end."
             ),
             KillFailure::WaitFailed { error, attempts } => format!(
                 "DataForest accepted the kill of AI app {app}, but reading its state failed{}: {error}.{}",

@@ -311,7 +311,7 @@ pub enum Refusal {
 /// Why a bulk kill left apps unattempted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unstarted {
-    /// Terraform asked the provider to stop.
+    /// The provider was stopped: by Terraform, because Terraform ended, or by a signal.
     Stopped,
     /// The time-out ran out.
     TimedOut,
@@ -323,7 +323,7 @@ impl Unstarted {
     /// Why, as a clause: "because …".
     pub fn reason(self) -> &'static str {
         match self {
-            Unstarted::Stopped => "Terraform asked the provider to stop",
+            Unstarted::Stopped => "the provider was stopped",
             Unstarted::TimedOut => "the time-out ran out",
             Unstarted::Unrecorded => {
                 "the audit log could not take a line, and no kill starts without its record"
@@ -418,7 +418,11 @@ impl ProviderError {
             )
             .at_attribute(attribute),
             ProviderError::Interrupted => {
-                Diagnostic::error("Interrupted", "Terraform asked the provider to stop before DataForest answered.")
+                Diagnostic::error(
+                    "Interrupted",
+                    "The provider was stopped (by Terraform, because Terraform ended, or by SIGTERM or SIGHUP) \
+                     before DataForest answered.",
+                )
             }
             ProviderError::IntentUnchecked { app_id, attribute, error, attempts } => Diagnostic::error(
                 "Cannot arm the kill at destroy",
@@ -674,7 +678,8 @@ impl ProviderError {
                 let mut diagnostic = cause.to_diagnostic();
                 if matches!(**cause, ProviderError::Stopped | ProviderError::Interrupted) {
                     diagnostic.detail =
-                        "Terraform asked the provider to stop before the next settle round had listed the account."
+                        "The provider was stopped (by Terraform, because Terraform ended, or by SIGTERM or SIGHUP) \
+                         before the next settle round had listed the account."
                             .to_string();
                 }
                 let mut before = format!("Before that, {} app(s) were killed", killed.len());

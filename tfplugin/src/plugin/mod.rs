@@ -91,6 +91,7 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
 
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut hangup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let server = tonic::transport::Server::builder().serve_with_incoming(routes, listener.incoming(acceptor));
 
     // One write, so a reader that stops at the line it wants cannot break the pipe half-way.
@@ -111,11 +112,7 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
             // process, so it stops itself. In debug mode the user started it, and stops it.
             () = &mut orphaned, if mode == Mode::Plugin => {
                 tracing::debug!("the process that started the provider exited");
-                // As Terraform's Ctrl-C would: the work in flight stops and reports (to its audit
-                // log, say) before the process goes.
-                let stop = tfplugin6::stop_provider::Request {};
-                let _ = tokio::time::timeout(ORPHAN_GRACE, provider.stop_provider(Request::new(stop))).await;
-                tokio::time::sleep(ORPHAN_GRACE).await;
+                wind_up(provider.as_ref(), &mut terminate, &mut hangup).await;
                 return Ok(());
             }
             () = shutdown.notified(), if mode == Mode::Plugin => {
@@ -124,8 +121,16 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
                 tracing::debug!("shut down by Terraform");
                 return Ok(());
             }
+            // A CI job cancelled signals the whole process group: the provider winds up as when
+            // Terraform goes away, rather than dropping the work in flight unrecorded.
             _ = terminate.recv() => {
                 tracing::debug!("terminated by SIGTERM");
+                wind_up(provider.as_ref(), &mut terminate, &mut hangup).await;
+                return Ok(());
+            }
+            _ = hangup.recv() => {
+                tracing::debug!("hung up (SIGHUP)");
+                wind_up(provider.as_ref(), &mut terminate, &mut hangup).await;
                 return Ok(());
             }
             _ = interrupt.recv() => match mode {
@@ -138,8 +143,25 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
 
 /// How often the provider checks that the process that started it is still there.
 const PARENT_CHECK: Duration = Duration::from_millis(250);
-/// How long an orphaned provider gives the work it stopped to wind up.
-const ORPHAN_GRACE: Duration = Duration::from_millis(300);
+/// How long a provider that is going (Terraform ended, or a signal) gives the work it stopped to
+/// wind up: to record what became of its kills.
+const WIND_UP: Duration = Duration::from_millis(500);
+
+/// Stops the work in flight, as Terraform's Ctrl-C would, and gives it [`WIND_UP`] to report
+/// (to its audit log, say) before the process goes; a second SIGTERM or SIGHUP cuts that short.
+async fn wind_up<P: Provider>(
+    provider: &P,
+    terminate: &mut tokio::signal::unix::Signal,
+    hangup: &mut tokio::signal::unix::Signal,
+) {
+    let stop = tfplugin6::stop_provider::Request {};
+    let stopped = tokio::time::timeout(WIND_UP, provider.stop_provider(Request::new(stop)));
+    tokio::select! {
+        _ = async { let _ = stopped.await; tokio::time::sleep(WIND_UP).await } => {}
+        _ = terminate.recv() => tracing::debug!("a second SIGTERM: exiting at once"),
+        _ = hangup.recv() => tracing::debug!("a second SIGHUP: exiting at once"),
+    }
+}
 
 /// Ends once the process that started this one (the parent when this is called) has exited: the
 /// parent changes when the process is handed to another (init, or a subreaper).

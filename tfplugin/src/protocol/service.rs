@@ -427,9 +427,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     let progress = |message: String| {
                         send(Type::Progress(Progress { message }));
                     };
+                    let invoked = provider.invoke_action(&request.action_type, &config, progress);
+                    tokio::pin!(invoked);
                     tokio::select! {
-                        () = events.closed() => return,
-                        diagnostics = provider.invoke_action(&request.action_type, &config, progress) => diagnostics,
+                        // Terraform stopped reading (it ended, or was killed): the action's work
+                        // stops as on StopProvider, and is awaited, so that it records what
+                        // became of its kills; nothing more is sent.
+                        () = events.closed() => {
+                            provider.stop();
+                            invoked.await;
+                            return;
+                        }
+                        diagnostics = &mut invoked => diagnostics,
                     }
                 }
                 Err(diagnostics) => diagnostics,
