@@ -616,3 +616,86 @@ resource "ncloud_dataforest_aiapps_kill" "jobs" {
         "{lines:?}"
     );
 }
+
+/// Waits (at most 2 s) until every kill the simulator received for `ids` has an outcome line in
+/// `log` after its `sending` line, and the provider started for `workspace` has exited.
+fn every_kill_received_recorded(sim: &Sim, workspace: &Workspace, log: &Path, ids: &[&str]) -> Vec<Json> {
+    let since = Instant::now();
+    loop {
+        let lines = audit_lines(log);
+        let recorded: Vec<String> = outcomes(&lines).into_iter().map(|(id, _, _)| id).collect();
+        let received: Vec<&str> = ids.iter().copied().filter(|id| sim.simulator.kill_calls(id) > 0).collect();
+        let all = received.iter().all(|id| recorded.iter().any(|line| line == id));
+        if all && !provider_running_for(workspace) {
+            assert!(!received.is_empty(), "no kill was received: the test proves nothing");
+            written_ahead(&lines);
+            return lines;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(2),
+            "after 2 s, kills {received:?} recorded {recorded:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_bulk_action_whose_terraform_is_killed_records_every_kill_it_sent() {
+    let sim = Sim::start(&[]);
+    let ids = ["Kil1", "Kil2", "Kil3"];
+    for id in ids {
+        sim.simulator.put_app(app(id, &format!("kil-{id}")));
+        sim.simulator.fail_kills(id, [Fault::Hang]);
+    }
+    let config = r#"
+action "ncloud_dataforest_aiapps_kill" "sweep" {
+  config {
+    account_id  = "acc1"
+    name_regex  = "^kil-"
+    concurrency = 3
+  }
+}
+"#;
+    let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    let log = audit_log_of(&mut workspace);
+    let invoke =
+        ["apply", "-auto-approve", "-input=false", "-invoke=action.ncloud_dataforest_aiapps_kill.sweep"];
+    let mut terraform = workspace.spawn(&invoke);
+    harness::wait_until("the three kills to be in flight", || sim.simulator.kills_in_flight() == 3);
+    terraform.kill().unwrap();
+    terraform.wait().unwrap();
+    let lines = every_kill_received_recorded(&sim, &workspace, &log, &ids);
+    assert_eq!(
+        outcomes(&lines),
+        triples(&[("Kil1", "invoke", "failed"), ("Kil2", "invoke", "failed"), ("Kil3", "invoke", "failed")])
+    );
+}
+
+#[test]
+fn a_bulk_kill_whose_process_group_gets_sigterm_records_every_kill_it_sent() {
+    let sim = Sim::start(&[]);
+    let ids = ["Term1", "Term2"];
+    for id in ids {
+        sim.simulator.put_app(app(id, &format!("term-{id}")));
+        sim.simulator.fail_kills(id, [Fault::Hang]);
+    }
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "jobs" {
+  account_id = "acc1"
+  name_regex = "^term-"
+}
+"#;
+    let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    let log = audit_log_of(&mut workspace);
+    let terraform = workspace.spawn(&["apply", "-auto-approve", "-input=false"]);
+    harness::wait_until("both kills to be in flight", || sim.simulator.kills_in_flight() == 2);
+    // A CI job cancelled: SIGTERM to the whole process group, Terraform and the provider alike.
+    let group = libc::pid_t::try_from(terraform.id()).unwrap();
+    // SAFETY: killpg(2) on the group of a child this test spawned and still owns.
+    assert_eq!(unsafe { libc::killpg(group, libc::SIGTERM) }, 0);
+    let lines = every_kill_received_recorded(&sim, &workspace, &log, &ids);
+    assert_eq!(outcomes(&lines), triples(&[("Term1", "create", "failed"), ("Term2", "create", "failed")]));
+    let output = terraform.wait_with_output().unwrap();
+    let run = harness::Run { description: "SIGTERM to the group".into(), output };
+    assert!(!run.output.status.success(), "{run}");
+}

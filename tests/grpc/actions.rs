@@ -82,3 +82,40 @@ async fn the_bulk_action_reports_each_app_once_and_a_summary() {
     let done = completed.expect("a Completed event");
     assert!(errors(&done.diagnostics)[0].detail.starts_with("Of the 4 selected apps: 3 killed, 1 failed."));
 }
+
+#[tokio::test]
+async fn a_bulk_action_whose_stream_closes_stops_its_kills_and_records_them() {
+    let ids = ["H1", "H2"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    for id in ids {
+        simulator.fail_kills(id, [dataforest_sim::Fault::Hang]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut harness = start().await;
+    let block = crate::with(
+        &harness.provider_block(string(&endpoint)),
+        "audit_log",
+        string(&log.display().to_string()),
+    );
+    assert!(errors(&harness.configure(block).await).is_empty());
+    let fields = [("account_id", string("df-account")), ("name_regex", string("^app-H"))];
+    let config = harness.config(crate::Schema::Action(crate::BULK), &fields);
+    let request = pb::invoke_action::Request {
+        action_type: crate::BULK.into(),
+        config: dynamic(&config),
+        ..Default::default()
+    };
+    let stream = harness.client.invoke_action(request).await.unwrap().into_inner();
+    crate::wait_until("both kills in flight", || simulator.kills_in_flight() == 2).await;
+    // Terraform stops reading (it was killed): the kills stop, and each is recorded.
+    drop(stream);
+    crate::wait_until("an outcome line for each kill", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines().filter(|line| line.contains("\"outcome\":\"failed\"")).count() == 2
+    })
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()), "{text}");
+    assert_eq!(text.lines().filter(|line| line.contains("\"outcome\":\"sending\"")).count(), 2, "{text}");
+}

@@ -342,6 +342,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_kill_most_likely_done_by_a_lost_attempt_is_killed_and_marked_uncertain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = log_at(&path);
+        log.ready().await.unwrap();
+        let ended =
+            AppInfo::default().with(crate::ncp::Text::Id, "A1").with(crate::ncp::Text::State, "KILLED");
+        let report = KillReport {
+            id: "A1".into(),
+            success: true,
+            message: "invalid request parameters".into(),
+            killed_at: "2026-12-04T00:00:00Z".into(),
+            status: Some(400),
+            attempts: 2,
+            observed: Some(ended),
+            reused: false,
+            uncertain: true,
+            warnings: Vec::new(),
+        };
+        assert_eq!(report.outcome(), Outcome::Killed);
+        let base = Entry { entry_point: "ncloud_dataforest_aiapp_kill", app_id: "A1", ..Entry::default() };
+        assert!(record(&log, base, &Ok(report)).await.is_none());
+        let lines = lines_of(&path);
+        assert_eq!((&lines[0]["outcome"], &lines[0]["uncertain"]), (&json!("killed"), &json!(true)));
+    }
+
+    #[tokio::test]
     async fn a_log_that_cannot_be_opened_is_an_error_and_refuses_every_later_kill() {
         let dir = tempfile::tempdir().unwrap();
         let log = log_at(&dir.path().join("missing-folder/audit.jsonl"));
