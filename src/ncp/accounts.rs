@@ -3,7 +3,7 @@
 //! leniently since the answer's fields are not documented: an id as text or a number, a name as
 //! `name` or `accountName`.
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::error::{ApiError, classify};
 
@@ -17,19 +17,83 @@ pub struct AccountInfo {
 }
 
 impl AccountInfo {
-    fn from_json(object: &Map<String, Json>) -> Option<AccountInfo> {
-        let text = |keys: &[&str]| {
-            keys.iter()
-                .find_map(|key| match object.get(*key) {
-                    Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
-                    Some(Json::Number(n)) => Some(n.to_string()),
+    /// The account an entry of the answer describes, from its members in order (a key given
+    /// twice stays twice): `None` without an id; an error when it gives two ids or two names
+    /// (as `id` and `accountId`, or one key twice), which says two things of one account.
+    fn from_members(members: &[(String, Json)]) -> Result<Option<AccountInfo>, String> {
+        let text = |keys: &[&str], what: &str| -> Result<String, String> {
+            let mut given: Vec<String> = members
+                .iter()
+                .filter(|(key, _)| keys.contains(&key.as_str()))
+                .filter_map(|(_, value)| match value {
+                    Json::String(s) if !s.is_empty() => Some(s.clone()),
+                    Json::Number(n) => Some(n.to_string()),
                     _ => None,
                 })
-                .unwrap_or_default()
+                .collect();
+            given.dedup();
+            match &given[..] {
+                [] => Ok(String::new()),
+                [one] => Ok(one.clone()),
+                [first, second, ..] => Err(format!("gives an account two {what} ({first:?} and {second:?})")),
+            }
         };
-        let id = text(&["id", "accountId"]);
-        (!id.is_empty()).then(|| AccountInfo { id, name: text(&["name", "accountName"]) })
+        let id = text(&["id", "accountId"], "ids")?;
+        let name = text(&["name", "accountName"], "names")?;
+        Ok((!id.is_empty()).then_some(AccountInfo { id, name }))
     }
+}
+
+/// An object's members in order, a key given twice kept twice (a JSON map keeps the last);
+/// anything but an object is `None`.
+struct Members(Option<Vec<(String, Json)>>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Members, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an account")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Json>()? {
+                    members.push(member);
+                }
+                Ok(Members(Some(members)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Members, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Members(None))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Members, E> {
+                Ok(Members(None))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Members, E> {
+                Ok(Members(None))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Members, E> {
+                Ok(Members(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Members, E> {
+                Ok(Members(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Members, E> {
+                Ok(Members(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Members, E> {
+                Ok(Members(None))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// The list of an `accounts/getList` answer, each entry's members in order.
+#[derive(serde::Deserialize)]
+struct ListedAccounts {
+    contents: Vec<Members>,
 }
 
 /// The accounts the caller's keys see, and whether the answer may have left some out: one whose
@@ -45,6 +109,7 @@ pub struct Accounts {
 
 impl Accounts {
     /// A list known to be whole.
+    #[cfg(test)]
     pub fn whole(seen: Vec<AccountInfo>) -> Accounts {
         Accounts { seen, partial: None }
     }
@@ -99,25 +164,46 @@ impl Accounts {
 }
 
 /// Decodes an `accounts/getList` answer; entries without an id are skipped, and make the list
-/// partial. An answer with no `contents` list is unexpected, not an empty one: an unknown
-/// account must not be inferred from an answer of another shape.
+/// partial, as do an entry that gives two ids or two names, and a count (`totalCount`, `total`,
+/// `totalRows`) above the entries or that cannot be read. An answer with no `contents` list is
+/// unexpected, not an empty one: an unknown account must not be inferred from an answer of
+/// another shape.
 pub fn decode_accounts(status: u16, body: &[u8]) -> Result<Accounts, ApiError> {
     let object = classify(status, body)?;
-    let Some(Json::Array(items)) = object.get("contents") else {
+    let listed = match object.get("contents") {
+        Some(Json::Array(_)) => serde_json::from_slice::<ListedAccounts>(body).ok(),
+        _ => None,
+    };
+    let Some(ListedAccounts { contents }) = listed else {
         return Err(ApiError::unexpected(status, "\"contents\" is not a list of accounts", body));
     };
-    let seen: Vec<AccountInfo> =
-        items.iter().filter_map(Json::as_object).filter_map(AccountInfo::from_json).collect();
-    let claimed = ["totalCount", "total", "totalRows"]
-        .iter()
-        .filter_map(|key| match object.get(*key)? {
-            Json::Number(number) => number.as_f64(),
-            Json::String(text) => text.trim().parse::<f64>().ok(),
-            _ => None,
-        })
-        .fold(0.0, f64::max);
-    let partial = if seen.len() < items.len() {
-        Some(format!("holds {} entries without an account id", items.len() - seen.len()))
+    let mut seen = Vec::with_capacity(contents.len());
+    let mut doubts = Vec::new();
+    for Members(members) in &contents {
+        match members.as_deref().map(AccountInfo::from_members) {
+            Some(Ok(Some(account))) => seen.push(account),
+            Some(Err(doubt)) => doubts.push(doubt),
+            Some(Ok(None)) | None => {}
+        }
+    }
+    let without_id = contents.len() - seen.len() - doubts.len();
+    let mut claimed = 0.0f64;
+    for key in ["totalCount", "total", "totalRows"] {
+        let count = match object.get(key) {
+            None | Some(Json::Null) => continue,
+            Some(Json::Number(number)) => number.as_f64(),
+            Some(Json::String(text)) => text.trim().parse::<f64>().ok(),
+            Some(_) => None,
+        };
+        match count {
+            Some(count) if count.is_finite() && count >= 0.0 => claimed = claimed.max(count),
+            _ => doubts.push(format!("gives a {key} that is no count")),
+        }
+    }
+    let partial = if let Some(doubt) = doubts.first() {
+        Some(doubt.clone())
+    } else if without_id > 0 {
+        Some(format!("holds {without_id} entries without an account id"))
     } else if claimed > seen.len() as f64 {
         Some(format!("lists {} accounts of {claimed}", seen.len()))
     } else {
@@ -153,6 +239,20 @@ mod tests {
         assert_eq!(counted(r#""totalCount":1,"#), None);
         assert_eq!(counted(r#""totalCount":"3","#).as_deref(), Some("lists 1 accounts of 3"));
         assert_eq!(counted(r#""total":2,"#).as_deref(), Some("lists 1 accounts of 2"));
+        for unreadable in [r#""totalCount":"many","#, r#""total":-3,"#, r#""totalRows":true,"#] {
+            assert!(counted(unreadable).is_some_and(|why| why.contains("no count")), "{unreadable}");
+        }
+        // An entry that gives two ids or two names says two things of one account.
+        for twice in [
+            r#"{"id":"ops","name":"Analytics","name":"Ops"}"#,
+            r#"{"id":"ops","accountName":"Ops","name":"Analytics"}"#,
+            r#"{"id":"ops","accountId":"acc1","name":"Ops"}"#,
+        ] {
+            let body =
+                format!(r#"{{"success":true,"contents":[{{"id":"acc1","name":"Analytics"}},{twice}]}}"#);
+            let accounts = decode_accounts(200, body.as_bytes()).unwrap();
+            assert!(accounts.partial.is_some_and(|why| why.contains("gives an account two")), "{twice}");
+        }
     }
 
     #[test]

@@ -233,7 +233,13 @@ impl<'de> Deserialize<'de> for AppInfo {
                         let TextValue { text, string } = map.next_value::<TextValue>()?;
                         let text = if string || !field.string_only() { text } else { Cow::Borrowed("") };
                         let index = *field as usize;
-                        conflicting |= given[index] && texts[index] != text;
+                        let differs = given[index] && texts[index] != text;
+                        // Two ids: which app the entry is cannot be told, so no entry of either
+                        // app can be believed; the answer is refused.
+                        if differs && *field == Text::Id {
+                            return Err(de::Error::custom(ID_TWICE));
+                        }
+                        conflicting |= differs;
                         given[index] = true;
                         texts[index] = text;
                     } else {
@@ -246,6 +252,9 @@ impl<'de> Deserialize<'de> for AppInfo {
         deserializer.deserialize_map(Visit)
     }
 }
+
+/// Why an answer with an entry that gives its id twice, differently, is refused.
+const ID_TWICE: &str = "an entry gives its id twice, differently";
 
 /// Numbers below this are seconds since the epoch (until the year 5138), from it milliseconds
 /// (since 1973-03-03).
@@ -459,7 +468,7 @@ pub struct Listing {
     /// How many entries `contents` held, of every kind.
     pub entries: usize,
     /// How many apps the answer says there are: the largest of `totalCount`, `total` and
-    /// `totalRows` given as a whole number (or its digits).
+    /// `totalRows` (see [`Count`]).
     pub claimed: Option<u64>,
 }
 
@@ -638,6 +647,9 @@ pub fn decode_detail(status: u16, body: &[u8], requested_id: &str) -> Result<App
             Err(ApiError::unexpected(status, "the answer gives a field of the app twice, differently", body))
         }
         Ok(app) if app.id() == requested_id => Ok(app),
+        Err(error) if error.to_string().starts_with(ID_TWICE) => {
+            Err(ApiError::unexpected(status, "the answer gives the app's id twice, differently", body))
+        }
         Ok(app) if !app.id().is_empty() => Err(ApiError::unexpected(
             status,
             format!("the answer is for app {:?}, not {requested_id:?}", app.id()),
@@ -665,18 +677,19 @@ pub fn decode_list(status: u16, body: &[u8]) -> Result<Listing, ApiError> {
             return match contents {
                 None => Err(ApiError::unexpected(status, "a successful answer without \"contents\"", body)),
                 Some(Contents::List(mut listing)) => {
-                    let counts = [total_count, total, total_rows];
-                    if counts.iter().any(|count| matches!(count, Some(Count::Unreadable))) {
+                    let counts: Result<Vec<u64>, ()> = [total_count, total, total_rows]
+                        .into_iter()
+                        .flatten()
+                        .map(|count| match count {
+                            Count::Whole(count) => Ok(count),
+                            Count::Unreadable => Err(()),
+                        })
+                        .collect();
+                    let Ok(counts) = counts else {
                         let reason = "a count (totalCount, total or totalRows) that is no whole number";
                         return Err(ApiError::unexpected(status, reason, body));
-                    }
-                    listing.claimed = counts
-                        .into_iter()
-                        .filter_map(|count| match count? {
-                            Count::Whole(count) => Some(count),
-                            Count::Unreadable => None,
-                        })
-                        .max();
+                    };
+                    listing.claimed = counts.into_iter().max();
                     Ok(listing)
                 }
                 Some(Contents::Other) => {
@@ -845,11 +858,17 @@ mod tests {
             {"id":"A2","accountName":"Analytics","accountName":"Production"},
             {"id":"A3","accountId":"acc","accountId":"acc","state":"RUNNING","state":"RUNNING"},
             {"id":"B4","name":"keep-me","name":"batch"},
-            {"id":"A5","id":"B5"},
             {"id":"A6","state":"KILLED","state":"RUNNING"}]}"#;
         let conflicts: Vec<bool> =
             decode_list(200, twice).unwrap().apps.iter().map(|app| app.conflicting).collect();
-        assert_eq!(conflicts, [true, true, false, true, true, true]);
+        assert_eq!(conflicts, [true, true, false, true, true]);
+        // Two ids in one entry (or an id and then none): whose entry it is cannot be told, and
+        // the listing is refused.
+        for ids in [r#""id":"A5","id":"B5""#, r#""id":"A5","id":null"#] {
+            let body = format!(r#"{{"success":true,"contents":[{{{ids},"name":"x"}},{{"id":"A5"}}]}}"#);
+            let error = decode_list(200, body.as_bytes()).unwrap_err().to_string();
+            assert!(error.contains("gives its id twice"), "{ids}: {error}");
+        }
     }
 
     #[test]

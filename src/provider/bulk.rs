@@ -123,11 +123,11 @@ pub fn check_scope(selector: &Selector, settings: &KillSettings, recorded: bool)
 }
 
 /// Whether `pattern` matches every name an app can have: it matches each of a set of names as
-/// unlike each other as names get (one letter, digits, punctuation, spaces, a control
-/// character). `^`, `$`, `.*`, `.`, `.+`, `^.+$`, `[\s\S]` and `(?:)` do; `^$`, `\b`, `\w` and
-/// any pattern that names something do not.
+/// unlike each other as names get (one letter, digits, punctuation, spaces). `^`, `$`, `.*`,
+/// `.`, `.+`, `^.+$`, `[\s\S]`, `[[:print:]]` and `(?:)` do; `^$`, `\b`, `\w` and any pattern
+/// that names something do not.
 fn matches_every_name(pattern: &regex::Regex) -> bool {
-    ["a", "Z9", "-", "_.", " x ", "env-42-etl", "\u{1}"].iter().all(|name| pattern.is_match(name))
+    ["a", "Z9", "-", "_.", " x ", "env-42-etl"].iter().all(|name| pattern.is_match(name))
 }
 
 /// How a bulk kill runs, checked.
@@ -455,12 +455,12 @@ async fn kill_rounds(
                 !matches!(warning, ProviderWarning::UnusedExclusions { .. })
                     && !outcome.warnings.contains(warning)
             });
-            // An app whose kill was refused because getDetail said it had ended, listed as
-            // matching still: one of the answers is wrong, and it may still run.
+            // An app whose kill was refused because getDetail said it had ended, or knew it no
+            // more, listed as matching still: one of the answers is wrong, and it may still run.
             let ended: BTreeSet<&str> = outcome
                 .done
                 .iter()
-                .filter(|(_, report)| report.outcome() == Outcome::AlreadyEnded)
+                .filter(|(_, report)| matches!(report.outcome(), Outcome::AlreadyEnded | Outcome::Gone))
                 .map(|(app, _)| app.id())
                 .collect();
             let still: Vec<&AppInfo> = again.apps.iter().filter(|app| ended.contains(app.id())).collect();

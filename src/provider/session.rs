@@ -129,8 +129,12 @@ impl Session {
     /// account is one the list permits: the account its `accountId` names, else the account
     /// whose name its `accountName` is. An app whose account cannot be told is refused too, and
     /// nothing is sent: DataForest does not know it (to other keys an app does not exist, so a
-    /// kill could not be checked), its answer names no account, or names two, no account these
-    /// keys see has its `accountName`, or several do and the list refuses one of them. At a
+    /// kill could not be checked), its answer names no account, or names two (its `accountId`
+    /// and `accountName` disagree), its `accountId` is no account these keys see, no account
+    /// they see has its `accountName`, or several do and the list refuses one of them, or it
+    /// carries only an `accountName` while `accounts/getList` is partial or names another account
+    /// not at all ([`Accounts::unknown_names`]). A detail that gives a field twice is refused as
+    /// it is read. At a
     /// destroy, an app DataForest does not know is no refusal: there is nothing these keys can
     /// kill, and nothing is sent (see [`AppAccount::UnknownAtDestroy`]).
     pub async fn check_app_account(

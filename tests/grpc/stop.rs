@@ -142,7 +142,9 @@ async fn a_dropped_action_stream_stops_the_kill_and_its_polling() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(detail_calls(&simulator), polls, "polling goes on after the stream was dropped");
 
-    // A kill in flight: dropping the stream drops the HTTP call.
+    // A kill in flight: dropping the stream stops the HTTP call. A dropped stream stops the
+    // provider's work as StopProvider does, so the next run configures it again.
+    harness.configure(harness.provider_block(string(&endpoint))).await;
     let events = harness.invoke(&harness.action_config("B2", Value::Bool(true))).await;
     wait_until("the kill to be in flight", || simulator.kills_in_flight() >= 1).await;
     drop(events);

@@ -952,8 +952,8 @@ mod tests {
         let detail = error.to_diagnostic().detail;
         assert!(
             detail.starts_with(
-                "Of the 40 selected apps: 8 killed, 25 failed, 7 not attempted, because Terraform asked the \
-                 provider to stop.\nKilled: App26, App27,"
+                "Of the 40 selected apps: 8 killed, 25 failed, 7 not attempted, because the provider was \
+                 stopped.\nKilled: App26, App27,"
             ),
             "{detail}"
         );

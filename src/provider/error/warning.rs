@@ -100,8 +100,8 @@ pub enum ProviderWarning {
     /// started, or come to match, while it ran.
     MatchAfterKill { account: String, count: usize, first: Vec<String> },
     /// A later listing shows `count` apps of `account` (`first` named) as matching, though their
-    /// kill was refused and `getDetail` then said they had ended: one of the two answers is
-    /// wrong, and the app may still run.
+    /// kill was refused and `getDetail` then said they had ended (or knew them no more): one of
+    /// the two answers is wrong, and the app may still run.
     EndedStillListed { account: String, count: usize, first: Vec<String> },
     /// The listing after the kill, which looks for apps that match now, failed: why.
     AfterKillCheckFailed { account: String, reason: String },
@@ -402,7 +402,8 @@ impl ProviderWarning {
                     format!("{count} app(s) said to have ended are still listed"),
                     format!(
                         "DataForest refused the kill of {count} app(s) of account {account:?} and getDetail then \
-                         said they had ended, but a later listing still shows them as matching: {}{}. One of the \
+                         said they had ended (or knew them no more), but a later listing still shows them as \
+                         matching: {}{}. One of the \
                          two answers is wrong, and the apps may still run: check them in the console, and run the \
                          kill again.",
                         first.join(", "),

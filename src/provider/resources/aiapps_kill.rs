@@ -476,7 +476,8 @@ mod tests {
         };
         assert!(states.validate().is_empty(), "states is a condition");
         // A pattern that matches every name is no condition: refused, with or without others.
-        for pattern in ["^", ".*", "(?:)", "\\s*", "$", "^.*$", ".", ".+", "^.+$", "[\\s\\S]"] {
+        for pattern in ["^", ".*", "(?:)", "\\s*", "$", "^.*$", ".", ".+", "^.+$", "[\\s\\S]", "[[:print:]]"]
+        {
             let everything = AppsKill {
                 selector: Flat(Selector {
                     name_regex: known(pattern),

@@ -81,6 +81,9 @@ pub struct Selection {
     distrusted: BTreeSet<String>,
     /// How many apps of other accounts earlier listings of the same kill held.
     foreign_before: usize,
+    /// Ids an exclusion spared in an earlier listing of the same kill: spared still, whatever a
+    /// later entry says of their name.
+    spared: BTreeSet<String>,
 }
 
 /// The apps a selection matched, how many more matched but were excluded, how many listed apps
@@ -95,6 +98,8 @@ pub struct Selected {
     pub conflicting: usize,
     /// The ids of the apps another account's, or conflicting (see [`Selection::remember`]).
     pub distrusted: Vec<String>,
+    /// The ids of the apps an exclusion spared.
+    pub spared: Vec<String>,
     pub funnel: Funnel,
     pub warnings: Vec<ProviderWarning>,
 }
@@ -324,6 +329,7 @@ impl Selector {
             exclude_name_regex: regex(&self.exclude_name_regex, Selector::exclude_name_regex)?,
             distrusted: BTreeSet::new(),
             foreign_before: 0,
+            spared: BTreeSet::new(),
         })
     }
 }
@@ -349,10 +355,12 @@ fn unknown(attribute: &'static str) -> ProviderError {
 impl Selection {
     /// Keeps what `selected`, a listing of this selection, said against its apps for the later
     /// listings of the same kill: an app once listed as another account's, or in an entry that
-    /// gave a field twice, is never selected after, and once a listing held apps of other
-    /// accounts, later listings are held to have ignored their filter too.
+    /// gave a field twice, is never selected after, nor is an app an exclusion spared; and once a
+    /// listing held apps of other accounts, later listings are held to have ignored their filter
+    /// too.
     pub fn remember(&mut self, selected: &Selected) {
         self.distrusted.extend(selected.distrusted.iter().cloned());
+        self.spared.extend(selected.spared.iter().cloned());
         self.foreign_before = self.foreign_before.max(selected.foreign);
     }
 
@@ -475,7 +483,10 @@ impl Selection {
                         Some(_) => {}
                     }
                 }
-                Fate::Excluded => selected.excluded += 1,
+                Fate::Excluded => {
+                    selected.excluded += 1;
+                    selected.spared.push(app.id().to_string());
+                }
                 Fate::Unverifiable => {
                     unverifiable.note(&app);
                     selected.apps.push(app);
@@ -590,7 +601,7 @@ impl Selection {
             });
         if !matches {
             Fate::Unmatched(stages)
-        } else if self.excludes(app) {
+        } else if self.excludes(app) || self.spared.contains(app.id()) {
             Fate::Excluded
         } else if verified {
             Fate::Selected
@@ -1055,6 +1066,15 @@ mod tests {
             panic!("{refused:?}")
         };
         assert!(error.to_diagnostic().detail.contains("an earlier listing of this kill held 1 app(s)"));
+        // An app an exclusion spared stays spared when a later entry gives it another name.
+        let excluding =
+            Selector { account_id: known("acc"), exclude_name_regex: known("^keep"), ..Selector::default() };
+        let mut selection = excluding.selection(UnsetStates::NotEnded).unwrap();
+        let kept = ours("K1").with(Text::Name, "keep-me");
+        let first = selection.select(vec![kept, ours("A1")], &analytics(&["Other"]), now()).unwrap();
+        selection.remember(&first);
+        let renamed = selection.select(vec![ours("K1")], &analytics(&["Other"]), now()).unwrap();
+        assert!(renamed.apps.is_empty() && renamed.excluded == 1, "{renamed:?}");
         // Without the memory, the same listing selects both.
         let fresh = selector.selection(UnsetStates::NotEnded).unwrap();
         assert_eq!(ids(&fresh.select(later, &analytics(&["Other"]), now()).unwrap()), ["B1", "C1"]);
