@@ -355,3 +355,23 @@ async fn under_an_account_list_a_detail_whose_id_and_name_name_different_account
     assert!(failed[0].detail.contains("name different accounts"), "{}", failed[0].detail);
     assert_eq!(simulator.kill_calls("Mixed1"), 0);
 }
+
+#[tokio::test]
+async fn an_account_check_that_times_out_says_nothing_was_sent() {
+    let (simulator, endpoint) = simulator_with(&["Slow1"]).await;
+    simulator.fail_details("Slow1", [Fault::Hang]);
+    let mut harness = allowing_df_account(&endpoint).await;
+    let config = with(&harness.kill_config(string("Slow1")), "timeouts", harness.timeouts("1s"));
+    let planned = harness.planned(&config).await;
+    let failed = harness.apply(&Value::Null, &planned).await;
+    let errors = errors(&failed.diagnostics);
+    assert_eq!(errors.len(), 1, "{failed:?}");
+    assert_eq!(errors[0].summary, "DataForest look-up failed");
+    assert!(
+        errors[0].detail.contains("Reading the account of AI app \"Slow1\" failed"),
+        "{}",
+        errors[0].detail
+    );
+    assert!(!errors[0].detail.contains("may or may not have happened"), "{}", errors[0].detail);
+    assert_eq!(simulator.kill_calls("Slow1"), 0);
+}
