@@ -21,13 +21,14 @@ impl AccountInfo {
     /// twice stays twice): `None` without an id; an error when it gives two ids or two names
     /// (as `id` and `accountId`, or one key twice), which says two things of one account.
     fn from_members(members: &[(String, Json)]) -> Result<Option<AccountInfo>, String> {
-        let text = |keys: &[&str], what: &str| -> Result<String, String> {
+        // An id may be a number; a name is text only.
+        let text = |keys: &[&str], what: &str, numbers: bool| -> Result<String, String> {
             let mut given: Vec<String> = members
                 .iter()
                 .filter(|(key, _)| keys.contains(&key.as_str()))
                 .filter_map(|(_, value)| match value {
                     Json::String(s) if !s.is_empty() => Some(s.clone()),
-                    Json::Number(n) => Some(n.to_string()),
+                    Json::Number(n) if numbers => Some(n.to_string()),
                     _ => None,
                 })
                 .collect();
@@ -38,8 +39,8 @@ impl AccountInfo {
                 [first, second, ..] => Err(format!("gives an account two {what} ({first:?} and {second:?})")),
             }
         };
-        let id = text(&["id", "accountId"], "ids")?;
-        let name = text(&["name", "accountName"], "names")?;
+        let id = text(&["id", "accountId"], "ids", true)?;
+        let name = text(&["name", "accountName"], "names", false)?;
         Ok((!id.is_empty()).then_some(AccountInfo { id, name }))
     }
 }
@@ -90,10 +91,16 @@ impl<'de> serde::Deserialize<'de> for Members {
     }
 }
 
-/// The list of an `accounts/getList` answer, each entry's members in order.
+/// The list of an `accounts/getList` answer, each entry's members in order, and its counts. A
+/// key given twice at the top level fails the answer.
 #[derive(serde::Deserialize)]
 struct ListedAccounts {
     contents: Vec<Members>,
+    #[serde(rename = "totalCount")]
+    total_count: Option<Json>,
+    total: Option<Json>,
+    #[serde(rename = "totalRows")]
+    total_rows: Option<Json>,
 }
 
 /// The accounts the caller's keys see, and whether the answer may have left some out: one whose
@@ -174,8 +181,9 @@ pub fn decode_accounts(status: u16, body: &[u8]) -> Result<Accounts, ApiError> {
         Some(Json::Array(_)) => serde_json::from_slice::<ListedAccounts>(body).ok(),
         _ => None,
     };
-    let Some(ListedAccounts { contents }) = listed else {
-        return Err(ApiError::unexpected(status, "\"contents\" is not a list of accounts", body));
+    let Some(ListedAccounts { contents, total_count, total, total_rows }) = listed else {
+        let reason = "no list of accounts (\"contents\" missing or not a list, or a key given twice)";
+        return Err(ApiError::unexpected(status, reason, body));
     };
     let mut seen = Vec::with_capacity(contents.len());
     let mut doubts = Vec::new();
@@ -188,8 +196,8 @@ pub fn decode_accounts(status: u16, body: &[u8]) -> Result<Accounts, ApiError> {
     }
     let without_id = contents.len() - seen.len() - doubts.len();
     let mut claimed = 0.0f64;
-    for key in ["totalCount", "total", "totalRows"] {
-        let count = match object.get(key) {
+    for (key, given) in [("totalCount", total_count), ("total", total), ("totalRows", total_rows)] {
+        let count = match given {
             None | Some(Json::Null) => continue,
             Some(Json::Number(number)) => number.as_f64(),
             Some(Json::String(text)) => text.trim().parse::<f64>().ok(),
@@ -218,14 +226,15 @@ mod tests {
 
     #[test]
     fn accounts_by_either_name_of_their_fields() {
-        let body = br#"{"success":true,"contents":[{"id":"acc1","name":"Analytics"},{"accountId":7,"accountName":"ops"},{"name":"no id"}]}"#;
+        let body = br#"{"success":true,"contents":[{"id":"acc1","name":"Analytics"},{"accountId":7,"accountName":"ops"},{"id":"n","name":5},{"name":"no id"}]}"#;
         let accounts = decode_accounts(200, body).unwrap();
         assert_eq!(accounts.partial.as_deref(), Some("holds 1 entries without an account id"));
         assert_eq!(
             accounts.seen,
             [
                 AccountInfo { id: "acc1".into(), name: "Analytics".into() },
-                AccountInfo { id: "7".into(), name: "ops".into() }
+                AccountInfo { id: "7".into(), name: "ops".into() },
+                AccountInfo { id: "n".into(), name: String::new() }
             ]
         );
         assert_eq!(decode_accounts(200, br#"{"success":true,"contents":[]}"#).unwrap(), Accounts::default());
@@ -242,6 +251,10 @@ mod tests {
         for unreadable in [r#""totalCount":"many","#, r#""total":-3,"#, r#""totalRows":true,"#] {
             assert!(counted(unreadable).is_some_and(|why| why.contains("no count")), "{unreadable}");
         }
+        // A count given twice is no answer to rely on.
+        let twice =
+            br#"{"success":true,"totalCount":3,"totalCount":1,"contents":[{"id":"acc1","name":"A"}]}"#;
+        assert!(decode_accounts(200, twice).is_err());
         // An entry that gives two ids or two names says two things of one account.
         for twice in [
             r#"{"id":"ops","name":"Analytics","name":"Ops"}"#,
