@@ -6,202 +6,31 @@
 //! refusal check, waiting); then, for each settle round, list again and kill what newly matches.
 //! A kill that fails does not stop the others; the failures are reported together once all have
 //! run. Once Terraform asks to stop or the time-out runs out, no new kill starts.
+//!
+//! The parts: [`settings`] (the arguments), [`listing`] (the look-ups and the selection),
+//! [`killer`] (one round's kills); this file runs the rounds.
+
+mod killer;
+mod listing;
+mod settings;
 
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Mutex;
 
-use futures_util::StreamExt as _;
-use futures_util::stream::FuturesUnordered;
-use tokio::sync::Semaphore;
-use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
-use crate::ncp::apps::Listing;
-use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient};
-use crate::protocol::object::{Field, optional};
-use crate::protocol::value::Number;
+use crate::ncp::AppInfo;
 
-use super::audit::{self, AuditLog};
-use super::error::{FailedKill, LaterRun, Phase, ProviderError, ProviderWarning, Unstarted};
-use super::kill::{self, Kill, KillError, KillReport, Outcome};
-use super::selector::{Owner, Selected, Selection, Selector, describe};
-use super::session::{Context, Session};
+use super::error::{Phase, ProviderError, ProviderWarning, Unstarted};
+use super::kill::{KillReport, Outcome};
+use super::selector::{Selection, describe};
+use super::session::Context;
 
-const DEFAULT_MAX_APPS: u64 = 20;
-const DEFAULT_MIN_APPS: u64 = 0;
-const MAX_APPS_LIMIT: u64 = 10_000;
-const DEFAULT_CONCURRENCY: u64 = 8;
-const CONCURRENCY_LIMIT: u64 = 64;
-const SETTLE_ROUNDS_LIMIT: u64 = 10;
-/// How many of the selected apps the error of a selection past `max_apps` names.
-const NAMED_WHEN_TOO_MANY: usize = 10;
-
-tfplugin::object! {
-    /// How a bulk kill runs, as the resource and the action both take it.
-    pub struct KillSettings {
-        max_apps: Field<Number> => optional(
-            "The most apps one kill may take, 1 to 10000 (default 20): if more match, none is killed and the \
-             error shows how many and the first ten, so a pattern written wrong cannot empty an account.",
-        ),
-        min_apps: Field<Number> => optional(
-            "The fewest apps one kill must take, 0 to 10000 (default 0), at most `max_apps`: if fewer match, none \
-             is killed and the error says how many each condition left, so a selector gone wrong (a mistyped \
-             account or pattern) fails instead of killing nothing. With the default, a kill that matches nothing \
-             warns.",
-        ),
-        concurrency: Field<Number> => optional(
-            "How many kills run at once, 1 to 64 (default 8), sharing one HTTP client and its connections.",
-        ),
-        wait_for_termination: Field<bool> => optional(
-            "After each kill, poll the app's state until it has ended, using the whole time-out (the resource's \
-             `timeouts`, the action's `timeout`).",
-        ),
-        settle_rounds: Field<Number> => optional(
-            "After the kills, list again and kill what newly matches (apps started meanwhile), up to this many \
-             more rounds, 0 to 10 (default 0); every round counts against `max_apps`. If apps still match after \
-             the last round, the kill fails naming them; with 0, the listing after the kill names them in a \
-             warning.",
-        ),
-        all_apps: Field<bool> => optional(
-            "Set to `true` to select every app of the account that is still running, when the selector sets no \
-             condition beyond `account_id` (no `name`, `name_regex`, `queue_name`, `workspace_name`, `states` or \
-             `running_longer_than`): such a selector is refused without it, so that a condition left out by \
-             mistake cannot take the whole account. Not with those conditions; exclusions still apply.",
-        ),
-    }
-}
-
-/// Refuses a bulk kill's selector that sets no condition beyond the account unless `all_apps`
-/// is true, since it takes every app of the account still running; and `all_apps` with a
-/// condition. A value not known yet passes (a condition unknown now may turn out set), and is
-/// checked once it is known. `recorded`: the selector is the one recorded at the last apply.
-pub fn check_scope(selector: &Selector, settings: &KillSettings, recorded: bool) -> Option<ProviderError> {
-    /// Whether a condition may be set (not null), and whether it certainly is (known).
-    fn set<T>(field: &Field<T>) -> (bool, bool) {
-        (!matches!(field, Field::Null), matches!(field, Field::Known(_)))
-    }
-    let conditions = [
-        (Selector::name, set(&selector.name)),
-        (Selector::name_regex, set(&selector.name_regex)),
-        (Selector::queue_name, set(&selector.queue_name)),
-        (Selector::workspace_name, set(&selector.workspace_name)),
-        (Selector::states, set(&selector.states)),
-        (Selector::running_longer_than, set(&selector.running_longer_than)),
-    ];
-    // A pattern that matches every name is no condition either: `^${var.prefix}` with the prefix
-    // left empty, say.
-    if let Field::Known(pattern) = &selector.name_regex
-        && regex::Regex::new(pattern).is_ok_and(|regex| matches_every_name(&regex))
-    {
-        let others =
-            conditions.iter().any(|(condition, (maybe, _))| *maybe && *condition != Selector::name_regex);
-        return Some(ProviderError::MatchesEveryName {
-            attribute: Selector::name_regex,
-            pattern: pattern.clone(),
-            all_apps: KillSettings::all_apps,
-            others,
-            recorded,
-        });
-    }
-    match settings.all_apps {
-        Field::Known(true) => {
-            conditions.iter().find(|(_, (_, certainly))| *certainly).map(|(condition, _)| {
-                ProviderError::Conflicting { first: condition, second: KillSettings::all_apps }
-            })
-        }
-        Field::Unknown => None,
-        Field::Known(false) | Field::Null => {
-            conditions.iter().all(|(_, (maybe, _))| !maybe).then(|| ProviderError::AccountWide {
-                attribute: KillSettings::all_apps,
-                conditions: conditions.map(|(condition, _)| condition).to_vec(),
-                recorded,
-            })
-        }
-    }
-}
-
-/// Whether `pattern` matches every name an app can have: it matches each of a set of names as
-/// unlike each other as names get (one letter, digits, punctuation, spaces). `^`, `$`, `.*`,
-/// `.`, `.+`, `^.+$`, `[\s\S]`, `[[:print:]]` and `(?:)` do; `^$`, `\b`, `\w` and any pattern
-/// that names something do not.
-fn matches_every_name(pattern: &regex::Regex) -> bool {
-    ["a", "Z9", "-", "_.", " x ", "env-42-etl"].iter().all(|name| pattern.is_match(name))
-}
-
-/// How a bulk kill runs, checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BulkSettings {
-    pub max_apps: usize,
-    pub min_apps: usize,
-    pub concurrency: usize,
-    pub wait_for_termination: bool,
-    /// More rounds of listing and killing what newly matches.
-    pub settle_rounds: usize,
-    /// Bound on the whole bulk kill: the list, every kill and every wait.
-    pub limit: Duration,
-}
-
-/// A whole number in `low..=high`, or `default` when not set (or not yet known).
-fn whole(
-    field: &Field<Number>,
-    attribute: &'static str,
-    default: u64,
-    low: u64,
-    high: u64,
-) -> Result<u64, ProviderError> {
-    let Field::Known(number) = field else { return Ok(default) };
-    let out_of_range = |value: String| ProviderError::OutOfRange { attribute, value, low, high };
-    match number {
-        Number::Int(n) if (low as i64..=high as i64).contains(n) => Ok(*n as u64),
-        Number::Int(n) => Err(out_of_range(n.to_string())),
-        Number::Float(f) => Err(out_of_range(f.to_string())),
-        Number::Decimal(d) => Err(out_of_range(d.clone())),
-    }
-}
-
-impl KillSettings {
-    /// The settings, checked, for a bulk kill bounded by `limit`.
-    pub fn resolve(&self, limit: Duration) -> Result<BulkSettings, ProviderError> {
-        let max_apps = whole(&self.max_apps, KillSettings::max_apps, DEFAULT_MAX_APPS, 1, MAX_APPS_LIMIT)?;
-        let min_apps = whole(&self.min_apps, KillSettings::min_apps, DEFAULT_MIN_APPS, 0, MAX_APPS_LIMIT)?;
-        // A bound not known yet (at validate) is checked once it is.
-        let both_known = !self.max_apps.is_unknown() && !self.min_apps.is_unknown();
-        if both_known && min_apps > max_apps {
-            return Err(ProviderError::OutOfOrder {
-                low: (KillSettings::min_apps, min_apps),
-                high: (KillSettings::max_apps, max_apps),
-            });
-        }
-        let concurrency =
-            whole(&self.concurrency, KillSettings::concurrency, DEFAULT_CONCURRENCY, 1, CONCURRENCY_LIMIT)?;
-        Ok(BulkSettings {
-            max_apps: max_apps as usize,
-            min_apps: min_apps as usize,
-            concurrency: concurrency as usize,
-            wait_for_termination: self.wait_for_termination == Field::Known(true),
-            settle_rounds: whole(&self.settle_rounds, KillSettings::settle_rounds, 0, 0, SETTLE_ROUNDS_LIMIT)?
-                as usize,
-            limit,
-        })
-    }
-
-    /// Checks the settings that are known.
-    pub fn validate(&self) -> Option<ProviderError> {
-        self.resolve(Duration::ZERO).err()
-    }
-}
-
-/// Whether a bulk kill's kills go through the run's per-app memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Memory {
-    /// The resource's: an app this run already killed (a single kill of it, say) is not killed
-    /// again.
-    Shared,
-    /// The action's, which records nothing: each app is killed on its own.
-    Own,
-}
+pub use killer::{Caller, Memory};
+use killer::{Killer, Round, kill_each, tally};
+use listing::{NAMED_WHEN_TOO_MANY, apps_of, select};
+pub use listing::{excluded_note, list_and_select, preview, refusal, select_any};
+pub use settings::{BulkSettings, KillSettings, check_scope, deadline_after};
 
 /// What a bulk kill did: each app whose kill counts as done (killed, found already ended, or,
 /// at destroy, gone) with DataForest's answer, round by round in the order `getList` gave them;
@@ -225,112 +54,6 @@ impl From<ProviderError> for BulkError {
     fn from(error: ProviderError) -> BulkError {
         BulkError { error, done: Vec::new(), warnings: Vec::new() }
     }
-}
-
-/// Who runs a bulk kill: the type (resource or action) and the phase, for the audit log and the
-/// messages; and whether its kills go through the run's memory.
-#[derive(Clone, Copy, Debug)]
-pub struct Caller {
-    pub entry_point: &'static str,
-    pub phase: Phase,
-    pub memory: Memory,
-}
-
-/// When a bulk kill that starts now must be done.
-pub fn deadline_after(settings: &BulkSettings) -> Result<Instant, ProviderError> {
-    Instant::now().checked_add(settings.limit).ok_or(ProviderError::TimeoutTooLong { limit: settings.limit })
-}
-
-/// Lists and selects, within the cap and over the floor: what a bulk kill bounded by `deadline`
-/// would kill. When nothing matches (and nothing had to), a warning says what each condition
-/// left.
-pub async fn select(
-    context: &Context,
-    selection: &Selection,
-    settings: &BulkSettings,
-    deadline: Instant,
-    progress: &(dyn Fn(String) + Sync),
-) -> Result<Selected, ProviderError> {
-    let selected = select_any(context, selection, settings, deadline, progress).await?;
-    within_bounds(selected, settings, &selection.account_id)
-}
-
-/// Lists and selects, whatever the bounds, and says how many apps match.
-pub async fn select_any(
-    context: &Context,
-    selection: &Selection,
-    settings: &BulkSettings,
-    deadline: Instant,
-    progress: &(dyn Fn(String) + Sync),
-) -> Result<Selected, ProviderError> {
-    let (listed, selected) = list_and_select(context, selection, deadline, settings.limit).await?;
-    progress(format!(
-        "{} of {listed} app(s) of account {:?} match{}",
-        selected.apps.len(),
-        selection.account_id,
-        excluded_note(selected.excluded)
-    ));
-    Ok(selected)
-}
-
-/// A selection of `account`'s apps, if it is within `max_apps` and `min_apps`: none is killed
-/// otherwise. One that is empty, as allowed, gains a warning saying what each condition left.
-fn within_bounds(
-    mut selected: Selected,
-    settings: &BulkSettings,
-    account: &str,
-) -> Result<Selected, ProviderError> {
-    check_cap(&selected.apps, settings.max_apps)?;
-    let count = selected.apps.len();
-    if count < settings.min_apps {
-        return Err(ProviderError::TooFewApps {
-            attribute: KillSettings::min_apps,
-            account: account.to_string(),
-            count,
-            min: settings.min_apps,
-            funnel: selected.funnel.to_string(),
-        });
-    }
-    if count == 0 {
-        let funnel = selected.funnel.to_string();
-        selected.warnings.push(ProviderWarning::NothingMatched { account: account.to_string(), funnel });
-    }
-    Ok(selected)
-}
-
-/// What a selection as it stands tells of `later`, which would refuse it for matching more
-/// apps than `max_apps`, or fewer than `min_apps`.
-pub fn refusal(selected: &Selected, settings: &BulkSettings, later: LaterRun) -> Option<ProviderWarning> {
-    let count = selected.apps.len();
-    let (attribute, bound, over) = if count > settings.max_apps {
-        (KillSettings::max_apps, settings.max_apps, true)
-    } else if count < settings.min_apps {
-        (KillSettings::min_apps, settings.min_apps, false)
-    } else {
-        return None;
-    };
-    Some(ProviderWarning::WouldBeRefused {
-        later,
-        attribute,
-        count,
-        bound,
-        over,
-        ceiling: MAX_APPS_LIMIT as usize,
-    })
-}
-
-/// What a dry run tells of the selection: what a real run would refuse, or that nothing
-/// matched.
-pub fn preview(selected: &Selected, settings: &BulkSettings, account: &str) -> Vec<ProviderWarning> {
-    let mut warnings = selected.warnings.clone();
-    if selected.apps.is_empty() && settings.min_apps == 0 {
-        warnings.push(ProviderWarning::NothingMatched {
-            account: account.to_string(),
-            funnel: selected.funnel.to_string(),
-        });
-    }
-    warnings.extend(refusal(selected, settings, LaterRun::RealRun));
-    warnings
 }
 
 /// Lists, selects and kills what was selected; then, for each settle round asked for, lists
@@ -584,304 +307,26 @@ fn count_of(done: &[(AppInfo, KillReport)], outcome: Outcome) -> usize {
     done.iter().filter(|(_, report)| report.outcome() == outcome).count()
 }
 
-/// How a bulk kill kills each app it selected.
-struct Killer<'a> {
-    session: &'a Session,
-    caller: Caller,
-    account: &'a str,
-    settings: &'a BulkSettings,
-    deadline: Instant,
-    stop: &'a CancellationToken,
-    audit: Option<&'a AuditLog>,
-    /// The lines of the audit log that could not be written, as one warning.
-    audit_warning: &'a Mutex<Option<ProviderWarning>>,
-    /// Cancelled when a line could not be written.
-    unrecorded: &'a CancellationToken,
-    progress: &'a (dyn Fn(String) + Sync),
-}
-
-impl Killer<'_> {
-    /// One app's kill, reported (one line of progress, and the audit log) as it ends. Its steps go
-    /// to the provider's log.
-    async fn kill(&self, app: &AppInfo, slot: Slot) -> Result<KillReport, KillError> {
-        let Killer { session, caller, settings, deadline, stop, .. } = *self;
-        let kill = Kill {
-            app_id: app.id().to_string(),
-            attribute: None,
-            phase: caller.phase,
-            wait_for_termination: settings.wait_for_termination,
-            limit: settings.limit,
-        };
-        let log = |step: String| tracing::info!(app_id = %app.id(), "{step}");
-        // Written ahead: a kill the audit log cannot record is not sent.
-        let ahead = self.audit.map(|audit| (audit, self.entry(app)));
-        let sent: Result<KillReport, KillError> = async {
-            let client = session.client_for(&kill)?;
-            Ok(match caller.memory {
-                Memory::Shared => session.send_once(&kill, ahead, deadline, stop, &log).await?,
-                Memory::Own => {
-                    if let Some((audit, entry)) = &ahead {
-                        audit.sending(entry).await?;
-                    }
-                    kill::send(client, &kill, deadline, stop, &mut |step| log(step)).await?
-                }
-            })
-        }
-        .await;
-        // The outcome goes to the audit log as soon as DataForest answered, before any wait: a
-        // log that cannot take it, or the kill's line before it, stops further kills at once.
-        self.record(app, Ok(&sent)).await;
-        // The slot bounds the kills in flight; the wait for the app's end needs none.
-        drop(slot);
-        let result = match (sent, session.client_for(&kill)) {
-            (Ok(report), Ok(client)) => kill::finish(client, &kill, report, deadline, stop, log).await,
-            (Ok(_), Err(error)) => Err(error.into()),
-            (Err(failed), _) => Err(failed),
-        };
-        (self.progress)(match &result {
-            Ok(report) => match report.outcome() {
-                Outcome::AlreadyEnded => format!("{} had already ended: {}", describe(app), report.message),
-                Outcome::Gone => format!("{} no longer exists", describe(app)),
-                _ => format!("Killed {}: {}", describe(app), report.message),
-            },
-            Err(failed) if failed.never_sent() => {
-                format!("Not attempted: {}, because {}", describe(app), Unstarted::Stopped.reason())
-            }
-            Err(failed) => FailedKill::sentence_of(&describe(app), &failed.error),
-        });
-        result
-    }
-
-    /// What the audit log says of `app`'s kill.
-    fn entry<'a>(&'a self, app: &'a AppInfo) -> audit::Entry<'a> {
-        audit::Entry::listed(self.caller.entry_point, self.caller.phase, self.account, app)
-    }
-
-    /// Appends an app's outcome to the audit log, when there is one: its kill's result, or why it
-    /// never started. A line the log cannot take stops new kills from starting.
-    async fn record(&self, app: &AppInfo, result: Result<&Result<KillReport, KillError>, Unstarted>) {
-        let Some(log) = self.audit else { return };
-        if matches!(result, Ok(Err(failed)) if failed.unrecorded()) {
-            self.unrecorded.cancel();
-        }
-        let warning = match result {
-            Ok(result) => audit::record(log, self.entry(app), result).await,
-            Err(unstarted) => audit::not_attempted(log, self.entry(app), unstarted).await,
-        };
-        if let Some(warning) = warning {
-            self.unrecorded.cancel();
-            let mut merged = self.audit_warning.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            match (merged.as_mut(), warning) {
-                (
-                    Some(ProviderWarning::AuditIncomplete { lost, .. }),
-                    ProviderWarning::AuditIncomplete { lost: more, .. },
-                ) => lost.extend(more),
-                (_, warning) => {
-                    merged.get_or_insert(warning);
-                }
-            }
-        }
-    }
-}
-
-/// How a summary mentions the apps that matched but were excluded, when there were any.
-pub fn excluded_note(excluded: usize) -> String {
-    if excluded == 0 { String::new() } else { format!(" ({excluded} more excluded)") }
-}
-
-/// Refuses a selection of more than `max_apps` apps: then none is killed.
-fn check_cap(selected: &[AppInfo], max_apps: usize) -> Result<(), ProviderError> {
-    if selected.len() <= max_apps {
-        return Ok(());
-    }
-    Err(ProviderError::TooManyApps {
-        attribute: KillSettings::max_apps,
-        count: selected.len(),
-        max: max_apps,
-        ceiling: MAX_APPS_LIMIT as usize,
-        first: selected.iter().take(NAMED_WHEN_TOO_MANY).map(describe).collect(),
-    })
-}
-
-/// The result of one app's kill in a bulk kill; `None` when it never started.
-type Attempt = Option<Result<KillReport, KillError>>;
-
-/// One of the `concurrency` slots of a bulk kill: held while a kill is sent, and let go before
-/// waiting for the app to end.
-type Slot = tokio::sync::OwnedSemaphorePermit;
-
-/// Runs `kill_one` for each app, each once it holds one of `concurrency` slots, in the apps'
-/// order; `kill_one` lets its slot go when its kill has been sent. Once `stop` or `unrecorded` is
-/// cancelled or `deadline` passed, no new kill starts. The results come in the apps' order.
-async fn kill_each<'a, F, Fut>(
-    apps: &'a [AppInfo],
-    concurrency: usize,
-    deadline: Instant,
-    stop: &CancellationToken,
-    unrecorded: &CancellationToken,
-    kill_one: F,
-) -> Vec<(&'a AppInfo, Attempt)>
-where
-    F: Fn(&'a AppInfo, Slot) -> Fut,
-    Fut: Future<Output = Result<KillReport, KillError>>,
-{
-    let kill_one = &kill_one;
-    let slots = Arc::new(Semaphore::new(concurrency));
-    // By index rather than by reference: a closure over borrowed items would make the stream's
-    // future fail the `Send` check that the gRPC service needs. The apps take the slots in
-    // order; what bounds the kills is the slots, and the waits after them are not bounded.
-    let start = |index: usize, slot: Slot| async move {
-        if stop.is_cancelled() || unrecorded.is_cancelled() || Instant::now() >= deadline {
-            return (index, None);
-        }
-        (index, Some(kill_one(&apps[index], slot).await))
-    };
-    // A kill's future is made once it holds a slot, not all of them at the start.
-    let mut running = FuturesUnordered::new();
-    let mut results = Vec::with_capacity(apps.len());
-    let mut next = 0;
-    while next < apps.len() || !running.is_empty() {
-        tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned(), if next < apps.len() => {
-                match slot {
-                    Ok(slot) => running.push(start(next, slot)),
-                    Err(_) => results.push((next, None)),
-                }
-                next += 1;
-            }
-            Some(done) = running.next(), if !running.is_empty() => results.push(done),
-        }
-    }
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(index, attempt)| (&apps[index], attempt)).collect()
-}
-
-/// One round's kills, added up.
-#[derive(Debug, Default)]
-struct Round {
-    /// The kills that count as done, DataForest's accepted kills whose wait failed among them.
-    done: Vec<(AppInfo, KillReport)>,
-    warnings: Vec<ProviderWarning>,
-    /// Kills DataForest did not accept (that may have happened all the same, as each says).
-    failures: Vec<FailedKill>,
-    /// Kills DataForest accepted whose wait then failed.
-    unconfirmed: Vec<FailedKill>,
-    not_attempted: usize,
-}
-
-impl Round {
-    fn failed(&self) -> bool {
-        !self.failures.is_empty() || !self.unconfirmed.is_empty() || self.not_attempted > 0
-    }
-}
-
-/// What a round's attempts add up to.
-fn tally(results: Vec<(&AppInfo, Attempt)>) -> Round {
-    let mut round = Round::default();
-    for (app, attempt) in results {
-        match attempt {
-            Some(Ok(report)) => {
-                round.warnings.extend(report.warnings.iter().cloned());
-                round.done.push((app.clone(), report));
-            }
-            Some(Err(KillError { error, accepted: Some(report), warnings })) => {
-                round.warnings.extend(report.warnings.iter().cloned().chain(warnings));
-                round.done.push((app.clone(), *report));
-                round.unconfirmed.push(FailedKill { app: describe(app), error });
-            }
-            // Never sent: not attempted, as those never started.
-            Some(Err(failed)) if failed.never_sent() => {
-                round.warnings.extend(failed.warnings);
-                round.not_attempted += 1;
-            }
-            Some(Err(KillError { error, accepted: None, warnings })) => {
-                round.warnings.extend(warnings);
-                round.failures.push(FailedKill { app: describe(app), error })
-            }
-            None => round.not_attempted += 1,
-        }
-    }
-    round
-}
-
-/// Lists the account (one `getList`, bounded by `deadline` and Terraform's stop) and selects:
-/// how many apps were listed, and what matched. `limit` is the time-out, for the message when it
-/// runs out.
-pub async fn list_and_select(
-    context: &Context,
-    selection: &Selection,
-    deadline: Instant,
-    limit: Duration,
-) -> Result<(usize, Selected), ProviderError> {
-    let stop = context.running()?;
-    let session = context.session()?;
-    session.check_account(&selection.account_id, Selector::account_id)?;
-    let what = "the accounts these keys see";
-    let client = looking_up(&session, what)?;
-    let accounts = look_up(what, limit, &stop, timeout_at(deadline, session.accounts(client))).await?;
-    let account = selection.account_in(&accounts)?;
-    let owner = Owner::of(account, &accounts, session.account_setting());
-    let listing = apps_of(context, selection, deadline, limit).await?;
-    let selected = selection.select_listed(listing, &owner, SystemTime::now())?;
-    Ok((selected.funnel.listed, selected))
-}
-
-/// The apps DataForest lists for the selection's account, unchecked.
-async fn apps_of(
-    context: &Context,
-    selection: &Selection,
-    deadline: Instant,
-    limit: Duration,
-) -> Result<Listing, ProviderError> {
-    let stop = context.running()?;
-    let session = context.session()?;
-    let listing = format!("the apps of account {:?}", selection.account_id);
-    let client = looking_up(&session, &listing)?;
-    look_up(&listing, limit, &stop, timeout_at(deadline, client.list_apps(&selection.account_id))).await
-}
-
-/// The client, for a look-up of `what`: one that cannot be set up fails the look-up.
-fn looking_up<'a>(session: &'a Session, what: &str) -> Result<&'a DataForestClient, ProviderError> {
-    session.client().map_err(|error| ProviderError::LookupFailed {
-        what: what.to_string(),
-        error: Box::new(error),
-        attempts: 0,
-    })
-}
-
-/// A look-up (`what`, for messages) bounded by its time-out (`limit`) and Terraform's stop.
-async fn look_up<T>(
-    what: &str,
-    limit: Duration,
-    stop: &CancellationToken,
-    call: impl Future<Output = Result<Result<T, CallError>, tokio::time::error::Elapsed>>,
-) -> Result<T, ProviderError> {
-    let answered = tokio::select! {
-        biased;
-        () = stop.cancelled() => return Err(ProviderError::Interrupted),
-        answered = call => answered,
-    };
-    match answered {
-        Ok(Ok(found)) => Ok(found),
-        Ok(Err(CallError { error, attempts, .. })) => {
-            Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts })
-        }
-        Err(_) => {
-            let reason = format!("the time-out of {} ran out first", humantime::format_duration(limit));
-            let error = ApiError::Transport { reason, timed_out: true, connected: true };
-            Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts: 1 })
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::killer::*;
+    use super::listing::*;
+    use super::settings::*;
     use super::*;
-    use crate::ncp::Text;
+    use crate::ncp::{ApiError, Text};
+    use crate::protocol::object::Field;
+    use crate::protocol::value::Number;
     use crate::provider::error::KillFailure;
+    use crate::provider::error::LaterRun;
+    use crate::provider::kill::KillError;
     use crate::provider::selector::Funnel;
+    use crate::provider::selector::Selected;
 
     fn apps(count: usize) -> Vec<AppInfo> {
         (1..=count)
