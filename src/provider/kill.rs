@@ -353,16 +353,20 @@ fn explain_refusal(
     killed_at: String,
 ) -> Option<KillReport> {
     let uncertain = refused.earlier_attempt_uncertain;
-    // An attempt whose answer was lost, then a refusal, then the app found ended: the lost
-    // attempt most likely killed it, and the kill counts as done.
+    // An attempt whose answer was lost, then a refusal, then the app found killed: the lost
+    // attempt most likely killed it, and the kill counts as done. An app that finished or
+    // failed ended by itself.
+    let killed_by_it = |observed: &Option<AppInfo>| {
+        uncertain && observed.as_ref().is_some_and(|app| app.state().eq_ignore_ascii_case("KILLED"))
+    };
     let report = |warning, observed: Option<AppInfo>| KillReport {
         id: app_id.to_string(),
-        success: uncertain && observed.is_some(),
+        success: killed_by_it(&observed),
         message: refused.error.to_string(),
         killed_at,
         status: refused.error.status(),
         attempts: refused.attempts,
-        uncertain: uncertain && observed.is_some(),
+        uncertain: killed_by_it(&observed),
         observed,
         reused: false,
         warnings: vec![warning],
@@ -373,7 +377,7 @@ fn explain_refusal(
                 app_id: app_id.to_string(),
                 attribute,
                 state: app.state().to_string(),
-                uncertain,
+                uncertain: killed_by_it(&Some(app.clone())),
                 record: Record::of(phase, attribute),
             },
             Some(app),
@@ -518,11 +522,27 @@ mod tests {
     }
 
     #[test]
-    fn an_uncertain_earlier_attempt_is_carried_to_the_warning() {
+    fn an_uncertain_earlier_attempt_that_found_the_app_killed_counts_as_its_kill() {
         let refused = refusal(400, "invalid request parameters", true);
         let report =
             explain_refusal("A1", None, Phase::Create, &refused, Some(Ok(ended("KILLED"))), "t".into())
                 .unwrap();
         assert!(matches!(&report.warnings[..], [ProviderWarning::AlreadyEnded { uncertain: true, .. }]));
+        assert!(report.success && report.uncertain);
+        assert_eq!(report.outcome(), Outcome::Killed);
+        // An app that finished or failed ended by itself, whatever the lost attempt did.
+        for state in ["FINISHED", "FAILED"] {
+            let report =
+                explain_refusal("A1", None, Phase::Create, &refused, Some(Ok(ended(state))), "t".into())
+                    .unwrap();
+            assert!(!report.success && !report.uncertain, "{state}");
+            assert_eq!(report.outcome(), Outcome::AlreadyEnded);
+        }
+        // Without a lost attempt, a refusal for an app killed is an app already ended.
+        let plain = refusal(400, "invalid request parameters", false);
+        let report =
+            explain_refusal("A1", None, Phase::Create, &plain, Some(Ok(ended("KILLED"))), "t".into())
+                .unwrap();
+        assert_eq!(report.outcome(), Outcome::AlreadyEnded);
     }
 }

@@ -137,6 +137,13 @@ impl NcloudProvider {
                 return Ok(Configuration::Unknown(unknown));
             }
             let config = config::resolve(&block, &self.environment)?;
+            // A log that cannot be a regular file is refused before anything may kill (and before
+            // the configuration is taken as the process's, so that a corrected one is served).
+            if let Some(path) = &config.audit_log
+                && let Some(reason) = file::refusal(path)
+            {
+                return Err(ProviderError::AuditLogUnwritable { path: path.display().to_string(), reason });
+            }
             // Terraform starts a process per provider configuration, and configures it again only
             // in debug mode, for each run and each configuration (aliases included).
             let mut first = self.first.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -149,17 +156,10 @@ impl NcloudProvider {
                 Some(_) => {}
                 None => *first = Some(config.clone()),
             }
-            // A log that cannot be a regular file is refused before anything may kill.
-            let audit = match &config.audit_log {
-                Some(path) => {
-                    if let Some(reason) = file::refusal(path) {
-                        let path = path.display().to_string();
-                        return Err(ProviderError::AuditLogUnwritable { path, reason });
-                    }
-                    Some(Arc::clone(self.audit.get_or_init(|| Arc::new(LogFile::new(path.clone())))))
-                }
-                None => None,
-            };
+            let audit = config
+                .audit_log
+                .as_ref()
+                .map(|path| Arc::clone(self.audit.get_or_init(|| Arc::new(LogFile::new(path.clone())))));
             tracing::debug!(site = %config.site, endpoint = %config.endpoint, "provider configured");
             Ok(Configuration::Ready(Arc::new(Session::new(config, audit))))
         });

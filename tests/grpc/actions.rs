@@ -119,3 +119,45 @@ async fn a_bulk_action_whose_stream_closes_stops_its_kills_and_records_them() {
     assert!(text.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()), "{text}");
     assert_eq!(text.lines().filter(|line| line.contains("\"outcome\":\"sending\"")).count(), 2, "{text}");
 }
+
+#[tokio::test]
+async fn the_single_action_writes_its_kill_ahead_and_sends_none_the_log_cannot_take() {
+    use pb::invoke_action::event::Type;
+    let (simulator, endpoint) = simulator_with(&["S1", "S2"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut harness = start().await;
+    let block = crate::with(
+        &harness.provider_block(string(&endpoint)),
+        "audit_log",
+        string(&log.display().to_string()),
+    );
+    assert!(errors(&harness.configure(block).await).is_empty());
+    let run = |events: tonic::Streaming<pb::invoke_action::Event>| async move {
+        let mut events = events;
+        let mut completed = None;
+        while let Some(event) = events.message().await.unwrap() {
+            if let Some(Type::Completed(done)) = event.r#type {
+                completed = Some(done);
+            }
+        }
+        completed.expect("a Completed event")
+    };
+    let done = run(harness.invoke(&harness.action_config("S1", Value::Bool(false))).await).await;
+    assert!(errors(&done.diagnostics).is_empty(), "{done:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let outcomes: Vec<String> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["outcome"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(outcomes, ["sending", "killed"], "{text}");
+    // The log's file is replaced by a folder: the next line cannot be written, and nothing is sent.
+    std::fs::remove_file(&log).unwrap();
+    std::fs::create_dir(&log).unwrap();
+    let refused = run(harness.invoke(&harness.action_config("S2", Value::Bool(false))).await).await;
+    let failed = errors(&refused.diagnostics);
+    assert_eq!(failed.first().map(|d| d.summary.as_str()), Some("Audit log failed"), "{refused:?}");
+    assert_eq!(simulator.kill_calls("S2"), 0);
+}

@@ -62,13 +62,17 @@ impl ActionType for KillAction {
         session.check_app_account(&kill, deadline, &stop).await?;
         let client = session.client_for(&kill)?;
         let failed = |failed: KillError| ActionError { warnings: failed.all_warnings(), error: failed.error };
-        // Written ahead: a kill the audit log cannot record is not sent.
-        if let Some(log) = audit {
-            log.sending(&Entry::of_kill(KillAction::TYPE_NAME, &kill)).await?;
+        // Written ahead: a kill the audit log cannot record is not sent (and is recorded as not
+        // attempted, where a line can still be written).
+        let ahead = match audit {
+            Some(log) => log.sending(&Entry::of_kill(KillAction::TYPE_NAME, &kill)).await,
+            None => Ok(()),
+        };
+        let mut sent = match ahead {
+            Ok(()) => kill::send(client, &kill, deadline, &stop, &mut |step| progress(step)).await,
+            Err(error) => Err(error),
         }
-        let mut sent = kill::send(client, &kill, deadline, &stop, &mut |step| progress(step))
-            .await
-            .map_err(KillError::from);
+        .map_err(KillError::from);
         // Recorded as soon as DataForest answered, before any wait.
         audit::record_kill(audit, KillAction::TYPE_NAME, &kill, &mut sent).await;
         let report = sent.map_err(failed)?;

@@ -1,17 +1,17 @@
 //! The audit log's file, one per provider process: opened and written by a thread of its own, so
 //! that a slow or blocking file system never holds up the async workers, and every call waits
 //! for it at most [`WRITE_BOUND`]. Only a regular file is taken. A line goes out in one `write`
-//! to a file opened for appending (so lines of concurrent processes never interleave); a write
-//! that leaves part of a line is undone where it can be, and otherwise the next line starts on
-//! a fresh line, as it does when the file already ends in part of a line. The first line the
-//! file cannot take is its failure, kept for the life of the process: the log then refuses every
-//! later kill (see [`LogFile::failure`]).
+//! to a file opened for appending, under the file's lock (`flock`), which every provider process
+//! takes: a file that ends in part of a line gets the next line on a line of its own, and a
+//! write that leaves part of a line is taken back. The first line the file cannot take is its
+//! failure, kept for the life of the process: the log then refuses every later kill (see
+//! [`LogFile::failure`]).
 
 use std::fs::{File, Metadata};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -28,7 +28,7 @@ enum Job {
 /// The audit log's file, shared by every configuration and call of the process.
 pub struct LogFile {
     path: PathBuf,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     /// Why the first line the file could not take was lost: from then on, no kill is sent.
     failed: OnceLock<String>,
     /// A job outlived its bound: the writer thread may never come back, and nothing more is
@@ -40,7 +40,7 @@ impl LogFile {
     /// The log at `path`, with its writer thread; nothing is opened yet.
     pub fn new(path: PathBuf) -> LogFile {
         let (jobs, queue) = mpsc::channel();
-        let mut writer = Writer { path: path.clone(), file: None, fresh_line: false };
+        let mut writer = Writer { path: path.clone(), file: None };
         // Ends when the log is dropped, with the last sender.
         std::thread::Builder::new()
             .name("audit-log".into())
@@ -54,7 +54,7 @@ impl LogFile {
             })
             .map_err(|error| tracing::error!(%error, "cannot start the audit log's writer"))
             .ok();
-        LogFile { path, jobs: Mutex::new(jobs), failed: OnceLock::new(), stuck: AtomicBool::new(false) }
+        LogFile { path, jobs, failed: OnceLock::new(), stuck: AtomicBool::new(false) }
     }
 
     pub fn path(&self) -> &Path {
@@ -90,7 +90,7 @@ impl LogFile {
             return Err(format!("an earlier write did not return within {}", seconds(WRITE_BOUND)));
         }
         let (reply, answer) = oneshot::channel();
-        let sent = self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send(job(reply));
+        let sent = self.jobs.send(job(reply));
         if sent.is_err() {
             return Err("the log's writer is not running".to_string());
         }
@@ -137,12 +137,10 @@ fn not_a_file(metadata: &Metadata) -> Option<&'static str> {
     }
 }
 
-/// The writer thread's side: the file once open, and whether the next line must start with a
-/// newline (the file ends in part of a line).
+/// The writer thread's side: the file once open.
 struct Writer {
     path: PathBuf,
     file: Option<File>,
-    fresh_line: bool,
 }
 
 impl Writer {
@@ -165,30 +163,29 @@ impl Writer {
         if let Some(what) = not_a_file(&metadata) {
             return Err(format!("{} is {what}, not a regular file", self.path.display()));
         }
-        self.fresh_line = ends_mid_line(&file, metadata.len());
         self.file = Some(file);
         Ok(())
     }
 
-    /// Writes `line` in one `write`. A write that took part of it is undone when nothing else
-    /// was appended since; otherwise the next line starts on a fresh line.
+    /// Writes `line` in one `write`, holding the file's lock (`flock`, which every provider
+    /// process writing to it takes): a file that ends in part of a line (another writer's, cut
+    /// short) gets the line on a line of its own, and a write that took part of the line is
+    /// taken back, since no other writer can have appended meanwhile.
     fn write(&mut self, line: &str) -> Result<(), String> {
-        let Some(file) = self.file.as_mut() else { return Err("the log was never opened".to_string()) };
-        let text = if self.fresh_line { format!("\n{line}") } else { line.to_string() };
-        let before = file.metadata().map(|metadata| metadata.len()).ok();
-        match file.write(text.as_bytes()) {
-            Ok(written) if written == text.len() => {
-                self.fresh_line = false;
-                Ok(())
-            }
+        let Some(file) = self.file.as_ref() else { return Err("the log was never opened".to_string()) };
+        let _locked = Locked::of(file)?;
+        let metadata = file.metadata().map_err(|error| error.to_string())?;
+        // A file removed since it was opened takes lines that nobody will ever read.
+        if std::os::unix::fs::MetadataExt::nlink(&metadata) == 0 {
+            return Err(format!("{} was removed after it was opened", self.path.display()));
+        }
+        let before = metadata.len();
+        let text = if ends_mid_line(file, before) { format!("\n{line}") } else { line.to_string() };
+        let mut handle = file;
+        match handle.write(text.as_bytes()) {
+            Ok(written) if written == text.len() => Ok(()),
             Ok(written) => {
-                let undone = before.is_some_and(|before| {
-                    file.metadata().is_ok_and(|now| now.len() == before + written as u64)
-                        && file.set_len(before).is_ok()
-                });
-                if !undone {
-                    self.fresh_line = true;
-                }
+                let undone = file.set_len(before).is_ok();
                 Err(format!(
                     "only {written} of the line's {} bytes were written{}",
                     text.len(),
@@ -197,6 +194,28 @@ impl Writer {
             }
             Err(error) => Err(error.to_string()),
         }
+    }
+}
+
+/// The exclusive lock on the log, held while a line is written, and let go when dropped.
+struct Locked<'a>(&'a File);
+
+impl<'a> Locked<'a> {
+    fn of(file: &'a File) -> Result<Locked<'a>, String> {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: flock(2) on a descriptor this `File` owns for as long as the lock is held.
+        match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } {
+            0 => Ok(Locked(file)),
+            _ => Err(format!("cannot lock the log: {}", std::io::Error::last_os_error())),
+        }
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: as above; unlocking a lock this process holds.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
 
@@ -228,6 +247,12 @@ mod tests {
         log.write("{\"n\":4}\n".into()).await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "{\"n\":1}\n{\"n\":2,\"cut\n{\"n\":3}\n{\"n\":4}\n");
+        // A part of a line another writer leaves after the log was opened: the same.
+        let mut other = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        other.write_all(b"{\"other\":\"cut").unwrap();
+        log.write("{\"n\":5}\n".into()).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("{\"n\":4}\n{\"other\":\"cut\n{\"n\":5}\n"), "{text}");
     }
 
     #[tokio::test]

@@ -134,7 +134,10 @@ impl AuditLog {
         self.file.write(line).await.map_err(|reason| ProviderError::AuditLogFailed {
             path: self.path().display().to_string(),
             reason,
-        })
+        })?;
+        // A line that failed while this one was queued (one that outlived its bound, say)
+        // fails this kill too: no kill goes out after the log's failure.
+        self.refused_if_failed()
     }
 
     /// Appends `entry`, an outcome, as one line. A line that cannot be written is a warning: the

@@ -100,7 +100,8 @@ impl Killer<'_> {
                 _ => format!("Killed {}: {}", describe(app), report.message),
             },
             Err(failed) if failed.never_sent() => {
-                format!("Not attempted: {}, because {}", describe(app), Unstarted::Stopped.reason())
+                let why = if failed.unrecorded() { Unstarted::Unrecorded } else { Unstarted::Stopped };
+                format!("Not attempted: {}, because {}", describe(app), why.reason())
             }
             Err(failed) => FailedKill::sentence_of(&describe(app), &failed.error),
         });

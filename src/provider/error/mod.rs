@@ -775,8 +775,9 @@ impl ProviderError {
                 "Audit log failed",
                 format!(
                     "The audit log {path:?} could not take a line: {reason}. Every kill is written to it before \
-                     it is sent, so no kill was sent, and none will be for the rest of this run. Check the file \
-                     system the log is on (space, quota, file-size limit), then run again."
+                     it is sent, so no kill was sent, and none will be while this provider process runs (one \
+                     Terraform run; in debug mode, until the provider is restarted). Check the file system the \
+                     log is on (space, quota, file-size limit), then run again."
                 ),
             ),
             ProviderError::StateTooNew { version, supported } => Diagnostic::error(

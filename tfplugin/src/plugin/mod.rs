@@ -20,6 +20,7 @@ use crate::protocol::proto::tfplugin6::{
     self,
     provider_server::{Provider, ProviderServer},
 };
+use crate::protocol::service;
 use handshake::{PluginEnv, handshake_line};
 use listener::Listener;
 
@@ -116,6 +117,8 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
                 return Ok(());
             }
             () = shutdown.notified(), if mode == Mode::Plugin => {
+                // Work still running (Terraform gave up on it: a second Ctrl-C) stops and reports.
+                wind_up(provider.as_ref(), &mut terminate, &mut hangup).await;
                 // Give the Shutdown answer a moment to reach Terraform before connections drop.
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 tracing::debug!("shut down by Terraform");
@@ -143,12 +146,13 @@ pub async fn serve<P: Provider>(env: PluginEnv, mode: Mode, provider: P) -> Resu
 
 /// How often the provider checks that the process that started it is still there.
 const PARENT_CHECK: Duration = Duration::from_millis(250);
-/// How long a provider that is going (Terraform ended, or a signal) gives the work it stopped to
-/// wind up: to record what became of its kills.
-const WIND_UP: Duration = Duration::from_millis(500);
+/// The longest a provider that is going (Terraform ended, Shutdown, or a signal) gives the work
+/// it stopped to wind up: to record what became of its kills.
+const WIND_UP: Duration = Duration::from_secs(1);
 
-/// Stops the work in flight, as Terraform's Ctrl-C would, and gives it [`WIND_UP`] to report
-/// (to its audit log, say) before the process goes; a second SIGTERM or SIGHUP cuts that short.
+/// Stops the work in flight, as Terraform's Ctrl-C would, and waits until it has ended (and
+/// reported, to its audit log, say), at most [`WIND_UP`]; a second SIGTERM or SIGHUP cuts that
+/// short.
 async fn wind_up<P: Provider>(
     provider: &P,
     terminate: &mut tokio::signal::unix::Signal,
@@ -157,7 +161,7 @@ async fn wind_up<P: Provider>(
     let stop = tfplugin6::stop_provider::Request {};
     let stopped = tokio::time::timeout(WIND_UP, provider.stop_provider(Request::new(stop)));
     tokio::select! {
-        _ = async { let _ = stopped.await; tokio::time::sleep(WIND_UP).await } => {}
+        () = async { let _ = stopped.await; service::settled(WIND_UP).await } => {}
         _ = terminate.recv() => tracing::debug!("a second SIGTERM: exiting at once"),
         _ = hangup.recv() => tracing::debug!("a second SIGHUP: exiting at once"),
     }

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tonic::{Request, Response, Status};
 
@@ -66,6 +66,34 @@ fn server_capabilities(schemas: &Schemas) -> Option<pb::ServerCapabilities> {
 
 /// Numbers the RPCs this process serves, for `tf_req_id`.
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// How many applies and action invocations are running, each in a task of its own.
+static WORKING: AtomicUsize = AtomicUsize::new(0);
+
+/// One apply or action invocation running, counted in [`WORKING`] until dropped.
+struct Working;
+
+impl Working {
+    fn start() -> Working {
+        WORKING.fetch_add(1, Ordering::AcqRel);
+        Working
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        WORKING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Waits until no apply or action invocation runs, at most `bound`: a process about to go gives
+/// the work it stopped that long to report (to an audit log, say).
+pub async fn settled(bound: Duration) {
+    let deadline = tokio::time::Instant::now() + bound;
+    while WORKING.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
 
 /// Logs an RPC at debug when it starts and, with its duration, when it is done (dropped).
 struct RpcLog {
@@ -335,6 +363,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 let provider = Arc::clone(&self.provider);
                 let type_name = request.type_name.clone();
                 let applying = tokio::spawn(async move {
+                    let _working = Working::start();
                     provider.apply_resource_change(&type_name, &prior, &planned).await
                 });
                 applying.await.unwrap_or_else(|failed| AppliedChange {
@@ -420,6 +449,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let (events, stream) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             let _log = RpcLog::start("InvokeAction", &request.action_type);
+            let _working = Working::start();
             let send =
                 |event: Type| events.send(Ok(pb::invoke_action::Event { r#type: Some(event) })).is_ok();
             let diagnostics = match decode("action configuration", request.config.as_ref()) {
