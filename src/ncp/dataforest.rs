@@ -12,6 +12,7 @@ use serde_json::{Value as Json, json};
 
 use super::accounts::{ACCOUNTS_PATH, Accounts, decode_accounts};
 use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, Listing, decode_detail, decode_list};
+use super::budget::Budget;
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
 use super::network::{self, NetworkEnv, ProxyRules};
@@ -103,6 +104,8 @@ pub struct DataForestClient {
     endpoint: Endpoint,
     credentials: Credentials,
     retry: RetryPolicy,
+    /// The request budget every call of the client shares.
+    budget: Budget,
 }
 
 impl DataForestClient {
@@ -149,7 +152,7 @@ impl DataForestClient {
         http = http.tls_backend_preconfigured(tls);
         let http = http.build().map_err(|error| setup(&error))?;
         tracing::debug!(proxy = %proxy_text, trusted_cas = trusted, "HTTP client set up");
-        Ok(DataForestClient { http, endpoint, credentials, retry: options.retry })
+        Ok(DataForestClient { http, endpoint, credentials, retry: options.retry, budget: Budget::new(None) })
     }
 
     /// Forcibly ends an AI app: a signed `POST /api/v2/aiapps/kill`, retried as the policy says.
@@ -205,24 +208,41 @@ impl DataForestClient {
         Decoded: Future<Output = Result<T, ApiError>>,
     {
         let mut attempts = 0;
+        // Retries that count against `max_retries`: a throttled call is sent again without
+        // counting, once the budget allows, until its caller's time-out or stop.
+        let mut retries = 0;
         let mut earlier_attempt_uncertain = false;
         loop {
+            self.budget.acquire().await;
             attempts += 1;
             let (error, retry_after) = match self.post(api_path, body, limit, attempts).await {
                 Ok(answer) => {
                     let retry_after = answer.retry_after;
+                    let throttled = answer.status == 429;
                     match decode(answer).await {
-                        Ok(decoded) => return Ok(decoded),
-                        Err(error) => (error, retry_after),
+                        Ok(decoded) => {
+                            self.budget.answered();
+                            return Ok(decoded);
+                        }
+                        Err(error) if throttled && !error.is_quota_exceeded() => {
+                            self.budget.throttled(retry_after);
+                            tracing::debug!(path = api_path, attempts, %error, "throttled: sending again");
+                            continue;
+                        }
+                        Err(error) => {
+                            self.budget.answered();
+                            (error, retry_after)
+                        }
                     }
                 }
                 Err(error) => (error, None),
             };
-            if attempts > self.retry.max_retries || !retry::is_retryable(&error) {
+            if retries >= self.retry.max_retries || !retry::is_retryable(&error) {
                 return Err(CallError { error, attempts, earlier_attempt_uncertain });
             }
+            retries += 1;
             earlier_attempt_uncertain |= error.may_have_taken_effect();
-            let wait = self.retry.wait(attempts, retry_after, retry::jitter());
+            let wait = self.retry.wait(retries, retry_after, retry::jitter());
             tracing::debug!(path = api_path, attempts, wait_ms = wait.as_millis() as u64, %error, "retrying");
             tokio::time::sleep(wait).await;
         }

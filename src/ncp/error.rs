@@ -50,6 +50,12 @@ impl ApiError {
         matches!(self, ApiError::Rejected { status, .. } if *status < 500)
     }
 
+    /// Whether the API Gateway answered that the key's quota is spent (HTTP 429, error code 400):
+    /// not throttling, which passes, but a limit that holds until the quota is raised.
+    pub fn is_quota_exceeded(&self) -> bool {
+        matches!(self, ApiError::Gateway { status: 429, code, .. } if code == "400")
+    }
+
     /// Whether DataForest answered that the thing asked for does not exist (404 "no such element").
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiError::Rejected { status: 404, .. })

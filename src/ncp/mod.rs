@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod budget;
 pub mod dataforest;
 pub mod endpoint;
 pub mod error;

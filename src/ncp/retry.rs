@@ -2,7 +2,8 @@
 //!
 //! - **What is retried**: no HTTP answer at all (connection refused or reset, a TLS failure, the
 //!   per-attempt time-out), and HTTP 429, 500, 502, 503 and 504 whatever their body (either error
-//!   shape, or an HTML page). Never a refused TLS certificate, never a redirect (which is not
+//!   shape, or an HTML page). A throttled call (429, but for a spent quota) is sent again once the
+//!   client's request budget ([`super::budget`]) allows, without counting as a retry. Never a refused TLS certificate, never a redirect (which is not
 //!   followed either), never another status, and never a 2xx answer, even one that says
 //!   `"success": false` or cannot be read.
 //! - **How long to wait**: 0.5 s before the first retry, doubling each time, capped at 8 s, each
@@ -50,6 +51,8 @@ impl RetryPolicy {
 pub fn is_retryable(error: &ApiError) -> bool {
     match error {
         ApiError::Transport { .. } => true,
+        // A spent quota holds until it is raised: sending again only spends more.
+        other if other.is_quota_exceeded() => false,
         other => other.status().is_some_and(|status| RETRYABLE_STATUSES.contains(&status)),
     }
 }
@@ -120,6 +123,20 @@ mod tests {
             details: None,
         };
         assert!(!is_retryable(&gateway));
+        let quota = ApiError::Gateway {
+            status: 429,
+            code: "400".into(),
+            message: "Quota Exceeded".into(),
+            details: None,
+        };
+        assert!(!is_retryable(&quota));
+        let throttled = ApiError::Gateway {
+            status: 429,
+            code: "420".into(),
+            message: "Rate Limited".into(),
+            details: None,
+        };
+        assert!(is_retryable(&throttled));
         assert!(!is_retryable(&ApiError::Certificate { reason: "UnknownIssuer".into() }));
     }
 }

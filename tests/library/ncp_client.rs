@@ -107,6 +107,20 @@ async fn every_attempt_is_signed_afresh() {
 }
 
 #[tokio::test]
+async fn throttled_attempts_do_not_count_against_max_retries() {
+    let (throttling, endpoint) = simulator("A1", vec![Fault::Status(429), Fault::Status(429)]).await;
+    let options = ClientOptions { retry: RetryPolicy { max_retries: 0 }, ..ClientOptions::default() };
+    let outcome = client(&endpoint, options).kill("A1").await.unwrap();
+    assert_eq!((outcome.id.as_str(), outcome.attempts), ("A1", 3));
+    assert_eq!(throttling.kill_calls("A1"), 3);
+    // A server error still counts: with no retry allowed, it fails at once.
+    let (_, endpoint) = simulator("B2", vec![Fault::Status(503)]).await;
+    let options = ClientOptions { retry: RetryPolicy { max_retries: 0 }, ..ClientOptions::default() };
+    let failed = client(&endpoint, options).kill("B2").await.unwrap_err();
+    assert_eq!(failed.attempts, 1);
+}
+
+#[tokio::test]
 async fn redirects_are_refused_and_nothing_reaches_their_target() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     // The target a redirect names: it counts every connection made to it.

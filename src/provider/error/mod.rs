@@ -767,8 +767,9 @@ impl ProviderError {
                 "Audit log unwritable",
                 format!(
                     "The audit log {path:?} cannot be opened for appending: {reason}. Nothing was killed: a kill \
-                     runs only with the record asked for. Check the folder exists and is writable, or change \
-                     audit_log (or NCLOUD_DATAFOREST_AUDIT_LOG) in the provider block."
+                     runs only with the record asked for. audit_log must name a regular file, or a path to \
+                     create in a writable folder: fix the path, or change audit_log (or \
+                     NCLOUD_DATAFOREST_AUDIT_LOG) in the provider block."
                 ),
             ),
             ProviderError::AuditLogFailed { path, reason } => Diagnostic::error(
