@@ -246,6 +246,51 @@ struct Inner {
     latency: Duration,
     /// Apps being killed, and when they will be KILLED.
     ending: BTreeMap<String, std::time::Instant>,
+    /// The API Gateway's limits on the key, when set.
+    gateway: GatewayLimits,
+}
+
+/// The API Gateway's limits on a key: a rate (a token bucket: 429 with error code 420 past it,
+/// with `Retry-After: 1` when asked) and a quota of calls (429 with error code 400 once spent).
+#[derive(Default)]
+struct GatewayLimits {
+    /// Requests per second, and how many may come at once.
+    rate: Option<(f64, f64)>,
+    retry_after: bool,
+    tokens: f64,
+    refilled: Option<std::time::Instant>,
+    quota: Option<u64>,
+    used: u64,
+    throttled: u64,
+}
+
+impl GatewayLimits {
+    /// The gateway's answer to a call arriving now, when it refuses it.
+    fn refuses(&mut self) -> Option<Response> {
+        if let Some(quota) = self.quota {
+            if self.used >= quota {
+                let details = "the API Gateway quota of this key is spent";
+                return Some(gateway_error(StatusCode::TOO_MANY_REQUESTS, "400", "Quota Exceeded", details));
+            }
+            self.used += 1;
+        }
+        let (rate, burst) = self.rate?;
+        let now = std::time::Instant::now();
+        let elapsed = self.refilled.map_or(burst / rate, |then| (now - then).as_secs_f64());
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.refilled = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return None;
+        }
+        self.throttled += 1;
+        let mut response =
+            gateway_error(StatusCode::TOO_MANY_REQUESTS, "420", "Rate Limited", "too many requests");
+        if self.retry_after {
+            response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
+        Some(response)
+    }
 }
 
 impl Inner {
@@ -341,6 +386,24 @@ impl Simulator {
         let mut inner = self.lock();
         inner.settle();
         inner.apps.get(id).cloned()
+    }
+
+    /// Limits the key to `rate` requests per second, `burst` at once, as the API Gateway does:
+    /// past them, 429 with error code 420, and `Retry-After: 1` when `retry_after`.
+    pub fn set_rate(&self, rate: f64, burst: f64, retry_after: bool) {
+        let mut inner = self.lock();
+        inner.gateway.rate = Some((rate, burst.max(1.0)));
+        inner.gateway.retry_after = retry_after;
+    }
+
+    /// Spends the key's quota after `calls` calls: 429 with error code 400 from then on.
+    pub fn set_quota(&self, calls: u64) {
+        self.lock().gateway.quota = Some(calls);
+    }
+
+    /// How many calls the rate limit refused.
+    pub fn throttled(&self) -> u64 {
+        self.lock().gateway.throttled
     }
 
     /// Delays every API answer by `latency`, as a round trip to a distant gateway does.
@@ -574,6 +637,11 @@ async fn api(
             gateway_error(StatusCode::UNAUTHORIZED, "200", "Authentication Failed", reason)
         }
         (Some(call), Ok(())) => {
+            // The gateway's limits come first: a call it refuses never reaches DataForest.
+            let refused = sim.lock().gateway.refuses();
+            if let Some(refused) = refused {
+                return sim.answered(index, refused);
+            }
             let fault = match (call, &id) {
                 (ApiCall::Kill, Some(id)) => sim.lock().faults.get_mut(id).and_then(VecDeque::pop_front),
                 (ApiCall::GetDetail, Some(id)) => {

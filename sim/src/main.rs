@@ -23,6 +23,10 @@ Serves a local DataForest AI Apps API (kill, getList, getDetail, accounts/getLis
                       retry-after=N, success-false, garbage, delay=DURATION, hang or reset
   --detail-fault ID=F[,F...]
                       the same for the next getDetail calls of app ID
+  --rate R[,BURST]    the API Gateway's rate limit: R requests per second, BURST at once (default
+                      R): past it, HTTP 429 with error code 420 (Rate Limited)
+  --rate-retry-after  with --rate, answer 429 with `Retry-After: 1`
+  --quota N           the key's quota: after N calls, HTTP 429 with error code 400 (Quota Exceeded)
   --list-quirk Q      make getList misbehave (repeatable): ignore-account (every account's apps),
                       strip=FIELD (leave FIELD out of every entry, e.g. accountName), repeat (list
                       every app twice), hidden=N (totalCount N more than the entries), no-contents
@@ -45,6 +49,10 @@ struct Options {
     kill_takes: std::time::Duration,
     latency: std::time::Duration,
     tls: bool,
+    /// The API Gateway's rate limit: requests per second, and the burst.
+    rate: Option<(f64, f64)>,
+    rate_retry_after: bool,
+    quota: Option<u64>,
     generate: usize,
     tls_name: String,
     ca_out: Option<std::path::PathBuf>,
@@ -65,6 +73,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         kill_takes: std::time::Duration::ZERO,
         latency: std::time::Duration::ZERO,
         tls: false,
+        rate: None,
+        rate_retry_after: false,
+        quota: None,
         generate: 0,
         tls_name: "localhost".to_string(),
         ca_out: None,
@@ -90,6 +101,21 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--fault" => options.faults.push(faults(&flag, &value()?)?),
             "--detail-fault" => options.detail_faults.push(faults(&flag, &value()?)?),
             "--list-quirk" => options.list_quirks.add(&value()?)?,
+            "--rate" => {
+                let text = value()?;
+                let number = |part: &str| {
+                    part.parse::<f64>()
+                        .ok()
+                        .filter(|n| n.is_finite() && *n > 0.0)
+                        .ok_or(format!("--rate {text:?}: expected R[,BURST], positive numbers"))
+                };
+                options.rate = Some(match text.split_once(',') {
+                    Some((rate, burst)) => (number(rate)?, number(burst)?),
+                    None => (number(&text)?, number(&text)?),
+                });
+            }
+            "--rate-retry-after" => options.rate_retry_after = true,
+            "--quota" => options.quota = Some(value()?.parse().map_err(|e| format!("--quota: {e}"))?),
             "--tls" => options.tls = true,
             "--generate" => options.generate = value()?.parse().map_err(|e| format!("--generate: {e}"))?,
             "--tls-name" => {
@@ -147,6 +173,12 @@ fn main() -> ExitCode {
     simulator.generate(options.generate);
     simulator.set_kill_duration(options.kill_takes);
     simulator.set_latency(options.latency);
+    if let Some((rate, burst)) = options.rate {
+        simulator.set_rate(rate, burst, options.rate_retry_after);
+    }
+    if let Some(quota) = options.quota {
+        simulator.set_quota(quota);
+    }
     for (id, faults) in options.faults {
         simulator.fail_kills(&id, faults);
     }
@@ -238,6 +270,19 @@ mod tests {
         assert_eq!(quirks.extra, [serde_json::json!({"id": "~~~"})]);
         for bad in ["hidden=x", "extra={", "sideways"] {
             assert!(parsed(&["--list-quirk", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn gateway_limits_are_a_rate_with_its_burst_and_a_quota() {
+        let options = parsed(&["--rate", "25", "--rate-retry-after", "--quota", "100"]).unwrap();
+        assert_eq!(
+            (options.rate, options.rate_retry_after, options.quota),
+            (Some((25.0, 25.0)), true, Some(100))
+        );
+        assert_eq!(parsed(&["--rate", "25,50"]).unwrap().rate, Some((25.0, 50.0)));
+        for bad in ["0", "-1", "x", "25,", "25,0"] {
+            assert!(parsed(&["--rate", bad]).is_err(), "{bad}");
         }
     }
 

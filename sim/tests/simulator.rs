@@ -199,3 +199,30 @@ async fn a_listing_misbehaves_as_its_quirks_say() {
     let (status, body) = list().await;
     assert_eq!((status, body), (200, json!({"success": true, "message": ""})));
 }
+
+#[tokio::test]
+async fn the_gateway_throttles_past_its_rate_and_refuses_past_the_quota() {
+    let (simulator, base) = start().await;
+    simulator.set_rate(5.0, 5.0, false);
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, body) =
+            post(&base, "/api/v2/aiapps/getDetail", json!({"id": "Run1"}), SK, now_ms()).await;
+        if status == 429 {
+            assert_eq!(body["error"]["errorCode"], "420", "{body}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 5, "{statuses:?}");
+    assert_eq!(simulator.throttled(), 3);
+    // The quota: spent after two more calls, whatever the rate.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    simulator.set_quota(2);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let (status, body) =
+            post(&base, "/api/v2/aiapps/getDetail", json!({"id": "Run1"}), SK, now_ms()).await;
+        statuses.push((status, body["error"]["errorCode"].as_str().map(str::to_string)));
+    }
+    assert_eq!(statuses, [(200, None), (200, None), (429, Some("400".to_string()))]);
+}

@@ -375,3 +375,33 @@ async fn an_account_check_that_times_out_says_nothing_was_sent() {
     assert!(!errors[0].detail.contains("may or may not have happened"), "{}", errors[0].detail);
     assert_eq!(simulator.kill_calls("Slow1"), 0);
 }
+
+#[tokio::test]
+async fn a_spent_quota_is_not_retried_and_no_further_kill_starts() {
+    let (simulator, endpoint) = simulator_with(&["Q1", "Q2", "Q3", "Q4"]).await;
+    let mut harness = crate::configured(&endpoint, false).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-Q")),
+        ("concurrency", Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(1))),
+    ];
+    let config = harness.config(crate::Schema::Resource(crate::BULK), &fields);
+    let planned = decode(crate::plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    // The listing and one kill, then the quota is spent.
+    simulator.set_quota(2);
+    let applied = crate::apply_bulk(&mut harness, &Value::Null, &planned).await;
+    let failed = errors(&applied.diagnostics);
+    assert_eq!(failed.len(), 1, "{applied:?}");
+    let detail = &failed[0].detail;
+    assert!(
+        detail.contains(
+            "1 killed, 1 failed, 2 not attempted, because the API Gateway quota of the keys is spent"
+        ),
+        "{detail}"
+    );
+    assert!(detail.contains("quota of these keys is spent"), "{detail}");
+    assert_eq!(
+        (simulator.kill_calls("Q2"), simulator.kill_calls("Q3"), simulator.kill_calls("Q4")),
+        (1, 0, 0)
+    );
+}

@@ -3,6 +3,7 @@
 //! time-out or a lost audit line; and what the round adds up to.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt as _;
@@ -50,8 +51,10 @@ pub(super) struct Killer<'a> {
     pub(super) audit: Option<&'a AuditLog>,
     /// The lines of the audit log that could not be written, as one warning.
     pub(super) audit_warning: &'a Mutex<Option<ProviderWarning>>,
-    /// Cancelled when a line could not be written.
-    pub(super) unrecorded: &'a CancellationToken,
+    /// Cancelled when no new kill may start: a line could not be written, or the keys' quota is
+    /// spent (`quota_spent`).
+    pub(super) halted: &'a CancellationToken,
+    pub(super) quota_spent: &'a AtomicBool,
     pub(super) progress: &'a (dyn Fn(String) + Sync),
 }
 
@@ -83,6 +86,13 @@ impl Killer<'_> {
             })
         }
         .await;
+        // A spent quota refuses every later call: no new kill starts.
+        if let Err(failed) = &sent
+            && failed.error.is_quota_spent()
+        {
+            self.quota_spent.store(true, Ordering::Release);
+            self.halted.cancel();
+        }
         // The outcome goes to the audit log as soon as DataForest answered, before any wait: a
         // log that cannot take it, or the kill's line before it, stops further kills at once.
         self.record(app, Ok(&sent)).await;
@@ -122,14 +132,14 @@ impl Killer<'_> {
     ) {
         let Some(log) = self.audit else { return };
         if matches!(result, Ok(Err(failed)) if failed.unrecorded()) {
-            self.unrecorded.cancel();
+            self.halted.cancel();
         }
         let warning = match result {
             Ok(result) => audit::record(log, self.entry(app), result).await,
             Err(unstarted) => audit::not_attempted(log, self.entry(app), unstarted).await,
         };
         if let Some(warning) = warning {
-            self.unrecorded.cancel();
+            self.halted.cancel();
             let mut merged = self.audit_warning.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             match (merged.as_mut(), warning) {
                 (
@@ -152,14 +162,14 @@ pub(super) type Attempt = Option<Result<KillReport, KillError>>;
 pub(super) type Slot = tokio::sync::OwnedSemaphorePermit;
 
 /// Runs `kill_one` for each app, each once it holds one of `concurrency` slots, in the apps'
-/// order; `kill_one` lets its slot go when its kill has been sent. Once `stop` or `unrecorded` is
+/// order; `kill_one` lets its slot go when its kill has been sent. Once `stop` or `halted` is
 /// cancelled or `deadline` passed, no new kill starts. The results come in the apps' order.
 pub(super) async fn kill_each<'a, F, Fut>(
     apps: &'a [AppInfo],
     concurrency: usize,
     deadline: Instant,
     stop: &CancellationToken,
-    unrecorded: &CancellationToken,
+    halted: &CancellationToken,
     kill_one: F,
 ) -> Vec<(&'a AppInfo, Attempt)>
 where
@@ -172,7 +182,7 @@ where
     // future fail the `Send` check that the gRPC service needs. The apps take the slots in
     // order; what bounds the kills is the slots, and the waits after them are not bounded.
     let start = |index: usize, slot: Slot| async move {
-        if stop.is_cancelled() || unrecorded.is_cancelled() || Instant::now() >= deadline {
+        if stop.is_cancelled() || halted.is_cancelled() || Instant::now() >= deadline {
             return (index, None);
         }
         (index, Some(kill_one(&apps[index], slot).await))

@@ -16,6 +16,7 @@ mod settings;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
@@ -142,8 +143,10 @@ async fn kill_rounds(
     }
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut round_apps = selected.apps;
-    // Cancelled once the audit log cannot take a line: no kill starts without its record.
-    let unrecorded = CancellationToken::new();
+    // Cancelled once the audit log cannot take a line (no kill starts without its record), or
+    // the keys' quota is spent.
+    let halted = CancellationToken::new();
+    let quota_spent = AtomicBool::new(false);
     for round in 0..=settings.settle_rounds + 1 {
         if round > 0 {
             // A settle round, or after the last one, the check that nothing is left. Without
@@ -243,17 +246,19 @@ async fn kill_rounds(
             stop: &stop,
             audit,
             audit_warning,
-            unrecorded: &unrecorded,
+            halted: &halted,
+            quota_spent: &quota_spent,
             progress,
         };
-        let results =
-            kill_each(&round_apps, settings.concurrency, deadline, &stop, &unrecorded, |app, slot| {
-                killer.kill(app, slot)
-            })
-            .await;
+        let results = kill_each(&round_apps, settings.concurrency, deadline, &stop, &halted, |app, slot| {
+            killer.kill(app, slot)
+        })
+        .await;
         let unstarted = if stop.is_cancelled() {
             Unstarted::Stopped
-        } else if unrecorded.is_cancelled() {
+        } else if quota_spent.load(Ordering::Acquire) {
+            Unstarted::QuotaSpent
+        } else if halted.is_cancelled() {
             Unstarted::Unrecorded
         } else {
             Unstarted::TimedOut
@@ -496,9 +501,9 @@ mod tests {
     #[tokio::test]
     async fn once_a_line_cannot_be_recorded_no_new_kill_starts() {
         let apps = apps(4);
-        let (stop, unrecorded) = (CancellationToken::new(), CancellationToken::new());
-        let results = kill_each(&apps, 1, far(), &stop, &unrecorded, |app, _slot| {
-            unrecorded.cancel();
+        let (stop, halted) = (CancellationToken::new(), CancellationToken::new());
+        let results = kill_each(&apps, 1, far(), &stop, &halted, |app, _slot| {
+            halted.cancel();
             let report = accepted(app);
             async move { Ok(report) }
         })

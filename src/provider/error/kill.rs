@@ -186,6 +186,11 @@ pub(super) fn api_hint(error: &ApiError, attribute: Option<&str>) -> &'static st
         ApiError::Rejected { status: 404, .. } if attribute.is_some() => {
             " Check the app id; the app may belong to another account."
         }
+        error if error.is_quota_exceeded() => {
+            " The API Gateway quota of these keys is spent: calls fail until it renews or is raised (in the \
+             NCP console, under API Gateway, the usage plan of the keys' product). Sending again only \
+             spends more, so nothing was retried."
+        }
         ApiError::Transport { .. } => " Check the endpoint and the network.",
         ApiError::Certificate { .. } => {
             " This machine does not trust the endpoint's certificate; add its CA to the system's trust store \

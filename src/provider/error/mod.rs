@@ -317,6 +317,8 @@ pub enum Unstarted {
     TimedOut,
     /// The audit log could not take a line: no kill starts without its record.
     Unrecorded,
+    /// The API Gateway quota of the keys is spent: every call would be refused.
+    QuotaSpent,
 }
 
 impl Unstarted {
@@ -328,6 +330,7 @@ impl Unstarted {
             Unstarted::Unrecorded => {
                 "the audit log could not take a line, and no kill starts without its record"
             }
+            Unstarted::QuotaSpent => "the API Gateway quota of the keys is spent",
         }
     }
 }
@@ -362,6 +365,16 @@ impl From<ConfigError> for ProviderError {
 }
 
 impl ProviderError {
+    /// Whether this is a kill the API Gateway refused because the keys' quota is spent.
+    pub fn is_quota_spent(&self) -> bool {
+        match self {
+            ProviderError::Kill { failure, .. } => {
+                failure.api_error().is_some_and(|(error, _)| error.is_quota_exceeded())
+            }
+            _ => false,
+        }
+    }
+
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
             ProviderError::Config(error) => config::diagnostic(error).at_attribute(error.attribute()),
