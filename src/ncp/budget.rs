@@ -22,6 +22,21 @@ const DECREASE_SPACING: Duration = Duration::from_secs(1);
 /// The window over which the rate the calls go out at is measured.
 const WINDOW: Duration = Duration::from_secs(1);
 
+/// A rate of requests per second, as configured: kept in thousandths, so that settings compare
+/// exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRate(u64);
+
+impl RequestRate {
+    pub fn per_second(rate: f64) -> RequestRate {
+        RequestRate((rate * 1000.0).round() as u64)
+    }
+
+    pub fn as_f64(self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+}
+
 /// How many calls were throttled, and the rate the budget allows now (`None`: unlimited).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct BudgetStats {

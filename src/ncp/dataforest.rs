@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use super::accounts::{ACCOUNTS_PATH, Accounts, decode_accounts};
 use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, Listing, decode_detail, decode_list};
-use super::budget::Budget;
+use super::budget::{Budget, RequestRate};
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
 use super::network::{self, NetworkEnv, ProxyRules};
@@ -73,11 +73,17 @@ pub struct ClientOptions {
     /// Bound on each HTTP attempt.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// The most requests per second, when configured.
+    pub ceiling: Option<RequestRate>,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { request_timeout: DEFAULT_REQUEST_TIMEOUT, retry: RetryPolicy::default() }
+        ClientOptions {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            retry: RetryPolicy::default(),
+            ceiling: None,
+        }
     }
 }
 
@@ -152,7 +158,13 @@ impl DataForestClient {
         http = http.tls_backend_preconfigured(tls);
         let http = http.build().map_err(|error| setup(&error))?;
         tracing::debug!(proxy = %proxy_text, trusted_cas = trusted, "HTTP client set up");
-        Ok(DataForestClient { http, endpoint, credentials, retry: options.retry, budget: Budget::new(None) })
+        Ok(DataForestClient {
+            http,
+            endpoint,
+            credentials,
+            retry: options.retry,
+            budget: Budget::new(options.ceiling.map(RequestRate::as_f64)),
+        })
     }
 
     /// Forcibly ends an AI app: a signed `POST /api/v2/aiapps/kill`, retried as the policy says.

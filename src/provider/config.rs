@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::ncp::budget::RequestRate;
 use crate::ncp::dataforest::DEFAULT_REQUEST_TIMEOUT;
 use crate::ncp::profile::{self, ProfileError, ProfileKeys};
 use crate::ncp::retry::{DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
@@ -41,8 +42,14 @@ tfplugin::object! {
              block or the environment (default `DEFAULT`). Env: `NCLOUD_PROFILE`.",
         ),
         max_retries: Field<Number> => optional(
-            "Retries of a call that failed transiently (no answer, HTTP 429, 500, 502, 503, 504): 0 to 20, \
-             default 4; 0 sends each call once. Env: `NCLOUD_MAX_RETRIES`.",
+            "Retries of a call that failed transiently (no answer, HTTP 500, 502, 503, 504): 0 to 20, default \
+             4; 0 sends each call once. A call the API Gateway throttles (HTTP 429) is sent again without \
+             counting. Env: `NCLOUD_MAX_RETRIES`.",
+        ),
+        max_requests_per_second: Field<Number> => optional(
+            "The most requests per second the provider sends, for keys other systems share: 0.1 to 10000. \
+             Unset, the provider adapts to the API Gateway's throttling alone, and never goes past this when it \
+             is set. Env: `NCLOUD_MAX_REQUESTS_PER_SECOND`.",
         ),
         request_timeout: Field<String> => optional(
             "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`, at most `1h`). \
@@ -101,6 +108,15 @@ pub const MAX_RETRIES: Setting = Setting {
         Field::Unknown => Field::Unknown,
     },
 };
+pub const MAX_REQUESTS_PER_SECOND: Setting = Setting {
+    attribute: ProviderBlock::max_requests_per_second,
+    env: "NCLOUD_MAX_REQUESTS_PER_SECOND",
+    read: |b| match &b.max_requests_per_second {
+        Field::Known(number) => Field::Known(number_text(number)),
+        Field::Null => Field::Null,
+        Field::Unknown => Field::Unknown,
+    },
+};
 pub const REQUEST_TIMEOUT: Setting = Setting {
     attribute: ProviderBlock::request_timeout,
     env: "NCLOUD_REQUEST_TIMEOUT",
@@ -130,13 +146,14 @@ pub const AUDIT_LOG: Setting = Setting {
     env: "NCLOUD_DATAFOREST_AUDIT_LOG",
     read: |b| b.audit_log.clone(),
 };
-const ALL_SETTINGS: [Setting; 11] = [
+const ALL_SETTINGS: [Setting; 12] = [
     ACCESS_KEY,
     SECRET_KEY,
     SITE,
     ENDPOINT,
     PROFILE,
     MAX_RETRIES,
+    MAX_REQUESTS_PER_SECOND,
     REQUEST_TIMEOUT,
     ALLOWED_ACCOUNT_IDS,
     FORBIDDEN_ACCOUNT_IDS,
@@ -220,6 +237,10 @@ pub enum ConfigError {
         reason: String,
         source: Source,
     },
+    InvalidMaxRequestsPerSecond {
+        value: String,
+        source: Source,
+    },
     ProfileFileUnreadable {
         path: PathBuf,
         reason: String,
@@ -268,6 +289,7 @@ impl ConfigError {
             | ConfigError::ProfileIncomplete { missing, .. } => missing.attribute,
             ConfigError::InvalidMaxRetries { .. } => MAX_RETRIES.attribute,
             ConfigError::InvalidRequestTimeout { .. } => REQUEST_TIMEOUT.attribute,
+            ConfigError::InvalidMaxRequestsPerSecond { .. } => MAX_REQUESTS_PER_SECOND.attribute,
             ConfigError::InvalidSite { .. } => SITE.attribute,
             ConfigError::EndpointRequired { .. } | ConfigError::InvalidEndpoint { .. } => ENDPOINT.attribute,
             ConfigError::ProfileNotFound { .. } | ConfigError::ProfileFileUnreadable { .. } => {
@@ -313,6 +335,7 @@ impl ResolvedConfig {
         differ(self.credentials.secret_key != other.credentials.secret_key, SECRET_KEY.attribute);
         differ(self.options.retry != other.options.retry, MAX_RETRIES.attribute);
         differ(self.options.request_timeout != other.options.request_timeout, REQUEST_TIMEOUT.attribute);
+        differ(self.options.ceiling != other.options.ceiling, MAX_REQUESTS_PER_SECOND.attribute);
         differ(self.accounts != other.accounts, "allowed_account_ids / forbidden_account_ids");
         differ(self.audit_log != other.audit_log, AUDIT_LOG.attribute);
         differ(self.strict != other.strict, STRICT.attribute);
@@ -394,6 +417,11 @@ pub fn validate(block: &ProviderBlock) -> Vec<ConfigError> {
     {
         errors.push(error);
     }
+    if let Field::Known(text) = (MAX_REQUESTS_PER_SECOND.read)(block)
+        && let Err(error) = parse_ceiling(&text, Source::Attribute)
+    {
+        errors.push(error);
+    }
     for setting in [ALLOWED_ACCOUNT_IDS, FORBIDDEN_ACCOUNT_IDS] {
         if let Field::Known(text) = (setting.read)(block)
             && let Err(error) = parse_account_ids(&text, setting, Source::Attribute)
@@ -454,6 +482,10 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
         Some((text, source)) => parse_request_timeout(&text, source)?,
         None => DEFAULT_REQUEST_TIMEOUT,
     };
+    let ceiling = match lookup(MAX_REQUESTS_PER_SECOND)? {
+        Some((text, source)) => Some(parse_ceiling(&text, source)?),
+        None => None,
+    };
     let account_ids = |setting: Setting| -> Result<Option<(BTreeSet<String>, Source)>, ConfigError> {
         match lookup(setting)? {
             Some((text, source)) => Ok(Some((parse_account_ids(&text, setting, source.clone())?, source))),
@@ -499,7 +531,7 @@ pub fn resolve(block: &ProviderBlock, environment: &Environment) -> Result<Resol
         site,
         endpoint,
         credentials: Credentials { access_key, secret_key },
-        options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries } },
+        options: ClientOptions { request_timeout, retry: RetryPolicy { max_retries }, ceiling },
         network: NetworkEnv::read(&environment.var),
         accounts,
         audit_log,
@@ -580,6 +612,14 @@ fn parse_max_retries(text: &str, source: Source) -> Result<u32, ConfigError> {
     match text.trim().parse::<u32>() {
         Ok(retries) if retries <= MAX_RETRIES_LIMIT => Ok(retries),
         _ => Err(ConfigError::InvalidMaxRetries { value: text.to_string(), source }),
+    }
+}
+
+/// `max_requests_per_second`: 0.1 to 10000, kept in thousandths.
+fn parse_ceiling(text: &str, source: Source) -> Result<RequestRate, ConfigError> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if (0.1..=10_000.0).contains(&rate) => Ok(RequestRate::per_second(rate)),
+        _ => Err(ConfigError::InvalidMaxRequestsPerSecond { value: text.to_string(), source }),
     }
 }
 
@@ -858,6 +898,33 @@ mod tests {
                 source: Source::Env("NCLOUD_MAX_RETRIES")
             })
         );
+    }
+
+    #[test]
+    fn a_ceiling_on_requests_per_second_from_the_block_or_the_environment() {
+        let creds = [("NCLOUD_ACCESS_KEY", "ak"), ("NCLOUD_SECRET_KEY", "sk")];
+        let unset = resolve_with(&block(&[]), &creds, None).unwrap();
+        assert_eq!(unset.options.ceiling, None, "unset: adaptive only");
+        let mut config = block(&[]);
+        if let Value::Object(fields) = &mut config {
+            fields.insert("max_requests_per_second".into(), Value::Number(Number::Float(2.5)));
+        }
+        let env = [creds[0], creds[1], ("NCLOUD_MAX_REQUESTS_PER_SECOND", "9")];
+        let set = resolve_with(&config, &env, None).unwrap();
+        assert_eq!(set.options.ceiling.map(|rate| rate.as_f64()), Some(2.5), "the block wins");
+        let from_env = resolve_with(&block(&[]), &env, None).unwrap();
+        assert_eq!(from_env.options.ceiling.map(|rate| rate.as_f64()), Some(9.0));
+        for bad in ["0", "0.05", "10001", "many", "-3"] {
+            let env = [creds[0], creds[1], ("NCLOUD_MAX_REQUESTS_PER_SECOND", bad)];
+            assert!(
+                matches!(
+                    resolve_with(&block(&[]), &env, None),
+                    Err(ConfigError::InvalidMaxRequestsPerSecond { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(set.differences(&unset).contains(&"max_requests_per_second"));
     }
 
     #[test]

@@ -28,6 +28,7 @@ async fn schema_declares_the_resource_and_a_sensitive_secret() {
             "endpoint",
             "profile",
             "max_retries",
+            "max_requests_per_second",
             "request_timeout",
             "allowed_account_ids",
             "forbidden_account_ids",

@@ -77,8 +77,11 @@ async fn answers_over_one_mebibyte_are_refused() {
 #[tokio::test]
 async fn the_request_timeout_bounds_each_attempt() {
     let (simulator, endpoint) = simulator("A1", vec![Fault::Hang, Fault::Hang]).await;
-    let options =
-        ClientOptions { request_timeout: Duration::from_millis(300), retry: RetryPolicy { max_retries: 1 } };
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(300),
+        retry: RetryPolicy { max_retries: 1 },
+        ceiling: None,
+    };
     let started = Instant::now();
     let result = client(&endpoint, options).kill("A1").await;
     assert!(

@@ -63,6 +63,10 @@ pub(super) fn diagnostic(error: &ConfigError) -> Diagnostic {
             "Invalid max_retries",
             format!("max_retries {value:?} (from {source}) must be a whole number from 0 to 20."),
         ),
+        ConfigError::InvalidMaxRequestsPerSecond { value, source } => Diagnostic::error(
+            "Invalid max_requests_per_second",
+            format!("max_requests_per_second {value:?} (from {source}) must be a number from 0.1 to 10000."),
+        ),
         ConfigError::InvalidRequestTimeout { value, reason, source } => Diagnostic::error(
             "Invalid request_timeout",
             format!(
