@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use super::accounts::{ACCOUNTS_PATH, Accounts, decode_accounts};
 use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, Listing, decode_detail, decode_list};
-use super::budget::{Budget, RequestRate};
+use super::budget::{Budget, BudgetStats, RequestRate};
 use super::endpoint::Endpoint;
 use super::error::{ApiError, classify};
 use super::network::{self, NetworkEnv, ProxyRules};
@@ -165,6 +165,11 @@ impl DataForestClient {
             retry: options.retry,
             budget: Budget::new(options.ceiling.map(RequestRate::as_f64)),
         })
+    }
+
+    /// How often the gateway throttled this client's calls, and the rate its budget allows now.
+    pub fn budget_stats(&self) -> BudgetStats {
+        self.budget.stats()
     }
 
     /// Forcibly ends an AI app: a signed `POST /api/v2/aiapps/kill`, retried as the policy says.

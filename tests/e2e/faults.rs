@@ -1,12 +1,13 @@
 //! Under real Terraform, against a simulator with scripted faults: transient failures are retried
 //! (with `Retry-After` honoured), permanent ones are not, `max_retries = 0` sends once, a hang is
-//! bounded by `timeouts { create }`, Ctrl-C stops a hanging kill, and no failed kill is recorded.
+//! bounded by `timeouts { create }`, Ctrl-C stops a hanging kill, no failed kill is recorded, and
+//! the gateway's rate limit fails no kill.
 
 use std::time::{Duration, Instant};
 
-use dataforest_sim::Fault;
+use dataforest_sim::{App, Fault};
 
-use crate::harness::{self, Sim, Workspace};
+use crate::harness::{self, Sim, Terraform, Workspace};
 
 const JOB: &str = r#"resource "ncloud_dataforest_aiapp_kill" "job" { app_id = "Flaky1" }"#;
 
@@ -133,3 +134,43 @@ on_each_terraform!(ctrl_c_stops_a_hanging_kill_and_records_nothing, |terraform| 
     assert!(workspace.state().is_empty(), "{}", workspace.state_text());
     assert_eq!(sim.simulator.kill_calls("Flaky1"), 1);
 });
+
+#[test]
+fn three_bulk_kills_under_the_gateways_rate_limit_lose_no_kill_to_throttling() {
+    let sim = Sim::start(&[]);
+    for team in ["a", "b", "c"] {
+        for n in 1..=15 {
+            sim.simulator.put_app(App {
+                account_id: "acc1".into(),
+                name: format!("{team}-job-{n}"),
+                ..App::running(&format!("{}{n:02}", team.to_uppercase()))
+            });
+        }
+    }
+    // 10 requests a second, as a shared key may be allowed; one retry of a failed call at most.
+    sim.simulator.set_rate(10.0, 10.0, false);
+    sim.simulator.set_latency(Duration::from_millis(20));
+    let config: String = ["a", "b", "c"]
+        .iter()
+        .map(|team| {
+            format!(
+                r#"
+resource "ncloud_dataforest_aiapps_kill" "{team}" {{
+  account_id  = "acc1"
+  name_regex  = "^{team}-job-"
+  concurrency = 8
+}}
+"#
+            )
+        })
+        .collect();
+    let mut workspace = Workspace::new(Terraform::V1_15_5, &sim, &config);
+    workspace.env.insert("NCLOUD_MAX_RETRIES".into(), "1".into());
+    workspace.apply();
+    let state = workspace.state();
+    for team in ["a", "b", "c"] {
+        let killed = &state[&format!("ncloud_dataforest_aiapps_kill.{team}")]["killed"];
+        assert_eq!(killed.as_array().map(Vec::len), Some(15), "{team}: {killed}");
+    }
+    assert!(sim.simulator.throttled() > 0, "the gateway never throttled: the test proves nothing");
+}

@@ -161,3 +161,35 @@ async fn the_single_action_writes_its_kill_ahead_and_sends_none_the_log_cannot_t
     assert_eq!(failed.first().map(|d| d.summary.as_str()), Some("Audit log failed"), "{refused:?}");
     assert_eq!(simulator.kill_calls("S2"), 0);
 }
+
+#[tokio::test]
+async fn the_bulk_action_says_how_often_the_gateway_throttled_it() {
+    use pb::invoke_action::event::Type;
+    let ids = ["T1", "T2", "T3", "T4", "T5", "T6"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    let mut harness = start().await;
+    harness.configure(harness.provider_block(string(&endpoint))).await;
+    // Three calls at once, then three a second: the listing and six kills meet the limit.
+    simulator.set_rate(3.0, 3.0, false);
+    let fields = [("account_id", string("df-account")), ("name_regex", string("^app-T"))];
+    let config = harness.config(crate::Schema::Action(crate::BULK), &fields);
+    let request = pb::invoke_action::Request {
+        action_type: crate::BULK.into(),
+        config: dynamic(&config),
+        ..Default::default()
+    };
+    let mut stream = harness.client.invoke_action(request).await.unwrap().into_inner();
+    let mut progress = Vec::new();
+    while let Some(event) = stream.message().await.unwrap() {
+        match event.r#type.unwrap() {
+            Type::Progress(step) => progress.push(step.message),
+            Type::Completed(done) => assert!(errors(&done.diagnostics).is_empty(), "{done:?}"),
+        }
+    }
+    assert!(simulator.throttled() > 0, "never throttled: the test proves nothing");
+    let said = progress.iter().find(|line| line.starts_with("The API Gateway throttled"));
+    assert!(
+        said.is_some_and(|line| line.contains(&format!("throttled {} call(s)", simulator.throttled()))),
+        "{progress:#?}"
+    );
+}

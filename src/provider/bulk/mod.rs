@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::ncp::AppInfo;
+use crate::ncp::{AppInfo, DataForestClient};
 
 use super::error::{Phase, ProviderError, ProviderWarning, Unstarted};
 use super::kill::{KillReport, Outcome};
@@ -72,8 +72,19 @@ pub async fn bulk_kill(
 ) -> Result<BulkOutcome, BulkError> {
     let mut outcome = BulkOutcome::default();
     let audit_warning = Mutex::new(None);
+    let budget = || {
+        context.session().ok().and_then(|session| session.client().ok().map(DataForestClient::budget_stats))
+    };
+    let before = budget();
     let result =
         kill_rounds(context, selection, settings, caller, progress, &mut outcome, &audit_warning).await;
+    // How the gateway's throttling went, when it throttled.
+    if let (Some(before), Some(after)) = (before, budget())
+        && after.throttled > before.throttled
+    {
+        let rate = after.rate.map_or(String::new(), |rate| format!("; about {rate:.0} requests/s now"));
+        progress(format!("The API Gateway throttled {} call(s){rate}", after.throttled - before.throttled));
+    }
     outcome.warnings.extend(audit_warning.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()));
     match result {
         Ok(()) => Ok(outcome),
