@@ -85,7 +85,13 @@ pub async fn bulk_kill(
         let rate = after.rate.map_or(String::new(), |rate| format!("; about {rate:.0} requests/s now"));
         progress(format!("The API Gateway throttled {} call(s){rate}", after.throttled - before.throttled));
     }
-    outcome.warnings.extend(audit_warning.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let mut unwritten = audit_warning.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // The apps killed whose lines were lost come first: they are what the log most needs.
+    if let Some(ProviderWarning::AuditIncomplete { lost, .. }) = &mut unwritten {
+        let killed: BTreeSet<&str> = outcome.done.iter().map(|(app, _)| app.id()).collect();
+        lost.sort_by_key(|id| !killed.contains(id.as_str()));
+    }
+    outcome.warnings.extend(unwritten);
     match result {
         Ok(()) => Ok(outcome),
         // A failure after kills went through (a settle round's listing, apps still matching)
