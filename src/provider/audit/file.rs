@@ -172,6 +172,7 @@ impl Writer {
     /// short) gets the line on a line of its own, and a write that took part of the line is
     /// taken back, since no other writer can have appended meanwhile.
     fn write(&mut self, line: &str) -> Result<(), String> {
+        self.follow_rotation()?;
         let Some(file) = self.file.as_ref() else { return Err("the log was never opened".to_string()) };
         let _locked = Locked::of(file)?;
         let metadata = file.metadata().map_err(|error| error.to_string())?;
@@ -194,6 +195,26 @@ impl Writer {
             }
             Err(error) => Err(error.to_string()),
         }
+    }
+}
+
+impl Writer {
+    /// Opens the path again when it names another file than the one open (the log was rotated:
+    /// renamed, and a new file put in its place, or none yet), so that lines go where readers
+    /// look for them.
+    fn follow_rotation(&mut self) -> Result<(), String> {
+        use std::os::unix::fs::MetadataExt as _;
+        let Some(file) = self.file.as_ref() else { return Ok(()) };
+        let open = file.metadata().map_err(|error| error.to_string())?;
+        let same = std::fs::metadata(&self.path)
+            .is_ok_and(|named| named.dev() == open.dev() && named.ino() == open.ino());
+        // A file removed (not renamed) is caught as it is written: no name leads to it.
+        if same || open.nlink() == 0 {
+            return Ok(());
+        }
+        tracing::info!(path = %self.path.display(), "the audit log was rotated: opening it again");
+        self.file = None;
+        self.open()
     }
 }
 
@@ -253,6 +274,26 @@ mod tests {
         log.write("{\"n\":5}\n".into()).await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.ends_with("{\"n\":4}\n{\"other\":\"cut\n{\"n\":5}\n"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_rotated_log_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = LogFile::new(path.clone());
+        log.open().await.unwrap();
+        log.write("{\"n\":1}\n".into()).await.unwrap();
+        // Renamed, as logrotate does, with or without a new file in its place.
+        std::fs::rename(&path, dir.path().join("audit.jsonl.1")).unwrap();
+        log.write("{\"n\":2}\n".into()).await.unwrap();
+        std::fs::rename(&path, dir.path().join("audit.jsonl.2")).unwrap();
+        std::fs::write(&path, "").unwrap();
+        log.write("{\"n\":3}\n".into()).await.unwrap();
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(
+            (read("audit.jsonl.1"), read("audit.jsonl.2"), read("audit.jsonl")),
+            ("{\"n\":1}\n".to_string(), "{\"n\":2}\n".to_string(), "{\"n\":3}\n".to_string())
+        );
     }
 
     #[tokio::test]
