@@ -8,8 +8,8 @@
 //! Scripted [`Fault`]s make the next kills, or `getDetail` calls, of an app fail as NCP can (error
 //! statuses, throttling with `Retry-After`, HTML from a proxy, `"success": false`, garbage,
 //! delay, no answer, a dropped connection). `GET /_sim/apps` and `GET /_sim/calls` show the apps
-//! and the calls received; `GET /_sim/stats` the most kills it had in flight at once and the TLS
-//! connections it accepted. [`tls`] serves it over HTTPS with a certificate from a CA it makes.
+//! and the calls received; `GET /_sim/stats` the most kills it had in flight at once, the TLS
+//! connections it accepted, the calls received and those its rate limit refused. [`tls`] serves it over HTTPS with a certificate from a CA it makes.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -498,6 +498,8 @@ impl Simulator {
                         "mostKillsInFlight": inner.most_kills_in_flight,
                         "connections": inner.connections,
                         "tlsConnections": inner.tls_connections,
+                        "throttled": inner.gateway.throttled,
+                        "calls": inner.calls.len(),
                     }))
                 }),
             )

@@ -215,6 +215,9 @@ async fn the_gateway_throttles_past_its_rate_and_refuses_past_the_quota() {
     }
     assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 5, "{statuses:?}");
     assert_eq!(simulator.throttled(), 3);
+    let stats = reqwest::get(format!("{base}/_sim/stats")).await.unwrap().bytes().await.unwrap();
+    let stats: Json = serde_json::from_slice(&stats).unwrap();
+    assert_eq!((&stats["throttled"], &stats["calls"]), (&json!(3), &json!(8)), "{stats}");
     // The quota: spent after two more calls, whatever the rate.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     simulator.set_quota(2);
