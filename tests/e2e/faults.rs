@@ -174,3 +174,34 @@ resource "ncloud_dataforest_aiapps_kill" "{team}" {{
     }
     assert!(sim.simulator.throttled() > 0, "the gateway never throttled: the test proves nothing");
 }
+
+#[test]
+fn a_spent_quota_is_tried_once_and_stops_the_bulk_kill() {
+    let sim = Sim::start(&[]);
+    for n in 1..=4 {
+        sim.simulator.put_app(App {
+            account_id: "acc1".into(),
+            name: format!("quota-{n}"),
+            ..App::running(&format!("Quota{n}"))
+        });
+    }
+    let config = r#"
+resource "ncloud_dataforest_aiapps_kill" "jobs" {
+  account_id  = "acc1"
+  name_regex  = "^quota-"
+  concurrency = 1
+}
+"#;
+    let workspace = Workspace::new(Terraform::V1_15_5, &sim, config);
+    // Five look-ups (the plan's preview lists the accounts and the apps; the apply's process plans
+    // again, two more, then lists the apps once more), one kill, then the quota is spent.
+    sim.simulator.set_quota(6);
+    workspace
+        .apply_fails()
+        .assert_contains(
+            "1 killed, 1 failed, 2 not attempted, because the API Gateway quota of the keys is spent",
+        )
+        .assert_contains("quota of these keys is spent");
+    let calls: Vec<usize> = (1..=4).map(|n| sim.simulator.kill_calls(&format!("Quota{n}"))).collect();
+    assert_eq!(calls, [1, 1, 0, 0], "the refused kill was sent once, and no kill after it");
+}
