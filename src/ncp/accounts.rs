@@ -64,28 +64,7 @@ impl<'de> serde::Deserialize<'de> for Members {
                 }
                 Ok(Members(Some(members)))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Members, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Members(None))
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Members, E> {
-                Ok(Members(None))
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Members, E> {
-                Ok(Members(None))
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Members, E> {
-                Ok(Members(None))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Members, E> {
-                Ok(Members(None))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Members, E> {
-                Ok(Members(None))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Members, E> {
-                Ok(Members(None))
-            }
+            skip_others!(Members(None); visit_seq, visit_str, visit_u64, visit_i64, visit_f64, visit_bool, visit_unit);
         }
         deserializer.deserialize_any(Visit)
     }

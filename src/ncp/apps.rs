@@ -352,42 +352,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// Visitor methods for the JSON values a visitor has no use for: each is skipped unread, and the
-/// visit answers `$value`.
-macro_rules! skip_others {
-    ($value:expr; $($method:ident),+) => { $(skip_others!(@ $method, $value);)+ };
-    (@ visit_str, $value:expr) => {
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> { Ok($value) }
-    };
-    (@ visit_u64, $value:expr) => {
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> { Ok($value) }
-    };
-    (@ visit_i64, $value:expr) => {
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> { Ok($value) }
-    };
-    (@ visit_f64, $value:expr) => {
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> { Ok($value) }
-    };
-    (@ visit_bool, $value:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> { Ok($value) }
-    };
-    (@ visit_unit, $value:expr) => {
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> { Ok($value) }
-    };
-    (@ visit_seq, $value:expr) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($value)
-        }
-    };
-    (@ visit_map, $value:expr) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok($value)
-        }
-    };
-}
-
 /// A text field's value: a string, or a number written out as `serde_json` writes it; anything
 /// else is empty, and skipped unread. `string`: the value was a JSON string.
 struct TextValue<'de> {

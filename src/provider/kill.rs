@@ -21,7 +21,7 @@ use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient, KillOutcome};
 use crate::protocol::diagnostic::PathStep;
 use crate::protocol::object::{Field, ShapeError};
 
-use super::error::{KillFailure, Phase, ProviderError, ProviderWarning, Record};
+use super::error::{KillFailure, Phase, ProviderError, ProviderWarning, Record, Unstarted};
 
 /// Bound on a whole kill, retries and waiting included, unless a time-out says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
@@ -147,16 +147,14 @@ impl From<ProviderError> for KillError {
 }
 
 impl KillError {
-    /// Whether the kill was never sent: Terraform asked to stop before it went out, or the
-    /// audit log could not take its line.
-    pub fn never_sent(&self) -> bool {
-        self.accepted.is_none()
-            && matches!(self.error, ProviderError::Stopped | ProviderError::AuditLogFailed { .. })
-    }
-
-    /// Whether the kill was never sent because the audit log could not take its line.
-    pub fn unrecorded(&self) -> bool {
-        self.accepted.is_none() && matches!(self.error, ProviderError::AuditLogFailed { .. })
+    /// Why the kill was never sent, when it was not: the provider was stopped before it went
+    /// out, or the audit log could not take its line.
+    pub fn never_sent(&self) -> Option<Unstarted> {
+        match (&self.accepted, &self.error) {
+            (None, ProviderError::Stopped) => Some(Unstarted::Stopped),
+            (None, ProviderError::AuditLogFailed { .. }) => Some(Unstarted::Unrecorded),
+            _ => None,
+        }
     }
 
     /// Every warning the failed kill carries, the accepted kill's included.
@@ -353,39 +351,38 @@ fn explain_refusal(
     killed_at: String,
 ) -> Option<KillReport> {
     let uncertain = refused.earlier_attempt_uncertain;
-    // An attempt whose answer was lost, then a refusal, then the app found killed: the lost
-    // attempt most likely killed it, and the kill counts as done. An app that finished or
-    // failed ended by itself.
-    let killed_by_it = |observed: &Option<AppInfo>| {
-        uncertain && observed.as_ref().is_some_and(|app| app.state().eq_ignore_ascii_case("KILLED"))
-    };
-    let report = |warning, observed: Option<AppInfo>| KillReport {
+    // `killed`: an attempt whose answer was lost, then a refusal, then the app found killed: the
+    // lost attempt most likely killed it, and the kill counts as done.
+    let report = |warning, observed, killed| KillReport {
         id: app_id.to_string(),
-        success: killed_by_it(&observed),
+        success: killed,
         message: refused.error.to_string(),
         killed_at,
         status: refused.error.status(),
         attempts: refused.attempts,
-        uncertain: killed_by_it(&observed),
+        uncertain: killed,
         observed,
         reused: false,
         warnings: vec![warning],
     };
     match detail? {
-        Ok(app) if app.is_terminal() => Some(report(
-            ProviderWarning::AlreadyEnded {
+        Ok(app) if app.is_terminal() => {
+            // An app that finished or failed ended by itself.
+            let killed = uncertain && app.state().eq_ignore_ascii_case("KILLED");
+            let warning = ProviderWarning::AlreadyEnded {
                 app_id: app_id.to_string(),
                 attribute,
                 state: app.state().to_string(),
-                uncertain: killed_by_it(&Some(app.clone())),
+                uncertain: killed,
                 record: Record::of(phase, attribute),
-            },
-            Some(app),
-        )),
+            };
+            Some(report(warning, Some(app), killed))
+        }
         Err(CallError { error: ApiError::Rejected { status: 404, .. }, .. })
             if phase == Phase::Destroy && refused.error.is_not_found() =>
         {
-            Some(report(ProviderWarning::AppGone { app_id: app_id.to_string(), attribute, uncertain }, None))
+            let warning = ProviderWarning::AppGone { app_id: app_id.to_string(), attribute, uncertain };
+            Some(report(warning, None, false))
         }
         _ => None,
     }

@@ -168,13 +168,7 @@ impl Session {
             // Nothing was sent yet: a time-out here is a look-up that failed, not a kill that may
             // have happened.
             found = tokio::time::timeout_at(deadline, bounded) => found.map_err(|_| {
-                let reason = format!("the time-out of {} ran out first", humantime::format_duration(kill.limit));
-                let error = ApiError::Transport { reason, timed_out: true, connected: true };
-                ProviderError::LookupFailed {
-                    what: format!("the account of AI app {:?}", kill.app_id),
-                    error: Box::new(error),
-                    attempts: 1,
-                }
+                ProviderError::lookup_timed_out(format!("the account of AI app {:?}", kill.app_id), kill.limit)
             })??
         };
         let unverifiable = |why: String| ProviderError::AccountUnverifiable {

@@ -221,11 +221,12 @@ pub async fn record(
 ) -> Option<ProviderWarning> {
     let app =
         base.app_name.map_or_else(|| base.app_id.to_string(), |name| format!("{} ({name})", base.app_id));
+    if let Err(failed) = result
+        && let Some(why) = failed.never_sent()
+    {
+        return not_attempted(log, base, why).await;
+    }
     let (report, error) = match result {
-        Err(failed) if failed.never_sent() => {
-            let why = if failed.unrecorded() { Unstarted::Unrecorded } else { Unstarted::Stopped };
-            return not_attempted(log, base, why).await;
-        }
         Ok(report) => (Some(report), None),
         Err(KillError { error, accepted, .. }) => (accepted.as_deref(), Some(error)),
     };

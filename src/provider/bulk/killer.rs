@@ -86,12 +86,15 @@ impl Killer<'_> {
             })
         }
         .await;
-        // A spent quota refuses every later call: no new kill starts.
-        if let Err(failed) = &sent
-            && failed.error.is_quota_spent()
-        {
-            self.quota_spent.store(true, Ordering::Release);
-            self.halted.cancel();
+        // A spent quota refuses every later call, and a kill the audit log could not take the
+        // line of leaves the log failed: no new kill starts.
+        if let Err(failed) = &sent {
+            if failed.error.is_quota_spent() {
+                self.quota_spent.store(true, Ordering::Release);
+                self.halted.cancel();
+            } else if failed.never_sent() == Some(Unstarted::Unrecorded) {
+                self.halted.cancel();
+            }
         }
         // The outcome goes to the audit log as soon as DataForest answered, before any wait: a
         // log that cannot take it, or the kill's line before it, stops further kills at once.
@@ -109,11 +112,10 @@ impl Killer<'_> {
                 Outcome::Gone => format!("{} no longer exists", describe(app)),
                 _ => format!("Killed {}: {}", describe(app), report.message),
             },
-            Err(failed) if failed.never_sent() => {
-                let why = if failed.unrecorded() { Unstarted::Unrecorded } else { Unstarted::Stopped };
-                format!("Not attempted: {}, because {}", describe(app), why.reason())
-            }
-            Err(failed) => FailedKill::sentence_of(&describe(app), &failed.error),
+            Err(failed) => match failed.never_sent() {
+                Some(why) => format!("Not attempted: {}, because {}", describe(app), why.reason()),
+                None => FailedKill::sentence_of(&describe(app), &failed.error),
+            },
         });
         result
     }
@@ -131,9 +133,6 @@ impl Killer<'_> {
         result: Result<&Result<KillReport, KillError>, Unstarted>,
     ) {
         let Some(log) = self.audit else { return };
-        if matches!(result, Ok(Err(failed)) if failed.unrecorded()) {
-            self.halted.cancel();
-        }
         let warning = match result {
             Ok(result) => audit::record(log, self.entry(app), result).await,
             Err(unstarted) => audit::not_attempted(log, self.entry(app), unstarted).await,
@@ -241,7 +240,7 @@ pub(super) fn tally(results: Vec<(&AppInfo, Attempt)>) -> Round {
                 round.unconfirmed.push(FailedKill { app: describe(app), error });
             }
             // Never sent: not attempted, as those never started.
-            Some(Err(failed)) if failed.never_sent() => {
+            Some(Err(failed)) if failed.never_sent().is_some() => {
                 round.warnings.extend(failed.warnings);
                 round.not_attempted += 1;
             }

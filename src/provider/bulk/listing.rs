@@ -8,7 +8,7 @@ use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 
 use crate::ncp::apps::Listing;
-use crate::ncp::{ApiError, AppInfo, CallError, DataForestClient};
+use crate::ncp::{AppInfo, CallError, DataForestClient};
 use crate::provider::error::{LaterRun, ProviderError, ProviderWarning};
 use crate::provider::selector::{Owner, Selected, Selection, Selector, describe};
 use crate::provider::session::{Context, Session};
@@ -194,10 +194,6 @@ pub(super) async fn look_up<T>(
         Ok(Err(CallError { error, attempts, .. })) => {
             Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts })
         }
-        Err(_) => {
-            let reason = format!("the time-out of {} ran out first", humantime::format_duration(limit));
-            let error = ApiError::Transport { reason, timed_out: true, connected: true };
-            Err(ProviderError::LookupFailed { what: what.to_string(), error: Box::new(error), attempts: 1 })
-        }
+        Err(_) => Err(ProviderError::lookup_timed_out(what.to_string(), limit)),
     }
 }

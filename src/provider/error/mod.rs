@@ -365,6 +365,13 @@ impl From<ConfigError> for ProviderError {
 }
 
 impl ProviderError {
+    /// A look-up of `what` that the time-out (`limit`) cut off: nothing was killed by it.
+    pub fn lookup_timed_out(what: String, limit: std::time::Duration) -> ProviderError {
+        let reason = format!("the time-out of {} ran out first", humantime::format_duration(limit));
+        let error = ApiError::Transport { reason, timed_out: true, connected: true };
+        ProviderError::LookupFailed { what, error: Box::new(error), attempts: 1 }
+    }
+
     /// Whether this is a kill the API Gateway refused because the keys' quota is spent.
     pub fn is_quota_spent(&self) -> bool {
         match self {
