@@ -53,13 +53,7 @@ async fn the_bulk_action_reports_each_app_once_and_a_summary() {
     let mut harness = start().await;
     harness.configure(harness.provider_block(string(&endpoint))).await;
     let fields = [("account_id", string("df-account")), ("name_regex", string("^app-B"))];
-    let config = harness.config(crate::Schema::Action(crate::BULK), &fields);
-    let request = pb::invoke_action::Request {
-        action_type: crate::BULK.into(),
-        config: dynamic(&config),
-        ..Default::default()
-    };
-    let mut stream = harness.client.invoke_action(request).await.unwrap().into_inner();
+    let mut stream = harness.invoke_bulk(&fields).await;
     let mut progress = Vec::new();
     let mut completed = None;
     while let Some(event) = stream.message().await.unwrap() {
@@ -93,20 +87,9 @@ async fn a_bulk_action_whose_stream_closes_stops_its_kills_and_records_them() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
     let mut harness = start().await;
-    let block = crate::with(
-        &harness.provider_block(string(&endpoint)),
-        "audit_log",
-        string(&log.display().to_string()),
-    );
-    assert!(errors(&harness.configure(block).await).is_empty());
+    harness.configure_logging_to(&endpoint, &log).await;
     let fields = [("account_id", string("df-account")), ("name_regex", string("^app-H"))];
-    let config = harness.config(crate::Schema::Action(crate::BULK), &fields);
-    let request = pb::invoke_action::Request {
-        action_type: crate::BULK.into(),
-        config: dynamic(&config),
-        ..Default::default()
-    };
-    let stream = harness.client.invoke_action(request).await.unwrap().into_inner();
+    let stream = harness.invoke_bulk(&fields).await;
     crate::wait_until("both kills in flight", || simulator.kills_in_flight() == 2).await;
     // Terraform stops reading (it was killed): the kills stop, and each is recorded.
     drop(stream);
@@ -127,12 +110,7 @@ async fn the_single_action_writes_its_kill_ahead_and_sends_none_the_log_cannot_t
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
     let mut harness = start().await;
-    let block = crate::with(
-        &harness.provider_block(string(&endpoint)),
-        "audit_log",
-        string(&log.display().to_string()),
-    );
-    assert!(errors(&harness.configure(block).await).is_empty());
+    harness.configure_logging_to(&endpoint, &log).await;
     let run = |events: tonic::Streaming<pb::invoke_action::Event>| async move {
         let mut events = events;
         let mut completed = None;
@@ -172,13 +150,7 @@ async fn the_bulk_action_says_how_often_the_gateway_throttled_it() {
     // Three calls at once, then three a second: the listing and six kills meet the limit.
     simulator.set_rate(3.0, 3.0, false);
     let fields = [("account_id", string("df-account")), ("name_regex", string("^app-T"))];
-    let config = harness.config(crate::Schema::Action(crate::BULK), &fields);
-    let request = pb::invoke_action::Request {
-        action_type: crate::BULK.into(),
-        config: dynamic(&config),
-        ..Default::default()
-    };
-    let mut stream = harness.client.invoke_action(request).await.unwrap().into_inner();
+    let mut stream = harness.invoke_bulk(&fields).await;
     let mut progress = Vec::new();
     while let Some(event) = stream.message().await.unwrap() {
         match event.r#type.unwrap() {

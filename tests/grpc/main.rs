@@ -351,6 +351,23 @@ impl Harness {
         response
     }
 
+    /// Invokes the bulk kill action with these arguments and hands back its event stream.
+    async fn invoke_bulk(&mut self, fields: &[(&str, Value)]) -> tonic::Streaming<pb::invoke_action::Event> {
+        let request = pb::invoke_action::Request {
+            action_type: BULK.into(),
+            config: dynamic(&self.config(Schema::Action(BULK), fields)),
+            ..Default::default()
+        };
+        self.client.invoke_action(request).await.unwrap().into_inner()
+    }
+
+    /// Configures the provider for `endpoint`, with its audit log at `log`.
+    async fn configure_logging_to(&mut self, endpoint: &str, log: &std::path::Path) {
+        let block =
+            with(&self.provider_block(string(endpoint)), "audit_log", string(&log.display().to_string()));
+        assert!(errors(&self.configure(block).await).is_empty());
+    }
+
     /// Invokes the kill action and hands back its event stream.
     async fn invoke(&mut self, config: &Value) -> tonic::Streaming<pb::invoke_action::Event> {
         let request = pb::invoke_action::Request {

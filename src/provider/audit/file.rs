@@ -250,12 +250,8 @@ fn ends_mid_line(file: &File, length: u64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::lines_of;
     use super::*;
-
-    fn lines_of(path: &Path) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(path).unwrap();
-        text.lines().map(|line| serde_json::from_str(line).expect("a whole line")).collect()
-    }
 
     #[tokio::test]
     async fn a_log_ending_in_part_of_a_line_gets_its_next_line_on_a_line_of_its_own() {

@@ -288,7 +288,8 @@ mod tests {
         AuditLog::new(Arc::new(LogFile::new(path.to_path_buf())))
     }
 
-    fn lines_of(path: &Path) -> Vec<serde_json::Value> {
+    /// The log's lines, each parsed: a line that is not whole fails the test.
+    pub(super) fn lines_of(path: &Path) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(path).unwrap();
         text.lines().map(|line| serde_json::from_str(line).expect("a whole line")).collect()
     }
