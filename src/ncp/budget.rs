@@ -241,8 +241,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_pauses_every_caller() {
+        // Calls went out at 100 a second: after the throttling answer, the rate alone would let
+        // the next call go within 15 ms; `Retry-After` holds every caller 5 s.
         let budget = Arc::new(Budget::new(None));
-        budget.throttled(Some(Duration::from_secs(2)));
+        acquired_within(&budget, 100, Duration::ZERO).await;
+        budget.throttled(Some(Duration::from_secs(5)));
         let start = Instant::now();
         let callers: Vec<_> = (0..3)
             .map(|_| {
@@ -255,7 +258,8 @@ mod tests {
             .collect();
         for caller in callers {
             let went = caller.await.unwrap();
-            assert!(went - start >= Duration::from_secs(2), "{:?}", went - start);
+            let waited = went - start;
+            assert!(waited >= Duration::from_secs(5) && waited < Duration::from_millis(5100), "{waited:?}");
         }
     }
 

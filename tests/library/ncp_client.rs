@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dataforest_sim::{App, Fault, Simulator};
+use terraform_provider_ncloud::ncp::budget::RequestRate;
 use terraform_provider_ncloud::ncp::{
     ApiError, CallError, ClientOptions, Credentials, DataForestClient, Endpoint, NetworkEnv, RetryPolicy,
     SecretKey,
@@ -121,6 +122,20 @@ async fn throttled_attempts_do_not_count_against_max_retries() {
     let options = ClientOptions { retry: RetryPolicy { max_retries: 0 }, ..ClientOptions::default() };
     let failed = client(&endpoint, options).kill("B2").await.unwrap_err();
     assert_eq!(failed.attempts, 1);
+}
+
+#[tokio::test]
+async fn the_configured_ceiling_bounds_the_calls_per_second() {
+    let (_, endpoint) = simulator("A1", Vec::new()).await;
+    let options = ClientOptions { ceiling: Some(RequestRate::per_second(4.0)), ..ClientOptions::default() };
+    let client = client(&endpoint, options);
+    // A second's burst (4 calls), then 4 a second: 8 calls take about a second.
+    let started = Instant::now();
+    for _ in 0..8 {
+        client.get_detail("A1").await.unwrap();
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900), "8 calls at 4 a second took {took:?}");
 }
 
 #[tokio::test]
