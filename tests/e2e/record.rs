@@ -412,10 +412,12 @@ resource "ncloud_dataforest_aiapp_kill" "one" {
         (fifo.as_path(), "a FIFO"),
     ] {
         log_to(&mut workspace, path);
+        // Refused when the provider is configured: at plan already, which opens no log.
         workspace
-            .apply_fails()
+            .fails(&["plan", "-input=false"])
             .assert_contains("Audit log unwritable")
             .assert_contains(&format!("is {what}, not a regular file"));
+        workspace.apply_fails().assert_contains("Audit log unwritable");
     }
     assert_eq!(sim.kills_received(), 0);
 });
