@@ -2,10 +2,11 @@
 //! waits' polls): a token bucket whose rate follows the API Gateway's throttling, as the AWS
 //! SDKs' adaptive retry mode does. Until the gateway first throttles, calls go out as fast as
 //! they come (up to the configured ceiling, when there is one). A throttling answer lowers the
-//! rate for every call, at most once a second, to 70 % of the rate allowed (the first time, of
-//! the rate the calls were going out at);
-//! each answered call raises it again by a little (about one request per second, every second);
-//! `Retry-After` pauses the whole budget. The rate never exceeds the ceiling.
+//! rate for every call to 70 % of the rate the calls went out at; answers to calls sent before
+//! that decrease do not lower it again, but a throttled call sent after it does. Answered calls
+//! raise the rate again along CUBIC's curve: quickly back towards the rate last throttled,
+//! slowly near it, then faster past it. `Retry-After` pauses the whole budget. The rate never
+//! exceeds the ceiling.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -15,10 +16,10 @@ use tokio::time::Instant;
 
 /// The lowest rate throttling brings the budget to, in requests per second.
 const LOWEST_RATE: f64 = 0.5;
-/// What a throttling answer leaves of the rate.
+/// What a throttling answer leaves of the rate (CUBIC's and the AWS SDKs' beta).
 const DECREASE: f64 = 0.7;
-/// How long after one decrease another throttling answer is taken for the same burst.
-const DECREASE_SPACING: Duration = Duration::from_secs(1);
+/// How fast the rate climbs back after a decrease (CUBIC's and the AWS SDKs' C).
+const CUBIC_SCALE: f64 = 0.4;
 /// The window over which the rate the calls go out at is measured.
 const WINDOW: Duration = Duration::from_secs(1);
 
@@ -61,7 +62,8 @@ struct State {
     refilled: Instant,
     /// Until when every call waits, as `Retry-After` asked.
     paused_until: Option<Instant>,
-    last_decrease: Option<Instant>,
+    /// The last decrease: when, and the rate it decreased from (CUBIC's W_max).
+    decrease: Option<(Instant, f64)>,
     /// When the calls of the last [`WINDOW`] went out.
     sent: VecDeque<Instant>,
     throttled: u64,
@@ -75,7 +77,7 @@ impl Budget {
             tokens: ceiling.map_or(0.0, |rate| rate.max(1.0)),
             refilled: Instant::now(),
             paused_until: None,
-            last_decrease: None,
+            decrease: None,
             sent: VecDeque::new(),
             throttled: 0,
         };
@@ -87,8 +89,8 @@ impl Budget {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until a call may go out, and counts it.
-    pub async fn acquire(&self) {
+    /// Waits until a call may go out, counts it, and answers when it went.
+    pub async fn acquire(&self) -> Instant {
         loop {
             let wait = {
                 let mut state = self.state();
@@ -98,7 +100,7 @@ impl Budget {
                     _ => {
                         state.paused_until = None;
                         match state.take(now) {
-                            None => return,
+                            None => return now,
                             Some(wait) => wait,
                         }
                     }
@@ -108,42 +110,50 @@ impl Budget {
         }
     }
 
-    /// The gateway throttled a call: the rate falls for every call (once per burst of such
-    /// answers), and `retry_after`, when given, pauses them all.
-    pub fn throttled(&self, retry_after: Option<Duration>) {
+    /// The gateway throttled a call that went out at `sent`: unless an earlier answer already
+    /// lowered the rate since then, the rate falls for every call; `retry_after`, when given,
+    /// pauses them all.
+    pub fn throttled(&self, sent: Instant, retry_after: Option<Duration>) {
         let mut state = self.state();
         let now = Instant::now();
         state.throttled += 1;
+        // The bucket keeps what it gathered, a call's worth at most.
+        state.refill(now);
+        state.tokens = state.tokens.min(1.0);
         if let Some(pause) = retry_after {
-            let until = now + pause;
-            state.paused_until = Some(state.paused_until.map_or(until, |earlier| earlier.max(until)));
+            let until = state.paused_until.map_or(now + pause, |earlier| earlier.max(now + pause));
+            state.paused_until = Some(until);
+            // The pause gathers nothing: once it is over, calls go out at the rate, not at once.
+            state.refilled = until;
         }
-        if state.last_decrease.is_some_and(|last| now - last < DECREASE_SPACING) {
+        if state.decrease.is_some_and(|(last, _)| sent < last) {
+            // Sent at the rate before the last decrease: it says nothing of the rate now.
             return;
         }
-        state.last_decrease = Some(now);
-        // From the rate allowed, or, the first time, from the rate the calls went out at.
-        let from = match state.rate {
-            Some(rate) => rate,
-            None => state.measured(now),
-        };
+        // From the rate the calls went out at, or the rate allowed when that is lower.
+        let measured = state.measured(now);
+        let from = state.rate.map_or(measured, |rate| rate.min(measured)).max(LOWEST_RATE);
         let rate = (from * DECREASE).max(LOWEST_RATE);
         state.rate = Some(self.ceiling.map_or(rate, |ceiling| rate.min(ceiling)));
-        state.tokens = state.tokens.min(1.0);
+        state.decrease = Some((now, from));
         tracing::debug!(rate, throttled = state.throttled, "request rate lowered after throttling");
     }
 
-    /// A call was answered without throttling: the rate rises a little, up to the ceiling.
+    /// A call was answered without throttling: the rate rises along CUBIC's curve since the last
+    /// decrease, up to the ceiling.
     pub fn answered(&self) {
         let mut state = self.state();
-        if let Some(rate) = state.rate {
-            let raised = rate + 1.0 / rate.max(1.0);
-            let raised = self.ceiling.map_or(raised, |ceiling| raised.min(ceiling));
-            if raised.floor() > rate.floor() {
-                tracing::debug!(rate = raised, "request rate raised");
-            }
-            state.rate = Some(raised);
+        let (Some(rate), Some((last, from))) = (state.rate, state.decrease) else {
+            return;
+        };
+        let since = (Instant::now() - last).as_secs_f64();
+        let back = (from * (1.0 - DECREASE) / CUBIC_SCALE).cbrt();
+        let raised = (CUBIC_SCALE * (since - back).powi(3) + from).max(rate);
+        let raised = self.ceiling.map_or(raised, |ceiling| raised.min(ceiling));
+        if raised.floor() > rate.floor() {
+            tracing::debug!(rate = raised, "request rate raised");
         }
+        state.rate = Some(raised);
     }
 
     pub fn stats(&self) -> BudgetStats {
@@ -155,10 +165,8 @@ impl Budget {
 impl State {
     /// Takes a token for a call going out `now`, or answers how long until one is there.
     fn take(&mut self, now: Instant) -> Option<Duration> {
+        self.refill(now);
         if let Some(rate) = self.rate {
-            let elapsed = (now - self.refilled).as_secs_f64();
-            self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
-            self.refilled = now;
             if self.tokens < 1.0 {
                 return Some(Duration::from_secs_f64((1.0 - self.tokens) / rate));
             }
@@ -167,6 +175,15 @@ impl State {
         self.sent.push_back(now);
         self.forget_before(now);
         None
+    }
+
+    /// Adds the tokens the rate allowed since the last refill, up to a second's worth.
+    fn refill(&mut self, now: Instant) {
+        if let Some(rate) = self.rate {
+            let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
+        }
+        self.refilled = self.refilled.max(now);
     }
 
     fn forget_before(&mut self, now: Instant) {
@@ -209,16 +226,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn throttling_lowers_the_rate_once_per_burst_and_answers_raise_it() {
+    async fn throttling_lowers_the_rate_once_for_the_calls_sent_before_it() {
         let budget = Arc::new(Budget::new(None));
-        acquired_within(&budget, 100, Duration::ZERO).await;
-        // A burst of throttling answers to calls that went out at 100 a second: one decrease.
+        let sent = budget.acquire().await;
+        acquired_within(&budget, 99, Duration::ZERO).await;
+        // Throttling answers to calls that all went out at 100 a second: one decrease.
+        tokio::time::advance(Duration::from_millis(900)).await;
         for _ in 0..20 {
-            budget.throttled(None);
+            budget.throttled(sent, None);
         }
         let stats = budget.stats();
         assert_eq!(stats.throttled, 20);
         assert_eq!(stats.rate, Some(70.0));
+        // The next calls go out at 70 a second, with no burst gathered before the decrease.
+        let start = Instant::now();
+        for _ in 0..8 {
+            budget.acquire().await;
+        }
+        let took = Instant::now() - start;
+        assert!(took >= Duration::from_millis(100) && took <= Duration::from_millis(120), "{took:?}");
         // At 70 a second, 2 s of calls: about 140, not the 1000 asked for.
         tokio::time::advance(Duration::from_secs(2)).await;
         let start = Instant::now();
@@ -227,16 +253,55 @@ mod tests {
         }
         let took = Instant::now() - start;
         assert!(took >= Duration::from_millis(1000) && took <= Duration::from_millis(1100), "{took:?}");
-        // A later burst lowers it again; answers raise it, a little each.
-        tokio::time::advance(DECREASE_SPACING).await;
-        budget.throttled(None);
-        let lowered = budget.stats().rate.unwrap();
-        assert!(lowered < 70.0, "{lowered}");
-        for _ in 0..100 {
-            budget.answered();
+        // A call sent after the decrease and throttled too lowers it again, from the rate
+        // allowed; one sent before it again does not.
+        let later = budget.acquire().await;
+        budget.throttled(later, None);
+        assert_eq!(budget.stats().rate, Some(49.0));
+        budget.throttled(sent, None);
+        assert_eq!(budget.stats().rate, Some(49.0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_raise_the_rate_back_quickly_then_past_the_rate_throttled() {
+        let budget = Arc::new(Budget::new(None));
+        let sent = budget.acquire().await;
+        acquired_within(&budget, 99, Duration::ZERO).await;
+        budget.throttled(sent, None);
+        budget.answered();
+        assert_eq!(budget.stats().rate, Some(70.0));
+        // CUBIC's curve from 100: back at 100 after cbrt(100 x 0.3 / 0.4) = 4.2 s, most of the
+        // way there after half of it; past 100 after that.
+        tokio::time::advance(Duration::from_millis(2100)).await;
+        budget.answered();
+        let halfway = budget.stats().rate.unwrap();
+        assert!(halfway > 95.0 && halfway < 100.0, "{halfway}");
+        tokio::time::advance(Duration::from_millis(2120)).await;
+        budget.answered();
+        let back = budget.stats().rate.unwrap();
+        assert!(back > 99.9 && back < 100.1, "{back}");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        budget.answered();
+        let past = budget.stats().rate.unwrap();
+        assert!(past > 103.0 && past < 103.4, "{past}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_risen_past_what_the_calls_used_falls_from_what_they_used() {
+        let budget = Arc::new(Budget::new(None));
+        let sent = budget.acquire().await;
+        budget.throttled(sent, None);
+        // A minute of few calls: the curve has risen far past them.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        budget.answered();
+        assert!(budget.stats().rate.unwrap() > 1_000.0);
+        let mut last = sent;
+        for _ in 0..5 {
+            tokio::time::advance(Duration::from_millis(190)).await;
+            last = budget.acquire().await;
         }
-        let raised = budget.stats().rate.unwrap();
-        assert!(raised > lowered && raised < lowered + 3.0, "{lowered} -> {raised}");
+        budget.throttled(last, None);
+        assert_eq!(budget.stats().rate, Some(3.5));
     }
 
     #[tokio::test(start_paused = true)]
@@ -244,8 +309,9 @@ mod tests {
         // Calls went out at 100 a second: after the throttling answer, the rate alone would let
         // the next call go within 15 ms; `Retry-After` holds every caller 5 s.
         let budget = Arc::new(Budget::new(None));
-        acquired_within(&budget, 100, Duration::ZERO).await;
-        budget.throttled(Some(Duration::from_secs(5)));
+        let sent = budget.acquire().await;
+        acquired_within(&budget, 99, Duration::ZERO).await;
+        budget.throttled(sent, Some(Duration::from_secs(5)));
         let start = Instant::now();
         let callers: Vec<_> = (0..3)
             .map(|_| {
@@ -261,6 +327,13 @@ mod tests {
             let waited = went - start;
             assert!(waited >= Duration::from_secs(5) && waited < Duration::from_millis(5100), "{waited:?}");
         }
+        // The pause gathered no burst: the next 70 calls take a second at 70 a second.
+        let start = Instant::now();
+        for _ in 0..70 {
+            budget.acquire().await;
+        }
+        let took = Instant::now() - start;
+        assert!(took >= Duration::from_millis(950) && took <= Duration::from_millis(1050), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -276,6 +349,13 @@ mod tests {
         for _ in 0..1000 {
             budget.answered();
         }
+        assert_eq!(budget.stats().rate, Some(10.0));
+        // Throttled, it falls below the ceiling, and climbs back to it, not past it.
+        let sent = budget.acquire().await;
+        budget.throttled(sent, None);
+        assert_eq!(budget.stats().rate, Some(7.0));
+        tokio::time::advance(Duration::from_secs(60)).await;
+        budget.answered();
         assert_eq!(budget.stats().rate, Some(10.0));
     }
 }

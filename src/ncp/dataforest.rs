@@ -230,7 +230,7 @@ impl DataForestClient {
         let mut retries = 0;
         let mut earlier_attempt_uncertain = false;
         loop {
-            self.budget.acquire().await;
+            let sent = self.budget.acquire().await;
             attempts += 1;
             let (error, retry_after) = match self.post(api_path, body, limit, attempts).await {
                 Ok(answer) => {
@@ -242,7 +242,7 @@ impl DataForestClient {
                             return Ok(decoded);
                         }
                         Err(error) if throttled && !error.is_quota_exceeded() => {
-                            self.budget.throttled(retry_after);
+                            self.budget.throttled(sent, retry_after);
                             tracing::debug!(path = api_path, attempts, %error, "throttled: sending again");
                             continue;
                         }
