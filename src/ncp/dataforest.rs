@@ -77,6 +77,14 @@ pub struct ClientOptions {
     pub ceiling: Option<RequestRate>,
 }
 
+impl ClientOptions {
+    /// The request budget these options ask for: one a provider's clients and its audit log
+    /// share.
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.ceiling.map(RequestRate::as_f64))
+    }
+}
+
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
@@ -111,17 +119,19 @@ pub struct DataForestClient {
     credentials: Credentials,
     retry: RetryPolicy,
     /// The request budget every call of the client shares.
-    budget: Budget,
+    budget: Arc<Budget>,
 }
 
 impl DataForestClient {
     /// A client for `endpoint`, reaching it through the proxy and trusting the CAs that `network`
-    /// names (see [`super::network`]). The CAs are read only when TLS is needed.
+    /// names (see [`super::network`]), whose calls wait for `budget` (made by
+    /// [`ClientOptions::budget`]). The CAs are read only when TLS is needed.
     pub fn new(
         endpoint: Endpoint,
         credentials: Credentials,
         options: ClientOptions,
         network: &NetworkEnv,
+        budget: Arc<Budget>,
     ) -> Result<DataForestClient, ApiError> {
         let setup = |error: &dyn std::error::Error| ApiError::Local {
             reason: format!("cannot set up HTTP: {}", with_causes(error)),
@@ -158,16 +168,11 @@ impl DataForestClient {
         http = http.tls_backend_preconfigured(tls);
         let http = http.build().map_err(|error| setup(&error))?;
         tracing::debug!(proxy = %proxy_text, trusted_cas = trusted, "HTTP client set up");
-        Ok(DataForestClient {
-            http,
-            endpoint,
-            credentials,
-            retry: options.retry,
-            budget: Budget::new(options.ceiling.map(RequestRate::as_f64)),
-        })
+        Ok(DataForestClient { http, endpoint, credentials, retry: options.retry, budget })
     }
 
-    /// How often the gateway throttled this client's calls, and the rate its budget allows now.
+    /// How often the gateway throttled the calls of this client's budget, and the rate it
+    /// allows now.
     pub fn budget_stats(&self) -> BudgetStats {
         self.budget.stats()
     }

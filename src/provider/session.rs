@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::ncp::budget::Budget;
 use crate::ncp::{Accounts, ApiError, CallError, DataForestClient};
 
 use super::audit::file::LogFile;
@@ -34,6 +35,8 @@ pub enum Configuration {
 pub struct Session {
     config: ResolvedConfig,
     client: OnceLock<Result<DataForestClient, ApiError>>,
+    /// The request budget the client's calls share, which the audit log's lines report.
+    budget: Arc<Budget>,
     memory: KillMemory,
     /// The accounts the keys see, once asked: one `accounts/getList` serves the run.
     accounts: tokio::sync::Mutex<Option<Arc<Accounts>>>,
@@ -45,10 +48,12 @@ impl Session {
     /// The session of `config`, whose audit log, when it asks for one, is written to `audit`
     /// (the process's file).
     pub fn new(config: ResolvedConfig, audit: Option<Arc<LogFile>>) -> Session {
-        let audit = audit.map(AuditLog::new);
+        let budget = Arc::new(config.options.budget());
+        let audit = audit.map(|file| AuditLog::new(file, Arc::clone(&budget)));
         Session {
             config,
             client: OnceLock::new(),
+            budget,
             memory: KillMemory::default(),
             accounts: Default::default(),
             audit,
@@ -77,6 +82,7 @@ impl Session {
                     config.credentials.clone(),
                     config.options,
                     &config.network,
+                    Arc::clone(&self.budget),
                 )
             })
             .as_ref()

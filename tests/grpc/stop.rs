@@ -2,16 +2,18 @@
 //! a back-off sleep, a data source read, an action's wait, a bulk kill, which then starts no new
 //! kill) and refuses new work until the next configure, while the service lives on; dropping an
 //! action's stream stops its kill and its polling. And the time-out: a listing slower than it
-//! ends with it, and a bulk kill starts no kill once it has run out.
+//! ends with it, a bulk kill starts no kill once it has run out, and a kill the gateway throttles
+//! without end ends with its time-out or Stop.
 
 use std::time::{Duration, Instant};
 
-use dataforest_sim::Fault;
+use dataforest_sim::{Fault, Simulator};
 use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::{Number, Value};
 
 use crate::{
     BULK, Harness, Schema, decode, detail_calls, dynamic, errors, simulator_with, start, string, wait_until,
+    with,
 };
 
 #[tokio::test]
@@ -94,6 +96,49 @@ async fn stop_provider_cancels_a_back_off_sleep() {
         tokio::time::timeout(Duration::from_secs(1), apply).await.expect("cancelled within 1 s").unwrap();
     assert_eq!(errors(&response.diagnostics)[0].summary, "Kill interrupted");
     assert_eq!(simulator.kill_calls("A1"), 1, "no retry after Stop");
+}
+
+/// A simulator whose gateway throttles every kill of A1, and a provider configured for it, with
+/// `max_retries` 0: a throttled kill is sent again all the same, until something ends it.
+async fn throttled_without_end() -> (Simulator, Harness) {
+    let (simulator, endpoint) = simulator_with(&["A1"]).await;
+    simulator.fail_kills("A1", vec![Fault::Status(429); 100]);
+    let mut harness = start().await;
+    let provider =
+        with(&harness.provider_block(string(&endpoint)), "max_retries", Value::Number(Number::Int(0)));
+    harness.configure(provider).await;
+    (simulator, harness)
+}
+
+#[tokio::test]
+async fn a_kill_throttled_without_end_ends_with_its_time_out() {
+    let (simulator, mut harness) = throttled_without_end().await;
+    let started = Instant::now();
+    let response =
+        harness.create(&with(&harness.kill_config(string("A1")), "timeouts", harness.timeouts("2s"))).await;
+    let took = started.elapsed();
+    assert_eq!(errors(&response.diagnostics)[0].summary, "Kill timed out");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "{took:?}");
+    // Sent again although max_retries is 0, each time refused, and the app still runs.
+    let kills: Vec<u16> =
+        simulator.calls().iter().filter(|c| c.path.ends_with("/kill")).map(|c| c.status).collect();
+    assert!(kills.len() >= 2 && kills.iter().all(|status| *status == 429), "{kills:?}");
+    assert_eq!(simulator.app("A1").unwrap().state, "RUNNING");
+}
+
+#[tokio::test]
+async fn stop_ends_a_kill_waiting_out_throttling() {
+    let (simulator, mut harness) = throttled_without_end().await;
+    let planned = harness.planned(&harness.kill_config(string("A1"))).await;
+    let apply = harness.create_in_background(&planned);
+    wait_until("the kill to be throttled twice", || simulator.kill_calls("A1") >= 2).await;
+    harness.client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    let response =
+        tokio::time::timeout(Duration::from_secs(1), apply).await.expect("stopped within 1 s").unwrap();
+    assert_eq!(errors(&response.diagnostics)[0].summary, "Kill interrupted");
+    let sent = simulator.kill_calls("A1");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(simulator.kill_calls("A1"), sent, "nothing sent after Stop");
 }
 
 #[tokio::test]

@@ -379,9 +379,10 @@ fn decoding_a_large_listing_leaves_the_async_worker_free() {
         });
         let credentials = Credentials { access_key: "ak".into(), secret_key: SecretKey::new("sk") };
         let endpoint = Endpoint::parse(&format!("http://{address}")).unwrap();
+        let options = ClientOptions::default();
+        let budget = Arc::new(options.budget());
         let client =
-            DataForestClient::new(endpoint, credentials, ClientOptions::default(), &NetworkEnv::default())
-                .unwrap();
+            DataForestClient::new(endpoint, credentials, options, &NetworkEnv::default(), budget).unwrap();
         let listing = client.list_apps("acc1").await.unwrap();
         // Let the ticker see the last pause before it stops.
         tokio::time::sleep(Duration::from_millis(50)).await;

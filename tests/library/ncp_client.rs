@@ -15,8 +15,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn client(endpoint: &str, options: ClientOptions) -> DataForestClient {
     let credentials = Credentials { access_key: "ak".into(), secret_key: SecretKey::new("sk") };
-    DataForestClient::new(Endpoint::parse(endpoint).unwrap(), credentials, options, &NetworkEnv::default())
-        .unwrap()
+    let budget = Arc::new(options.budget());
+    DataForestClient::new(
+        Endpoint::parse(endpoint).unwrap(),
+        credentials,
+        options,
+        &NetworkEnv::default(),
+        budget,
+    )
+    .unwrap()
 }
 
 async fn simulator(id: &str, faults: Vec<Fault>) -> (Simulator, String) {

@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use serde_json::json;
 
 use crate::ncp::AppInfo;
+use crate::ncp::budget::Budget;
 
 use super::error::{FailedKill, KillFailure, Phase, ProviderError, ProviderWarning, Unstarted};
 use super::kill::{Kill, KillError, KillReport, Outcome};
@@ -26,6 +27,8 @@ pub struct AuditLog {
     file: Arc<LogFile>,
     /// Tells this configuration's lines from those of other runs in the same file.
     run_id: String,
+    /// The request budget of the configuration's calls, whose throttling each line reports.
+    budget: Arc<Budget>,
 }
 
 /// One kill outcome, as a line of the log records it.
@@ -94,11 +97,11 @@ impl<'a> Entry<'a> {
 }
 
 impl AuditLog {
-    /// The log of a configuration, written to `file`.
-    pub fn new(file: Arc<LogFile>) -> AuditLog {
+    /// The log of a configuration whose calls share `budget`, written to `file`.
+    pub fn new(file: Arc<LogFile>, budget: Arc<Budget>) -> AuditLog {
         let since_epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         let run_id = format!("{:x}-{:x}", std::process::id(), since_epoch.as_nanos());
-        AuditLog { file, run_id }
+        AuditLog { file, run_id, budget }
     }
 
     pub fn path(&self) -> &Path {
@@ -156,6 +159,7 @@ impl AuditLog {
     /// `entry` as a line, `outcome` named.
     fn line(&self, entry: &Entry, outcome: &str) -> String {
         let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let budget = self.budget.stats();
         let mut line = json!({
             "time": time,
             "run_id": self.run_id,
@@ -174,6 +178,8 @@ impl AuditLog {
             "state": entry.state,
             "killed_at": entry.killed_at,
             "error": entry.error,
+            "throttled_calls": budget.throttled,
+            "request_rate": budget.rate.map(|rate| (rate * 10.0).round() / 10.0),
             "pid": std::process::id(),
         })
         .to_string();
@@ -285,7 +291,7 @@ mod tests {
     use super::*;
 
     fn log_at(path: &Path) -> AuditLog {
-        AuditLog::new(Arc::new(LogFile::new(path.to_path_buf())))
+        AuditLog::new(Arc::new(LogFile::new(path.to_path_buf())), Arc::new(Budget::new(None)))
     }
 
     /// The log's lines, each parsed: a line that is not whole fails the test.
@@ -344,6 +350,26 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn each_line_says_how_often_the_gateway_throttled_the_calls_and_the_rate_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let budget = Arc::new(Budget::new(None));
+        let log = AuditLog::new(Arc::new(LogFile::new(path.clone())), Arc::clone(&budget));
+        log.ready().await.unwrap();
+        let entry = Entry { entry_point: "ncloud_dataforest_aiapps_kill", app_id: "A1", ..Entry::default() };
+        log.sending(&entry).await.unwrap();
+        let sent = budget.acquire().await;
+        for _ in 0..3 {
+            budget.throttled(sent, None);
+        }
+        assert!(log.append(&Entry { outcome: Some(Outcome::Killed), ..entry }).await.is_none());
+        let lines = lines_of(&path);
+        assert_eq!((&lines[0]["throttled_calls"], &lines[0]["request_rate"]), (&json!(0), &json!(null)));
+        // One call went out in the last second, so the rate falls to 70 % of 1 a second.
+        assert_eq!((&lines[1]["throttled_calls"], &lines[1]["request_rate"]), (&json!(3), &json!(0.7)));
     }
 
     #[tokio::test]
