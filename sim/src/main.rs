@@ -139,6 +139,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     if !options.tls && (tls_name_given || options.ca_out.is_some()) {
         return Err("--tls-name and --ca-out only apply with --tls".to_string());
     }
+    if options.rate_retry_after && options.rate.is_none() {
+        return Err("--rate-retry-after only applies with --rate".to_string());
+    }
     Ok(options)
 }
 
@@ -284,6 +287,7 @@ mod tests {
         for bad in ["0", "-1", "x", "25,", "25,0"] {
             assert!(parsed(&["--rate", bad]).is_err(), "{bad}");
         }
+        assert!(parsed(&["--rate-retry-after"]).is_err());
     }
 
     #[test]

@@ -57,8 +57,11 @@ pub struct Budget {
 struct State {
     /// The rate allowed, once limited (by throttling, or by the ceiling).
     rate: Option<f64>,
-    /// Tokens in the bucket, which holds a second's worth at the current rate.
+    /// Tokens in the bucket, which holds a second's worth at the current rate, or one call's
+    /// under a ceiling (so that no second sees more than one call past the ceiling).
     tokens: f64,
+    /// The most tokens the bucket holds beyond the rate's one: a second's worth, or none.
+    bursts: bool,
     refilled: Instant,
     /// Until when every call waits, as `Retry-After` asked.
     paused_until: Option<Instant>,
@@ -70,11 +73,14 @@ struct State {
 }
 
 impl Budget {
-    /// A budget that never allows more than `ceiling` requests per second, when one is given.
+    /// A budget that never allows more than `ceiling` requests per second, when one is given
+    /// (at least 0.1, the setting's floor).
     pub fn new(ceiling: Option<f64>) -> Budget {
+        let ceiling = ceiling.map(|rate| rate.max(0.1));
         let state = State {
             rate: ceiling,
-            tokens: ceiling.map_or(0.0, |rate| rate.max(1.0)),
+            tokens: 1.0,
+            bursts: ceiling.is_none(),
             refilled: Instant::now(),
             paused_until: None,
             decrease: None,
@@ -111,8 +117,8 @@ impl Budget {
     }
 
     /// The gateway throttled a call that went out at `sent`: unless an earlier answer already
-    /// lowered the rate since then, the rate falls for every call; `retry_after`, when given,
-    /// pauses them all.
+    /// lowered the rate since then, the rate falls for every call; `retry_after`, when given (at
+    /// most a minute, as [`super::retry::parse_retry_after`] reads it), pauses them all.
     pub fn throttled(&self, sent: Instant, retry_after: Option<Duration>) {
         let mut state = self.state();
         let now = Instant::now();
@@ -123,7 +129,9 @@ impl Budget {
         if let Some(pause) = retry_after {
             let until = state.paused_until.map_or(now + pause, |earlier| earlier.max(now + pause));
             state.paused_until = Some(until);
-            // The pause gathers nothing: once it is over, calls go out at the rate, not at once.
+            // The pause gathers nothing: once it is over, one call goes at once and the others
+            // follow at the rate.
+            state.tokens = 1.0;
             state.refilled = until;
         }
         if state.decrease.is_some_and(|(last, _)| sent < last) {
@@ -181,7 +189,8 @@ impl State {
     fn refill(&mut self, now: Instant) {
         if let Some(rate) = self.rate {
             let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-            self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
+            let capacity = if self.bursts { rate.max(1.0) } else { 1.0 };
+            self.tokens = (self.tokens + elapsed * rate).min(capacity);
         }
         self.refilled = self.refilled.max(now);
     }
@@ -260,6 +269,19 @@ mod tests {
         assert_eq!(budget.stats().rate, Some(49.0));
         budget.throttled(sent, None);
         assert_eq!(budget.stats().rate, Some(49.0));
+        // A full bucket is emptied by a throttling answer: what it gathered does not go out at
+        // once into a gateway that refuses.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        acquired_within(&budget, 20, Duration::ZERO).await;
+        let full = budget.acquire().await;
+        budget.throttled(full, None);
+        assert_eq!(budget.stats().rate, Some(14.7));
+        let start = Instant::now();
+        for _ in 0..5 {
+            budget.acquire().await;
+        }
+        let took = Instant::now() - start;
+        assert!(took >= Duration::from_millis(250), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -337,25 +359,49 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn after_a_pause_one_call_goes_at_once() {
+        // Two calls throttled, the bucket empty: 0.5 a second, which alone would hold the next
+        // call 2 s after the pause.
+        let budget = Budget::new(None);
+        let first = budget.acquire().await;
+        budget.throttled(first, None);
+        let sent = budget.acquire().await;
+        budget.throttled(sent, Some(Duration::from_secs(3)));
+        assert_eq!(budget.stats().rate, Some(0.5));
+        let start = Instant::now();
+        budget.acquire().await;
+        assert_eq!(Instant::now() - start, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn the_ceiling_holds_from_the_start_and_after_answers() {
         let budget = Arc::new(Budget::new(Some(10.0)));
-        // A second's burst, then 10 a second.
-        let start = Instant::now();
-        for _ in 0..30 {
-            budget.acquire().await;
+        // No burst, from the start or after a quiet while: one call at once, then 10 a second.
+        for _ in 0..2 {
+            let start = Instant::now();
+            for _ in 0..30 {
+                budget.acquire().await;
+            }
+            let took = Instant::now() - start;
+            assert!(took >= Duration::from_millis(2850) && took <= Duration::from_millis(2950), "{took:?}");
+            tokio::time::advance(Duration::from_secs(5)).await;
         }
-        let took = Instant::now() - start;
-        assert!(took >= Duration::from_millis(1900) && took <= Duration::from_millis(2100), "{took:?}");
         for _ in 0..1000 {
             budget.answered();
         }
         assert_eq!(budget.stats().rate, Some(10.0));
-        // Throttled, it falls below the ceiling, and climbs back to it, not past it.
+        // Throttled, it falls below the ceiling (from the one call of the last second), and
+        // climbs back to it, not past it.
         let sent = budget.acquire().await;
         budget.throttled(sent, None);
-        assert_eq!(budget.stats().rate, Some(7.0));
+        assert_eq!(budget.stats().rate, Some(0.7));
         tokio::time::advance(Duration::from_secs(60)).await;
         budget.answered();
         assert_eq!(budget.stats().rate, Some(10.0));
+        // A ceiling below the lowest rate throttling leaves holds too.
+        let slow = Budget::new(Some(0.2));
+        let sent = slow.acquire().await;
+        slow.throttled(sent, None);
+        assert_eq!(slow.stats().rate, Some(0.2));
     }
 }

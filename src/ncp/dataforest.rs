@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
@@ -120,6 +120,10 @@ pub struct DataForestClient {
     retry: RetryPolicy,
     /// The request budget every call of the client shares.
     budget: Arc<Budget>,
+    /// The API Gateway's answer that the keys' quota is spent, once a call got it: every later
+    /// call fails with it before it is sent (calls waiting in the budget included), since the
+    /// quota holds until it is raised.
+    quota_spent: OnceLock<ApiError>,
 }
 
 impl DataForestClient {
@@ -168,7 +172,14 @@ impl DataForestClient {
         http = http.tls_backend_preconfigured(tls);
         let http = http.build().map_err(|error| setup(&error))?;
         tracing::debug!(proxy = %proxy_text, trusted_cas = trusted, "HTTP client set up");
-        Ok(DataForestClient { http, endpoint, credentials, retry: options.retry, budget })
+        Ok(DataForestClient {
+            http,
+            endpoint,
+            credentials,
+            retry: options.retry,
+            budget,
+            quota_spent: OnceLock::new(),
+        })
     }
 
     /// How often the gateway throttled the calls of this client's budget, and the rate it
@@ -233,26 +244,39 @@ impl DataForestClient {
         // Retries that count against `max_retries`: a throttled call is sent again without
         // counting, once the budget allows, until its caller's time-out or stop.
         let mut retries = 0;
+        // Attempts the gateway throttled.
+        let mut throttled = 0;
         let mut earlier_attempt_uncertain = false;
         loop {
             let sent = self.budget.acquire().await;
+            if let Some(spent) = self.quota_spent.get() {
+                // Refused here, unsent: the throttled attempts never reached DataForest either, so
+                // a call that had only those counts as never sent.
+                let attempts = attempts - throttled;
+                return Err(CallError { error: spent.clone(), attempts, earlier_attempt_uncertain });
+            }
             attempts += 1;
             let (error, retry_after) = match self.post(api_path, body, limit, attempts).await {
                 Ok(answer) => {
                     let retry_after = answer.retry_after;
-                    let throttled = answer.status == 429;
+                    let throttled_now = answer.status == 429;
                     match decode(answer).await {
                         Ok(decoded) => {
                             self.budget.answered();
                             return Ok(decoded);
                         }
-                        Err(error) if throttled && !error.is_quota_exceeded() => {
+                        Err(error) if throttled_now && !error.is_quota_exceeded() => {
+                            throttled += 1;
                             self.budget.throttled(sent, retry_after);
                             tracing::debug!(path = api_path, attempts, %error, "throttled: sending again");
                             continue;
                         }
                         Err(error) => {
                             self.budget.answered();
+                            if error.is_quota_exceeded() {
+                                // The first answer is kept; the later ones say the same.
+                                let _ = self.quota_spent.set(error.clone());
+                            }
                             (error, retry_after)
                         }
                     }

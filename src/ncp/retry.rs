@@ -41,7 +41,7 @@ impl RetryPolicy {
     /// and a `jitter` factor in [0.5, 1).
     pub fn wait(&self, retry: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
         if let Some(asked) = retry_after {
-            return asked.min(LONGEST_RETRY_AFTER);
+            return asked;
         }
         let exponential = FIRST_WAIT.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
         exponential.min(LONGEST_WAIT).mul_f64(jitter.clamp(0.5, 1.0))
@@ -63,9 +63,10 @@ pub fn jitter() -> f64 {
     0.5 + (random >> 11) as f64 / (1u64 << 54) as f64
 }
 
-/// `Retry-After` in seconds; the HTTP-date form is not used by NCP and is ignored.
+/// `Retry-After` in seconds, at most 60 s (a retry's wait, and the whole budget's pause); the
+/// HTTP-date form is not used by NCP and is ignored.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    value.trim().parse::<u64>().ok().map(|seconds| Duration::from_secs(seconds).min(LONGEST_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -87,8 +88,9 @@ mod tests {
     fn retry_after_wins_but_is_bounded() {
         let policy = RetryPolicy::default();
         assert_eq!(policy.wait(1, Some(Duration::from_secs(3)), 0.5), Duration::from_secs(3));
-        assert_eq!(policy.wait(1, Some(Duration::from_secs(3600)), 0.5), Duration::from_secs(60));
         assert_eq!(parse_retry_after(" 2 "), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("3600"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_retry_after(&u64::MAX.to_string()), Some(Duration::from_secs(60)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
 

@@ -48,8 +48,8 @@ tfplugin::object! {
         ),
         max_requests_per_second: Field<Number> => optional(
             "The most requests per second the provider sends, for keys other systems share: 0.1 to 10000. \
-             Unset, the provider adapts to the API Gateway's throttling alone, and never goes past this when it \
-             is set. Env: `NCLOUD_MAX_REQUESTS_PER_SECOND`.",
+             Unset, the provider adapts to the API Gateway's throttling alone; set, it never goes past this, \
+             spacing its calls evenly, with no bursts. Env: `NCLOUD_MAX_REQUESTS_PER_SECOND`.",
         ),
         request_timeout: Field<String> => optional(
             "Bound on each HTTP attempt, as a duration such as `30s` or `2m` (default `30s`, at most `1h`). \

@@ -153,6 +153,7 @@ impl KillError {
         match (&self.accepted, &self.error) {
             (None, ProviderError::Stopped) => Some(Unstarted::Stopped),
             (None, ProviderError::AuditLogFailed { .. }) => Some(Unstarted::Unrecorded),
+            (None, error) if error.is_quota_spent_unsent() => Some(Unstarted::QuotaSpent),
             _ => None,
         }
     }

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 
@@ -361,6 +361,11 @@ impl<T: ResourceType> Resource for Served<T> {
     }
 }
 
+/// How long a data source's read may take, retries and throttled calls included: a data source
+/// has no `timeouts` of its own, and a gateway that throttles without end must not hold a plan
+/// forever. The kills' default time-out.
+const READ_LIMIT: Duration = Duration::from_secs(20 * 60);
+
 /// A data source's configuration; none at all is one with nothing set.
 fn data_config<T: DataSourceType>(config: &Value) -> Result<T, ProviderError> {
     Ok(decode_nullable::<T>(config)?.unwrap_or_default())
@@ -387,10 +392,11 @@ impl<T: DataSourceType> Served<T> {
             error: Box::new(error),
             attempts: 0,
         })?;
+        let read = tokio::time::timeout(READ_LIMIT, query.read(&session, client, SystemTime::now()));
         let (found, said) = tokio::select! {
             biased;
             () = stop.cancelled() => return Err(ProviderError::Interrupted),
-            read = query.read(&session, client, SystemTime::now()) => read?,
+            read = read => read.map_err(|_| ProviderError::lookup_timed_out(format!("the {} data source", T::TYPE_NAME), READ_LIMIT))??,
         };
         // A listing's apps are written out one at a time, off the async workers like its decoding.
         let state = match tokio::task::spawn_blocking(move || found.to_msgpack()).await {

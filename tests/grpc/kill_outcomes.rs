@@ -377,6 +377,41 @@ async fn an_account_check_that_times_out_says_nothing_was_sent() {
 }
 
 #[tokio::test]
+async fn a_spent_quota_sends_none_of_the_kills_waiting_in_the_budget() {
+    use terraform_provider_ncloud::protocol::value::Number;
+    let ids = ["Q1", "Q2", "Q3", "Q4"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    let mut harness = crate::configured(&endpoint, false).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-Q")),
+        ("concurrency", Value::Number(Number::Int(4))),
+    ];
+    let config = harness.config(crate::Schema::Resource(crate::BULK), &fields);
+    let planned = decode(crate::plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    // The four kills are throttled, and pause the budget a second; then they go one by one, at
+    // the rate: the first is killed, the second meets the spent quota (the listing, the four
+    // throttled kills and one more were all the quota held), and the last two wait in the
+    // budget when its answer comes.
+    for id in ids {
+        simulator.fail_kills(id, [Fault::RetryAfter(1)]);
+    }
+    simulator.set_quota(6);
+    let applied = crate::apply_bulk(&mut harness, &Value::Null, &planned).await;
+    let failed = errors(&applied.diagnostics);
+    assert_eq!(failed.len(), 1, "{applied:?}");
+    assert!(
+        failed[0].detail.contains(
+            "1 killed, 1 failed, 2 not attempted, because the API Gateway quota of the keys is spent"
+        ),
+        "{}",
+        failed[0].detail
+    );
+    let kills = simulator.calls().iter().filter(|call| call.path.ends_with("/kill")).count();
+    assert_eq!(kills, 6, "four throttled, one killed, one refused: none sent after the quota answer");
+}
+
+#[tokio::test]
 async fn a_spent_quota_is_not_retried_and_no_further_kill_starts() {
     let (simulator, endpoint) = simulator_with(&["Q1", "Q2", "Q3", "Q4"]).await;
     let mut harness = crate::configured(&endpoint, false).await;

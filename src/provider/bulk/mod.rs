@@ -78,12 +78,19 @@ pub async fn bulk_kill(
     let before = budget();
     let result =
         kill_rounds(context, selection, settings, caller, progress, &mut outcome, &audit_warning).await;
-    // How the gateway's throttling went, when it throttled.
+    // How the gateway's throttling went, when it throttled: the budget is the provider's, so the
+    // count takes in whatever ran beside this kill.
     if let (Some(before), Some(after)) = (before, budget())
         && after.throttled > before.throttled
     {
-        let rate = after.rate.map_or(String::new(), |rate| format!("; about {rate:.0} requests/s now"));
-        progress(format!("The API Gateway throttled {} call(s){rate}", after.throttled - before.throttled));
+        let rate = after.rate.map_or(String::new(), |rate| {
+            let digits = if rate < 10.0 { 1 } else { 0 };
+            format!("; the provider now sends about {rate:.digits$} requests/s")
+        });
+        progress(format!(
+            "The API Gateway throttled {} call(s) of the provider while this bulk kill ran{rate}",
+            after.throttled - before.throttled
+        ));
     }
     let mut unwritten = audit_warning.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     // The apps killed whose lines were lost come first: they are what the log most needs.

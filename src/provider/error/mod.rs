@@ -374,11 +374,22 @@ impl ProviderError {
 
     /// Whether this is a kill the API Gateway refused because the keys' quota is spent.
     pub fn is_quota_spent(&self) -> bool {
+        self.quota_refusal().is_some()
+    }
+
+    /// Whether this is a kill never sent because an earlier call found the keys' quota spent.
+    pub fn is_quota_spent_unsent(&self) -> bool {
+        self.quota_refusal() == Some(0)
+    }
+
+    /// The attempts of a kill the API Gateway refused because the keys' quota is spent.
+    fn quota_refusal(&self) -> Option<u32> {
         match self {
-            ProviderError::Kill { failure, .. } => {
-                failure.api_error().is_some_and(|(error, _)| error.is_quota_exceeded())
-            }
-            _ => false,
+            ProviderError::Kill { failure, .. } => failure
+                .api_error()
+                .filter(|(error, _)| error.is_quota_exceeded())
+                .map(|(_, attempts)| attempts),
+            _ => None,
         }
     }
 
