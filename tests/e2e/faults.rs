@@ -77,6 +77,22 @@ on_each_terraform!(html_from_a_proxy_is_quoted_briefly_after_the_retries, |terra
     assert_eq!(sim.simulator.kill_calls("Flaky1"), 2);
 });
 
+on_each_terraform!(a_ceiling_no_float_holds_exactly_is_taken_and_spaces_the_calls, |terraform| {
+    // Terraform sends 2.1 as its digits, a string on the wire: still a number.
+    let sim = Sim::start(&["A1", "A2", "A3", "A4"]);
+    let config = "provider \"ncloud\" {\n  max_requests_per_second = 2.1\n}\n\
+                  resource \"ncloud_dataforest_aiapp_kill\" \"each\" {\n  \
+                  for_each = toset([\"A1\", \"A2\", \"A3\", \"A4\"])\n  app_id = each.value\n}\n";
+    let workspace = Workspace::new(terraform, &sim, config);
+    workspace.apply();
+    let mut times = kill_times(&sim);
+    times.sort_unstable();
+    assert_eq!(times.len(), 4);
+    // 1/2.1 s apart: 476 ms, less the clock's and the scheduler's slack.
+    let gaps: Vec<u64> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    assert!(gaps.iter().all(|gap| *gap >= 440), "{gaps:?}");
+});
+
 on_each_terraform!(dropped_connection_is_retried, |terraform| {
     let sim = Sim::start(&["Flaky1"]);
     sim.simulator.fail_kills("Flaky1", [Fault::Reset]);

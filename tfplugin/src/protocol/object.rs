@@ -427,7 +427,35 @@ macro_rules! primitive {
 
 primitive!(String, Type::String, String, |out, s| out.string(s), "a string");
 primitive!(bool, Type::Bool, Bool, |out, b| out.bool(*b), "a bool");
-primitive!(Number, Type::Number, Number, |out, n| out.number(n), "a number");
+
+/// A number, as Terraform sends one: an integer or a float when either holds it exactly, else
+/// its decimal digits as a string (such as `"1.1"`), which msgpack alone cannot tell from text.
+impl CtyValue for Number {
+    fn cty_type() -> Type {
+        Type::Number
+    }
+    fn decode_value(value: &Value, path: &mut Vec<PathStep>) -> Result<Self, ShapeError> {
+        match value {
+            Value::Number(number) => Ok(number.clone()),
+            Value::String(digits) if is_decimal(digits) => Ok(Number::Decimal(digits.clone())),
+            other => Err(wrong(path, "a number", other)),
+        }
+    }
+    fn encode_value(&self) -> Value {
+        Value::Number(self.clone())
+    }
+    fn write_msgpack(&self, out: &mut Writer) {
+        out.number(self);
+    }
+}
+
+/// Whether `text` is a number written in decimal, with an exponent or not, however large (never
+/// `inf` or `NaN`, which Rust's parser would take).
+fn is_decimal(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().all(|b| b.is_ascii_digit() || b".+-eE".contains(&b))
+        && text.parse::<f64>().is_ok()
+}
 
 impl<T: CtyValue> CtyValue for BTreeMap<String, Field<T>> {
     fn cty_type() -> Type {
@@ -702,6 +730,23 @@ mod tests {
         assert_eq!(written(&sample), value, "written as msgpack straight, the same value");
         // An attribute the value lacks is null.
         assert_eq!(Sample::from_value(&Value::object([])).unwrap(), Sample::default());
+    }
+
+    #[test]
+    fn a_number_no_float_holds_exactly_comes_as_its_digits() {
+        // What Terraform sends for `count = 1.1`: the digits, as a msgpack string.
+        let sent = Value::object([("count", Value::String("1.1".into()))]);
+        let sample = Sample::from_value(&sent).unwrap();
+        assert_eq!(sample.count, Field::Known(Number::Decimal("1.1".into())));
+        assert_eq!(written(&sample).get("count"), &Value::String("1.1".into()), "and goes back the same way");
+        for text in ["1e400", "-0.30000000000000004", "12.3E-2"] {
+            let sample = Sample::from_value(&Value::object([("count", Value::String(text.into()))])).unwrap();
+            assert_eq!(sample.count, Field::Known(Number::Decimal(text.into())), "{text}");
+        }
+        for text in ["", "soon", "inf", "NaN", "1.1.1", "0x10", " 1"] {
+            let error = Sample::from_value(&Value::object([("count", Value::String(text.into()))]));
+            assert!(error.is_err_and(|error| error.expected == "a number"), "{text:?}");
+        }
     }
 
     #[test]
