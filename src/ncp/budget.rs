@@ -5,8 +5,9 @@
 //! rate for every call to 70 % of the rate the calls went out at; answers to calls sent before
 //! that decrease do not lower it again, but a throttled call sent after it does. Answered calls
 //! raise the rate again along CUBIC's curve: quickly back towards the rate last throttled,
-//! slowly near it, then faster past it. `Retry-After` pauses the whole budget. The rate never
-//! exceeds the ceiling.
+//! slowly near it, then faster past it, and never past twice the rate the calls go out at.
+//! `Retry-After` pauses the whole budget. The rate never exceeds the ceiling, and under a
+//! ceiling the calls are spaced evenly, with no burst.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -148,15 +149,19 @@ impl Budget {
     }
 
     /// A call was answered without throttling: the rate rises along CUBIC's curve since the last
-    /// decrease, up to the ceiling.
+    /// decrease, up to the ceiling, and never past twice the rate the calls go out at (as the AWS
+    /// SDKs do), so that a quiet while or a long pause does not leave it far above what the
+    /// gateway was ever asked.
     pub fn answered(&self) {
         let mut state = self.state();
         let (Some(rate), Some((last, from))) = (state.rate, state.decrease) else {
             return;
         };
-        let since = (Instant::now() - last).as_secs_f64();
+        let now = Instant::now();
+        let since = (now - last).as_secs_f64();
         let back = (from * (1.0 - DECREASE) / CUBIC_SCALE).cbrt();
-        let raised = (CUBIC_SCALE * (since - back).powi(3) + from).max(rate);
+        let used = 2.0 * state.measured(now);
+        let raised = (CUBIC_SCALE * (since - back).powi(3) + from).min(used).max(rate);
         let raised = self.ceiling.map_or(raised, |ceiling| raised.min(ceiling));
         if raised.floor() > rate.floor() {
             tracing::debug!(rate = raised, "request rate raised");
@@ -293,37 +298,39 @@ mod tests {
         budget.answered();
         assert_eq!(budget.stats().rate, Some(70.0));
         // CUBIC's curve from 100: back at 100 after cbrt(100 x 0.3 / 0.4) = 4.2 s, most of the
-        // way there after half of it; past 100 after that.
+        // way there after half of it; past 100 after that. Calls keep going out (60 in each
+        // last second), so that twice their rate does not bound it.
         tokio::time::advance(Duration::from_millis(2100)).await;
+        acquired_within(&budget, 60, Duration::ZERO).await;
         budget.answered();
         let halfway = budget.stats().rate.unwrap();
         assert!(halfway > 95.0 && halfway < 100.0, "{halfway}");
         tokio::time::advance(Duration::from_millis(2120)).await;
+        acquired_within(&budget, 60, Duration::ZERO).await;
         budget.answered();
         let back = budget.stats().rate.unwrap();
         assert!(back > 99.9 && back < 100.1, "{back}");
         tokio::time::advance(Duration::from_secs(2)).await;
+        acquired_within(&budget, 60, Duration::ZERO).await;
         budget.answered();
         let past = budget.stats().rate.unwrap();
         assert!(past > 103.0 && past < 103.4, "{past}");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_rate_risen_past_what_the_calls_used_falls_from_what_they_used() {
+    async fn the_rate_never_rises_past_twice_what_the_calls_use() {
         let budget = Arc::new(Budget::new(None));
         let sent = budget.acquire().await;
         budget.throttled(sent, None);
-        // A minute of few calls: the curve has risen far past them.
-        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(budget.stats().rate, Some(0.7));
+        // Ten quiet seconds: the curve alone would be at about 300 a second.
+        tokio::time::advance(Duration::from_secs(10)).await;
         budget.answered();
-        assert!(budget.stats().rate.unwrap() > 1_000.0);
-        let mut last = sent;
-        for _ in 0..5 {
-            tokio::time::advance(Duration::from_millis(190)).await;
-            last = budget.acquire().await;
-        }
-        budget.throttled(last, None);
-        assert_eq!(budget.stats().rate, Some(3.5));
+        assert_eq!(budget.stats().rate, Some(0.7));
+        // One call in the last second: up to 2 a second, no more.
+        budget.acquire().await;
+        budget.answered();
+        assert_eq!(budget.stats().rate, Some(2.0));
     }
 
     #[tokio::test(start_paused = true)]
@@ -391,12 +398,14 @@ mod tests {
         }
         assert_eq!(budget.stats().rate, Some(10.0));
         // Throttled, it falls below the ceiling (from the one call of the last second), and
-        // climbs back to it, not past it.
+        // climbs back to it as calls are answered, not past it.
         let sent = budget.acquire().await;
         budget.throttled(sent, None);
         assert_eq!(budget.stats().rate, Some(0.7));
-        tokio::time::advance(Duration::from_secs(60)).await;
-        budget.answered();
+        for _ in 0..60 {
+            budget.acquire().await;
+            budget.answered();
+        }
         assert_eq!(budget.stats().rate, Some(10.0));
         // A ceiling below the lowest rate throttling leaves holds too.
         let slow = Budget::new(Some(0.2));
