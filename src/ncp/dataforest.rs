@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
+use tokio_util::sync::CancellationToken;
 
 use super::accounts::{ACCOUNTS_PATH, Accounts, decode_accounts};
 use super::apps::{AppInfo, GET_DETAIL_PATH, GET_LIST_PATH, Listing, decode_detail, decode_list};
@@ -124,6 +125,8 @@ pub struct DataForestClient {
     /// call fails with it before it is sent (calls waiting in the budget included), since the
     /// quota holds until it is raised.
     quota_spent: OnceLock<ApiError>,
+    /// Cancelled once `quota_spent` holds the answer: it wakes the calls waiting in the budget.
+    quota_closed: CancellationToken,
 }
 
 impl DataForestClient {
@@ -179,6 +182,7 @@ impl DataForestClient {
             retry: options.retry,
             budget,
             quota_spent: OnceLock::new(),
+            quota_closed: CancellationToken::new(),
         })
     }
 
@@ -248,13 +252,21 @@ impl DataForestClient {
         let mut throttled = 0;
         let mut earlier_attempt_uncertain = false;
         loop {
-            let sent = self.budget.acquire().await;
+            // A spent quota refuses the call here, unsent, even while it waits in the budget: the
+            // throttled attempts never reached DataForest either, so a call that had only those
+            // counts as never sent.
+            let sent = tokio::select! {
+                biased;
+                () = self.quota_closed.cancelled() => None,
+                sent = self.budget.acquire() => Some(sent),
+            };
             if let Some(spent) = self.quota_spent.get() {
-                // Refused here, unsent: the throttled attempts never reached DataForest either, so
-                // a call that had only those counts as never sent.
                 let attempts = attempts - throttled;
                 return Err(CallError { error: spent.clone(), attempts, earlier_attempt_uncertain });
             }
+            // The token is cancelled only once the answer is kept, so the check above has ended
+            // the call by then.
+            let Some(sent) = sent else { continue };
             attempts += 1;
             let (error, retry_after) = match self.post(api_path, body, limit, attempts).await {
                 Ok(answer) => {
@@ -276,6 +288,7 @@ impl DataForestClient {
                             if error.is_quota_exceeded() {
                                 // The first answer is kept; the later ones say the same.
                                 let _ = self.quota_spent.set(error.clone());
+                                self.quota_closed.cancel();
                             }
                             (error, retry_after)
                         }

@@ -412,6 +412,43 @@ async fn a_spent_quota_sends_none_of_the_kills_waiting_in_the_budget() {
 }
 
 #[tokio::test]
+async fn a_spent_quota_ends_at_once_the_kills_waiting_for_a_slow_ceiling() {
+    let ids = ["Q1", "Q2", "Q3", "Q4"];
+    let (simulator, endpoint) = simulator_with(&ids).await;
+    let mut harness = start().await;
+    let provider = with(
+        &harness.provider_block(string(&endpoint)),
+        "max_requests_per_second",
+        Value::Number(Number::Float(0.5)),
+    );
+    harness.configure(provider).await;
+    let fields = [
+        ("account_id", string("df-account")),
+        ("name_regex", string("^app-Q")),
+        ("concurrency", Value::Number(Number::Int(4))),
+    ];
+    let config = harness.config(crate::Schema::Resource(crate::BULK), &fields);
+    let planned = decode(crate::plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    // One call every 2 s: the listing, then the first kill, which meets the spent quota; the
+    // other three, waiting their turn, fail then, not 2, 4 and 6 s later.
+    simulator.set_quota(1);
+    let started = Instant::now();
+    let applied = crate::apply_bulk(&mut harness, &Value::Null, &planned).await;
+    let took = started.elapsed();
+    let failed = errors(&applied.diagnostics);
+    assert!(
+        failed[0].detail.contains(
+            "0 killed, 1 failed, 3 not attempted, because the API Gateway quota of the keys is spent"
+        ),
+        "{}",
+        failed[0].detail
+    );
+    let kills = simulator.calls().iter().filter(|call| call.path.ends_with("/kill")).count();
+    assert_eq!(kills, 1);
+    assert!(took < Duration::from_secs(6), "the waiting kills ended {took:?} after the apply began");
+}
+
+#[tokio::test]
 async fn a_spent_quota_is_not_retried_and_no_further_kill_starts() {
     let (simulator, endpoint) = simulator_with(&["Q1", "Q2", "Q3", "Q4"]).await;
     let mut harness = crate::configured(&endpoint, false).await;
