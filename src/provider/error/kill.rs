@@ -82,6 +82,11 @@ impl KillFailure {
         let after =
             |attempts: u32| if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
         match self {
+            // Refused before it was sent, since an earlier call found the quota spent.
+            KillFailure::Failed { error, attempts: 0, .. } if error.is_quota_exceeded() => format!(
+                "The kill of AI app {app} was not sent: an earlier call of the provider was answered {error}.{}",
+                api_hint(error, attribute)
+            ),
             KillFailure::Failed { error, attempts, earlier_attempt_uncertain } => format!(
                 "Killing AI app {app} failed{}: {error}.{}{}",
                 after(*attempts),

@@ -920,6 +920,29 @@ mod tests {
     }
 
     #[test]
+    fn a_kill_the_spent_quota_kept_from_being_sent_says_so() {
+        let quota = || ApiError::Gateway {
+            status: 429,
+            code: "400".into(),
+            message: "Quota Exceeded".into(),
+            details: None,
+        };
+        let sentence = |attempts| {
+            KillFailure::Failed { error: Box::new(quota()), attempts, earlier_attempt_uncertain: false }
+                .sentence("A1", Some("app_id"))
+        };
+        let unsent = sentence(0);
+        assert!(
+            unsent.starts_with(
+                "The kill of AI app A1 was not sent: an earlier call of the provider was answered HTTP 429"
+            ),
+            "{unsent}"
+        );
+        assert!(unsent.contains("quota of these keys is spent"), "{unsent}");
+        assert!(sentence(1).starts_with("Killing AI app A1 failed: HTTP 429"), "{}", sentence(1));
+    }
+
+    #[test]
     fn only_an_app_the_configuration_named_can_have_a_mistyped_id() {
         let missing = || KillFailure::Failed {
             error: Box::new(ApiError::Rejected { status: 404, message: "no such element".into() }),
