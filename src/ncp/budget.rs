@@ -232,6 +232,15 @@ mod tests {
         done
     }
 
+    /// How long `calls` acquisitions take, one after the other, from now.
+    async fn time_to_acquire(budget: &Budget, calls: usize) -> Duration {
+        let start = Instant::now();
+        for _ in 0..calls {
+            budget.acquire().await;
+        }
+        Instant::now() - start
+    }
+
     #[tokio::test(start_paused = true)]
     async fn unthrottled_calls_go_out_at_once() {
         let budget = Arc::new(Budget::new(None));
@@ -253,19 +262,11 @@ mod tests {
         assert_eq!(stats.throttled, 20);
         assert_eq!(stats.rate, Some(70.0));
         // The next calls go out at 70 a second, with no burst gathered before the decrease.
-        let start = Instant::now();
-        for _ in 0..8 {
-            budget.acquire().await;
-        }
-        let took = Instant::now() - start;
+        let took = time_to_acquire(&budget, 8).await;
         assert!(took >= Duration::from_millis(100) && took <= Duration::from_millis(120), "{took:?}");
         // At 70 a second, 2 s of calls: about 140, not the 1000 asked for.
         tokio::time::advance(Duration::from_secs(2)).await;
-        let start = Instant::now();
-        for _ in 0..141 {
-            budget.acquire().await;
-        }
-        let took = Instant::now() - start;
+        let took = time_to_acquire(&budget, 141).await;
         assert!(took >= Duration::from_millis(1000) && took <= Duration::from_millis(1100), "{took:?}");
         // A call sent after the decrease and throttled too lowers it again, from the rate
         // allowed; one sent before it again does not.
@@ -281,11 +282,7 @@ mod tests {
         let full = budget.acquire().await;
         budget.throttled(full, None);
         assert_eq!(budget.stats().rate, Some(14.7));
-        let start = Instant::now();
-        for _ in 0..5 {
-            budget.acquire().await;
-        }
-        let took = Instant::now() - start;
+        let took = time_to_acquire(&budget, 5).await;
         assert!(took >= Duration::from_millis(250), "{took:?}");
     }
 
@@ -357,11 +354,7 @@ mod tests {
             assert!(waited >= Duration::from_secs(5) && waited < Duration::from_millis(5100), "{waited:?}");
         }
         // The pause gathered no burst: the next 70 calls take a second at 70 a second.
-        let start = Instant::now();
-        for _ in 0..70 {
-            budget.acquire().await;
-        }
-        let took = Instant::now() - start;
+        let took = time_to_acquire(&budget, 70).await;
         assert!(took >= Duration::from_millis(950) && took <= Duration::from_millis(1050), "{took:?}");
     }
 
@@ -385,11 +378,7 @@ mod tests {
         let budget = Arc::new(Budget::new(Some(10.0)));
         // No burst, from the start or after a quiet while: one call at once, then 10 a second.
         for _ in 0..2 {
-            let start = Instant::now();
-            for _ in 0..30 {
-                budget.acquire().await;
-            }
-            let took = Instant::now() - start;
+            let took = time_to_acquire(&budget, 30).await;
             assert!(took >= Duration::from_millis(2850) && took <= Duration::from_millis(2950), "{took:?}");
             tokio::time::advance(Duration::from_secs(5)).await;
         }

@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use dataforest_sim::{App, Fault};
+use dataforest_sim::{App, Fault, Simulator};
+use terraform_provider_ncloud::protocol::proto::tfplugin6 as pb;
 use terraform_provider_ncloud::protocol::value::{Number, Value};
 
 use crate::{Harness, decode, detail_calls, errors, simulator_with, start, string, with};
@@ -376,45 +377,57 @@ async fn an_account_check_that_times_out_says_nothing_was_sent() {
     assert_eq!(simulator.kill_calls("Slow1"), 0);
 }
 
-#[tokio::test]
-async fn a_spent_quota_sends_none_of_the_kills_waiting_in_the_budget() {
-    use terraform_provider_ncloud::protocol::value::Number;
-    let ids = ["Q1", "Q2", "Q3", "Q4"];
-    let (simulator, endpoint) = simulator_with(&ids).await;
-    let mut harness = crate::configured(&endpoint, false).await;
+/// The apps the quota tests kill, all named `app-Q...`.
+const QUOTA_APPS: [&str; 4] = ["Q1", "Q2", "Q3", "Q4"];
+
+/// A bulk kill of [`QUOTA_APPS`], `concurrency` at a time, planned.
+async fn planned_quota_kill(harness: &mut Harness, concurrency: i64) -> Value {
     let fields = [
         ("account_id", string("df-account")),
         ("name_regex", string("^app-Q")),
-        ("concurrency", Value::Number(Number::Int(4))),
+        ("concurrency", Value::Number(Number::Int(concurrency))),
     ];
     let config = harness.config(crate::Schema::Resource(crate::BULK), &fields);
-    let planned = decode(crate::plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    decode(crate::plan_bulk(harness, &Value::Null, &config).await.planned_state)
+}
+
+/// The detail of the one error of a bulk kill the spent quota stopped, which counts its kills
+/// as `counts` says.
+fn quota_summary(applied: &pb::apply_resource_change::Response, counts: &str) -> String {
+    let failed = errors(&applied.diagnostics);
+    assert_eq!(failed.len(), 1, "{applied:?}");
+    let summary = format!("{counts}, because the API Gateway quota of the keys is spent");
+    assert!(failed[0].detail.contains(&summary), "{}", failed[0].detail);
+    failed[0].detail.clone()
+}
+
+/// The kills the simulator received, of every app.
+fn all_kill_calls(simulator: &Simulator) -> usize {
+    simulator.calls().iter().filter(|call| call.path.ends_with("/kill")).count()
+}
+
+#[tokio::test]
+async fn a_spent_quota_sends_none_of_the_kills_waiting_in_the_budget() {
+    let (simulator, endpoint) = simulator_with(&QUOTA_APPS).await;
+    let mut harness = crate::configured(&endpoint, false).await;
+    let planned = planned_quota_kill(&mut harness, 4).await;
     // The four kills are throttled, and pause the budget a second; then they go one by one, at
     // the rate: the first is killed, the second meets the spent quota (the listing, the four
     // throttled kills and one more were all the quota held), and the last two wait in the
     // budget when its answer comes.
-    for id in ids {
+    for id in QUOTA_APPS {
         simulator.fail_kills(id, [Fault::RetryAfter(1)]);
     }
     simulator.set_quota(6);
     let applied = crate::apply_bulk(&mut harness, &Value::Null, &planned).await;
-    let failed = errors(&applied.diagnostics);
-    assert_eq!(failed.len(), 1, "{applied:?}");
-    assert!(
-        failed[0].detail.contains(
-            "1 killed, 1 failed, 2 not attempted, because the API Gateway quota of the keys is spent"
-        ),
-        "{}",
-        failed[0].detail
-    );
-    let kills = simulator.calls().iter().filter(|call| call.path.ends_with("/kill")).count();
+    quota_summary(&applied, "1 killed, 1 failed, 2 not attempted");
+    let kills = all_kill_calls(&simulator);
     assert_eq!(kills, 6, "four throttled, one killed, one refused: none sent after the quota answer");
 }
 
 #[tokio::test]
 async fn a_spent_quota_ends_at_once_the_kills_waiting_for_a_slow_ceiling() {
-    let ids = ["Q1", "Q2", "Q3", "Q4"];
-    let (simulator, endpoint) = simulator_with(&ids).await;
+    let (simulator, endpoint) = simulator_with(&QUOTA_APPS).await;
     let mut harness = start().await;
     let provider = with(
         &harness.provider_block(string(&endpoint)),
@@ -422,55 +435,27 @@ async fn a_spent_quota_ends_at_once_the_kills_waiting_for_a_slow_ceiling() {
         Value::Number(Number::Float(0.5)),
     );
     harness.configure(provider).await;
-    let fields = [
-        ("account_id", string("df-account")),
-        ("name_regex", string("^app-Q")),
-        ("concurrency", Value::Number(Number::Int(4))),
-    ];
-    let config = harness.config(crate::Schema::Resource(crate::BULK), &fields);
-    let planned = decode(crate::plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    let planned = planned_quota_kill(&mut harness, 4).await;
     // One call every 2 s: the listing, then the first kill, which meets the spent quota; the
     // other three, waiting their turn, fail then, not 2, 4 and 6 s later.
     simulator.set_quota(1);
     let started = Instant::now();
     let applied = crate::apply_bulk(&mut harness, &Value::Null, &planned).await;
     let took = started.elapsed();
-    let failed = errors(&applied.diagnostics);
-    assert!(
-        failed[0].detail.contains(
-            "0 killed, 1 failed, 3 not attempted, because the API Gateway quota of the keys is spent"
-        ),
-        "{}",
-        failed[0].detail
-    );
-    let kills = simulator.calls().iter().filter(|call| call.path.ends_with("/kill")).count();
-    assert_eq!(kills, 1);
+    quota_summary(&applied, "0 killed, 1 failed, 3 not attempted");
+    assert_eq!(all_kill_calls(&simulator), 1);
     assert!(took < Duration::from_secs(6), "the waiting kills ended {took:?} after the apply began");
 }
 
 #[tokio::test]
 async fn a_spent_quota_is_not_retried_and_no_further_kill_starts() {
-    let (simulator, endpoint) = simulator_with(&["Q1", "Q2", "Q3", "Q4"]).await;
+    let (simulator, endpoint) = simulator_with(&QUOTA_APPS).await;
     let mut harness = crate::configured(&endpoint, false).await;
-    let fields = [
-        ("account_id", string("df-account")),
-        ("name_regex", string("^app-Q")),
-        ("concurrency", Value::Number(terraform_provider_ncloud::protocol::value::Number::Int(1))),
-    ];
-    let config = harness.config(crate::Schema::Resource(crate::BULK), &fields);
-    let planned = decode(crate::plan_bulk(&mut harness, &Value::Null, &config).await.planned_state);
+    let planned = planned_quota_kill(&mut harness, 1).await;
     // The listing and one kill, then the quota is spent.
     simulator.set_quota(2);
     let applied = crate::apply_bulk(&mut harness, &Value::Null, &planned).await;
-    let failed = errors(&applied.diagnostics);
-    assert_eq!(failed.len(), 1, "{applied:?}");
-    let detail = &failed[0].detail;
-    assert!(
-        detail.contains(
-            "1 killed, 1 failed, 2 not attempted, because the API Gateway quota of the keys is spent"
-        ),
-        "{detail}"
-    );
+    let detail = quota_summary(&applied, "1 killed, 1 failed, 2 not attempted");
     assert!(detail.contains("quota of these keys is spent"), "{detail}");
     assert_eq!(
         (simulator.kill_calls("Q2"), simulator.kill_calls("Q3"), simulator.kill_calls("Q4")),
