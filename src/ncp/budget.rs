@@ -49,20 +49,18 @@ pub struct BudgetStats {
 /// A client's request budget.
 #[derive(Debug)]
 pub struct Budget {
-    /// The most requests per second, when configured.
-    ceiling: Option<f64>,
     state: Mutex<State>,
 }
 
 #[derive(Debug)]
 struct State {
+    /// The most requests per second, when configured.
+    ceiling: Option<f64>,
     /// The rate allowed, once limited (by throttling, or by the ceiling).
     rate: Option<f64>,
     /// Tokens in the bucket, which holds a second's worth at the current rate, or one call's
     /// under a ceiling (so that no second sees more than one call past the ceiling).
     tokens: f64,
-    /// The most tokens the bucket holds beyond the rate's one: a second's worth, or none.
-    bursts: bool,
     refilled: Instant,
     /// Until when every call waits, as `Retry-After` asked.
     paused_until: Option<Instant>,
@@ -79,16 +77,16 @@ impl Budget {
     pub fn new(ceiling: Option<f64>) -> Budget {
         let ceiling = ceiling.map(|rate| rate.max(0.1));
         let state = State {
+            ceiling,
             rate: ceiling,
             tokens: 1.0,
-            bursts: ceiling.is_none(),
             refilled: Instant::now(),
             paused_until: None,
             decrease: None,
             sent: VecDeque::new(),
             throttled: 0,
         };
-        Budget { ceiling, state: Mutex::new(state) }
+        Budget { state: Mutex::new(state) }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -143,7 +141,7 @@ impl Budget {
         let measured = state.measured(now);
         let from = state.rate.map_or(measured, |rate| rate.min(measured)).max(LOWEST_RATE);
         let rate = (from * DECREASE).max(LOWEST_RATE);
-        state.rate = Some(self.ceiling.map_or(rate, |ceiling| rate.min(ceiling)));
+        state.rate = Some(state.ceiling.map_or(rate, |ceiling| rate.min(ceiling)));
         state.decrease = Some((now, from));
         tracing::debug!(rate, throttled = state.throttled, "request rate lowered after throttling");
     }
@@ -162,7 +160,7 @@ impl Budget {
         let back = (from * (1.0 - DECREASE) / CUBIC_SCALE).cbrt();
         let used = 2.0 * state.measured(now);
         let raised = (CUBIC_SCALE * (since - back).powi(3) + from).min(used).max(rate);
-        let raised = self.ceiling.map_or(raised, |ceiling| raised.min(ceiling));
+        let raised = state.ceiling.map_or(raised, |ceiling| raised.min(ceiling));
         if raised.floor() > rate.floor() {
             tracing::debug!(rate = raised, "request rate raised");
         }
@@ -194,7 +192,7 @@ impl State {
     fn refill(&mut self, now: Instant) {
         if let Some(rate) = self.rate {
             let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-            let capacity = if self.bursts { rate.max(1.0) } else { 1.0 };
+            let capacity = if self.ceiling.is_none() { rate.max(1.0) } else { 1.0 };
             self.tokens = (self.tokens + elapsed * rate).min(capacity);
         }
         self.refilled = self.refilled.max(now);
